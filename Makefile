@@ -1,0 +1,65 @@
+# Two commands: `make run` (set up everything, start the app) and `make test`
+# (set up everything, run the tests). Both work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Use the shared mirror when it exists; otherwise download from the portal.
+MIRROR ?= $(wildcard ../shared/data)
+HOST ?= 127.0.0.1
+PORT ?= 8501
+export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
+export XDG_CACHE_HOME := $(CURDIR)/.cache
+
+.PHONY: run test setup venv data assets browser lint bench clean help
+
+help:
+	@echo "make run    - set up and start the app on http://$(HOST):$(PORT)"
+	@echo "make test   - set up and run the tests"
+	@echo "make bench  - run the benchmarks in bench/"
+	@echo "make lint   - ruff"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt -c constraints.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+data: venv
+ifneq ($(MIRROR),)
+	$(BIN)/python -m geo fetch --mirror $(MIRROR) --quiet
+else
+	$(BIN)/python -m geo fetch --quiet
+endif
+
+assets: venv
+	$(BIN)/python tools/vendor_assets.py
+
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| { echo "could not install chromium (need root and Debian's package registry)"; exit 1; }; \
+	fi
+
+setup: venv data assets
+
+run: setup
+	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
+		--server.enableStaticServing true --browser.gatherUsageStats false
+
+test: setup browser
+	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check geo tests bench app.py
+
+bench: setup
+	for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf data/raw data/cache static/vendor artifacts .cache .pytest_cache

@@ -1,0 +1,204 @@
+"""Aggregates: stop outcomes per division and category, NPA metrics per year.
+
+Counts keep every category, including empty ones (Airport Division has zero stops,
+not a missing row), and rates are missing rather than infinite where a denominator
+is zero.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from geo._errors import SchemaError
+
+__all__ = [
+    "OUTCOMES",
+    "GROUP_POPULATION",
+    "slug",
+    "stop_counts",
+    "division_stop_summary",
+    "stops_per_1000",
+    "npa_wide",
+    "safe_rate",
+]
+
+#: Outcome columns computed from the clean stops frame.
+OUTCOMES = ("stops", "searches", "arrests", "citations")
+
+#: Driver group -> the 2020 population column that counts the same people.
+#: Driver groups follow the census convention (Hispanic of any race; race groups
+#: non-Hispanic). Native American and Other/Unknown drivers have no comparable
+#: population column and get no per-capita rate.
+GROUP_POPULATION = {
+    "White": "white_nh_2020",
+    "Black": "black_nh_2020",
+    "Hispanic": "hispanic_2020",
+    "Asian": "asian_nh_2020",
+}
+
+
+def slug(text: str) -> str:
+    """``"Other/Unknown"`` -> ``"other_unknown"``."""
+    return re.sub(r"[^0-9a-z]+", "_", str(text).lower()).strip("_")
+
+
+def safe_rate(num: pd.Series | np.ndarray, den: pd.Series | np.ndarray, *, per: float = 1.0) -> np.ndarray:
+    """``num / den * per``, missing (NaN) where ``den`` is zero or missing."""
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    out = np.full(np.broadcast(num, den).shape, np.nan)
+    ok = np.isfinite(den) & (den > 0) & np.isfinite(num)
+    np.divide(num * per, den, out=out, where=ok)
+    return out
+
+
+def stop_counts(stops: pd.DataFrame, *, by: str | Sequence[str]) -> pd.DataFrame:
+    """Count stops, searches, arrests and citations by one or more columns.
+
+    Parameters
+    ----------
+    stops
+        The clean stops frame from :func:`geo.load.load_stops`.
+    by
+        Column(s) to group by. Categorical columns keep every category (zeros
+        included).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group with ``stops``, ``searches``, ``arrests``, ``citations``.
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    missing = [c for c in by if c not in stops.columns]
+    if missing:
+        raise SchemaError(f"Cannot group stops by {', '.join(missing)}: no such column. Columns: {', '.join(stops.columns)}.")
+    flags = pd.DataFrame(
+        {
+            "stops": 1,
+            "searches": stops["searched"].fillna(False).astype(int).to_numpy(),
+            "arrests": (stops["result"] == "Arrest").astype(int).to_numpy(),
+            "citations": (stops["result"] == "Citation Issued").astype(int).to_numpy(),
+        },
+        index=stops.index,
+    )
+    keys = [stops[c] for c in by]
+    out = flags.groupby(keys, observed=False).sum()
+    return out.astype("int64").reset_index()
+
+
+def division_stop_summary(stops: pd.DataFrame) -> pd.DataFrame:
+    """Wide per-division stop table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``division`` (every division, plus ``No division recorded``):
+        ``stops, searches, arrests, citations`` and, for each driver group,
+        ``stops_<group>``, ``searches_<group>``, ``arrests_<group>``, ``citations_<group>``
+        (e.g. ``searches_black``); the same for gender (``stops_gender_female``) and
+        ethnicity (``stops_ethnicity_hispanic``); plus ``search_rate`` and ``arrest_rate`` (per stop).
+    """
+    total = stop_counts(stops, by="division").set_index("division")
+    parts = [total]
+    for col, prefix in (("driver_group", ""), ("driver_gender", "gender_"), ("driver_ethnicity", "ethnicity_")):
+        c = stop_counts(stops, by=["division", col])
+        wide = c.pivot(index="division", columns=col, values=list(OUTCOMES))
+        wide.columns = [f"{o}_{prefix}{slug(v)}" for o, v in wide.columns]
+        parts.append(wide)
+    out = pd.concat(parts, axis=1)
+    out.index = out.index.astype(str)
+    out.index.name = "division"
+    out["search_rate"] = safe_rate(out["searches"], out["stops"])
+    out["arrest_rate"] = safe_rate(out["arrests"], out["stops"])
+    return out
+
+
+def stops_per_1000(summary: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
+    """Stops per 1,000 residents, overall and by driver group.
+
+    Residential population is not the driving population: people drive through
+    divisions they do not live in, so these rates are a rough benchmark only.
+
+    Parameters
+    ----------
+    summary
+        :func:`division_stop_summary` output.
+    population
+        Indexed like ``summary``, with ``pop_2020`` and the columns of
+        :data:`GROUP_POPULATION`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``stops_per_1000`` and ``stops_per_1000_<group>`` (missing where the
+        population is zero or unknown).
+    """
+    pop = population.reindex(summary.index)
+    out = pd.DataFrame(index=summary.index)
+    out["stops_per_1000"] = safe_rate(summary["stops"], pop["pop_2020"], per=1000)
+    for group, col in GROUP_POPULATION.items():
+        out[f"stops_per_1000_{slug(group)}"] = safe_rate(summary[f"stops_{slug(group)}"], pop[col], per=1000)
+    return out
+
+
+#: NPA measure -> wide column prefix.
+_WIDE = {
+    "population": "pop",
+    "white_nh": "white_nh",
+    "black_nh": "black_nh",
+    "asian_nh": "asian_nh",
+    "other_nh": "other_nh",
+    "hispanic": "hispanic",
+    "violent_crimes": "violent_crimes",
+    "property_crimes": "property_crimes",
+    "disorder_calls": "disorder_calls",
+    "land_acres": "land_acres",
+    "households": "households",
+    "household_income_aggregate": "household_income_aggregate",
+}
+
+_RATES = {
+    "violent": ("violent_crimes", "violent_per_1000_denominator"),
+    "property": ("property_crimes", "property_per_1000_denominator"),
+    "disorder": ("disorder_calls", "disorder_per_1000_denominator"),
+}
+
+
+def npa_wide(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Turn the tidy NPA metric table into one row per NPA.
+
+    Columns: ``pop_YYYY``, ``white_nh_YYYY`` (and the other race groups),
+    ``violent_crimes_YYYY``, ``property_crimes_YYYY``, ``disorder_calls_YYYY``,
+    ``land_acres_2020``; the rates ``violent_rate_YYYY``, ``property_rate_YYYY`` and
+    ``disorder_rate_YYYY`` per 1,000 residents (the Quality of Life Explorer's own
+    definition: count / denominator, with denominator = population / 1,000 for that
+    crime year; missing where the denominator is zero or missing); and
+    ``rate_pop_YYYY``, the population behind the violent-crime rate of that year.
+    Missing years stay missing.
+    """
+    m = metrics.copy()
+    m["measure"] = m["measure"].astype(str)
+    table = m.pivot_table(index="npa", columns=["measure", "year"], values="value", aggfunc="first", dropna=False)
+    cols: dict[str, pd.Series] = {}
+    for measure, prefix in _WIDE.items():
+        if measure in table.columns.get_level_values(0):
+            for year in sorted(table[measure].columns):
+                s = table[(measure, year)]
+                if s.notna().any():
+                    cols[f"{prefix}_{year}"] = s
+    for name, (num, den) in _RATES.items():
+        if num in table.columns.get_level_values(0) and den in table.columns.get_level_values(0):
+            for year in sorted(table[num].columns):
+                if (num, year) in table and (den, year) in table and table[(num, year)].notna().any():
+                    cols[f"{name}_rate_{year}"] = pd.Series(
+                        safe_rate(table[(num, year)], table[(den, year)]), index=table.index
+                    )
+                    if name == "violent":
+                        cols[f"rate_pop_{year}"] = table[(den, year)] * 1000.0
+    out = pd.DataFrame(cols, index=table.index)
+    out.index.name = "npa"
+    return out
