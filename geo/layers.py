@@ -245,25 +245,31 @@ def division_layer(settings: Settings | None = None) -> gpd.GeoDataFrame:
         not in any polygon: see :func:`geo.aggregate.division_stop_summary`.
     """
     s = _s(settings)
-    divs = divisions(s)
-    summary = division_stop_summary(stops(s))
-    pop, _ = division_population(s)
-    summary = summary.reindex(divs["division"]).fillna(0)
-    count_cols = [c for c in summary.columns if not c.endswith("_rate")]
-    summary[count_cols] = summary[count_cols].astype("int64")
-    out = divs.merge(summary, left_on="division", right_index=True, how="left")
-    out = out.merge(pop.round(1), left_on="division", right_index=True, how="left")
-    per = stops_per_1000(summary, pop)
-    out = out.merge(per, left_on="division", right_index=True, how="left")
-    for name, col in (("incidents", "incidents"), ("ois", "shootings")):
-        pts = _point_layer(s, name)
-        if pts is None:
-            continue
-        assigned, _ = assign_points(pts, divs, id_column="division")
-        out[col] = out["division"].map(assigned["division"].value_counts()).fillna(0).astype(int)
-    if "shootings" in out:
-        out["shootings_per_100k"] = np.where(out["pop_2020"] > 0, out["shootings"] / out["pop_2020"] * 1e5, np.nan)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=divs.crs)
+
+    def build() -> tuple[gpd.GeoDataFrame, LoadReport]:
+        divs = divisions(s)
+        summary = division_stop_summary(stops(s))
+        pop, _ = division_population(s)
+        summary = summary.reindex(divs["division"]).fillna(0)
+        count_cols = [c for c in summary.columns if not c.endswith("_rate")]
+        summary[count_cols] = summary[count_cols].astype("int64")
+        out = divs.merge(summary, left_on="division", right_index=True, how="left")
+        out = out.merge(pop.round(1), left_on="division", right_index=True, how="left")
+        per = stops_per_1000(summary, pop)
+        out = out.merge(per, left_on="division", right_index=True, how="left")
+        for name, col in (("incidents", "incidents"), ("ois", "shootings")):
+            pts = _point_layer(s, name)
+            if pts is None:
+                continue
+            assigned, _ = assign_points(pts, divs, id_column="division")
+            out[col] = out["division"].map(assigned["division"].value_counts()).fillna(0).astype(int)
+        if "shootings" in out:
+            out["shootings_per_100k"] = np.where(out["pop_2020"] > 0, out["shootings"] / out["pop_2020"] * 1e5, np.nan)
+        return gpd.GeoDataFrame(out, geometry="geometry", crs=divs.crs), LoadReport("division_layer", "derived")
+
+    keys = ["stops", "npa_geography", *[k for k in sources.DATASETS if k.startswith("npa_metric_")]]
+    keys += ["ois_incidents", "incidents_sample", *load.DIVISION_VINTAGES]
+    return cached("division_layer", build, inputs=_inputs(s, *keys), cache_dir=s.cache_dir, extra=s.analysis_crs)[0]
 
 
 def reports(settings: Settings | None = None) -> list[LoadReport]:
