@@ -231,32 +231,22 @@ def division_population(settings: Settings | None = None) -> tuple[pd.DataFrame,
     return sums, outside
 
 
-def division_layer(settings: Settings | None = None) -> gpd.GeoDataFrame:
-    """One row per division with stops, population and per-capita figures.
+def division_base(settings: Settings | None = None) -> gpd.GeoDataFrame:
+    """Divisions with everything that does not depend on which stops are counted.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        All 14 divisions (Airport with zero stops): ``division``, ``code``,
-        ``short_name``, ``area_sqmi``; the columns of
-        :func:`geo.aggregate.division_stop_summary`; :data:`POPULATION_COLUMNS`
-        (areal-weighted from NPAs); ``stops_per_1000`` overall and by driver group;
-        ``shootings`` and ``incidents`` counts. Stops with no division recorded are
-        not in any polygon: see :func:`geo.aggregate.division_stop_summary`.
+        All 14 divisions: ``division``, ``code``, ``short_name``, ``area_sqmi``,
+        :data:`POPULATION_COLUMNS` (areal-weighted from NPAs), ``shootings``,
+        ``shootings_per_100k`` and ``incidents`` (points in the division).
     """
     s = _s(settings)
 
     def build() -> tuple[gpd.GeoDataFrame, LoadReport]:
         divs = divisions(s)
-        summary = division_stop_summary(stops(s))
-        pop, _ = division_population(s)
-        summary = summary.reindex(divs["division"]).fillna(0)
-        count_cols = [c for c in summary.columns if not c.endswith("_rate")]
-        summary[count_cols] = summary[count_cols].astype("int64")
-        out = divs.merge(summary, left_on="division", right_index=True, how="left")
-        out = out.merge(pop.round(1), left_on="division", right_index=True, how="left")
-        per = stops_per_1000(summary, pop)
-        out = out.merge(per, left_on="division", right_index=True, how="left")
+        pop, outside = division_population(s)
+        out = divs.merge(pop.round(1), left_on="division", right_index=True, how="left")
         for name, col in (("incidents", "incidents"), ("ois", "shootings")):
             pts = _point_layer(s, name)
             if pts is None:
@@ -265,11 +255,47 @@ def division_layer(settings: Settings | None = None) -> gpd.GeoDataFrame:
             out[col] = out["division"].map(assigned["division"].value_counts()).fillna(0).astype(int)
         if "shootings" in out:
             out["shootings_per_100k"] = np.where(out["pop_2020"] > 0, out["shootings"] / out["pop_2020"] * 1e5, np.nan)
-        return gpd.GeoDataFrame(out, geometry="geometry", crs=divs.crs), LoadReport("division_layer", "derived")
+        report = LoadReport("division_base", "derived")
+        report.notes.append(f"2020 population outside every division (the county's towns): {outside['pop_2020']:,.0f}")
+        return gpd.GeoDataFrame(out, geometry="geometry", crs=divs.crs), report
 
-    keys = ["stops", "npa_geography", *[k for k in sources.DATASETS if k.startswith("npa_metric_")]]
+    keys = ["npa_geography", *[k for k in sources.DATASETS if k.startswith("npa_metric_")]]
     keys += ["ois_incidents", "incidents_sample", *load.DIVISION_VINTAGES]
-    return cached("division_layer", build, inputs=_inputs(s, *keys), cache_dir=s.cache_dir, extra=s.analysis_crs)[0]
+    return cached("division_base", build, inputs=_inputs(s, *keys), cache_dir=s.cache_dir, extra=s.analysis_crs)[0]
+
+
+def division_layer(settings: Settings | None = None, *, stops_frame: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
+    """One row per division with stops, population and per-capita figures.
+
+    Parameters
+    ----------
+    settings
+        Settings.
+    stops_frame
+        The stops to count (e.g. filtered by period or reason); all stops by default.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        All 14 divisions (Airport with zero stops): the columns of
+        :func:`division_base`; the columns of
+        :func:`geo.aggregate.division_stop_summary`; ``stops_per_1000`` overall and
+        by driver group. Stops with no division recorded are not in any polygon: see
+        :func:`geo.aggregate.division_stop_summary`.
+    """
+    s = _s(settings)
+    base = division_base(s)
+    summary = division_stop_summary(stops(s) if stops_frame is None else stops_frame)
+    summary = summary.reindex(base["division"]).fillna(0)
+    count_cols = [c for c in summary.columns if not c.endswith("_rate")]
+    summary[count_cols] = summary[count_cols].astype("int64")
+    pop = base.set_index("division")[[c for c in POPULATION_COLUMNS if c in base.columns]]
+    per = stops_per_1000(summary, pop)
+    out = base.merge(summary, left_on="division", right_index=True, how="left")
+    out = out.merge(per, left_on="division", right_index=True, how="left")
+    front = [c for c in base.columns if c != "geometry"]
+    rest = [c for c in out.columns if c not in front and c != "geometry"]
+    return gpd.GeoDataFrame(out[[*front, *rest, "geometry"]], geometry="geometry", crs=base.crs)
 
 
 def reports(settings: Settings | None = None) -> list[LoadReport]:
