@@ -37,6 +37,8 @@ else
 endif
 
 assets: venv
+	@command -v npm >/dev/null 2>&1 || { echo "installing npm (map assets come from the npm registry)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
 	$(BIN)/python tools/vendor_assets.py
 
 browser:
@@ -53,7 +55,7 @@ run: setup
 		--server.enableStaticServing true --browser.gatherUsageStats false
 
 test: setup browser
-	$(BIN)/python -m pytest -q
+	REQUIRE_BROWSER_TESTS=1 $(BIN)/python -m pytest -q
 
 lint: venv
 	$(BIN)/ruff check geo tests bench app.py

@@ -100,7 +100,8 @@ def division_stop_summary(stops: pd.DataFrame) -> pd.DataFrame:
         ``stops, searches, arrests, citations`` and, for each driver group,
         ``stops_<group>``, ``searches_<group>``, ``arrests_<group>``, ``citations_<group>``
         (e.g. ``searches_black``); the same for gender (``stops_gender_female``) and
-        ethnicity (``stops_ethnicity_hispanic``); plus ``search_rate`` and ``arrest_rate`` (per stop).
+        ethnicity (``stops_ethnicity_hispanic``); plus ``search_rate`` and ``arrest_rate`` (per stop),
+        overall and per driver group (``search_rate_black``), missing where there are no stops.
     """
     total = stop_counts(stops, by="division").set_index("division")
     parts = [total]
@@ -114,6 +115,10 @@ def division_stop_summary(stops: pd.DataFrame) -> pd.DataFrame:
     out.index.name = "division"
     out["search_rate"] = safe_rate(out["searches"], out["stops"])
     out["arrest_rate"] = safe_rate(out["arrests"], out["stops"])
+    for group in stops["driver_group"].cat.categories:
+        g = slug(group)
+        out[f"search_rate_{g}"] = safe_rate(out[f"searches_{g}"], out[f"stops_{g}"])
+        out[f"arrest_rate_{g}"] = safe_rate(out[f"arrests_{g}"], out[f"stops_{g}"])
     return out
 
 

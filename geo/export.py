@@ -12,12 +12,13 @@ import shapely
 from geo._errors import DataFileError, SchemaError
 from geo.settings import Settings, get_settings
 
-__all__ = ["LAYERS", "FORMATS", "get_layer", "write_layer", "to_geojson_bytes"]
+__all__ = ["LAYERS", "FORMATS", "MEDIA_TYPES", "get_layer", "write_layer", "to_geojson_bytes", "layer_bytes"]
 
 Layer = Literal["divisions", "npa", "ois", "incidents"]
 Format = Literal["geojson", "gpkg", "csv"]
 LAYERS: tuple[str, ...] = ("divisions", "npa", "ois", "incidents")
 FORMATS: tuple[str, ...] = ("geojson", "gpkg", "csv")
+MEDIA_TYPES = {"geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3", "csv": "text/csv"}
 
 
 def get_layer(name: Layer, *, settings: Settings | None = None) -> gpd.GeoDataFrame:
@@ -99,3 +100,15 @@ def to_geojson_bytes(gdf: gpd.GeoDataFrame) -> bytes:
     """The layer as RFC 7946 GeoJSON text (for downloads)."""
     web = _for_web(gdf)
     return web.to_json(na="null", show_bbox=False, drop_id=True, to_wgs84=False).encode("utf-8")
+
+
+def layer_bytes(gdf: gpd.GeoDataFrame, fmt: Format) -> bytes:
+    """The layer written in ``fmt``, as bytes (for a download button)."""
+    import tempfile
+
+    if fmt == "geojson":
+        return to_geojson_bytes(gdf)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"layer.{fmt}"
+        write_layer(gdf, path, fmt=fmt)
+        return path.read_bytes()

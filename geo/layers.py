@@ -286,9 +286,9 @@ def division_layer(settings: Settings | None = None, *, stops_frame: pd.DataFram
     s = _s(settings)
     base = division_base(s)
     summary = division_stop_summary(stops(s) if stops_frame is None else stops_frame)
-    summary = summary.reindex(base["division"]).fillna(0)
-    count_cols = [c for c in summary.columns if not c.endswith("_rate")]
-    summary[count_cols] = summary[count_cols].astype("int64")
+    summary = summary.reindex(base["division"])
+    count_cols = [c for c in summary.columns if "_rate" not in c]
+    summary[count_cols] = summary[count_cols].fillna(0).astype("int64")
     pop = base.set_index("division")[[c for c in POPULATION_COLUMNS if c in base.columns]]
     per = stops_per_1000(summary, pop)
     out = base.merge(summary, left_on="division", right_index=True, how="left")
@@ -311,4 +311,4 @@ def reports(settings: Settings | None = None) -> list[LoadReport]:
 
 
 __all__ += ["stops_with_report", "divisions_with_report", "npa_with_report", "npa_metrics_with_report",
-            "ois_with_report", "incidents_with_report", "points_with_units", "GROUP_POPULATION"]
+            "ois_with_report", "incidents_with_report", "points_with_units", "GROUP_POPULATION", "division_base"]

@@ -1,0 +1,28 @@
+"""cmpd-hotspots: the Streamlit app. A thin front end over the ``geo`` library.
+
+Run with ``make run`` (it fetches the data and the map assets first), or
+``streamlit run app.py --server.enableStaticServing true``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages import common
+
+st.set_page_config(page_title="CMPD hot spots", layout="wide", initial_sidebar_state="expanded")
+
+PAGES = [
+    st.Page("app_pages/overview.py", title="Overview", url_path="overview", default=True),
+    st.Page("app_pages/map_explorer.py", title="Map explorer", url_path="map"),
+    st.Page("app_pages/export.py", title="Export", url_path="export"),
+    st.Page("app_pages/methods.py", title="Methods and data", url_path="methods"),
+]
+
+nav = st.navigation(PAGES)
+try:
+    common.sidebar_filters()
+except Exception as exc:  # the data may be missing: say so instead of a traceback
+    st.error(f"The data could not be loaded: {exc}. Run `make run` (or `python -m geo fetch`) first.")
+    st.stop()
+nav.run()

@@ -1,0 +1,81 @@
+"""The app through Streamlit's AppTest: every page runs, widgets change what they drive."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from geo.settings import PROJECT_ROOT
+
+APP = str(PROJECT_ROOT / "app.py")
+PAGES = ["app_pages/overview.py", "app_pages/map_explorer.py", "app_pages/export.py", "app_pages/methods.py"]
+
+
+@pytest.fixture
+def app(settings, monkeypatch):
+    monkeypatch.setenv("CMPD_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("CMPD_CACHE_DIR", str(settings.cache_dir))
+    return AppTest.from_file(APP, default_timeout=120).run()
+
+
+def _problems(at: AppTest) -> list[str]:
+    return [e.value for e in at.error] + [str(x.value) for x in at.exception]
+
+
+def _map_script(at: AppTest) -> str:
+    maps = [el.proto.json_args for el in at.get("component_instance") if "L.map(" in el.proto.json_args]
+    assert maps, "no folium map on the page"
+    return json.loads(maps[-1])["script"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs(app, page):
+    app.switch_page(page).run()
+    assert not _problems(app)
+    assert app.title  # every page has a heading
+
+
+def test_overview_headline_and_filters(app):
+    assert [m.value for m in app.metric][:2] == ["139,524", "7,892"]
+    app.sidebar.multiselect(key="f_reasons").set_value(["Speeding"]).run()
+    assert app.metric[0].value == "50,968"
+    assert not _problems(app)
+
+
+def test_overview_shows_row_report(app):
+    frames = [df.value for df in app.dataframe]
+    report = next(f for f in frames if "set aside" in f.columns)
+    stops = report.set_index("data").loc["stops"]
+    assert stops["read"] == 139_524 and stops["kept"] == 139_524
+
+
+def test_map_explorer_variable_changes_map(app):
+    app.switch_page("app_pages/map_explorer.py").run()
+    before = _map_script(app)
+    assert "Stops" in before
+    app.selectbox(key="mx_group_divisions").set_value("Population").run()
+    after = _map_script(app)
+    assert after != before and "Residents (2020)" in after
+    app.radio(key="mx_layer").set_value("Neighborhoods (NPA)").run()
+    assert not _problems(app)
+    npa_script = _map_script(app)
+    assert npa_script != after and npa_script.count('"npa"') + npa_script.count("NPA") > 0
+
+
+def test_map_explorer_filter_changes_counts(app):
+    app.switch_page("app_pages/map_explorer.py").run()
+    table = app.dataframe[0].value
+    total = table["stops"].sum()
+    app.sidebar.multiselect(key="f_genders").set_value(["Female"]).run()
+    assert app.dataframe[0].value["stops"].sum() < total
+    assert not _problems(app)
+
+
+def test_empty_filter_shows_message_not_exception(app):
+    app.sidebar.multiselect(key="f_reasons").set_value(["CheckPoint"]).run()
+    app.sidebar.multiselect(key="f_divisions").set_value(["Airport Division"]).run()
+    app.switch_page("app_pages/map_explorer.py").run()
+    assert not [str(x.value) for x in app.exception]
+    assert any("no stops" in e.value.lower() or "zero" in e.value.lower() or "no rows" in e.value.lower() for e in [*app.error, *app.warning, *app.info])
