@@ -1,0 +1,244 @@
+"""Emerging hot spots: every category from constructed series and from constructed cubes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _stats_helpers import lattice_gdf, lattice_matrix
+
+from geo._errors import SchemaError, ValueDomainError
+from geo.emerging import (
+    EHSA_CATEGORIES,
+    classify_emerging,
+    emerging_hotspots,
+    mann_kendall,
+    spacetime_weights,
+)
+
+# ---------------------------------------------------------------------- Mann-Kendall
+
+
+def test_mann_kendall_by_hand():
+    # [1, 3, 2, 4]: 5 concordant pairs, 1 discordant: S = 4
+    # var = 4 * 3 * 13 / 18; z = (S - 1) / sqrt(var); tau = 4 / 6
+    mk = mann_kendall(np.array([[1, 3, 2, 4], [1, 1, 2, 2]], dtype=float))
+    assert mk.s[0] == 4
+    assert mk.var_s[0] == pytest.approx(4 * 3 * 13 / 18)
+    assert mk.z[0] == pytest.approx(3 / np.sqrt(4 * 3 * 13 / 18))
+    assert mk.tau[0] == pytest.approx(4 / 6)
+    assert mk.p[0] == pytest.approx(0.3081, abs=1e-4)
+    # [1, 1, 2, 2]: S = 4; two tie groups of 2: var = (4*3*13 - 2 * 2*1*9) / 18
+    assert mk.s[1] == 4
+    assert mk.var_s[1] == pytest.approx((156 - 36) / 18)
+
+
+def test_mann_kendall_matches_scipy_kendalltau_without_ties():
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 12))
+    mk = mann_kendall(x)
+    for row, tau in zip(x, mk.tau, strict=True):
+        assert tau == pytest.approx(stats.kendalltau(np.arange(12), row).statistic)
+
+
+# ---------------------------------------------------------------------- classification rules
+
+H, C, N = 3.0, -3.0, 0.5  # hot, cold, not significant z-scores (p follows from |z|)
+
+
+def _series(*rows):
+    z = np.array(rows, dtype=float)
+    p = np.where(np.abs(z) >= 2, 0.01, 0.5)
+    return z, p
+
+
+CASES = {
+    "New Hot Spot": [N, N, N, N, N, N, N, N, N, H],
+    "Consecutive Hot Spot": [N, N, N, N, N, N, N, H, H, H],
+    "Intensifying Hot Spot": [2.1, 2.2, 2.3, 2.4, 2.5, 2.6, 2.7, 2.8, 2.9, 3.0],
+    "Persistent Hot Spot": [3.0, 2.5, 3.1, 2.4, 3.0, 2.5, 3.1, 2.4, 3.0, 2.5],
+    "Diminishing Hot Spot": [3.0, 2.9, 2.8, 2.7, 2.6, 2.5, 2.4, 2.3, 2.2, 2.1],
+    "Sporadic Hot Spot": [N, H, N, N, H, H, N, N, N, H],
+    "Oscillating Hot Spot": [N, C, N, N, N, N, N, N, H, H],
+    "Historical Hot Spot": [H, H, H, H, H, H, H, H, H, N],
+    "New Cold Spot": [N, N, N, N, N, N, N, N, N, C],
+    "Consecutive Cold Spot": [N, N, N, N, N, N, C, C, C, C],
+    "Intensifying Cold Spot": [-2.1, -2.2, -2.3, -2.4, -2.5, -2.6, -2.7, -2.8, -2.9, -3.0],
+    "Persistent Cold Spot": [-3.0, -2.5, -3.1, -2.4, -3.0, -2.5, -3.1, -2.4, -3.0, -2.5],
+    "Diminishing Cold Spot": [-3.0, -2.9, -2.8, -2.7, -2.6, -2.5, -2.4, -2.3, -2.2, -2.1],
+    "Sporadic Cold Spot": [C, N, C, N, N, N, N, N, N, C],
+    "Oscillating Cold Spot": [H, H, H, H, H, H, H, H, H, C],
+    "Historical Cold Spot": [C, C, C, C, C, C, C, C, C, N],
+    "No Pattern Detected": [N, H, H, N, C, N, N, N, N, N],
+}
+
+
+def test_every_category_from_constructed_series():
+    names = list(CASES)
+    z, p = _series(*CASES.values())
+    labels = classify_emerging(z, p, alpha=0.05)
+    assert dict(zip(names, labels, strict=True)) == {k: k for k in names}
+    assert set(names) | {"Undefined"} == set(EHSA_CATEGORIES)
+
+
+def test_ninety_percent_rule_and_precedence():
+    # 10 steps: 9 hot steps meet the 90 % rule, 8 do not
+    z9, p9 = _series([H, H, H, H, H, N, H, H, H, H])
+    assert classify_emerging(z9, p9)[0] == "Persistent Hot Spot"
+    z8, p8 = _series([H, H, H, N, H, N, H, H, H, H])
+    assert classify_emerging(z8, p8)[0] == "Sporadic Hot Spot"
+    # a single hot run preceded by an earlier hot step is sporadic, not consecutive
+    z, p = _series([N, H, N, N, N, N, N, H, H, H])
+    assert classify_emerging(z, p)[0] == "Sporadic Hot Spot"
+    # 20 steps: 18 hot (90 %) but the final one not -> historical
+    z, p = _series([H] * 18 + [N, N])
+    assert classify_emerging(z, p)[0] == "Historical Hot Spot"
+    # trend threshold decides between intensifying and persistent
+    zt, pt = _series(CASES["Intensifying Hot Spot"])
+    assert classify_emerging(zt, pt, trend_alpha=1e-9)[0] == "Persistent Hot Spot"
+
+
+def test_undefined_rows_and_too_few_steps():
+    z, p = _series([H, H, np.nan])
+    assert classify_emerging(z, p)[0] == "Undefined"
+    with pytest.raises(ValueDomainError, match="at least 3 time steps; got 2"):
+        classify_emerging(np.zeros((1, 2)), np.ones((1, 2)))
+
+
+# ---------------------------------------------------------------------- space-time weights
+
+
+def test_spacetime_weights_by_hand():
+    # two units side by side (0 - 1), three steps, lag 1; bin = t * 2 + i
+    w = spacetime_weights(lattice_matrix(1, 2), 3, time_lag=1).toarray()
+    # bin 2 = (unit 0, step 1): same-step neighbour bin 3; previous step bins 0 and 1
+    assert np.nonzero(w[2])[0].tolist() == [0, 1, 3]
+    # step 0 has no past
+    assert np.nonzero(w[0])[0].tolist() == [1]
+    # the whole matrix: same-step links plus links to the previous step, none to the future
+    expected = np.array(
+        [
+            [0, 1, 0, 0, 0, 0],
+            [1, 0, 0, 0, 0, 0],
+            [1, 1, 0, 1, 0, 0],
+            [1, 1, 1, 0, 0, 0],
+            [0, 0, 1, 1, 0, 1],
+            [0, 0, 1, 1, 1, 0],
+        ]
+    )
+    np.testing.assert_array_equal(w, expected)
+    w0 = spacetime_weights(lattice_matrix(1, 2), 3, time_lag=0).toarray()
+    assert w0.sum() == 6  # 3 steps x 2 directed same-step links
+
+
+# ---------------------------------------------------------------------- constructed cubes, end to end
+
+T = 10
+BLOCK = [30, 31, 32, 39, 40, 41, 48, 49, 50]  # the 3x3 queen neighbourhood of unit 40 in a 9x9 lattice
+_ = None
+CUBES = {
+    "New Hot Spot": [_] * 9 + [16],
+    "Consecutive Hot Spot": [_] * 7 + [16] * 3,
+    "Intensifying Hot Spot": list(np.linspace(13, 22, T)),
+    "Persistent Hot Spot": [16.3, 15.7] * 5,
+    "Diminishing Hot Spot": list(np.linspace(22, 13, T)),
+    "Sporadic Hot Spot": [_, _, 16, _, _, 16, _, _, _, 16],
+    "Oscillating Hot Spot": [_, 4, 4, _, _, _, _, _, 16, 16],
+    "Historical Hot Spot": [16] * 9 + [_],
+    "New Cold Spot": [_] * 9 + [4],
+    "Consecutive Cold Spot": [_] * 7 + [4] * 3,
+    "Intensifying Cold Spot": list(np.linspace(7, 1, T)),
+    "Persistent Cold Spot": [4.3, 3.7] * 5,
+    "Diminishing Cold Spot": list(np.linspace(1, 7, T)),
+    "Sporadic Cold Spot": [_, _, 4, _, _, 4, _, _, _, 4],
+    "Oscillating Cold Spot": [_, 16, 16, _, _, _, _, _, 4, 4],
+    "Historical Cold Spot": [4] * 9 + [_],
+    "No Pattern Detected": [_] * 10,
+}
+
+
+def _cube(pattern):
+    """9x9 lattice, values ~ 10 (sd 0.2); the block around unit 40 set by `pattern` (None: background)."""
+    rng = np.random.default_rng(0)
+    vals = rng.normal(10, 0.2, size=(81, T))
+    for t, v in enumerate(pattern):
+        if v is not None:
+            vals[BLOCK, t] = v
+    g = lattice_gdf(9, 9)
+    for t in range(T):
+        g[f"y{2013 + t}"] = vals[:, t]
+    return g
+
+
+@pytest.mark.parametrize("category", list(CUBES))
+def test_every_category_from_a_constructed_cube(category):
+    g = _cube(CUBES[category])
+    res = emerging_hotspots(
+        g, columns=[f"y{2013 + t}" for t in range(T)], weights="queen", time_lag=0, permutations=0, alpha=0.05
+    )
+    assert res.frame.loc[40, "ehsa_category"] == category
+    assert res.z.shape == (81, T)
+    assert res.counts[category] >= 1
+
+
+def test_cube_with_time_lag_and_permutations():
+    g = _cube(CUBES["Persistent Hot Spot"])
+    cols = [f"y{2013 + t}" for t in range(T)]
+    res = emerging_hotspots(g, columns=cols, weights="queen", time_lag=1, permutations=999, seed=3, alpha=0.05)
+    assert res.frame.loc[40, "ehsa_category"] == "Persistent Hot Spot"
+    assert (res.p.loc[40] <= 0.001).all()
+    # with lag 1 the first step has fewer neighbours, but all z are finite
+    assert np.isfinite(res.z.to_numpy()).all()
+    again = emerging_hotspots(g, columns=cols, weights="queen", time_lag=1, permutations=999, seed=3, alpha=0.05)
+    np.testing.assert_array_equal(res.p.to_numpy(), again.p.to_numpy())
+
+
+def test_emerging_bad_input():
+    g = _cube(CUBES["New Hot Spot"])
+    cols = [f"y{2013 + t}" for t in range(T)]
+    with pytest.raises(ValueDomainError, match="at least 3 time steps; got 2"):
+        emerging_hotspots(g, columns=cols[:2], permutations=0)
+    with pytest.raises(SchemaError, match="'y1999'"):
+        emerging_hotspots(g, columns=[*cols[:3], "y1999"], permutations=0)
+    with pytest.raises(SchemaError, match="must be numeric"):
+        emerging_hotspots(g.assign(y2013="a"), columns=cols, permutations=0)
+    dup = g.copy()
+    dup.index = [0] * 2 + list(range(2, 81))
+    with pytest.raises(ValueDomainError, match="unique"):
+        emerging_hotspots(dup, columns=cols, permutations=0)
+    g2 = g.copy()
+    g2.loc[5, "y2015"] = np.nan
+    res = emerging_hotspots(g2, columns=cols, permutations=0)
+    assert res.frame.loc[5, "ehsa_category"] == "Undefined"
+    assert res.undefined == (5,)
+    assert np.isnan(res.z.loc[5]).all()
+
+
+def test_spacetime_gstar_matches_a_dense_loop_implementation():
+    rng = np.random.default_rng(9)
+    n_side, steps, lag = 4, 5, 2
+    g = lattice_gdf(n_side, n_side)
+    values = rng.gamma(3.0, size=(n_side * n_side, steps))
+    cols = [f"c{t}" for t in range(steps)]
+    for t, c in enumerate(cols):
+        g[c] = values[:, t]
+    res = emerging_hotspots(g, columns=cols, weights="rook", time_lag=lag, permutations=0)
+    # independent: explicit loops over bins, binary weights including the bin itself
+    nb = {i: set() for i in range(16)}
+    for i in range(16):
+        r, c = divmod(i, 4)
+        for dr, dc in ((0, 1), (1, 0), (0, -1), (-1, 0)):
+            if 0 <= r + dr < 4 and 0 <= c + dc < 4:
+                nb[i].add((r + dr) * 4 + c + dc)
+    x = values.T.ravel()  # bin = t * 16 + i
+    nbins = x.size
+    xbar, s = x.mean(), x.std()
+    for t in range(steps):
+        for i in range(16):
+            members = {t * 16 + i} | {t * 16 + j for j in nb[i]}
+            for back in range(1, lag + 1):
+                if t - back >= 0:
+                    members |= {(t - back) * 16 + j for j in nb[i] | {i}}
+            w = len(members)
+            z = (sum(x[m] for m in members) - xbar * w) / (s * np.sqrt((nbins * w - w * w) / (nbins - 1)))
+            assert res.z.iloc[i, t] == pytest.approx(z, rel=1e-10)
