@@ -6,7 +6,6 @@ Pages only wire widgets to :mod:`geo` functions; everything computed lives in ``
 from __future__ import annotations
 
 import functools
-import html
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ import streamlit as st
 from geo import layers
 from geo._errors import GeoDataError
 from geo.settings import get_settings
+from geo.text import escape_md
 
 FILTER_KEYS = ("f_period", "f_reasons", "f_genders", "f_ages", "f_divisions")
 
@@ -43,8 +43,8 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
 
 
 def text(value: object) -> str:
-    """Escape text from the data for st.markdown (which renders some HTML-like markup)."""
-    return html.escape(str(value)).replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
+    """Escape text from the data for st.markdown (see :func:`geo.text.escape_md`)."""
+    return escape_md(value)
 
 
 # --------------------------------------------------------------------------- data

@@ -10,7 +10,13 @@ from streamlit.testing.v1 import AppTest
 from geo.settings import PROJECT_ROOT
 
 APP = str(PROJECT_ROOT / "app.py")
-PAGES = ["app_pages/overview.py", "app_pages/map_explorer.py", "app_pages/export.py", "app_pages/methods.py"]
+PAGES = [
+    "app_pages/overview.py",
+    "app_pages/map_explorer.py",
+    "app_pages/neighborhood.py",
+    "app_pages/export.py",
+    "app_pages/methods.py",
+]
 
 
 @pytest.fixture
@@ -79,3 +85,13 @@ def test_empty_filter_shows_message_not_exception(app):
     app.switch_page("app_pages/map_explorer.py").run()
     assert not [str(x.value) for x in app.exception]
     assert any("no stops" in e.value.lower() or "zero" in e.value.lower() or "no rows" in e.value.lower() for e in [*app.error, *app.warning, *app.info])
+
+
+def test_neighborhood_card_follows_the_list(app):
+    app.switch_page("app_pages/neighborhood.py").run()
+    assert not _problems(app)
+    first = app.subheader[0].value
+    app.selectbox(key="nb_npa").set_value(30).run()
+    assert app.subheader[0].value == "Neighborhood profile area 30" != first
+    text = " ".join(m.value for m in app.markdown)
+    assert "Residents (2020)" in text and "Hot spot" in text and "Westover Division" in text

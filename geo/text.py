@@ -1,0 +1,25 @@
+"""Text from the data, made safe for the places it is shown."""
+
+from __future__ import annotations
+
+import html
+import re
+
+__all__ = ["escape_md"]
+
+_MD_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
+def escape_md(text: object) -> str:
+    """Escape text from the data for Markdown (``st.markdown``).
+
+    HTML special characters become entities (so ``<script>`` shows as text) and
+    Markdown punctuation is backslash-escaped (so ``*`` or ``[x](y)`` cannot format
+    or link).
+
+    Examples
+    --------
+    >>> escape_md("<b>a*b</b>")
+    '&lt;b&gt;a\\\\*b&lt;/b&gt;'
+    """
+    return _MD_PUNCTUATION.sub(r"\\\1", html.escape(str(text)))
