@@ -11,7 +11,7 @@ _MD_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 
 
 def escape_md(text: object) -> str:
-    """Escape text from the data for Markdown (``st.markdown``).
+    r"""Escape text from the data for Markdown (``st.markdown``).
 
     HTML special characters become entities (so ``<script>`` shows as text) and
     Markdown punctuation is backslash-escaped (so ``*`` or ``[x](y)`` cannot format
@@ -20,6 +20,6 @@ def escape_md(text: object) -> str:
     Examples
     --------
     >>> escape_md("<b>a*b</b>")
-    '&lt;b&gt;a\\\\*b&lt;/b&gt;'
+    '&lt;b&gt;a\\*b&lt;/b&gt;'
     """
     return _MD_PUNCTUATION.sub(r"\\\1", html.escape(str(text)))
