@@ -175,7 +175,7 @@ def moran_statistic(
     *,
     permutations: int = 0,
     seed: int | None = None,
-    alternative: Alternative = "folded",
+    alternative: Alternative = "two-sided",
 ) -> MoranStatistic:
     """Global Moran's I of values ``z`` under weights ``w`` (used as given).
 
@@ -272,7 +272,7 @@ def moran(
     weights: SpatialWeights | WeightsMethod = "queen",
     permutations: int | None = None,
     seed: int | None = None,
-    alternative: Alternative = "folded",
+    alternative: Alternative = "two-sided",
     transform: Literal["R", "B"] = "R",
     prefix: str = "moran_",
 ) -> MoranResult:
@@ -347,7 +347,7 @@ def moran_rate(
     weights: SpatialWeights | WeightsMethod = "queen",
     permutations: int | None = None,
     seed: int | None = None,
-    alternative: Alternative = "folded",
+    alternative: Alternative = "two-sided",
     prefix: str = "moran_",
 ) -> MoranResult:
     """Global Moran's I of EB-standardised rates ``events / base`` (Assuncao-Reis).
@@ -376,7 +376,7 @@ def local_moran(
     seed: int | None = None,
     alpha: float | None = None,
     correction: Correction = "none",
-    alternative: Alternative = "folded",
+    alternative: Alternative = "two-sided",
     prefix: str = "lisa_",
 ) -> LocalResult:
     """Local Moran's I (LISA) with cluster labels.
@@ -398,7 +398,7 @@ def local_moran(
     correction
         ``none``, ``fdr`` (Benjamini-Hochberg) or ``bonferroni``.
     alternative
-        ``folded`` (GeoDa) or ``two-sided``.
+        ``two-sided`` (default: twice the folded p, capped at 1) or ``folded`` (GeoDa's own).
     prefix
         Prefix of the added columns: ``i`` (local I), ``z`` (standardised value),
         ``lag`` (spatial lag of z), ``quadrant`` (1 HH, 2 LH, 3 LL, 4 HL, 0 none),
@@ -426,7 +426,7 @@ def local_moran_rate(
     seed: int | None = None,
     alpha: float | None = None,
     correction: Correction = "none",
-    alternative: Alternative = "folded",
+    alternative: Alternative = "two-sided",
     prefix: str = "lisa_",
 ) -> LocalResult:
     """Local Moran's I of EB-standardised rates (GeoDa's LISA with EB rate).

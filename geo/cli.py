@@ -7,6 +7,7 @@ report     validate data files and print what was read, kept, repaired and set a
 export     write a layer (divisions, npa, ois, incidents) as GeoJSON, GeoPackage or CSV
 hotspots   spatial autocorrelation and hot spots (see ``python -m geo hotspots --help``)
 disparity  stop-outcome rates and disparity ratios (see ``python -m geo disparity --help``)
+aggregate  assign points to polygons and count them, in-process or on Dask
 
 Errors in the input are printed as one message naming the file, column and rows,
 with exit code 2 and no traceback.
@@ -29,7 +30,7 @@ EXIT_INPUT_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
 
 #: Sub-commands that live in their own modules: name -> module with add_parser/run.
-_PLUGINS = {"hotspots": "geo.cli_hotspots", "disparity": "geo.cli_disparity"}
+_PLUGINS = {"hotspots": "geo.cli_hotspots", "disparity": "geo.cli_disparity", "aggregate": "geo.cli_aggregate"}
 
 
 def _add_fetch(sub: argparse._SubParsersAction) -> None:
@@ -161,6 +162,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `python -m geo report | head`: the reader left, not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # last resort: a message, never a traceback
         print(f"internal error ({type(exc).__name__}): {exc}. Please report this with the command you ran.", file=sys.stderr)
         return EXIT_INTERNAL_ERROR

@@ -315,7 +315,7 @@ def emerging_hotspots(
     seed: int | None = None,
     alpha: float | None = None,
     trend_alpha: float | None = None,
-    alternative: Alternative = "folded",
+    alternative: Alternative = "two-sided",
     prefix: str = "ehsa_",
 ) -> EmergingResult:
     """Emerging hot spot analysis of a units x time cube held as one column per step.

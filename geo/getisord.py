@@ -138,7 +138,7 @@ def local_gstar(
     seed: int | None = None,
     inference: Literal["normal", "permutation"] = "normal",
     correction: Correction = "none",
-    alternative: Alternative = "folded",
+    alternative: Alternative = "two-sided",
     prefix: str = "gi_",
 ) -> LocalResult:
     """Getis-Ord Gi* z-scores, p-values and confidence bins for a column.

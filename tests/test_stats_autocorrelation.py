@@ -67,7 +67,7 @@ def test_local_moran_pseudo_p_exact_on_small_lattice(lattice):
     # z_0 < 0, a permuted I_0 is at least the observed one when the pair sums to
     # 6 or less: {2,3}, {2,4} -> 2 of 28. Folded p ~ 1/14.
     R = 99_999
-    res = local_moran(lattice, "v", weights="rook", permutations=R, seed=4)
+    res = local_moran(lattice, "v", weights="rook", permutations=R, seed=4, alternative="folded")
     assert res.frame["lisa_p"].iloc[0] == pytest.approx(1 / 14, abs=5 * np.sqrt(1 / 14 / R))
 
 
@@ -217,7 +217,7 @@ def test_lisa_matches_geoda_on_npas(npa, geoda):
     R = 9999
     y = npa["violent_rate_2022"].tolist()
     gl = pygeoda.local_moran(gw, y, permutations=R, seed=123, cpu_threads=1)
-    res = local_moran(npa, "violent_rate_2022", weights="queen", permutations=R, seed=1)
+    res = local_moran(npa, "violent_rate_2022", weights="queen", permutations=R, seed=1, alternative="folded")
     f = res.frame
     np.testing.assert_allclose(f["lisa_i"], gl.lisa_values(), atol=1e-6)
     np.testing.assert_allclose(f["lisa_i"], gl.lisa_values(), atol=1e-12)  # in fact to rounding

@@ -156,7 +156,7 @@ def test_local_moran_p_values_agree_with_esda():
     w = build_weights(g, method="queen")
     graph = w.graph  # esda gets its own object; ours is never touched
     R = 9999
-    ours = local_moran(g, "violent_rate_2022", weights=w, permutations=R, seed=1)
+    ours = local_moran(g, "violent_rate_2022", weights=w, permutations=R, seed=1, alternative="folded")
     theirs = esda.Moran_Local(g["violent_rate_2022"].to_numpy(), graph, permutations=R, seed=1, n_jobs=1)
     np.testing.assert_allclose(ours.frame["lisa_i"], theirs.Is, atol=1e-12)
     np.testing.assert_array_equal(ours.frame["lisa_quadrant"], theirs.q)
