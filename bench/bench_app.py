@@ -1,0 +1,139 @@
+"""The app as a person meets it, timed in headless Chromium with no internet.
+
+- server start (process launch) to the first painted map on the Map explorer;
+- a widget change (number of classes, then the layer) to the repainted map: median;
+- the NPA layer's map HTML size as ``st_folium`` sends it;
+- the first run of the Hot spots page (no multi-second stall).
+
+Targets: first map <= 5 s, repaint <= 1 s median, NPA map HTML <= 500 KB.
+
+Run: .venv/bin/python bench/bench_app.py   (needs `make setup` and Debian's chromium)
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.browser_utils import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
+
+
+def _wait_health(base: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not become healthy")
+
+
+def _map_frame(page, min_paths: int = 1, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for f in page.frames:
+            try:
+                if f.locator("path.leaflet-interactive").count() >= min_paths:
+                    return f
+            except Exception:  # frames come and go while Streamlit reruns
+                pass
+        time.sleep(0.02)
+    raise RuntimeError("no map painted")
+
+
+def _legend_text(page) -> str:
+    for f in page.frames:
+        try:
+            loc = f.locator(".cmpd-legend")
+            if loc.count():
+                return loc.first.inner_text()
+        except Exception:
+            pass
+    return ""
+
+
+def _wait_change(page, before: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    now = ""
+    while time.monotonic() < deadline:
+        now = _legend_text(page)
+        if now and now != before:
+            return
+        time.sleep(0.01)
+    raise RuntimeError(f"map did not repaint (legend before {before!r}, now {now!r})")
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv/bin/streamlit"), "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--server.enableStaticServing", "true"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort())
+            _wait_health(base)
+            t_health = time.monotonic() - t0
+            page.goto(f"{base}/map")
+            _map_frame(page)
+            t_first = time.monotonic() - t0
+            print(f"server start -> healthy {t_health:.2f} s; -> first painted map {t_first:.2f} s (target <= 5 s)")
+
+            # widget change: the "Classes" slider, one step at a time
+            slider = page.locator('input[type="range"][max="9"]').first
+            times = []
+            for key in ["ArrowLeft", "ArrowLeft", "ArrowRight", "ArrowRight", "ArrowLeft", "ArrowRight", "ArrowLeft", "ArrowRight"]:
+                page.wait_for_timeout(500)  # let Streamlit settle between changes
+                before = _legend_text(page)
+                slider.focus()
+                t = time.monotonic()
+                page.keyboard.press(key)
+                _wait_change(page, before)
+                times.append(time.monotonic() - t)
+            print(f"widget change -> repainted map: median {statistics.median(times):.2f} s, max {max(times):.2f} s over {len(times)} (target <= 1 s)")
+
+            # layer switch to the 459 NPAs
+            t = time.monotonic()
+            page.get_by_text("Neighborhoods (NPA)").click()
+            _map_frame(page, min_paths=400)
+            print(f"switch to the NPA layer -> 459 polygons painted {time.monotonic() - t:.2f} s")
+
+            t = time.monotonic()
+            page.goto(f"{base}/hotspots")
+            try:
+                _map_frame(page, timeout=60)
+                print(f"hot spots page, first visit -> map painted {time.monotonic() - t:.2f} s")
+            except RuntimeError:
+                print("hot spots page: no map (page not present yet)")
+            browser.close()
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=10)
+
+    from geo import layers, maps
+
+    npa = layers.npa_layer()
+    m = maps.choropleth(npa, "violent_rate_2022", scheme="fisher_jenks", tooltip_fields=["violent_rate_2022", "pop_2020", "division"], name_field="npa")
+    print(f"NPA map HTML: {maps.map_html_size(m) / 1000:.0f} KB (target <= 500 KB)")
+
+
+if __name__ == "__main__":
+    main()
