@@ -15,6 +15,8 @@ st.set_page_config(page_title="CMPD hot spots", layout="wide", initial_sidebar_s
 PAGES = [
     st.Page("app_pages/overview.py", title="Overview", url_path="overview", default=True),
     st.Page("app_pages/map_explorer.py", title="Map explorer", url_path="map"),
+    st.Page("app_pages/hotspots.py", title="Hot spots", url_path="hotspots"),
+    st.Page("app_pages/emerging.py", title="Emerging hot spots", url_path="emerging"),
     st.Page("app_pages/neighborhood.py", title="Your neighborhood", url_path="neighborhood"),
     st.Page("app_pages/export.py", title="Export", url_path="export"),
     st.Page("app_pages/methods.py", title="Methods and data", url_path="methods"),

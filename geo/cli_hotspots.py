@@ -25,21 +25,18 @@ are reported as Undefined.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 import geopandas as gpd
 
-from geo._errors import DataFileError, SchemaError, ValueDomainError
+from geo._errors import DataFileError, ValueDomainError
 
 __all__ = ["add_parser", "run", "LAYER_CHOICES", "METHOD_CHOICES", "WEIGHT_CHOICES"]
 
 LAYER_CHOICES = ("npa", "divisions", "incidents")
 METHOD_CHOICES = ("moran", "lisa", "gi", "ehsa")
 WEIGHT_CHOICES = ("queen", "rook", "knn", "distance", "kernel")
-_ID = {"npa": "npa", "divisions": "division"}
-_YEAR = re.compile(r"^(?P<stem>.+)_(?P<year>\d{4})$")
 
 
 def _description() -> str:
@@ -96,34 +93,6 @@ def _load(layer: str) -> gpd.GeoDataFrame:
     return layers.incidents()
 
 
-def _population_column(gdf: gpd.GeoDataFrame, layer: str, variable: str) -> str:
-    m = _YEAR.match(variable)
-    if layer == "npa" and m and f"rate_pop_{m['year']}" in gdf.columns:
-        return f"rate_pop_{m['year']}"
-    if "pop_2020" in gdf.columns:
-        return "pop_2020"
-    raise SchemaError(f"no population column to divide {variable!r} by (looked for rate_pop_YYYY and pop_2020)")
-
-
-def _per_capita(gdf: gpd.GeoDataFrame, layer: str, variable: str) -> tuple[gpd.GeoDataFrame, str]:
-    from geo.rates import add_rate
-
-    base = _population_column(gdf, layer, variable)
-    name = f"{variable}_per_1000_pop"
-    res = add_rate(gdf, events=variable, base=base, method="raw", multiplier=1000.0, column=name)
-    return res.frame, name
-
-
-def _ehsa_columns(gdf: gpd.GeoDataFrame, prefix: str) -> list[str]:
-    cols = sorted(c for c in gdf.columns if isinstance(c, str) and _YEAR.match(c) and _YEAR.match(c)["stem"] == prefix)
-    if not cols:
-        stems = sorted({_YEAR.match(c)["stem"] for c in gdf.columns if isinstance(c, str) and _YEAR.match(c)})
-        raise SchemaError(
-            f"ehsa needs one column per year named {prefix}_YYYY; none found. Prefixes available: " + ", ".join(stems)
-        )
-    return cols
-
-
 def _write(frame: gpd.GeoDataFrame, out: Path, layer: str) -> Path:
     from geo.export import write_layer
 
@@ -135,85 +104,42 @@ def _write(frame: gpd.GeoDataFrame, out: Path, layer: str) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``python -m geo hotspots``; returns the exit code."""
-    from geo.weights import build_weights
+    from geo.hotspots import run_hotspots
 
     if args.out.suffix.lower() not in (".geojson", ".json", ".gpkg"):
         raise DataFileError(f"{args.out}: write the result as .geojson or .gpkg")
-    gdf = _load(args.layer)
-    lines: list[str] = []
-
+    boundary = None
+    correction = args.correction
+    permutations = args.permutations
     if args.layer == "incidents":
         if args.method != "gi":
             raise ValueDomainError("points (--layer incidents) are analysed with --method gi (optimized hot spots)")
         if args.variable != "count":
             raise ValueDomainError("for --layer incidents the variable is the number of points: use --variable count")
         from geo import layers
-        from geo.point_hotspots import optimized_hotspots
 
-        res = optimized_hotspots(
-            gdf,
-            boundary=layers.npa_layer(),
-            correction=args.correction if args.correction != "none" else "fdr",
-            permutations=args.permutations or 0,
-            seed=args.seed,
-        )
-        frame = res.frame
-        lines.append(res.summary())
-    else:
-        variable = args.variable
-        if args.method == "ehsa":
-            columns = _ehsa_columns(gdf, variable)
-            if args.per_capita:
-                new = []
-                for c in columns:
-                    gdf, name = _per_capita(gdf, args.layer, c)
-                    new.append(name)
-                columns = new
-        elif args.per_capita:
-            gdf, variable = _per_capita(gdf, args.layer, variable)
-        k = args.k if args.k is not None else (6 if args.weights in ("knn", "kernel") else None)
-        w = build_weights(gdf, method=args.weights, k=k)
-        if args.method == "moran":
-            from geo.autocorrelation import moran
-
-            res = moran(gdf, variable, weights=w, permutations=args.permutations, seed=args.seed)
-            s = res.statistic
-            lines.append(
-                f"global Moran's I of {variable} ({args.weights} weights, {s.n} units) = {s.I:.4f}; "
-                + (f"pseudo p = {s.p_sim:.4g} ({s.permutations} permutations); " if s.p_sim is not None else "")
-                + f"z = {s.z_rand:.2f}, p = {s.p_rand:.4g} under randomisation"
-            )
-            lines += [f"warning: {m}" for m in res.warnings]
-        elif args.method == "lisa":
-            from geo.autocorrelation import local_moran
-
-            res = local_moran(
-                gdf, variable, weights=w, permutations=args.permutations, seed=args.seed,
-                alpha=args.alpha, correction=args.correction,
-            )
-            lines.append(res.summary())
-        elif args.method == "gi":
-            from geo.getisord import local_gstar
-
-            perms = args.permutations or 0
-            res = local_gstar(
-                gdf, variable, weights=w, permutations=perms, seed=args.seed, correction=args.correction,
-                inference="permutation" if perms else "normal",
-            )
-            lines.append(res.summary())
-        else:
-            from geo.emerging import emerging_hotspots
-
-            years = [(_YEAR.match(c) or _YEAR.match(c.removesuffix("_per_1000_pop")))["year"] for c in columns]
-            res = emerging_hotspots(
-                gdf, columns=columns, times=years, weights=w, time_lag=args.time_lag,
-                permutations=args.permutations, seed=args.seed, alpha=args.alpha,
-            )
-            lines.append(res.summary())
-        frame = res.frame
-    path = _write(frame, args.out, args.layer)
-    lines.append(f"wrote {len(frame)} features to {path}")
+        boundary = layers.npa_layer()
+        correction = correction if correction != "none" else "fdr"  # ArcGIS's optimized hot spots always use FDR
+    if args.method == "gi":
+        permutations = permutations or 0  # normal p-values unless permutations are asked for (ArcGIS)
+    res = run_hotspots(
+        _load(args.layer),
+        layer=args.layer,
+        variable=args.variable,
+        method=args.method,
+        per_capita=args.per_capita,
+        weights=args.weights,
+        k=args.k,
+        permutations=permutations,
+        seed=args.seed,
+        alpha=args.alpha,
+        correction=correction,
+        time_lag=args.time_lag,
+        boundary=boundary,
+    )
+    lines = list(res.lines)
+    path = _write(res.frame, args.out, args.layer)
+    lines.append(f"wrote {len(res.frame)} features to {path}")
     print("\n".join(lines))
     sys.stdout.flush()
     return 0
-

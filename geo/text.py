@@ -22,4 +22,4 @@ def escape_md(text: object) -> str:
     >>> escape_md("<b>a*b</b>")
     '&lt;b&gt;a\\*b&lt;/b&gt;'
     """
-    return _MD_PUNCTUATION.sub(r"\\\1", html.escape(str(text)))
+    return _MD_PUNCTUATION.sub(r"\\\1", html.escape(str(text), quote=False))

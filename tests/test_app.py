@@ -13,6 +13,8 @@ APP = str(PROJECT_ROOT / "app.py")
 PAGES = [
     "app_pages/overview.py",
     "app_pages/map_explorer.py",
+    "app_pages/hotspots.py",
+    "app_pages/emerging.py",
     "app_pages/neighborhood.py",
     "app_pages/export.py",
     "app_pages/methods.py",

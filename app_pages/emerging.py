@@ -1,0 +1,252 @@
+"""Emerging hot spots: how neighborhood hot and cold spots of crime changed from 2011 to 2022.
+
+Widgets are wired to :func:`geo.hotspots.run_hotspots` (method ``ehsa``); every number comes from ``geo``.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from app_pages import common
+from geo import hotspots, maps
+from geo._errors import GeoDataError
+from geo.caveats import CRIME_FISCAL_YEARS
+from geo.settings import get_settings
+
+CRIMES = {"Violent crime": "violent_crimes", "Property crime": "property_crimes"}
+RATE, EB_RATE, COUNT = "Rate per 1,000 residents", "Rate per 1,000 residents, smoothed (empirical Bayes)", "Count"
+MEASURES = {RATE: (True, "none"), EB_RATE: (True, "eb"), COUNT: (False, "none")}
+WEIGHTS = {"Queen contiguity": "queen", "Rook contiguity": "rook", "6 nearest neighbours": "knn"}
+PERMUTATIONS = [99, 199, 499, 999, 4999, 9999]
+STATUS_COLORS = {"Hot spot": "#b2182b", "Cold spot": "#2166ac", "Not significant": "#bdbdbd", "No value": "#404040"}
+
+EXPLANATION = """
+Each neighborhood (NPA) gets a Getis-Ord **Gi\\*** z-score for every year: is it, together with its neighbours
+*in that year and the year before*, unusually high (a hot spot) or low (a cold spot) compared with all NPAs in
+all years? The yearly results are then read as a story: a **Mann-Kendall test** asks whether the z-scores trend
+up or down, and the rules of ArcGIS's *Emerging Hot Spot Analysis* name the pattern — *new*, *consecutive*,
+*intensifying*, *persistent*, *diminishing*, *sporadic*, *oscillating* or *historical* hot (or cold) spots.
+Click an NPA to see its yearly values, its z-scores and the rule that gave its category.
+
+**Undefined** NPAs miss a value in at least one year (the Quality of Life data leave some NPAs blank in some
+years, and a rate needs a population). The analysis needs a complete series, so they are left out — not shown
+as cold or "no pattern". The years are 2011, 2013 and 2015–2022 (no data for 2012 and 2014), so the first two
+steps are two years apart.
+"""
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _run(
+    crime: str,
+    per_capita: bool,
+    smoothing: str,
+    weights: str,
+    time_lag: int,
+    permutations: int,
+    seed: int,
+    alpha: float,
+) -> hotspots.HotspotRun:
+    """One cached emerging hot spot analysis, keyed on the options."""
+    return hotspots.run_hotspots(
+        common.npa_layer(),
+        layer="npa",
+        variable=crime,
+        method="ehsa",
+        per_capita=per_capita,
+        smoothing=smoothing,
+        weights=weights,
+        time_lag=time_lag,
+        permutations=permutations,
+        seed=seed,
+        alpha=alpha,
+    )
+
+
+def page() -> None:
+    st.title("Emerging hot spots")
+    st.write(
+        "How did neighborhood hot and cold spots of crime change from 2011 to 2022? Each NPA's pattern over the "
+        "years is named on the map; click one to see why."
+    )
+    with st.expander("How this works", expanded=False):
+        st.markdown(EXPLANATION)
+    settings = get_settings()
+    left, right = st.columns([1, 3])
+    with left:
+        crime_label = st.selectbox("Crime", list(CRIMES), key="eh_crime")
+        measure = st.radio("Measure", list(MEASURES), key="eh_measure")
+        weights = WEIGHTS[st.selectbox("Neighbours", list(WEIGHTS), key="eh_weights")]
+        time_lag = st.slider(
+            "Time lag (earlier years in each neighbourhood)",
+            1,
+            3,
+            1,
+            key="eh_lag",
+            help="Each year's Gi* includes the NPA and its neighbours in this many earlier years.",
+        )
+        permutations = st.select_slider(
+            "Permutations",
+            PERMUTATIONS,
+            value=settings.permutations if settings.permutations in PERMUTATIONS else 999,
+            key="eh_perms",
+        )
+        alpha = st.select_slider("Significance level (α)", [0.1, 0.05, 0.01], value=0.05, key="eh_alpha")
+    per_capita, smoothing = MEASURES[measure]
+    with right:
+        st.caption(CRIME_FISCAL_YEARS)
+        try:
+            with st.spinner("Computing Gi* for every NPA and year ..."):
+                run = _run(
+                    CRIMES[crime_label],
+                    per_capita,
+                    smoothing,
+                    weights,
+                    int(time_lag),
+                    int(permutations),
+                    int(settings.seed),
+                    float(alpha),
+                )
+        except GeoDataError as exc:
+            st.warning(f"These choices cannot be analysed: {exc}")
+            return
+        _results(run, f"{crime_label}, {measure.lower()}", "Crimes per 1,000 residents" if per_capita else "Crimes")
+
+
+def _results(run: hotspots.HotspotRun, var_label: str, value_title: str) -> None:
+    res = run.result
+    for note in run.notes:
+        st.caption(note[0].upper() + note[1:] + ".")
+    n_undefined = len(res.undefined)
+    if n_undefined:
+        st.info(
+            f"{n_undefined} of {len(run.frame)} NPAs miss a value in at least one year and are **Undefined**: "
+            "the analysis needs a complete series (see *How this works*)."
+        )
+    other = [w for w in run.warnings if "miss a value" not in w]
+    if other:
+        st.warning("\n".join(f"- {common.text(w)}" for w in other))
+    hot = sum(v for k, v in res.counts.items() if "Hot" in k)
+    cold = sum(v for k, v in res.counts.items() if "Cold" in k)
+    c = st.columns(4)
+    c[0].metric(f"Years ({run.times[0]}–{run.times[-1]})", f"{len(run.times)}")
+    c[1].metric("Hot-spot patterns", f"{hot}")
+    c[2].metric("Cold-spot patterns", f"{cold}")
+    c[3].metric("No pattern", f"{res.counts.get('No Pattern Detected', 0)}")
+    st.caption(
+        f"{var_label}; weights: {run.extra.get('weights')}, time lag {res.time_lag}; {res.permutations:,} "
+        f"permutations, seed {res.seed}; a year counts as hot or cold at p ≤ {res.alpha:g}."
+    )
+
+    frame = run.frame
+    m = maps.categorical_map(
+        frame,
+        "ehsa_category",
+        colors=hotspots.EHSA_COLORS,
+        hide_empty=True,
+        tooltip_fields=["ehsa_category", "ehsa_hot_steps", "ehsa_cold_steps", "ehsa_trend_tau"],
+        tooltip_aliases=["Pattern", "Years as a hot spot", "Years as a cold spot", "Trend of z-scores (tau)"],
+        tooltip_formats={"ehsa_trend_tau": "{:+.2f}"},
+        name_field="npa",
+        name_alias="NPA",
+        legend_title=f"Emerging hot spots: {var_label}",
+    )
+    map_key = "eh_map"
+    out = common.show_map(m, key=map_key, returned_objects=["last_active_drawing"])
+    selected = _selection(frame, map_key, out)
+    if selected is not None:
+        _unit(run, selected, var_label, value_title)
+
+    st.subheader("Patterns")
+    counts = pd.DataFrame(
+        [
+            {"pattern": k, "NPAs": v, "rule": hotspots.EHSA_RULES.get(k, "")}
+            for k, v in res.counts.items()
+            if v or k in ("No Pattern Detected", "Undefined")
+        ]
+    )
+    st.dataframe(counts, hide_index=True, width="stretch")
+
+
+def _selection(frame, map_key: str, out: dict):
+    sel_key = "eh_unit"
+    options = [None, *frame.index.tolist()]
+    clicked = (out.get("last_active_drawing") or {}).get("id")
+    seen_key = f"{map_key}_seen"
+    if clicked is not None and clicked != st.session_state.get(seen_key):
+        st.session_state[seen_key] = clicked
+        by_id = {str(i): i for i in frame.index}
+        if clicked in by_id:
+            st.session_state[sel_key] = by_id[clicked]
+    if st.session_state.get(sel_key) not in options:
+        st.session_state.pop(sel_key, None)
+    names = frame["npa"].astype(str).to_dict()
+    return st.selectbox(
+        "Selected NPA (click the map, or choose here)",
+        options,
+        key=sel_key,
+        format_func=lambda i: "None" if i is None else f"NPA {names.get(i, i)}",
+    )
+
+
+def _unit(run: hotspots.HotspotRun, unit, var_label: str, value_title: str) -> None:
+    name = run.frame.loc[unit, "npa"]
+    st.markdown(f"**NPA {common.text(name)}** — " + common.text(hotspots.explain_emerging(run, unit)))
+    series = hotspots.emerging_series(run, unit)
+    if series["value"].isna().all():
+        st.info("This NPA has no values to plot.")
+        return
+    x = alt.X("year:O", title="Year")
+    values = (
+        alt.Chart(series)
+        .mark_bar(color="#9e9ac8")
+        .encode(
+            x=x,
+            y=alt.Y("value:Q", title=value_title),
+            tooltip=[alt.Tooltip("year:O"), alt.Tooltip("value:Q", format=",.1f", title="Value")],
+        )
+        .properties(title=f"{var_label[0].upper()}{var_label[1:]}", height=240)
+    )
+    zs = series.dropna(subset=["z"])
+    domain = list(STATUS_COLORS)
+    z_line = alt.Chart(zs).mark_line(color="#636363").encode(x=x, y=alt.Y("z:Q", title="Gi* z-score"))
+    z_pts = (
+        alt.Chart(zs)
+        .mark_circle(size=90, stroke="#333333", strokeWidth=0.5)
+        .encode(
+            x=x,
+            y="z:Q",
+            color=alt.Color(
+                "status:N", title="That year", scale=alt.Scale(domain=domain, range=[STATUS_COLORS[d] for d in domain])
+            ),
+            tooltip=[
+                alt.Tooltip("year:O"),
+                alt.Tooltip("z:Q", format="+.2f", title="z"),
+                alt.Tooltip("p:Q", format=".3f", title="p"),
+                alt.Tooltip("status:N", title="Status"),
+            ],
+        )
+    )
+    band = (
+        alt.Chart(pd.DataFrame({"z": [-1.96, 0.0, 1.96]})).mark_rule(strokeDash=[4, 4], color="#999999").encode(y="z:Q")
+    )
+    z_chart = alt.layer(band, z_line, z_pts).properties(title="Gi* z-score each year (dashed: ±1.96)", height=240)
+    c1, c2 = st.columns(2)
+    c1.altair_chart(values, width="stretch")
+    c2.altair_chart(z_chart, width="stretch")
+    table = series.rename(columns={"year": "Year", "value": "Value", "z": "Gi* z", "p": "p", "status": "Status"})
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Value": st.column_config.NumberColumn(format="%.2f"),
+            "Gi* z": st.column_config.NumberColumn(format="%.2f"),
+            "p": st.column_config.NumberColumn(format="%.3f"),
+        },
+    )
+
+
+if __name__ == "__main__":
+    common.guarded(page)()

@@ -1,0 +1,455 @@
+"""Hot spots: LISA clusters, significance, Getis-Ord Gi* and Moran's I for NPAs, divisions or incident hexagons.
+
+Widgets are wired to :func:`geo.hotspots.run_hotspots`; every number comes from ``geo``.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from app_pages import common
+from geo import hotspots, maps
+from geo._errors import GeoDataError
+from geo.caveats import POINT_SAMPLE, STOPS_NO_COORDINATES
+from geo.settings import get_settings
+from geo.variables import variables_for
+
+LAYERS = {"Neighborhoods (NPA)": "npa", "Divisions": "divisions", "Incident points (hexagons)": "incidents"}
+CRIMES = {
+    "Violent crime": ("violent_crimes", "violent_rate"),
+    "Property crime": ("property_crimes", "property_rate"),
+    "Disorder calls": ("disorder_calls", "disorder_rate"),
+}
+RATE, EB_RATE, COUNT = (
+    "Rate per 1,000 residents",
+    "Rate per 1,000 residents, smoothed (empirical Bayes)",
+    "Count",
+)
+WEIGHTS = {
+    "Queen contiguity (shared border or corner)": "queen",
+    "Rook contiguity (shared border)": "rook",
+    "K nearest neighbours": "knn",
+    "Distance band": "distance",
+    "Kernel (weights fall with distance)": "kernel",
+}
+KERNELS = ["triangular", "uniform", "quadratic", "quartic", "gaussian"]
+PERMUTATIONS = [99, 199, 499, 999, 4999, 9999, 99999]
+ALPHAS = [0.1, 0.05, 0.01, 0.001]
+CORRECTIONS = {"None": "none", "False discovery rate (FDR)": "fdr", "Bonferroni": "bonferroni"}
+VIEWS = ["LISA clusters", "Significance (p-values)", "Gi* hot and cold spots"]
+NAMES = {"npa": ("npa", "NPA"), "divisions": ("division", "Division"), "incidents": ("cell_id", "Hexagon")}
+NOUNS = {"NPA": "NPA", "Division": "division", "Hexagon": "hexagon"}
+FEET_PER_MILE = 5280.0
+
+EXPLANATION = """
+A **hot spot** is a place where high values cluster: the area *and its neighbours* are higher than chance
+alone would make them if the values were shuffled at random over the map. A **cold spot** is the same for low
+values. Two statistics answer this a little differently:
+
+- **LISA** (local Moran's I) compares each area with the average of its neighbours. *High-High* and *Low-Low* are
+  clusters (hot and cold spots); *High-Low* and *Low-High* are outliers (a high area among low neighbours, or the
+  reverse).
+- **Gi\\*** (Getis-Ord) adds up each area together with its neighbours and asks whether that local total is
+  unusually high (hot) or low (cold). Its bins say how confident: 99%, 95% or 90%.
+
+**How sure are we?** Each area is compared with many random rearrangements of the other areas' values (a
+permutation test). The **p-value** is the share of rearrangements that look at least as clustered:
+p = 0.01 means about 1 in 100. Testing hundreds of areas at once produces false alarms: at p ≤ 0.05 about
+1 area in 20 with no real pattern still looks significant. The **false discovery rate (FDR)** correction lowers
+the cutoff so that, among the areas called significant, only about that share (5% at α = 0.05) are expected to
+be false alarms; **Bonferroni** is stricter still and keeps the chance of even one false alarm at α.
+A significant cluster is evidence that values are grouped in space, not an explanation of why. Rates over small
+populations jump around: the *smoothed (empirical Bayes)* rate pulls them towards the county rate.
+"""
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _frame(layer: str, filters: tuple):
+    if layer == "divisions":
+        return common.division_layer(filters)
+    if layer == "incidents":
+        return common.incidents()
+    return common.npa_layer()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _run(
+    layer: str,
+    filters: tuple,
+    method: str,
+    variable: str,
+    per_capita: bool,
+    smoothing: str,
+    weights: str,
+    k: int | None,
+    threshold: float | None,
+    kernel: str,
+    permutations: int,
+    seed: int,
+    alpha: float,
+    correction: str,
+) -> hotspots.HotspotRun:
+    """One cached analysis, keyed on the options (the layer frame comes from its own cache)."""
+    return hotspots.run_hotspots(
+        _frame(layer, filters),
+        layer=layer,
+        variable=variable,
+        method=method,
+        per_capita=per_capita,
+        smoothing=smoothing,
+        weights=weights,
+        k=k,
+        threshold=threshold,
+        kernel=kernel,
+        permutations=permutations,
+        seed=seed,
+        alpha=alpha,
+        correction=correction,
+        boundary=common.npa_layer() if layer == "incidents" else None,
+    )
+
+
+# --------------------------------------------------------------------------- widgets
+
+
+def _variable_widgets(layer: str, frame) -> tuple[str, bool, str, str]:
+    """Return (variable, per_capita, smoothing, label) chosen for the layer."""
+    if layer == "incidents":
+        st.caption("Variable: incident-sample points per hexagon.")
+        return "count", False, "none", "Incident-sample points per hexagon"
+    if layer == "divisions":
+        variables = [v for v in variables_for("divisions", frame)]
+        default = next((i for i, v in enumerate(variables) if v.column == "stops_per_1000"), 0)
+        var = st.selectbox(
+            "Variable", variables, index=default, key="hs_div_var", format_func=lambda v: f"{v.group}: {v.label}"
+        )
+        return var.column, False, "none", var.label
+    crime = st.selectbox("Crime", list(CRIMES), key="hs_crime")
+    count_stem, rate_stem = CRIMES[crime]
+    years = sorted({int(c[-4:]) for c in frame.columns if c.startswith(count_stem + "_")}, reverse=True)
+    year = st.selectbox("Year", years, key=f"hs_year_{count_stem}")
+    measure = st.radio("Measure", [RATE, EB_RATE, COUNT], key="hs_measure")
+    if measure == COUNT:
+        return f"{count_stem}_{year}", False, "none", f"{crime}, count ({year})"
+    if measure == EB_RATE:
+        return f"{count_stem}_{year}", True, "eb", f"{crime} per 1,000 residents, EB-smoothed ({year})"
+    return f"{rate_stem}_{year}", False, "none", f"{crime} per 1,000 residents ({year})"
+
+
+def _weights_widgets(layer: str, n_units: int) -> tuple[str, int | None, float | None, str]:
+    label = st.selectbox("Neighbours (spatial weights)", list(WEIGHTS), key="hs_weights")
+    weights = WEIGHTS[label]
+    k = threshold = None
+    kernel = "triangular"
+    if weights in ("knn", "kernel"):
+        k = st.slider("Number of neighbours (k)", 1, min(20, n_units - 1), min(6, n_units - 1), key=f"hs_k_{layer}")
+    if weights == "distance":
+        miles = st.number_input(
+            "Distance band (miles)",
+            min_value=0.1,
+            max_value=30.0,
+            value=None,
+            step=0.5,
+            key=f"hs_band_{layer}",
+            placeholder="Automatic",
+            help="Areas whose centres lie within this distance are neighbours. Empty: the smallest band that gives "
+            "every area at least one neighbour.",
+        )
+        threshold = None if miles is None else float(miles) * FEET_PER_MILE
+    if weights == "kernel":
+        kernel = st.selectbox("Kernel", KERNELS, key="hs_kernel")
+    return weights, k, threshold, kernel
+
+
+# --------------------------------------------------------------------------- page
+
+
+def page() -> None:
+    st.title("Hot spots")
+    st.write(
+        "Where do high (or low) values cluster more than chance would explain? Choose the areas, the variable, "
+        "who counts as a neighbour and how strict the test is; the maps, the scatterplot and the table update."
+    )
+    with st.expander("What a hot spot means, and how sure we are", expanded=False):
+        st.markdown(EXPLANATION)
+    settings = get_settings()
+    left, right = st.columns([1, 3])
+    with left:
+        layer = LAYERS[st.radio("Areas", list(LAYERS), key="hs_layer")]
+        filters = common.current_filters() if layer == "divisions" else ()
+        try:
+            frame = _frame(layer, filters)
+        except GeoDataError as exc:  # e.g. a stop filter that leaves no stops
+            right.warning(str(exc))
+            return
+        variable, per_capita, smoothing, var_label = _variable_widgets(layer, frame)
+        n_units = len(frame) if layer != "incidents" else 2500
+        weights, k, threshold, kernel = _weights_widgets(layer, n_units)
+        permutations = st.select_slider(
+            "Permutations",
+            PERMUTATIONS,
+            value=999 if settings.permutations not in PERMUTATIONS else settings.permutations,
+            key="hs_perms",
+            help="More permutations give steadier p-values (the smallest possible p is 1 / (permutations + 1)) "
+            "but take longer.",
+        )
+        alpha = st.select_slider(
+            "Significance level (α)",
+            ALPHAS,
+            value=settings.alpha if settings.alpha in ALPHAS else 0.05,
+            key="hs_alpha",
+        )
+        correction = CORRECTIONS[
+            st.radio(
+                "Correction for testing many areas",
+                list(CORRECTIONS),
+                key="hs_correction",
+                help="FDR: among areas called significant, about α are expected to be false alarms. "
+                "Bonferroni: the chance of any false alarm is at most α.",
+            )
+        ]
+        seed = int(st.number_input("Random seed", min_value=0, value=int(settings.seed), step=1, key="hs_seed"))
+    with right:
+        _results(
+            layer=layer,
+            filters=filters,
+            variable=variable,
+            per_capita=per_capita,
+            smoothing=smoothing,
+            var_label=var_label,
+            weights=weights,
+            k=k,
+            threshold=threshold,
+            kernel=kernel,
+            permutations=int(permutations),
+            seed=seed,
+            alpha=float(alpha),
+            correction=correction,
+        )
+
+
+def _results(*, layer: str, filters: tuple, var_label: str, **options) -> None:
+    if layer == "divisions":
+        st.caption(STOPS_NO_COORDINATES)
+        st.caption(f"Stops counted: {common.describe_filters(filters)}.")
+    elif layer == "incidents":
+        st.caption(POINT_SAMPLE)
+    run_options = {k: v for k, v in options.items()}
+    try:
+        with st.spinner(f"Testing every area against {options['permutations']:,} random rearrangements ..."):
+            lisa = _run(layer, filters, "lisa", **run_options)
+            gi = _run(layer, filters, "gi", **run_options)
+    except GeoDataError as exc:
+        st.warning(f"These choices cannot be analysed: {exc}")
+        return
+
+    name_col, name_alias = NAMES[layer]
+    for note in dict.fromkeys([*lisa.notes, *gi.notes]):
+        st.caption(note[0].upper() + note[1:] + ".")
+    shared = ("labelled Undefined", "too few", "no neighbours", "disconnected")  # said once, by the LISA run
+    warnings = list(dict.fromkeys([*lisa.warnings, *(w for w in gi.warnings if not any(s in w for s in shared))]))
+    if lisa.too_few_for_local_inference:
+        st.warning(
+            "**Too few areas for local inference: read these maps as a description, not as evidence of "
+            "clusters.**\n\n" + "\n".join(f"- {common.text(w)}" for w in warnings)
+        )
+    elif warnings:
+        st.warning("\n".join(f"- {common.text(w)}" for w in warnings))
+    if lisa.islands:
+        names = lisa.frame.loc[list(lisa.islands), name_col].astype(str).tolist() if name_col in lisa.frame else []
+        shown = ", ".join(common.text(n) for n in names[:20]) + (" ..." if len(names) > 20 else "")
+        st.info(
+            f"{len(lisa.islands)} area(s) have no neighbours under these weights and are shown as Isolated: {shown}"
+        )
+
+    res, g = lisa.local, lisa.local.global_moran
+    gres = gi.local
+    c = st.columns(3)
+    c[0].metric("Global Moran's I", f"{g.I:.3f}", help="Above 0: similar values sit next to each other.")
+    c[1].metric(
+        "Pseudo p (global)",
+        f"{g.p_sim:.3g}" if g.p_sim is not None else f"{g.p_rand:.3g}",
+        help="Share of random rearrangements with a Moran's I at least as extreme.",
+    )
+    c[2].metric(
+        "Areas tested",
+        f"{res.n_tested:,}",
+        help=f"Of {res.n_units:,}: areas with a value and at least one neighbour.",
+    )
+    hot = sum(v for lab, v in gres.counts.items() if lab.startswith("Hot"))
+    cold = sum(v for lab, v in gres.counts.items() if lab.startswith("Cold"))
+    cut = f"{res.cutoff:.3g}" if res.cutoff > 0 else "none (no area passes)"
+    st.markdown(
+        f"**LISA:** {res.counts['High-High']:,} hot-spot (High-High) and {res.counts['Low-Low']:,} cold-spot "
+        f"(Low-Low) areas, {res.counts['High-Low'] + res.counts['Low-High']:,} outliers. "
+        f"**Gi\\*:** {hot:,} hot and {cold:,} cold spots at 90% confidence or more."
+    )
+    st.caption(
+        f"{var_label}; weights: {lisa.extra.get('weights')}; {res.permutations:,} permutations, seed {res.seed}; "
+        f"α = {res.alpha:g}, correction: {res.correction} → LISA p-value cutoff {cut}."
+    )
+
+    view = _view_frame(lisa, gi, name_col)
+    value_col = lisa.variable
+    choice = st.radio("Map", VIEWS, key="hs_view", horizontal=True)
+    tips = [value_col, "lisa_cluster", "lisa_p", "gi_label", "gi_z"]
+    aliases = [var_label, "LISA cluster", "LISA pseudo p", "Gi*", "Gi* z-score"]
+    fmts = {"lisa_p": "{:.3f}", "gi_z": "{:+.2f}"}
+    common_kw = dict(
+        tooltip_fields=tips, tooltip_aliases=aliases, tooltip_formats=fmts, name_field=name_col, name_alias=name_alias
+    )
+    if choice == VIEWS[0]:
+        m = maps.categorical_map(
+            view, "lisa_cluster", colors=maps.LISA_COLORS, legend_title=f"LISA clusters: {var_label}", **common_kw
+        )
+    elif choice == VIEWS[1]:
+        m = maps.categorical_map(
+            view,
+            "lisa_significance",
+            colors=hotspots.SIGNIFICANCE_COLORS,
+            hide_empty=True,
+            legend_title=f"LISA significance: {var_label}",
+            **common_kw,
+        )
+    else:
+        m = maps.categorical_map(
+            view,
+            "gi_label",
+            colors=hotspots.GI_COLORS,
+            legend_title=f"Gi* hot and cold spots: {var_label}",
+            **common_kw,
+        )
+    map_key = f"hs_map_{layer}_{VIEWS.index(choice)}"
+    out = common.show_map(m, key=map_key, returned_objects=["last_active_drawing"])
+    selected = _selection(view, name_col, name_alias, layer, map_key, out)
+
+    if selected is not None:
+        st.markdown(
+            f"**{common.text(name_alias)} {common.text(view.loc[selected, name_col])}.** "
+            + common.text(hotspots.explain_unit(lisa, gi, selected))
+        )
+
+    st.subheader("Moran scatterplot")
+    _scatter(view, value_col, name_col, name_alias, g, selected)
+
+    st.subheader("Local statistics")
+    _table(view, value_col, var_label, name_col, name_alias, selected)
+
+
+def _view_frame(lisa: hotspots.HotspotRun, gi: hotspots.HotspotRun, name_col: str):
+    """The LISA layer with the Gi* columns alongside (same rows, same order)."""
+    lisa_cols = [name_col, lisa.variable, "lisa_i", "lisa_z", "lisa_lag", "lisa_p", "lisa_cluster", "lisa_significance"]
+    lisa_cols = list(dict.fromkeys(c for c in lisa_cols if c in lisa.frame.columns))
+    gi_cols = ["gi_z", "gi_p", "gi_label"]
+    return lisa.frame[[*lisa_cols, lisa.frame.geometry.name]].join(gi.frame[gi_cols])
+
+
+def _selection(view, name_col: str, name_alias: str, layer: str, map_key: str, out: dict):
+    """The selected row label: a click on the map, or the list below it."""
+    sel_key = f"hs_unit_{layer}"
+    options = [None, *view.index.tolist()]
+    clicked = (out.get("last_active_drawing") or {}).get("id")
+    seen_key = f"{map_key}_seen"
+    if clicked is not None and clicked != st.session_state.get(seen_key):
+        st.session_state[seen_key] = clicked
+        by_id = {str(i): i for i in view.index}
+        if clicked in by_id:
+            st.session_state[sel_key] = by_id[clicked]
+    if st.session_state.get(sel_key) not in options:
+        st.session_state.pop(sel_key, None)
+    names = view[name_col].astype(str).to_dict() if name_col in view else {}
+    return st.selectbox(
+        f"Selected {NOUNS[name_alias]} (click the map, or choose here)",
+        options,
+        key=sel_key,
+        format_func=lambda i: "None" if i is None else f"{name_alias} {names.get(i, i)}",
+    )
+
+
+def _scatter(view, value_col: str, name_col: str, name_alias: str, g, selected) -> None:
+    pts = view[[name_col, value_col, "lisa_z", "lisa_lag", "lisa_cluster"]].dropna(subset=["lisa_z", "lisa_lag"])
+    pts = pd.DataFrame(pts).rename(columns={name_col: "name", value_col: "value"})
+    pts["name"] = pts["name"].astype(str)
+    if pts.empty:
+        st.info("No area has both a value and neighbours: nothing to plot.")
+        return
+    lo, hi = float(pts["lisa_z"].min()), float(pts["lisa_z"].max())
+    line = pd.DataFrame({"lisa_z": [lo, hi], "lisa_lag": [g.I * lo, g.I * hi]})
+    domain = list(maps.LISA_COLORS)
+    x = alt.X("lisa_z:Q", title="Value of the area (standard deviations from the mean)")
+    y = alt.Y("lisa_lag:Q", title="Average of its neighbours (standard deviations)")
+    dots = (
+        alt.Chart(pts)
+        .mark_circle(size=45, opacity=0.85, stroke="#555555", strokeWidth=0.4)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color(
+                "lisa_cluster:N",
+                title="LISA cluster",
+                scale=alt.Scale(domain=domain, range=[maps.LISA_COLORS[d] for d in domain]),
+            ),
+            tooltip=[
+                alt.Tooltip("name:N", title=name_alias),
+                alt.Tooltip("value:Q", title="Value", format=",.2f"),
+                alt.Tooltip("lisa_cluster:N", title="LISA cluster"),
+            ],
+        )
+    )
+    layers = [
+        alt.Chart(pd.DataFrame({"v": [0.0]})).mark_rule(color="#999999").encode(x="v:Q"),
+        alt.Chart(pd.DataFrame({"v": [0.0]})).mark_rule(color="#999999").encode(y="v:Q"),
+        dots,
+        alt.Chart(line).mark_line(color="#000000").encode(x="lisa_z:Q", y="lisa_lag:Q"),
+    ]
+    if selected is not None and selected in pts.index:
+        layers.append(
+            alt.Chart(pts.loc[[selected]])
+            .mark_point(size=220, shape="circle", filled=False, color="#000000", strokeWidth=2.5)
+            .encode(x="lisa_z:Q", y="lisa_lag:Q")
+        )
+    p = "" if g.p_sim is None else f", pseudo p = {g.p_sim:.3g} ({g.permutations:,} permutations)"
+    chart = alt.layer(*layers).properties(title=f"Moran's I = {g.I:.3f}{p}; the line's slope is I", height=380)
+    st.altair_chart(chart, width="stretch")
+    st.caption(
+        "Each dot is an area. Right of the vertical line: above-average value; above the horizontal line: neighbours "
+        "above average. Top right are High-High, bottom left Low-Low; the other two corners are outliers."
+    )
+
+
+def _table(view, value_col: str, var_label: str, name_col: str, name_alias: str, selected) -> None:
+    cols = [name_col, value_col, "lisa_cluster", "lisa_i", "lisa_p", "lisa_significance", "gi_label", "gi_z", "gi_p"]
+    table = pd.DataFrame(view[list(dict.fromkeys(cols))]).sort_values("gi_z", ascending=False, na_position="last")
+    if selected is not None and selected in table.index:  # the selected row first, then the hottest
+        table = pd.concat([table.loc[[selected]], table.drop(index=selected)])
+    labels = {
+        name_col: name_alias,
+        value_col: var_label,
+        "lisa_cluster": "LISA cluster",
+        "lisa_i": "Local Moran's I",
+        "lisa_p": "LISA pseudo p",
+        "lisa_significance": "LISA significance",
+        "gi_label": "Gi* result",
+        "gi_z": "Gi* z-score",
+        "gi_p": "Gi* p",
+    }
+    table = table.rename(columns=labels)
+    styler = table.style.format(
+        {var_label: "{:,.2f}", "Local Moran's I": "{:.3f}", "LISA pseudo p": "{:.4f}", "Gi* z-score": "{:+.2f}",
+         "Gi* p": "{:.4f}"},
+        na_rep="",
+    )  # fmt: skip
+    if selected is not None and selected in table.index:
+        styler = styler.set_properties(subset=pd.IndexSlice[[selected], :], **{"background-color": "#ffe08a"})
+        st.caption(f"The selected {NOUNS[name_alias]} is highlighted, first. Click a column heading to sort.")
+    else:
+        st.caption("Click a column heading to sort; click an area on the map to highlight its row.")
+    st.dataframe(styler, hide_index=True, width="stretch", height=320, key="hs_table")
+
+
+if __name__ == "__main__":
+    common.guarded(page)()
