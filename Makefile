@@ -51,7 +51,7 @@ browser:
 setup: venv data assets
 
 run: setup
-	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
+	$(BIN)/python tools/serve.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
 		--server.enableStaticServing true --browser.gatherUsageStats false
 
 test: setup browser

@@ -1,6 +1,7 @@
 """The app as a person meets it, timed in headless Chromium with no internet.
 
-- server start (process launch) to the first painted map on the Map explorer;
+- server start (process launch, as `make run` does it: tools/serve.py) to the first painted
+  map on the Map explorer;
 - a widget change (number of classes, then the layer) to the repainted map: median;
 - the NPA layer's map HTML size as ``st_folium`` sends it;
 - the first run of the Hot spots page (no multi-second stall).
@@ -81,7 +82,7 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     t0 = time.monotonic()
     proc = subprocess.Popen(
-        [str(ROOT / ".venv/bin/streamlit"), "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
+        [sys.executable, "tools/serve.py", "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true", "--server.enableStaticServing", "true"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
