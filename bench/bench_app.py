@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser_utils import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
+from tests.browser_utils import CHROMIUM, CHROMIUM_ARGS, free_port, wait_for_map  # noqa: E402
 
 
 def _wait_health(base: str, timeout: float = 60) -> None:
@@ -40,16 +40,7 @@ def _wait_health(base: str, timeout: float = 60) -> None:
 
 
 def _map_frame(page, min_paths: int = 1, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for f in page.frames:
-            try:
-                if f.locator("path.leaflet-interactive").count() >= min_paths:
-                    return f
-            except Exception:  # frames come and go while Streamlit reruns
-                pass
-        time.sleep(0.02)
-    raise RuntimeError("no map painted")
+    return wait_for_map(page, min_paths=min_paths, timeout=timeout)
 
 
 def _legend_text(page) -> str:
@@ -122,7 +113,7 @@ def main() -> None:
             try:
                 _map_frame(page, timeout=60)
                 print(f"hot spots page, first visit -> map painted {time.monotonic() - t:.2f} s")
-            except RuntimeError:
+            except AssertionError:
                 print("hot spots page: no map (page not present yet)")
             browser.close()
     finally:

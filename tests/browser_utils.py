@@ -292,3 +292,21 @@ def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def wait_for_map(page: Any, *, min_paths: int = 1, timeout: float = 60.0) -> Any:
+    """Return the frame whose Leaflet map has drawn at least ``min_paths`` shapes.
+
+    Streamlit replaces component frames while it reruns, so every frame is polled.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for f in page.frames:
+            try:
+                if f.locator("path.leaflet-interactive").count() >= min_paths:
+                    return f
+            except Exception:  # a frame detached mid-poll
+                pass
+        page.wait_for_timeout(50)
+    blocked = getattr(page, "blocked", [])[:5]
+    raise AssertionError(f"no map with {min_paths} shapes within {timeout:.0f} s; blocked requests: {blocked}")

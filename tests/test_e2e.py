@@ -13,7 +13,7 @@ import time
 import pytest
 
 from geo.settings import PROJECT_ROOT
-from tests.browser_utils import browser, new_offline_page, run_streamlit, screenshot  # noqa: F401
+from tests.browser_utils import browser, new_offline_page, run_streamlit, screenshot, wait_for_map  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -49,16 +49,7 @@ def page(browser):  # noqa: F811
 
 def map_frame(page, *, min_paths: int, timeout: float = 60):
     """The folium component frame once it has drawn ``min_paths`` Leaflet paths."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for f in page.frames:
-            try:
-                if f.locator("path.leaflet-interactive").count() >= min_paths:
-                    return f
-            except Exception:  # frames are replaced while Streamlit reruns
-                pass
-        page.wait_for_timeout(100)
-    raise AssertionError(f"no map with {min_paths} polygons; blocked requests: {page.blocked[:5]}")
+    return wait_for_map(page, min_paths=min_paths, timeout=timeout)
 
 
 def no_exception_shown(page) -> None:
