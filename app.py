@@ -17,8 +17,11 @@ PAGES = [
     st.Page("app_pages/map_explorer.py", title="Map explorer", url_path="map"),
     st.Page("app_pages/hotspots.py", title="Hot spots", url_path="hotspots"),
     st.Page("app_pages/emerging.py", title="Emerging hot spots", url_path="emerging"),
+    st.Page("app_pages/disparities.py", title="Disparities and accountability", url_path="disparities"),
+    st.Page("app_pages/use_of_force.py", title="Use of force", url_path="use-of-force"),
     st.Page("app_pages/neighborhood.py", title="Your neighborhood", url_path="neighborhood"),
     st.Page("app_pages/export.py", title="Export", url_path="export"),
+    st.Page("app_pages/upload.py", title="Check a stops file", url_path="check-file"),
     st.Page("app_pages/methods.py", title="Methods and data", url_path="methods"),
 ]
 

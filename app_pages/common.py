@@ -31,11 +31,11 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
     def run() -> None:
         try:
             page()
-        except GeoDataError as exc:
-            st.error(str(exc))
+        except GeoDataError as exc:  # messages may quote values from the data: escape them
+            st.error(text(exc))
         except Exception as exc:  # last resort: say what failed, no traceback
             st.error(
-                f"Something went wrong on this page ({type(exc).__name__}: {exc}). "
+                f"Something went wrong on this page ({type(exc).__name__}: {text(exc)}). "
                 "The rest of the app still works; please report this with what you clicked."
             )
 

@@ -59,6 +59,7 @@ __all__ = [
     "StopFilter",
     "filter_stops",
     "data_notes",
+    "groups_present",
     "outcome_flags",
     "rates",
     "rate_tables",
@@ -342,6 +343,30 @@ def _filtered(stops: pd.DataFrame, filters: StopFilter | None) -> pd.DataFrame:
     if len(stops) == 0:
         raise EmptyInputError("The stops frame has no rows.")
     return filters.apply(stops) if filters is not None else stops
+
+
+def groups_present(stops: pd.DataFrame, dimension: Dimension, *, filters: StopFilter | None = None) -> list[str]:
+    """Groups of ``dimension`` that have at least one stop (after ``filters``), in category order.
+
+    The choices a reference-group selector can offer: a group absent from the filtered
+    stops cannot be a reference.
+
+    Raises
+    ------
+    ValueDomainError
+        Unknown dimension.
+    EmptyInputError
+        The filter leaves no stops.
+
+    Examples
+    --------
+    >>> groups_present(stops, "driver_gender")  # doctest: +SKIP
+    ['Male', 'Female']
+    """
+    prep = _Prepared(_filtered(stops, filters))
+    codes, levels = prep.codes(dimension)
+    counts = np.bincount(codes, minlength=len(levels))
+    return [lv for lv, c in zip(levels, counts.tolist(), strict=True) if c > 0]
 
 
 def data_notes(stops: pd.DataFrame) -> list[str]:

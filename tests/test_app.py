@@ -15,8 +15,11 @@ PAGES = [
     "app_pages/map_explorer.py",
     "app_pages/hotspots.py",
     "app_pages/emerging.py",
+    "app_pages/disparities.py",
+    "app_pages/use_of_force.py",
     "app_pages/neighborhood.py",
     "app_pages/export.py",
+    "app_pages/upload.py",
     "app_pages/methods.py",
 ]
 

@@ -25,8 +25,11 @@ PAGES = {
     "map": ("Map explorer", 14),
     "hotspots": ("Hot spots", 459),
     "emerging": ("Emerging hot spots", 459),
+    "disparities": ("Disparities", 0),
+    "use-of-force": ("Use of force", 70),
     "neighborhood": ("Your neighborhood", 459),
     "export": ("Export layers", 0),
+    "check-file": ("Check a stops file", 0),
     "methods": ("Methods and data", 0),
 }
 
@@ -140,7 +143,7 @@ def test_hostile_text_never_runs(hostile_data, page):
     env = {"CMPD_DATA_DIR": str(data), "CMPD_CACHE_DIR": str(cache)}
     page.add_init_script("window.__xss = 0;")
     with run_streamlit(APP, env=env) as base:
-        for path in ("use_of_force", "export"):
+        for path in ("use-of-force", "export"):
             page.goto(f"{base}/{path}")
             page.wait_for_timeout(500)
             page.get_by_role("heading").first.wait_for(timeout=60_000)

@@ -1,0 +1,755 @@
+"""Disparities and accountability: outcome rates with intervals, ratios, benchmark, models, officers, funnel.
+
+Every figure counts the stops left by the sidebar filters. The numbers come from
+:mod:`geo.disparity` and :mod:`geo.models`; this page only wires widgets to them and draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from app_pages import common
+from app_pages.charts import FAR, GREY, INK, RELIABLE, SMALL, SMALL_LABEL, SMALL_NOTE, group_scale, interval_chart
+from geo import disparity, layers, models
+from geo._errors import EmptyInputError, GeoDataError, ValueDomainError
+from geo.aggregate import GROUP_POPULATION
+from geo.disparity import DEFAULT_REFERENCE, MIN_CELL, StopFilter
+from geo.settings import get_settings
+
+Filters = tuple[tuple[str, Any], ...]
+
+OUTCOME_LABELS = {
+    "search": "Search",
+    "arrest": "Arrest",
+    "citation": "Citation",
+    "written_warning": "Written warning",
+    "verbal_warning": "Verbal warning",
+    "no_action": "No action taken",
+}
+DIMENSION_LABELS = {
+    "driver_group": "Driver group (race and ethnicity, census style)",
+    "driver_race": "Driver race (as recorded)",
+    "driver_ethnicity": "Driver ethnicity",
+    "driver_gender": "Driver gender",
+    "age_band": "Driver age band",
+    "reason": "Reason for stop",
+}
+OFFICER_LABELS = {
+    "officer_years_band": "Officer years of service",
+    "officer_race": "Officer race",
+    "officer_gender": "Officer gender",
+}
+TERM_LABELS = {
+    "driver_race": "Driver race",
+    "driver_ethnicity": "Driver ethnicity",
+    "driver_gender": "Driver gender",
+    "age_band": "Driver age",
+    "reason": "Reason",
+    "division": "Division",
+    "month": "Month",
+    "officer_race": "Officer race",
+    "officer_gender": "Officer gender",
+    "officer_years_band": "Officer years",
+}
+SCOPES = {"Citywide": None, "Per division": "division", "Per month": "month"}
+TABS = ["Rates and ratios", "Benchmark", "Models", "Officers", "Funnel plot"]
+
+# --------------------------------------------------------------------------- cached results
+
+
+def _sf(filters: Filters) -> StopFilter:
+    return StopFilter(**dict(filters))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _groups(filters: Filters, dimension: str) -> list[str]:
+    return disparity.groups_present(common.stops(), dimension, filters=_sf(filters))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _rates(filters: Filters, outcome: str, by: str, per: str | None, reference: str | None, among: str) -> pd.DataFrame:
+    return disparity.rates(
+        common.stops(), outcome=outcome, by=by, per=per, reference=reference, among=among, filters=_sf(filters)
+    )
+
+
+@st.cache_data(show_spinner="Apportioning population to divisions ...")
+def _population() -> pd.DataFrame:
+    return layers.division_population(get_settings())[0]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _benchmark(filters: Filters, reference: str) -> pd.DataFrame:
+    return disparity.stop_benchmark(common.stops(), _population(), reference=reference, filters=_sf(filters))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _models(filters: Filters, reference: str) -> dict[str, dict[str, Any]]:
+    """Both models on one design; each outcome's result, or the message saying why it cannot be fitted."""
+    design = models.build_design(common.stops(), filters=_sf(filters))
+    out: dict[str, dict[str, Any]] = {}
+    for outcome in ("search", "arrest"):
+        try:
+            r = models.fit_model(outcome=outcome, reference=reference, design=design)
+        except GeoDataError as exc:
+            out[outcome] = {"error": str(exc)}
+            continue
+        out[outcome] = {
+            "odds_ratios": r.odds_ratios,
+            "dropped": r.dropped,
+            "n_input": r.n_input,
+            "n_used": r.n_used,
+            "events": r.events,
+            "terms_left_out": r.terms_left_out,
+            "references": r.references,
+            "notes": r.notes,
+            "converged": r.converged,
+            "pseudo_r2": r.pseudo_r2,
+            "seconds": r.seconds,
+        }
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _officer(filters: Filters, by: str, outcome: str) -> pd.DataFrame:
+    return disparity.officer_rates(common.stops(), by=by, outcomes=(outcome,), filters=_sf(filters))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _matrix(filters: Filters, outcome: str, reference: str) -> pd.DataFrame:
+    return disparity.officer_driver_matrix(common.stops(), outcome=outcome, reference=reference, filters=_sf(filters))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _funnel(
+    filters: Filters, outcome: str, measure: str, group: str, reference: str, overdispersion: bool
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    table = disparity.funnel(
+        common.stops(),
+        outcome=outcome,
+        measure=measure,
+        group=group,
+        reference=reference,
+        overdispersion=overdispersion,
+        filters=_sf(filters),
+    )
+    try:
+        curve = disparity.funnel_curve(table)
+    except EmptyInputError:
+        curve = None
+    return table, curve
+
+
+# --------------------------------------------------------------------------- display helpers
+
+
+def _notes(notes: list[str], *, label: str = "Notes on the data behind this table") -> None:
+    if notes:
+        with st.expander(label):
+            for n in notes:
+                st.markdown(f"- {common.text(n)}")
+
+
+def _section(fn: Callable[..., None], *args: Any) -> None:
+    """Run one section; a data problem (e.g. a group with no stops) becomes a warning there."""
+    try:
+        fn(*args)
+    except GeoDataError as exc:
+        st.warning(common.text(exc))
+
+
+def _pct(x: float) -> str:
+    return "no data" if pd.isna(x) else f"{x:.1%}"
+
+
+def _rate_view(t: pd.DataFrame, *, unit_label: str | None, base: str) -> pd.DataFrame:
+    """Rename and order a rates table for display (numbers stay numbers, so columns sort)."""
+    ref = t["reference"].dropna()
+    ref_name = str(ref.iloc[0]) if len(ref) else None
+    out = pd.DataFrame(
+        {
+            **({unit_label: t["unit"].astype(str)} if unit_label else {}),
+            "Group": t["group"].astype(str),
+            "With outcome": t["count"],
+            base: t["denominator"],
+            "Cell": t["small_cell"].map({True: SMALL_NOTE, False: ""}),
+            "Rate": t["rate"],
+            "95% low": t["lo"],
+            "95% high": t["hi"],
+            "Smoothed rate (EB)": t["eb_rate"],
+        }
+    )
+    if ref_name is not None:
+        out[f"Ratio vs {ref_name}"] = t["ratio"]
+        out["Ratio 95% low"] = t["ratio_lo"]
+        out["Ratio 95% high"] = t["ratio_hi"]
+    return out
+
+
+def _rate_columns(base: str) -> dict[str, Any]:
+    pct = st.column_config.NumberColumn(format="percent")
+    ratio = st.column_config.NumberColumn(format="%.2f")
+    return {
+        "Rate": pct,
+        "95% low": pct,
+        "95% high": pct,
+        "Smoothed rate (EB)": pct,
+        base: st.column_config.NumberColumn(format="localized"),
+        "With outcome": st.column_config.NumberColumn(format="localized"),
+        "Cell": st.column_config.TextColumn(width="medium"),
+        **{c: ratio for c in ("Ratio 95% low", "Ratio 95% high")},
+    }
+
+
+def _show_table(
+    df: pd.DataFrame, *, key: str, column_config: dict[str, Any] | None = None, height: int | str = "auto"
+) -> None:
+    cfg = dict(column_config or {})
+    for c in df.columns:
+        if str(c).startswith("Ratio vs "):
+            cfg.setdefault(c, st.column_config.NumberColumn(format="%.2f"))
+    st.dataframe(df, hide_index=True, width="stretch", column_config=cfg, key=key, height=height)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _rates_section(filters: Filters) -> None:
+    st.markdown(disparity.RATE_CAVEAT)
+    c = st.columns(4)
+    outcome = c[0].selectbox("Outcome", list(OUTCOME_LABELS), format_func=OUTCOME_LABELS.get, key="dp_outcome")
+    dim = c[1].selectbox("Compare", list(DIMENSION_LABELS), format_func=DIMENSION_LABELS.get, key="dp_dim")
+    scope_label = c[2].selectbox("Where", list(SCOPES), key="dp_scope")
+    groups = _groups(filters, dim)
+    default = DEFAULT_REFERENCE.get(dim)
+    ref = c[3].selectbox(
+        "Reference group",
+        groups,
+        index=groups.index(default) if default in groups else 0,
+        key=f"dp_ref_{dim}",
+        help="Disparity ratios compare every group's rate with this group's rate in the same place.",
+    )
+    among = "all"
+    if outcome != "search":
+        if st.checkbox(
+            "Only searched stops (e.g. the arrest rate of drivers who were searched)",
+            key="dp_among",
+            help=f"A search-based outcome: its small-cell threshold is {MIN_CELL} searches.",
+        ):
+            among = "searched"
+    per = SCOPES[scope_label]
+    t = _rates(filters, outcome, dim, per, ref, among)
+    base = "Searched stops" if among == "searched" else "Stops"
+    what = OUTCOME_LABELS[outcome].lower() + " rate" + (" among searched stops" if among == "searched" else "")
+
+    city = t if per is None else None
+    if per is not None:
+        units = list(dict.fromkeys(t["unit"].astype(str)))
+        others = [g for g in groups if g != ref]
+        pick = st.selectbox(
+            "Group to chart",
+            groups,
+            index=groups.index(others[0]) if others else 0,
+            key=f"dp_chart_group_{dim}",
+        )
+        chart_t = t[t["group"].astype(str) == pick]
+        y, y_title = "unit", scope_label.removeprefix("Per ").capitalize()
+        title = f"{pick}: {what} by {y_title.lower()} ({len(units)} units)"
+    else:
+        chart_t = t
+        y, y_title = "group", DIMENSION_LABELS[dim]
+        title = f"Citywide {what}"
+    reliable = t[~t["small_cell"]]
+    if city is not None and len(reliable):
+        top = reliable.loc[reliable["rate"].idxmax()]
+        st.markdown(
+            f"Highest {common.text(what)} among groups with at least {MIN_CELL} {base.lower()}: "
+            f"**{common.text(top['group'])}**, {_pct(top['rate'])} (95% interval {_pct(top['lo'])} to {_pct(top['hi'])}), "
+            f"{int(top['count']):,} of {int(top['denominator']):,}."
+        )
+    n_small = int(t["small_cell"].sum())
+    if n_small:
+        st.warning(
+            f"{n_small} of {len(t)} cells rest on fewer than {MIN_CELL} {base.lower()} (marked {SMALL_NOTE}, orange "
+            "triangles): their rates are too uncertain to headline. Read their interval and smoothed rate."
+        )
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{common.text(title)}**")
+        st.altair_chart(
+            interval_chart(
+                chart_t, y=y, y_title=y_title, value="rate", lo="lo", hi="hi", x_title="Rate", fmt=".1%", eb="eb_rate"
+            ),
+            width="stretch",
+        )
+        st.caption(
+            "Dot: the recorded rate with its 95 % Wilson interval. Black tick: the smoothed (empirical-Bayes) rate."
+        )
+    with right:
+        st.markdown(f"**Disparity ratio against {common.text(ref)} drivers**")
+        ratio_t = chart_t[~chart_t["is_reference"].astype(bool)]
+        if ratio_t["ratio"].notna().any():
+            st.altair_chart(
+                interval_chart(
+                    ratio_t,
+                    y=y,
+                    y_title=y_title,
+                    value="ratio",
+                    lo="ratio_lo",
+                    hi="ratio_hi",
+                    x_title=f"Rate ratio vs {ref}",
+                    fmt=".2f",
+                    rule_at=1.0,
+                    log=True,
+                ),
+                width="stretch",
+            )
+            st.caption("Log scale; the dashed line is parity (ratio 1). Intervals: 95 %, log method.")
+        else:
+            st.info("No ratio to chart here: the reference group has no events (or this is the reference group).")
+    unit_label = None if per is None else y_title
+    _show_table(
+        _rate_view(t, unit_label=unit_label, base=base), key="dp_rates_table", column_config=_rate_columns(base)
+    )
+    st.caption(disparity.RATIO_CAVEAT + " " + disparity.EB_CAVEAT)
+    _notes(t.attrs.get("notes", []))
+
+
+def _benchmark_section(filters: Filters) -> None:
+    st.info(disparity.BENCHMARK_CAVEAT)
+    groups = list(GROUP_POPULATION)
+    ref = st.selectbox("Reference group", groups, index=groups.index("White"), key="dp_bench_ref")
+    t = _benchmark(filters, ref)
+    d = t[t["per_1000"] > 0].copy()  # log scale: units with no stops are in the table only
+    d["_cell"] = d["small_cell"].map({True: SMALL_LABEL, False: RELIABLE})
+    if d.empty:
+        st.info(
+            "No division has stops to set against its residents with these filters (stops with no division recorded are not benchmarked)."
+        )
+        _notes(t.attrs.get("notes", []))
+        return
+    order = [u for u in dict.fromkeys(d["unit"]) if u != "All divisions"] + ["All divisions"]
+    dom = [*groups, "All drivers"]
+    color = alt.Color("group:N", title="Drivers", scale=group_scale(dom))
+    tips = [
+        alt.Tooltip("unit:N", title="Division"),
+        alt.Tooltip("group:N", title="Drivers"),
+        alt.Tooltip("count:Q", title="Stops", format=","),
+        alt.Tooltip("residents:Q", title="Residents (2020)", format=",.0f"),
+        alt.Tooltip("per_1000:Q", title="Stops per 1,000 residents", format=",.1f"),
+        alt.Tooltip("lo:Q", title="95% low", format=",.1f"),
+        alt.Tooltip("hi:Q", title="95% high", format=",.1f"),
+        alt.Tooltip("ratio:Q", title=f"Ratio vs {ref}", format=".2f"),
+    ]
+    base = alt.Chart(d).encode(
+        y=alt.Y("unit:N", sort=order, title=None, axis=alt.Axis(labelLimit=200)),
+        yOffset=alt.YOffset("group:N", sort=dom),
+        color=color,
+    )
+    chart = alt.layer(
+        base.mark_rule().encode(
+            x=alt.X("lo:Q", scale=alt.Scale(type="log", nice=False), title="Stops per 1,000 residents (log scale)"),
+            x2="hi:Q",
+        ),
+        base.mark_point(filled=True, size=45).encode(
+            x="per_1000:Q",
+            shape=alt.Shape(
+                "_cell:N", title="Stops", scale=alt.Scale(domain=[RELIABLE, SMALL_LABEL], range=["circle", "triangle"])
+            ),
+            tooltip=tips,
+        ),
+    ).properties(height=max(300, 22 * len(order) * 2))
+    st.altair_chart(chart, width="stretch")
+    view = pd.DataFrame(
+        {
+            "Division": t["unit"],
+            "Drivers": t["group"],
+            "Stops": t["count"],
+            "Residents (2020)": t["residents"].round(0),
+            "Stops per 1,000 residents": t["per_1000"],
+            "95% low": t["lo"],
+            "95% high": t["hi"],
+            "Cell": t["small_cell"].map({True: SMALL_NOTE, False: ""}),
+            f"Ratio vs {ref}": t["ratio"],
+            "Ratio 95% low": t["ratio_lo"],
+            "Ratio 95% high": t["ratio_hi"],
+        }
+    )
+    num = st.column_config.NumberColumn(format="%.1f")
+    _show_table(
+        view,
+        key="dp_bench_table",
+        column_config={
+            "Stops per 1,000 residents": num,
+            "95% low": num,
+            "95% high": num,
+            "Residents (2020)": st.column_config.NumberColumn(format="localized"),
+            "Stops": st.column_config.NumberColumn(format="localized"),
+            "Ratio 95% low": st.column_config.NumberColumn(format="%.2f"),
+            "Ratio 95% high": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
+    _notes(t.attrs.get("notes", []))
+
+
+def _forest(ors: pd.DataFrame, terms: list[str]) -> alt.LayerChart:
+    d = ors[ors["term"].isin(terms)].copy()
+    d["label"] = (
+        d["term"].map(TERM_LABELS).fillna(d["term"])
+        + ": "
+        + d["level"].astype(str)
+        + " (vs "
+        + d["reference"].astype(str)
+        + ")"
+    )
+    d["side"] = "interval includes 1"
+    d.loc[d["hi"] < 1, "side"] = "lower odds than reference"
+    d.loc[d["lo"] > 1, "side"] = "higher odds than reference"
+    dom = ["higher odds than reference", "interval includes 1", "lower odds than reference"]
+    rng = [FAR, GREY, INK]
+    tips = [
+        alt.Tooltip("label:N", title="Level"),
+        alt.Tooltip("odds_ratio:Q", title="Odds ratio", format=".2f"),
+        alt.Tooltip("lo:Q", title="95% low", format=".2f"),
+        alt.Tooltip("hi:Q", title="95% high", format=".2f"),
+        alt.Tooltip("n:Q", title="Stops at this level", format=","),
+        alt.Tooltip("events:Q", title="Events", format=","),
+        alt.Tooltip("p_value:Q", title="p", format=".2g"),
+    ]
+    y = alt.Y("label:N", sort=list(d["label"]), title=None, axis=alt.Axis(labelLimit=360))
+    color = alt.Color("side:N", title=None, scale=alt.Scale(domain=dom, range=rng))
+    base = alt.Chart(d).encode(y=y, color=color)
+    return alt.layer(
+        base.mark_rule(strokeWidth=2).encode(
+            x=alt.X("lo:Q", scale=alt.Scale(type="log"), title="Odds ratio (log scale), 95% interval"), x2="hi:Q"
+        ),
+        base.mark_point(filled=True, size=60, shape="diamond").encode(x="odds_ratio:Q", tooltip=tips),
+        alt.Chart(pd.DataFrame({"v": [1.0]})).mark_rule(color="#000000", strokeDash=[4, 4]).encode(x="v:Q"),
+    ).properties(height=alt.Step(20))
+
+
+def _models_section(filters: Filters) -> None:
+    st.markdown(models.MODEL_CAVEAT)
+    c = st.columns(2)
+    outcome = c[0].radio(
+        "Model of", ["search", "arrest"], format_func=OUTCOME_LABELS.get, key="dp_model_outcome", horizontal=True
+    )
+    races = _groups(filters, "driver_race")
+    ref = c[1].selectbox(
+        "Reference driver race", races, index=races.index("White") if "White" in races else 0, key="dp_model_ref"
+    )
+    with st.spinner("Fitting the search and arrest models ..."):
+        fits = _models(filters, ref)
+    r = fits[outcome]
+    if "error" in r:
+        st.warning(f"The {outcome} model cannot be fitted on these stops: {common.text(r['error'])}")
+        return
+    m = st.columns(4)
+    m[0].metric("Stops after the filters", f"{r['n_input']:,}")
+    m[1].metric("Stops used in the model", f"{r['n_used']:,}")
+    m[2].metric("Rows left out", f"{r['n_input'] - r['n_used']:,}")
+    m[3].metric(f"{OUTCOME_LABELS[outcome]}es" if outcome == "search" else "Arrests", f"{r['events']:,}")
+    if not r["converged"]:
+        st.warning("The fit did not converge: read the odds ratios with extra caution.")
+    ors = r["odds_ratios"]
+    present = [t for t in models.TERMS if t in set(ors["term"])]
+    default = [t for t in present if t not in ("month", "division")]
+    terms = st.multiselect(
+        "Terms to show",
+        present,
+        default=default,
+        format_func=lambda t: TERM_LABELS.get(t, t),
+        key="dp_model_terms",
+        help="Month and division are in every model; they are hidden here by default to keep the chart short.",
+    )
+    if terms:
+        st.altair_chart(_forest(ors, terms), width="stretch")
+        st.caption(
+            "Each level against its reference level, with every other term held fixed. Dashed line: odds ratio 1."
+        )
+    view = ors[ors["term"].isin(terms or present)][
+        ["term", "level", "reference", "odds_ratio", "lo", "hi", "p_value", "n", "events"]
+    ]
+    view = view.rename(
+        columns={
+            "odds_ratio": "Odds ratio",
+            "lo": "95% low",
+            "hi": "95% high",
+            "p_value": "p",
+            "n": "Stops at level",
+            "events": "Events",
+        }
+    )
+    ratio = st.column_config.NumberColumn(format="%.2f")
+    _show_table(
+        view,
+        key="dp_model_table",
+        column_config={
+            "Odds ratio": ratio,
+            "95% low": ratio,
+            "95% high": ratio,
+            "p": st.column_config.NumberColumn(format="%.2e"),
+        },
+    )
+    st.markdown("**Rows left out of the model, with reasons**")
+    if len(r["dropped"]):
+        _show_table(r["dropped"].rename(columns={"reason": "Reason", "rows": "Rows"}), key="dp_model_dropped")
+    else:
+        st.caption("None: every stop after the filters is in the model.")
+    if r["terms_left_out"]:
+        for term, why in r["terms_left_out"].items():
+            st.markdown(f"- {common.text(TERM_LABELS.get(term, term))} left out: {common.text(why)}")
+    refs = ", ".join(f"{TERM_LABELS.get(k, k)}: {v}" for k, v in r["references"].items())
+    st.caption(f"Reference levels: {common.text(refs)}. Pseudo R² (McFadden) {r['pseudo_r2']:.3f}.")
+    _notes(r["notes"], label="Model notes")
+
+
+def _officers_section(filters: Filters) -> None:
+    st.info(disparity.ACCOUNTABILITY_CAVEAT)
+    outcome = st.selectbox("Outcome", list(OUTCOME_LABELS), format_func=OUTCOME_LABELS.get, key="dp_off_outcome")
+    cols = st.columns(len(OFFICER_LABELS))
+    notes: list[str] = []
+    for col, (by, label) in zip(cols, OFFICER_LABELS.items(), strict=True):
+        t = _officer(filters, by, outcome)
+        notes = t.attrs.get("notes", notes)
+        with col:
+            st.markdown(f"**{label}**")
+            st.altair_chart(
+                interval_chart(
+                    t,
+                    y="group",
+                    y_title=label,
+                    value="rate",
+                    lo="lo",
+                    hi="hi",
+                    x_title=f"{OUTCOME_LABELS[outcome]} rate",
+                    fmt=".1%",
+                    eb="eb_rate",
+                    legend=False,
+                    label_limit=130,
+                ),
+                width="stretch",
+            )
+    st.caption(
+        f"Dots: recorded rates with 95 % intervals; orange triangles: fewer than {MIN_CELL} stops; black ticks: smoothed rates."
+    )
+    tables = pd.concat(
+        [_officer(filters, by, outcome).assign(_by=label) for by, label in OFFICER_LABELS.items()], ignore_index=True
+    )
+    view = _rate_view(tables, unit_label=None, base="Stops")
+    view.insert(0, "Officer attribute", tables["_by"])
+    view = view.drop(columns=[c for c in view.columns if c.startswith("Ratio")])
+    view["Ratio vs reference"] = tables["ratio"]
+    view["Reference"] = tables["reference"]
+    _show_table(view, key="dp_officer_table", column_config=_rate_columns("Stops"))
+
+    st.subheader("Officer race × driver group")
+    groups = _groups(filters, "driver_group")
+    ref = st.selectbox(
+        "Reference driver group (ratios within each officer group)",
+        groups,
+        index=groups.index("White") if "White" in groups else 0,
+        key="dp_matrix_ref",
+    )
+    m = _matrix(filters, outcome, ref)
+    reliable = m[~m["small_cell"]]
+    mid = float(reliable["rate"].quantile(0.6)) if len(reliable) else 0.0
+    d = m.assign(
+        _label=m["rate"].map(lambda v: f"{v:.1%}") + m["small_cell"].map({True: " (small)", False: ""}),
+        _dark_text=m["small_cell"] | (m["rate"] > mid),
+    )
+    base = alt.Chart(d).encode(
+        x=alt.X(
+            "group:N",
+            sort=list(dict.fromkeys(d["group"])),
+            title="Driver group",
+            axis=alt.Axis(labelAngle=0, orient="top"),
+        ),
+        y=alt.Y("unit:N", sort=list(dict.fromkeys(d["unit"])), title=None, axis=alt.Axis(labelLimit=220)),
+    )
+    tips = [
+        alt.Tooltip("unit:N", title="Officer race"),
+        alt.Tooltip("group:N", title="Driver group"),
+        alt.Tooltip("rate:Q", title="Rate", format=".1%"),
+        alt.Tooltip("lo:Q", title="95% low", format=".1%"),
+        alt.Tooltip("hi:Q", title="95% high", format=".1%"),
+        alt.Tooltip("count:Q", title="With outcome", format=","),
+        alt.Tooltip("denominator:Q", title="Stops", format=","),
+        alt.Tooltip("ratio:Q", title=f"Ratio vs {ref}", format=".2f"),
+    ]
+    # small cells are grey, outside the colour scale: a 40 % rate from 5 stops must not set the colours
+    heat = alt.layer(
+        base.transform_filter("!datum.small_cell")
+        .mark_rect()
+        .encode(
+            color=alt.Color(
+                "rate:Q", title="Rate", scale=alt.Scale(scheme="viridis", zero=True), legend=alt.Legend(format=".0%")
+            ),
+            tooltip=tips,
+        ),
+        base.transform_filter("datum.small_cell").mark_rect(color="#e6e6e6").encode(tooltip=tips),
+        base.mark_text(fontSize=12).encode(
+            text="_label:N",
+            color=alt.condition("datum._dark_text", alt.value("black"), alt.value("white")),
+            tooltip=tips,
+        ),
+    ).properties(height=alt.Step(30))
+    st.altair_chart(heat, width="stretch")
+    st.caption(
+        f"{OUTCOME_LABELS[outcome]} rate of the stops each officer group made (rows: officer race). Grey cells marked (small) rest on fewer than {MIN_CELL} stops and are left out of the colour scale."
+    )
+    mview = _rate_view(m, unit_label="Officer race", base="Stops")
+    _show_table(mview, key="dp_matrix_table", column_config=_rate_columns("Stops"))
+    _notes(list(dict.fromkeys([*notes, *m.attrs.get("notes", [])])))
+
+
+def _funnel_section(filters: Filters) -> None:
+    st.markdown(disparity.FUNNEL_CAVEAT)
+    c = st.columns(4)
+    outcome = c[0].selectbox("Outcome", list(OUTCOME_LABELS), format_func=OUTCOME_LABELS.get, key="dp_fun_outcome")
+    measure = c[1].radio(
+        "Measure",
+        ["ratio", "rate"],
+        format_func={"ratio": "Disparity ratio", "rate": "Rate (all drivers)"}.get,
+        key="dp_fun_measure",
+    )
+    groups = _groups(filters, "driver_group")
+    ref = c[2].selectbox(
+        "Reference group",
+        groups,
+        index=groups.index("White") if "White" in groups else 0,
+        key="dp_fun_ref",
+        disabled=measure == "rate",
+    )
+    others = [g for g in groups if g != ref] or groups
+    group = c[3].selectbox(
+        "Group",
+        others,
+        index=others.index("Black") if "Black" in others else 0,
+        key="dp_fun_group",
+        disabled=measure == "rate",
+    )
+    over = st.checkbox("Widen the limits for overdispersion (ordinary spread between divisions)", key="dp_fun_over")
+    if measure == "ratio" and group == ref:
+        st.warning("Choose two different groups for a disparity ratio.")
+        return
+    table, curve = _funnel(filters, outcome, measure, group, ref, over)
+    d = table[table["estimable"]].copy()
+    if d.empty or curve is None:
+        st.warning("No division has enough events for a funnel plot with these filters.")
+        _notes(table.attrs.get("notes", []))
+        return
+    d["status"] = "within 95% limits"
+    d.loc[d["outside95"], "status"] = "outside 95% limits"
+    d.loc[d["outside998"], "status"] = "outside 99.8% limits"
+    dom = ["within 95% limits", "outside 95% limits", "outside 99.8% limits"]
+    is_ratio = measure == "ratio"
+    fmt = ".2f" if is_ratio else ".1%"
+    x_title = "Precision (1 / SE² of the log ratio)" if is_ratio else "Stops in the division"
+    y_title = str(table["measure"].iloc[0]).capitalize()
+    yscale = (
+        alt.Scale(type="log", nice=False, padding=12) if is_ratio else alt.Scale(zero=False, nice=False, padding=12)
+    )
+    long = curve.melt(id_vars="x", var_name="limit", value_name="y")
+    long["level"] = long["limit"].map(lambda s: "99.8% limits" if "998" in s else "95% limits")
+    lines = (
+        alt.Chart(long)
+        .mark_line(color=GREY)
+        .encode(
+            x=alt.X("x:Q", scale=alt.Scale(type="log", nice=False), title=x_title),
+            y=alt.Y("y:Q", scale=yscale, title=y_title, axis=alt.Axis(format=fmt)),
+            detail="limit:N",
+            strokeDash=alt.StrokeDash(
+                "level:N",
+                title="Control limits",
+                scale=alt.Scale(domain=["95% limits", "99.8% limits"], range=[[5, 4], [1, 0]]),
+            ),
+        )
+    )
+    target = alt.Chart(pd.DataFrame({"y": [float(table["target"].iloc[0])]})).mark_rule(color="#000000").encode(y="y:Q")
+    tips = [
+        alt.Tooltip("unit:N", title="Division"),
+        alt.Tooltip("value:Q", title=y_title, format=fmt),
+        alt.Tooltip("count:Q", title="Events", format=","),
+        alt.Tooltip("denominator:Q", title="Stops", format=","),
+        alt.Tooltip("z:Q", title="z", format=".2f"),
+        alt.Tooltip("status:N", title="Against the city"),
+    ]
+    pts = (
+        alt.Chart(d)
+        .mark_point(filled=True, size=90)
+        .encode(
+            x="x:Q",
+            y="value:Q",
+            color=alt.Color("status:N", title="Division", scale=alt.Scale(domain=dom, range=[INK, SMALL, FAR])),
+            shape=alt.Shape("status:N", scale=alt.Scale(domain=dom, range=["circle", "square", "triangle-up"])),
+            tooltip=tips,
+        )
+    )
+    labels = (
+        alt.Chart(d[d["outside998"]])
+        .mark_text(align="left", dx=7, fontSize=10, color="#333333")
+        .encode(x="x:Q", y="value:Q", text="unit:N")
+    )
+    st.altair_chart(alt.layer(lines, target, pts, labels).properties(height=460), width="stretch")
+    st.caption(
+        f"Solid black line: the citywide value ({float(table['target'].iloc[0]):{fmt}}). "
+        "Grey curves: 95 % (dashed) and 99.8 % (solid) control limits. Divisions outside the 99.8 % limits are named; hover for the others."
+    )
+    view = pd.DataFrame(
+        {
+            "Division": table["unit"],
+            "Value": table["value"],
+            "City": table["target"],
+            "z": table["z"],
+            "Events": table["count"],
+            "Denominator": table["denominator"],
+            "Outside 95%": table["outside95"],
+            "Outside 99.8%": table["outside998"],
+        }
+    )
+    _show_table(
+        view,
+        key="dp_funnel_table",
+        column_config={
+            "Value": st.column_config.NumberColumn(format="%.3f"),
+            "City": st.column_config.NumberColumn(format="%.3f"),
+            "z": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
+    _notes(table.attrs.get("notes", []))
+
+
+# --------------------------------------------------------------------------- page
+
+
+def page() -> None:
+    st.title("Disparities and accountability")
+    st.write(
+        "Do race, gender, age and other factors play a role in what officers do at a traffic stop? Rates with 95 % "
+        "intervals, disparity ratios against a reference group, a population benchmark, multivariable models, "
+        "officer-level views and a funnel plot of divisions. Small cells are flagged, and every figure counts the "
+        "stops left by the sidebar filters."
+    )
+    filters = common.current_filters()
+    try:
+        stops = common.filtered_stops(filters)
+    except (EmptyInputError, ValueDomainError) as exc:
+        st.warning(f"No stops to analyse with these filters. {common.text(exc)}")
+        return
+    st.caption(f"Stops counted: {len(stops):,} ({common.text(common.describe_filters(filters))}).")
+    tabs = st.tabs(TABS, key="dp_tab", on_change="rerun")
+    sections = [_rates_section, _benchmark_section, _models_section, _officers_section, _funnel_section]
+    for tab, section in zip(tabs, sections, strict=True):
+        with tab:
+            if tab.open is not False:  # lazy: only the open tab runs (None when tabs do not track state)
+                _section(section, filters)
+
+
+if __name__ == "__main__":
+    common.guarded(page)()

@@ -1,0 +1,510 @@
+"""Use of force: officer-involved shootings (map, counts by area and year, people) and the state's citywide tables.
+
+Numbers come from :mod:`geo.use_of_force`; this page only wires widgets to it and draws.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from app_pages import common
+from app_pages.charts import GREY, GROUP_COLORS, group_scale, interval_chart
+from geo import layers, maps, use_of_force
+from geo._errors import GeoDataError
+from geo.load import load_ois_tables
+from geo.settings import get_settings
+
+TABS = [
+    "Shootings map",
+    "Shootings by area and year",
+    "People involved",
+    "State tables (citywide)",
+    "Two sources, two counts",
+]
+LEVELS = {"Divisions": "division", "Neighborhoods (NPA)": "npa"}
+#: Okabe-Ito colours for the DA's review of each shooting.
+REVIEW_COLORS = {
+    "Legally Justified": "#0072B2",
+    "No DA review": "#E69F00",
+    "Pending Decision": "#009E73",
+    "Not Legally Justified as determined by NC AG Office": "#D55E00",
+}
+MEASURES: dict[str, tuple[str, str]] = {
+    "Stops": ("stops", ",.0f"),
+    "Searches": ("searches", ",.0f"),
+    "Search rate": ("search_rate", ".1%"),
+    "Contraband hit rate (share of searches finding contraband)": ("hit_rate", ".1%"),
+    "Use of force (stops with force used)": ("use_of_force", ",.0f"),
+    "Use of force per 10,000 stops": ("uof_per_10k_stops", ",.1f"),
+}
+INTERVALS = {"search_rate": ("search_lo", "search_hi"), "hit_rate": ("hit_lo", "hit_hi")}
+
+
+# --------------------------------------------------------------------------- cached data
+
+
+@st.cache_data(show_spinner=False)
+def _population() -> pd.DataFrame:
+    return layers.division_population(get_settings())[0]
+
+
+@st.cache_data(show_spinner="Counting shootings per area ...")
+def _summary(level: str) -> use_of_force.OisSummary:
+    if level == "division":
+        polygons, population = common.division_base(), _population()
+    else:
+        polygons = common.npa_layer()
+        population = polygons.set_index("npa")[["pop_2020"]]
+    return use_of_force.ois_summary(
+        common.ois(), polygons[[level, polygons.geometry.name]], id_column=level, population=population
+    )
+
+
+@st.cache_data(show_spinner=False)
+def _people() -> dict[str, pd.DataFrame]:
+    tables, _ = load_ois_tables(settings=get_settings())
+    return use_of_force.ois_people(tables)
+
+
+@st.cache_data(show_spinner="Reading the state workbook ...")
+def _workbook() -> use_of_force.OdpWorkbook:
+    return use_of_force.load_odp_workbook(settings=get_settings())[0]
+
+
+@st.cache_data(show_spinner=False)
+def _yearly() -> pd.DataFrame:
+    return use_of_force.odp_yearly(_workbook())
+
+
+@st.cache_data(show_spinner=False)
+def _hit_rates(reference: str, years: tuple[int, int]) -> pd.DataFrame:
+    return use_of_force.hit_rates(_workbook(), reference=reference, years=years)
+
+
+@st.cache_data(show_spinner=False)
+def _reconcile() -> pd.DataFrame:
+    return use_of_force.reconcile_counts(common.stops(), _workbook())
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _section(fn: Any, *args: Any) -> None:
+    """Run one section; missing or bad data becomes a warning there, not an error for the page."""
+    try:
+        fn(*args)
+    except GeoDataError as exc:
+        st.warning(common.text(exc))
+
+
+def _notes(notes: list[str], label: str = "Notes on the data") -> None:
+    if notes:
+        with st.expander(label):
+            for n in notes:
+                st.markdown(f"- {common.text(n)}")
+
+
+def _table(df: pd.DataFrame, *, key: str, config: dict[str, Any] | None = None, height: int | str = "auto") -> None:
+    st.dataframe(df, hide_index=True, width="stretch", column_config=config or {}, key=key, height=height)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _map_section() -> None:
+    ois = common.ois().reset_index(drop=True)
+    frame = ois.assign(
+        summary=ois["narrative"].map(lambda s: textwrap.shorten(str(s), 110, placeholder=" ...")),
+        npa_label=ois["npa"].map(lambda v: "outside every NPA" if pd.isna(v) else f"NPA {int(v)}"),
+        division_label=ois["division"].fillna("outside every division"),
+    )
+    left, right = st.columns([3, 2])
+    with left:
+        m = maps.categorical_map(
+            frame,
+            "da_legal_review",
+            colors=REVIEW_COLORS,
+            unknown="missing",
+            missing_label="Other review status",
+            name_field="month",
+            name_alias="Month",
+            tooltip_fields=["location", "da_legal_review", "division_label", "npa_label", "summary"],
+            tooltip_aliases=["Location", "DA review", "Division", "Neighborhood", "What happened (click for more)"],
+            legend_title=f"Officer-involved shootings {int(frame['year'].min())}-{int(frame['year'].max())}: DA review",
+            popup=True,
+        )
+        out = common.show_map(m, key="uf_map", height=540, returned_objects=["last_active_drawing"])
+    clicked = (out.get("last_active_drawing") or {}).get("id")
+    if clicked is not None and clicked != st.session_state.get("uf_map_seen"):
+        st.session_state["uf_map_seen"] = clicked
+        if str(clicked).isdigit() and int(clicked) in frame.index:
+            st.session_state["uf_shooting"] = int(clicked)
+    with right:
+        labels = (frame["month"].astype(str) + " · " + frame["location"].astype(str)).to_dict()
+        i = st.selectbox(
+            "Shooting (click a point, or choose here)",
+            list(frame.index),
+            format_func=lambda k: labels.get(k, str(k)),
+            key="uf_shooting",
+        )
+        row = frame.loc[i]
+        st.markdown(f"**{common.text(row['month'])} · {common.text(row['location'])}**")
+        st.markdown(
+            f"DA review: **{common.text(row['da_legal_review'] or 'not recorded')}**  \n"
+            f"Division: {common.text(row['division_label'])} · {common.text(row['npa_label'])}  \n"
+            f"People shot at: {int(row.get('individuals', 0)):,} · officers who fired: {int(row.get('officers', 0)):,}"
+        )
+        st.markdown(common.text(row["narrative"]))
+    st.caption(use_of_force.OIS_CAVEAT)
+    view = frame[
+        ["month", "location", "da_legal_review", "division_label", "npa_label", "individuals", "officers", "narrative"]
+    ]
+    view = view.rename(
+        columns={
+            "month": "Month",
+            "location": "Location",
+            "da_legal_review": "DA review",
+            "division_label": "Division",
+            "npa_label": "Neighborhood",
+            "individuals": "People",
+            "officers": "Officers",
+            "narrative": "Narrative",
+        }
+    )
+    _table(view, key="uf_points_table", height=300)
+
+
+def _areas_section() -> None:
+    level_label = st.radio("Count by", list(LEVELS), key="uf_level", horizontal=True)
+    level = LEVELS[level_label]
+    s = _summary(level)
+    noun = "Division" if level == "division" else "NPA"
+    tot = s.totals
+    if level == "npa":
+        tot = tot[tot["incidents"] > 0]
+        st.caption(
+            f"{len(tot)} of {len(s.totals)} NPAs had at least one shooting; NPAs with none are left out of this table."
+        )
+    view = pd.DataFrame(
+        {
+            noun: tot["unit"].astype(str),
+            "Shootings": tot["incidents"],
+            "People": tot["individuals"],
+            "Officers": tot["officers"],
+            "Residents (2020)": tot["residents"].round(0),
+            "Per 100,000 residents": tot["per_100k"],
+            "95% low": tot["lo"],
+            "95% high": tot["hi"],
+            "Per 100,000 per year": tot["per_100k_per_year"],
+        }
+    ).sort_values("Shootings", ascending=False, kind="stable")
+    num = st.column_config.NumberColumn(format="%.1f")
+    _table(
+        view,
+        key="uf_area_table",
+        config={
+            "Per 100,000 residents": num,
+            "95% low": num,
+            "95% high": num,
+            "Per 100,000 per year": st.column_config.NumberColumn(format="%.2f"),
+            "Residents (2020)": st.column_config.NumberColumn(format="localized"),
+        },
+        height=min(40 + 35 * len(view), 530),
+    )
+    by = s.by_year
+    if level == "npa":
+        by = by[by["unit"].isin(set(tot["unit"]))]
+    order = list(view[noun]) if level == "division" else [u for u in view[noun] if u in set(by["unit"].astype(str))]
+    d = by.assign(unit=by["unit"].astype(str))
+    st.markdown(f"**Shootings by {noun.lower()} and year**")
+    heat = (
+        alt.Chart(d)
+        .mark_rect(stroke="#d9d9d9", strokeWidth=0.5)
+        .encode(
+            x=alt.X("year:O", title="Year"),
+            y=alt.Y("unit:N", sort=order, title=None, axis=alt.Axis(labelLimit=220)),
+            color=alt.Color(
+                "incidents:Q",
+                title="Shootings",
+                scale=alt.Scale(range=["#ffffff", "#08519c"], domainMin=0, interpolate="rgb"),
+            ),
+            tooltip=[
+                alt.Tooltip("unit:N", title=noun),
+                alt.Tooltip("year:O", title="Year"),
+                alt.Tooltip("incidents:Q", title="Shootings"),
+                alt.Tooltip("per_100k:Q", title="Per 100,000 residents", format=".2f"),
+            ],
+        )
+        .properties(height=alt.Step(22))
+    )
+    st.altair_chart(heat, width="stretch")
+    st.caption(use_of_force.OIS_CAVEAT)
+    _notes(s.notes + [f"{i.count} shooting(s): {i.reason}" for i in s.report.issues])
+
+
+def _people_section() -> None:
+    p = _people()
+    c = st.columns(2)
+    with c[0]:
+        st.markdown("**People shot at, by race and injury**")
+        d = p["individuals"]
+        st.altair_chart(
+            alt.Chart(d)
+            .mark_bar()
+            .encode(
+                y=alt.Y("race:N", title=None, sort="-x", axis=alt.Axis(labelLimit=200)),
+                x=alt.X("sum(count):Q", title="People"),
+                color=alt.Color(
+                    "injury:N",
+                    title="Injury",
+                    scale=alt.Scale(
+                        domain=["Fatal Injury", "Non-Fatal Injury", "Miss"], range=["#D55E00", "#E69F00", "#56B4E9"]
+                    ),
+                ),
+                tooltip=["race", "injury", "count"],
+            )
+            .properties(height=alt.Step(24)),
+            width="stretch",
+        )
+        _table(d.rename(columns={"race": "Race", "injury": "Injury", "count": "People"}), key="uf_people_table")
+    with c[1]:
+        st.markdown("**Officers who fired, by race and gender**")
+        d = p["officers"]
+        st.altair_chart(
+            alt.Chart(d)
+            .mark_bar()
+            .encode(
+                y=alt.Y("race:N", title=None, sort="-x", axis=alt.Axis(labelLimit=200)),
+                x=alt.X("sum(count):Q", title="Officers"),
+                color=alt.Color("gender:N", title="Gender", scale=alt.Scale(range=["#0072B2", "#E69F00", GREY])),
+                tooltip=["race", "gender", "count"],
+            )
+            .properties(height=alt.Step(24)),
+            width="stretch",
+        )
+        _table(d.rename(columns={"race": "Race", "gender": "Gender", "count": "Officers"}), key="uf_officers_table")
+    st.caption(
+        "Counts of people and officer involvements across the 2005-2018 shootings; an officer in several shootings is counted in each."
+    )
+
+
+def _state_section() -> None:
+    st.caption(
+        "Open Data Policing NC (NC State Bureau of Investigation data), citywide CMPD figures by year and driver race. "
+        "The state's races: Latinx is Hispanic of any race; the others are non-Hispanic. These are not filtered by the sidebar."
+    )
+    y = _yearly()
+    races = [r for r in dict.fromkeys(y["race"]) if r != "All"]
+    c = st.columns([2, 3, 1.4])
+    label = c[0].selectbox("Measure", list(MEASURES), key="uf_measure")
+    chosen = c[1].multiselect("Drivers", [*races, "All"], default=["Black", "White", "Latinx", "All"], key="uf_races")
+    partial = c[2].checkbox(
+        "Include partial years",
+        key="uf_partial",
+        help=f"Years with few stops: {', '.join(map(str, sorted(set(y.loc[y['partial_year'], 'year'])))) or 'none'}",
+    )
+    col, fmt = MEASURES[label]
+    d = y[y["race"].isin(chosen or [*races, "All"])]
+    if not partial:
+        d = d[~d["partial_year"]]
+    domain = [r for r in [*races, "All"] if r in set(d["race"])]
+    tips = [
+        alt.Tooltip("year:O", title="Year"),
+        alt.Tooltip("race:N", title="Drivers"),
+        alt.Tooltip(f"{col}:Q", title=label, format=fmt),
+    ]
+    if col in INTERVALS:
+        lo, hi = INTERVALS[col]
+        tips += [
+            alt.Tooltip(f"{lo}:Q", title="95% low", format=fmt),
+            alt.Tooltip(f"{hi}:Q", title="95% high", format=fmt),
+        ]
+    tips += [alt.Tooltip("stops:Q", title="Stops", format=","), alt.Tooltip("searches:Q", title="Searches", format=",")]
+    base = alt.Chart(d).encode(
+        x=alt.X("year:O", title="Year"),
+        color=alt.Color("race:N", title="Drivers", scale=group_scale(domain)),
+    )
+    parts = [
+        base.mark_line(point=True).encode(y=alt.Y(f"{col}:Q", title=label, axis=alt.Axis(format=fmt)), tooltip=tips)
+    ]
+    if col in INTERVALS:
+        lo, hi = INTERVALS[col]
+        parts.insert(0, base.mark_area(opacity=0.15).encode(y=f"{lo}:Q", y2=f"{hi}:Q"))
+    st.altair_chart(alt.layer(*parts).properties(height=360), width="stretch")
+    if col == "hit_rate":
+        st.warning(use_of_force.HIT_RATE_CAVEAT)
+    if col.startswith("u"):
+        st.info(use_of_force.UOF_CAVEAT)
+
+    st.subheader("Outcome test: contraband hit rates by driver race")
+    st.warning(use_of_force.HIT_RATE_CAVEAT)
+    full = sorted(int(v) for v in y.loc[~y["partial_year"], "year"].unique())
+    c = st.columns([3, 1])
+    years = c[0].select_slider("Years pooled", options=full, value=(full[0], full[-1]), key="uf_hit_years")
+    ref = c[1].selectbox(
+        "Reference", list(use_of_force.ODP_RACES), index=list(use_of_force.ODP_RACES).index("White"), key="uf_hit_ref"
+    )
+    h = _hit_rates(ref, (int(years[0]), int(years[1])))
+    span = f"{int(years[0])}-{int(years[1])} pooled"
+    pooled = h[h["unit"] == span]
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**Hit rate, {span}**")
+        st.altair_chart(
+            interval_chart(
+                pooled,
+                y="group",
+                y_title="Drivers",
+                value="rate",
+                lo="lo",
+                hi="hi",
+                x_title="Hit rate",
+                fmt=".1%",
+                count_title="Searches finding contraband",
+                denominator_title="Searches",
+            ),
+            width="stretch",
+        )
+    with right:
+        st.markdown(f"**Ratio to {common.text(ref)} drivers' hit rate**")
+        st.altair_chart(
+            interval_chart(
+                pooled[~pooled["is_reference"]],
+                y="group",
+                y_title="Drivers",
+                value="ratio",
+                lo="ratio_lo",
+                hi="ratio_hi",
+                x_title=f"Hit-rate ratio vs {ref}",
+                fmt=".2f",
+                rule_at=1.0,
+                log=True,
+                count_title="Searches finding contraband",
+                denominator_title="Searches",
+            ),
+            width="stretch",
+        )
+    pct = st.column_config.NumberColumn(format="percent")
+    two = st.column_config.NumberColumn(format="%.2f")
+    view = pd.DataFrame(
+        {
+            "Years": h["unit"],
+            "Drivers": h["group"],
+            "Searches finding contraband": h["count"],
+            "Searches": h["denominator"],
+            "Hit rate": h["rate"],
+            "95% low": h["lo"],
+            "95% high": h["hi"],
+            "Smoothed (EB)": h["eb_rate"],
+            "Cell": h["small_cell"].map({True: f"⚠ under {use_of_force.MIN_CELL} searches", False: ""}),
+            f"Ratio vs {ref}": h["ratio"],
+            "Ratio 95% low": h["ratio_lo"],
+            "Ratio 95% high": h["ratio_hi"],
+        }
+    ).iloc[::-1]
+    _table(
+        view,
+        key="uf_hit_table",
+        config={
+            "Hit rate": pct,
+            "95% low": pct,
+            "95% high": pct,
+            "Smoothed (EB)": pct,
+            f"Ratio vs {ref}": two,
+            "Ratio 95% low": two,
+            "Ratio 95% high": two,
+            "Searches": st.column_config.NumberColumn(format="localized"),
+            "Searches finding contraband": st.column_config.NumberColumn(format="localized"),
+            "Cell": st.column_config.TextColumn(width="medium"),
+        },
+        height=320,
+    )
+
+    st.subheader("Use of force by year and driver race")
+    st.info(use_of_force.UOF_CAVEAT)
+    u = y.pivot(index="year", columns="race", values="use_of_force").reindex(columns=[*races, "All"])
+    u.index = u.index.astype(str)
+    u = u.reset_index().rename(columns={"year": "Year"})
+    _table(u, key="uf_uof_table", height=320)
+
+    with st.expander("Every yearly figure (stops, searches, hit rates, use of force)"):
+        _table(
+            y,
+            key="uf_yearly_table",
+            config={c: pct for c in ("search_rate", "search_lo", "search_hi", "hit_rate", "hit_lo", "hit_hi")},
+        )
+
+
+def _reconcile_section() -> None:
+    r = _reconcile()
+    st.markdown(use_of_force.RECONCILIATION_NOTE)
+    view = pd.DataFrame(
+        {
+            "Year": r["year"].astype(str),
+            "Drivers": r["group"],
+            "CMPD stops table": r["cmpd_stops"],
+            "State (Open Data Policing NC)": r["state_stops"],
+            "Difference (CMPD - state)": r["difference"],
+            "CMPD / state": r["ratio"],
+        }
+    )
+    loc = st.column_config.NumberColumn(format="localized")
+    _table(
+        view,
+        key="uf_reconcile_table",
+        config={
+            "CMPD / state": st.column_config.NumberColumn(format="%.3f"),
+            "CMPD stops table": loc,
+            "State (Open Data Policing NC)": loc,
+            "Difference (CMPD - state)": loc,
+        },
+        height=min(40 + 35 * len(view), 530),
+    )
+    d = r[r["group"] == "All"].melt(
+        id_vars="year", value_vars=["cmpd_stops", "state_stops"], var_name="source", value_name="stops"
+    )
+    d["source"] = d["source"].map({"cmpd_stops": "CMPD stops table", "state_stops": "State (Open Data Policing NC)"})
+    st.altair_chart(
+        alt.Chart(d)
+        .mark_bar()
+        .encode(
+            x=alt.X("source:N", title=None, axis=alt.Axis(labels=False, ticks=False)),
+            y=alt.Y("stops:Q", title="Stops"),
+            column=alt.Column("year:O", title="Year"),
+            color=alt.Color(
+                "source:N",
+                title="Source",
+                scale=alt.Scale(range=[GROUP_COLORS["White"], GROUP_COLORS["Native American"]]),
+                legend=alt.Legend(labelLimit=300, orient="bottom"),
+            ),
+            tooltip=["year:O", "source:N", alt.Tooltip("stops:Q", format=",")],
+        )
+        .properties(width=140, height=260),
+    )
+    st.caption(
+        "All CMPD stops of each year, whatever the sidebar filters: the state counts cannot be filtered the same way."
+    )
+
+
+def page() -> None:
+    st.title("Use of force")
+    st.write(
+        "Officer-involved shootings recorded by CMPD (2005-2018) on a map and counted per division and neighborhood, "
+        "per 100,000 residents and by year; and the state's citywide yearly tables of stops, searches, contraband "
+        "hit rates and use of force by driver race."
+    )
+    tabs = st.tabs(TABS, key="uf_tab", on_change="rerun")
+    sections = [_map_section, _areas_section, _people_section, _state_section, _reconcile_section]
+    for tab, section in zip(tabs, sections, strict=True):
+        with tab:
+            if tab.open is not False:  # lazy: only the open tab runs
+                _section(section)
+
+
+if __name__ == "__main__":
+    common.guarded(page)()

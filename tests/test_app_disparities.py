@@ -1,0 +1,416 @@
+"""The disparity, use-of-force and upload pages through Streamlit's AppTest.
+
+Every tab runs without an exception; widgets change what they drive (checked against
+plain pandas on the clean stops, not against the page's own code); an empty filter gives
+a warning; the upload page shows the loader's exact message for a bad file and the row
+report for a good one; text from the data is escaped.
+
+Pages registered in ``app.py`` are opened through it (``switch_page``); a page not yet
+registered runs under a small harness that draws the same sidebar filters first.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from geo import disparity
+from geo.load import load_stops
+from geo.settings import PROJECT_ROOT
+
+APP = PROJECT_ROOT / "app.py"
+DISPARITIES = "app_pages/disparities.py"
+USE_OF_FORCE = "app_pages/use_of_force.py"
+UPLOAD = "app_pages/upload.py"
+DP_TABS = ["Rates and ratios", "Benchmark", "Models", "Officers", "Funnel plot"]
+UF_TABS = [
+    "Shootings map",
+    "Shootings by area and year",
+    "People involved",
+    "State tables (citywide)",
+    "Two sources, two counts",
+]
+
+HEADER = (
+    "OBJECTID,Month_of_Stop,Reason_for_Stop,Officer_Race,Officer_Gender,Officer_Years_of_Service,Driver_Race,"
+    "Driver_Ethnicity,Driver_Gender,Driver_Age,Was_a_Search_Conducted,Result_of_Stop,CMPD_Division,GlobalID"
+)
+GOOD_ROWS = [
+    "1,2022/01,Speeding,White,Male,5,Black,Non-Hispanic,Male,30,No,Verbal Warning,Central Division,a",
+    "2,2022/01,Speeding,White,Female,12,White,Non-Hispanic,Female,41,Yes,Arrest,Metro Division,b",
+    "3,2022/03,Investigation,Black/African American,Male,2,Black,Hispanic,Male,22,Yes,Citation Issued,Metro Division,c",
+    "4,2022/03,SeatBelt,White,Male,,White,Non-Hispanic,Male,130,No,Verbal Warning,,d",
+]
+BAD_ROWS = [
+    "1,2022/01,Speeding,White,Male,5,Black,Non-Hispanic,Male,30,No,Verbal Warning,Central Division,a",
+    "2,March,Speeding,White,Male,5,White,Non-Hispanic,Female,44,Yes,Arrest,,b",
+    "3,2022/03,Speeding,White,Male,5,White,Non-Hispanic,Female,44,No,Arrest,<img src=x onerror=alert(1)>,c",
+]
+
+
+def _csv(rows: list[str]) -> bytes:
+    return ("\n".join([HEADER, *rows]) + "\n").encode()
+
+
+def _harness(page_file: str) -> None:  # runs as a Streamlit script: imports inside
+    import runpy
+
+    from app_pages import common
+
+    common.sidebar_filters()
+    runpy.run_path(page_file, run_name="__main__")
+
+
+def _hostile_harness(page_file: str) -> None:  # the use-of-force page with hostile shooting text
+    import runpy
+
+    from app_pages import common
+
+    real = common.ois
+
+    def hostile():
+        frame = real().copy()
+        frame["location"] = frame["location"].astype(object)
+        frame["narrative"] = frame["narrative"].astype(object)
+        frame.loc[frame.index[0], "location"] = "<script>alert('x')</script> MAIN ST"
+        frame.loc[frame.index[0], "narrative"] = "<img src=x onerror=alert(1)> [link](http://example.com) **bold**"
+        return frame
+
+    common.ois = hostile
+    try:
+        common.sidebar_filters()
+        runpy.run_path(page_file, run_name="__main__")
+    finally:
+        common.ois = real
+
+
+def _registered(page: str) -> bool:
+    return f'"{page}"' in APP.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def open_page(settings, monkeypatch):
+    monkeypatch.setenv("CMPD_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("CMPD_CACHE_DIR", str(settings.cache_dir))
+
+    def open_(page: str, *, harness=None) -> AppTest:
+        if harness is None and _registered(page):
+            at = AppTest.from_file(str(APP), default_timeout=120).run()
+            return at.switch_page(page).run()
+        return AppTest.from_function(harness or _harness, args=(str(PROJECT_ROOT / page),), default_timeout=120).run()
+
+    return open_
+
+
+@pytest.fixture(scope="module")
+def stops(stops_and_report):
+    return stops_and_report[0]
+
+
+def _problems(at: AppTest) -> list[str]:
+    return [e.value for e in at.error] + [str(x.value) for x in at.exception]
+
+
+def _tab(at: AppTest, key: str, tab: str) -> AppTest:
+    at.session_state[key] = tab
+    return at.run()
+
+
+def _frame(at: AppTest, column: str) -> pd.DataFrame:
+    """The first table on the page with ``column``."""
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with column {column!r}; tables: {[list(d.value.columns) for d in at.dataframe]}")
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+# --------------------------------------------------------------------------- disparities
+
+
+def test_disparity_tabs_run(open_page):
+    at = open_page(DISPARITIES)
+    assert not _problems(at)
+    assert at.title[0].value == "Disparities and accountability"
+    for tab in DP_TABS:
+        _tab(at, "dp_tab", tab)
+        assert not _problems(at), tab
+        assert len(at.dataframe) >= 1, tab
+        assert len(at.get("vega_lite_chart")) >= 1, tab
+
+
+def test_reference_group_changes_ratios(open_page, stops):
+    at = open_page(DISPARITIES)
+    t = _frame(at, "Ratio vs White").set_index("Group")
+    known = stops[stops["searched"].notna()]
+    rate = known.groupby(known["driver_group"].astype(str))["searched"].mean().astype(float)
+    np.testing.assert_allclose(t.loc["Black", "Rate"], rate["Black"], rtol=1e-12)
+    np.testing.assert_allclose(t.loc["Black", "Ratio vs White"], rate["Black"] / rate["White"], rtol=1e-12)
+    at.selectbox(key="dp_ref_driver_group").set_value("Black").run()
+    assert not _problems(at)
+    t2 = _frame(at, "Ratio vs Black").set_index("Group")
+    np.testing.assert_allclose(t2.loc["White", "Ratio vs Black"], rate["White"] / rate["Black"], rtol=1e-12)
+    assert t2.loc["Black", "Ratio vs Black"] == 1.0
+
+
+def test_outcome_and_dimension_change_rates(open_page, stops):
+    at = open_page(DISPARITIES)
+    at.selectbox(key="dp_outcome").set_value("arrest").run()
+    t = _frame(at, "Rate").set_index("Group")
+    known = stops[stops["result"].astype(str) != "Other/Unknown"]
+    arrests = (known["result"].astype(str) == "Arrest").groupby(known["driver_group"].astype(str)).agg(["sum", "size"])
+    assert t.loc["White", "With outcome"] == arrests.loc["White", "sum"]
+    assert t.loc["White", "Stops"] == arrests.loc["White", "size"]
+    at.selectbox(key="dp_dim").set_value("driver_gender").run()
+    t = _frame(at, "Rate").set_index("Group")
+    assert set(t.index) == {"Male", "Female"} and "Ratio vs Male" in t.columns
+    at.checkbox(key="dp_among").check().run()  # arrests among searched stops
+    t = _frame(at, "Searched stops").set_index("Group")
+    searched = known[known["searched"].fillna(False).astype(bool)]
+    assert t["Searched stops"].sum() == len(searched)
+    assert not _problems(at)
+
+
+def test_sidebar_filter_changes_counts(open_page, stops):
+    at = open_page(DISPARITIES)
+    before = _frame(at, "Stops")["Stops"].sum()
+    at.sidebar.multiselect(key="f_genders").set_value(["Female"]).run()
+    after = _frame(at, "Stops")["Stops"].sum()
+    female = stops[(stops["driver_gender"] == "Female") & stops["searched"].notna()]
+    assert after == len(female) < before
+    assert any("driver gender: Female" in c.value for c in at.caption)
+
+
+def test_small_cells_are_flagged_per_division(open_page):
+    at = open_page(DISPARITIES)
+    at.selectbox(key="dp_scope").set_value("Per division").run()
+    t = _frame(at, "Division")
+    small = t["Stops"] < disparity.MIN_CELL
+    assert small.any()
+    assert t.loc[small, "Cell"].str.startswith("⚠").all() and (t.loc[~small, "Cell"] == "").all()
+    assert any("too uncertain to headline" in w.value for w in at.warning)
+    # the headline names the highest rate among groups with enough stops, never a small cell
+    at.selectbox(key="dp_scope").set_value("Citywide").run()
+    head = next(m.value for m in at.markdown if m.value.startswith("Highest"))
+    t = _frame(at, "Group")
+    best = t[t["Cell"] == ""].sort_values("Rate").iloc[-1]["Group"]
+    assert f"**{best}**" in head
+
+
+def test_empty_filter_shows_warning(open_page):
+    at = open_page(DISPARITIES)
+    at.sidebar.multiselect(key="f_reasons").set_value(["CheckPoint"]).run()
+    at.sidebar.multiselect(key="f_divisions").set_value(["Airport Division"]).run()
+    assert not _problems(at)
+    assert any("No stops" in w.value for w in at.warning)
+    assert not at.dataframe
+
+
+def test_benchmark_without_division_stops_says_so(open_page):
+    at = open_page(DISPARITIES)
+    at.sidebar.multiselect(key="f_divisions").set_value(["No division recorded"]).run()
+    _tab(at, "dp_tab", "Benchmark")
+    assert not _problems(at)
+    assert any("not benchmarked" in i.value for i in at.info)
+    _tab(at, "dp_tab", "Funnel plot")
+    assert not _problems(at) and any("funnel" in w.value for w in at.warning)
+
+
+def test_models_tab_reports_rows_and_odds_ratios(open_page, stops):
+    at = _tab(open_page(DISPARITIES), "dp_tab", "Models")
+    metrics = {m.label: m.value for m in at.metric}
+    flagged = int((stops["age_band"].astype(str).isin(["Outside 15-100", "Unknown"])).sum())
+    assert metrics["Stops after the filters"] == f"{len(stops):,}"
+    assert metrics["Stops used in the model"] == f"{len(stops) - flagged:,}"
+    dropped = _frame(at, "Reason")
+    assert dropped["Rows"].sum() == flagged and dropped["Reason"].str.contains("age").any()
+    ors = _frame(at, "Odds ratio")
+    black = ors[(ors["term"] == "driver_race") & (ors["level"] == "Black")].iloc[0]
+    assert black["95% low"] < black["Odds ratio"] < black["95% high"]
+    assert "month" not in set(ors["term"])  # hidden by default
+    at.radio(key="dp_model_outcome").set_value("arrest").run()
+    ors2 = _frame(at, "Odds ratio")
+    assert not _problems(at)
+    assert not np.isclose(ors2["Odds ratio"].iloc[0], ors["Odds ratio"].iloc[0])
+
+
+def test_models_with_too_few_rows_warn(open_page):
+    at = open_page(DISPARITIES)
+    at.sidebar.multiselect(key="f_reasons").set_value(["CheckPoint"]).run()
+    _tab(at, "dp_tab", "Models")
+    assert not _problems(at)
+    assert any("cannot be fitted" in w.value or "No stops" in w.value for w in at.warning)
+
+
+def test_benchmark_and_officers_follow_their_widgets(open_page, stops):
+    at = _tab(open_page(DISPARITIES), "dp_tab", "Benchmark")
+    t = _frame(at, "Stops per 1,000 residents")
+    central = t[(t["Division"] == "Central Division") & (t["Drivers"] == "Black")].iloc[0]
+    assert central["Stops"] == int(
+        ((stops["division"] == "Central Division") & (stops["driver_group"] == "Black")).sum()
+    )
+    assert any("not the driving population" in i.value for i in at.info)
+    at.selectbox(key="dp_bench_ref").set_value("Hispanic").run()
+    assert "Ratio vs Hispanic" in _frame(at, "Stops per 1,000 residents").columns
+
+    _tab(at, "dp_tab", "Officers")
+    m = _frame(at, "Officer race")
+    cell = m[(m["Officer race"] == "White") & (m["Group"] == "Black")].iloc[0]
+    sub = stops[(stops["officer_race"] == "White") & (stops["driver_group"] == "Black") & stops["searched"].notna()]
+    assert cell["Stops"] == len(sub) and cell["With outcome"] == int(sub["searched"].astype(bool).sum())
+    at.selectbox(key="dp_off_outcome").set_value("citation").run()
+    m2 = _frame(at, "Officer race")
+    assert not np.isclose(m2["Rate"].iloc[0], m["Rate"].iloc[0])
+
+
+def test_funnel_overdispersion_widens_limits(open_page):
+    at = _tab(open_page(DISPARITIES), "dp_tab", "Funnel plot")
+    t = _frame(at, "Outside 99.8%")
+    assert len(t) == 13 and "No division recorded" not in set(t["Division"])
+    plain = int(t["Outside 99.8%"].sum())
+    at.checkbox(key="dp_fun_over").check().run()
+    wide = int(_frame(at, "Outside 99.8%")["Outside 99.8%"].sum())
+    assert wide < plain
+    at.radio(key="dp_fun_measure").set_value("rate").run()
+    assert not _problems(at)
+
+
+def test_groups_present_matches_pandas(stops):
+    for dim in ("driver_group", "reason", "age_band"):
+        expected = [str(c) for c in stops[dim].cat.categories if (stops[dim] == c).any()]
+        assert disparity.groups_present(stops, dim) == expected
+    only = disparity.groups_present(stops, "driver_gender", filters=disparity.StopFilter(driver_genders=("Female",)))
+    assert only == ["Female"]
+
+
+# --------------------------------------------------------------------------- use of force
+
+
+def test_use_of_force_tabs_run(open_page):
+    at = open_page(USE_OF_FORCE)
+    assert at.title[0].value == "Use of force"
+    for tab in UF_TABS:
+        _tab(at, "uf_tab", tab)
+        assert not _problems(at), tab
+        assert at.dataframe, tab
+
+
+def test_shooting_counts_per_division_match_a_spatial_join(open_page, settings):
+    from geo import layers
+
+    at = _tab(open_page(USE_OF_FORCE), "uf_tab", "Shootings by area and year")
+    t = _frame(at, "Division").set_index("Division")
+    pts, divs = layers.ois(settings), layers.divisions(settings)
+    joined = gpd.sjoin(pts[["geometry"]], divs[["division", "geometry"]], predicate="intersects", how="left")
+    expected = joined.groupby("division").size()
+    for name, n in expected.items():
+        assert t.loc[name, "Shootings"] == n
+    assert t["Shootings"].sum() == len(pts)
+    at.radio(key="uf_level").set_value("Neighborhoods (NPA)").run()
+    npa = _frame(at, "NPA")
+    assert npa["Shootings"].sum() == len(pts) and (npa["Shootings"] > 0).all()
+
+
+def test_state_tables_and_reconciliation(open_page):
+    at = _tab(open_page(USE_OF_FORCE), "uf_tab", "State tables (citywide)")
+    hits = _frame(at, "Hit rate")
+    assert "Ratio vs White" in hits.columns
+    assert any("infra-marginality" in w.value for w in at.warning)
+    at.selectbox(key="uf_hit_ref").set_value("Black").run()
+    assert "Ratio vs Black" in _frame(at, "Hit rate").columns
+    at.select_slider(key="uf_hit_years").set_value((2020, 2021)).run()
+    assert set(_frame(at, "Hit rate")["Years"]) == {"2020", "2021", "2020-2021 pooled"}
+
+    _tab(at, "uf_tab", "Two sources, two counts")
+    r = _frame(at, "CMPD stops table")
+    row = r[(r["Year"] == "2020") & (r["Drivers"] == "All")].iloc[0]
+    assert row["CMPD stops table"] == 62_422 and row["State (Open Data Policing NC)"] == 56_044
+    assert any("count differently" in m.value for m in at.markdown)
+
+
+def test_use_of_force_escapes_shooting_text(open_page):
+    at = open_page(USE_OF_FORCE, harness=_hostile_harness)
+    assert not _problems(at)
+    shown = " ".join(m.value for m in at.markdown)
+    assert "<script>" not in shown and "<img" not in shown and "](http" not in shown
+    assert "&lt;script&gt;" in shown and "&lt;img src=x onerror=alert\\(1\\)&gt;" in shown
+    maps = [
+        json.loads(el.proto.json_args)["script"]
+        for el in at.get("component_instance")
+        if "L.map(" in el.proto.json_args
+    ]
+    assert maps and "onerror=alert" in maps[0]  # the text is there ...
+    assert "<img src=x onerror" not in maps[0] and "<script>alert" not in maps[0]  # ... but only escaped
+
+
+# --------------------------------------------------------------------------- upload
+
+
+def test_upload_bad_file_shows_the_loader_message(open_page, tmp_path):
+    at = open_page(UPLOAD)
+    assert not _problems(at) and at.info  # asks for a file
+    at.file_uploader(key="up_file").set_value(("newer_export.csv", _csv(BAD_ROWS), "text/csv")).run()
+    assert not at.exception and len(at.error) == 1
+    shown = _unescape(at.error[0].value)
+    # the same message the loader gives for the same file, naming the uploaded file
+    path = tmp_path / "newer_export.csv"
+    path.write_bytes(_csv(BAD_ROWS))
+    with pytest.raises(ValueError) as exc:
+        load_stops(path)
+    expected = str(exc.value).replace(str(path), "newer_export.csv")
+    assert shown.replace("  \n", "\n") == expected.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert "column Month_of_Stop" in shown and "at row 2" in shown and "CMPD_Division" in shown
+    assert "<img" not in at.error[0].value  # the hostile division name is escaped
+
+    at.checkbox(key="up_set_aside").check().run()
+    assert not _problems(at)
+    rep = _frame(at, "set aside").iloc[0]
+    assert (rep["read"], rep["kept"], rep["set aside"]) == (3, 1, 2)
+    issues = _frame(at, "first rows")
+    assert set(issues.loc[issues["action"] == "set aside", "column"]) == {"Month_of_Stop", "CMPD_Division"}
+
+
+def test_upload_good_file_shows_report_and_counts(open_page):
+    at = open_page(UPLOAD)
+    at.file_uploader(key="up_file").set_value(
+        ("stops_2022.csv.gz", gzip.compress(_csv(GOOD_ROWS)), "application/gzip")
+    ).run()
+    assert not _problems(at)
+    assert "all 4 rows" in at.success[0].value
+    metrics = {m.label: m.value for m in at.metric}
+    assert (
+        metrics["Stops kept"] == "4"
+        and metrics["Searches"] == "2"
+        and metrics["Arrests"] == "1"
+        and metrics["Months covered"] == "2"
+    )
+    assert any("2022\\-02" in w.value for w in at.warning)  # a month with no stops inside the span
+    rep = _frame(at, "set aside").iloc[0]
+    assert (rep["read"], rep["kept"], rep["set aside"], rep["flagged"]) == (4, 4, 0, 1)
+    divs = _frame(at, "division").set_index("division")
+    assert divs.loc["Metro Division", "stops"] == 2 and divs.loc["No division recorded", "stops"] == 1
+    assert divs["stops"].sum() == 4
+
+
+def test_check_stops_upload_without_a_browser():
+    from app_pages.upload import check_stops_upload
+
+    out = check_stops_upload(b"\x00\x01\x02binary", "x.csv")
+    assert not out["ok"] and out["error"].startswith("x.csv: is a binary file")
+    out = check_stops_upload(b"a,b\n1,2\n", "../../etc/passwd.csv")
+    assert not out["ok"] and out["error"].startswith("passwd.csv: the stops table is missing column(s) Month_of_Stop")
+    out = check_stops_upload(b"not gzip at all", "y.csv.gz")
+    assert not out["ok"] and "y.csv.gz" in out["error"] and "cmpd-upload-" not in out["error"]
+    out = check_stops_upload(_csv(GOOD_ROWS), "ok.csv")
+    assert out["ok"] and out["stops"] == 4 and out["first_month"] == "2022-01" and out["missing_months"] == ["2022-02"]
+    assert out["report"]["source"] == "ok.csv"
