@@ -11,6 +11,9 @@ import pytest
 from geo import sources
 from geo.settings import PROJECT_ROOT, Settings, get_settings
 
+# One session-wide browser for every test module (two Playwright sync sessions cannot coexist).
+from tests.browser_utils import browser, offline_page, streamlit_app  # noqa: E402, F401
+
 SHARED = PROJECT_ROOT.parent / "shared" / "data"
 
 os.environ.setdefault("MPLCONFIGDIR", str(PROJECT_ROOT / ".cache" / "matplotlib"))

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from geo.settings import PROJECT_ROOT
-from tests.browser_utils import browser, new_offline_page, run_streamlit, screenshot, wait_for_map  # noqa: F401
+from tests.browser_utils import new_offline_page, run_streamlit, screenshot, wait_for_map
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +42,7 @@ def app_url(settings):
 
 
 @pytest.fixture
-def page(browser):  # noqa: F811
+def page(browser):
     p = new_offline_page(browser, viewport={"width": 1400, "height": 1000})
     try:
         yield p

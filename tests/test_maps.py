@@ -22,13 +22,9 @@ from geo import maps, sources
 from geo._errors import CRSError, EmptyInputError, SchemaError, ValueDomainError
 from geo.autocorrelation import LISA_LABELS
 from geo.maps import LISA_COLORS, MISSING_COLOR, Legend, categorical_map, choropleth, classify
-from tests import browser_utils
 from tests.browser_utils import ROOT, component_frame, ensure_vendored, new_offline_page, screenshot
 
-# the reusable browser fixtures (tests/browser_utils.py)
-browser = browser_utils.browser
-offline_page = browser_utils.offline_page
-streamlit_app = browser_utils.streamlit_app
+# the browser fixtures (browser, offline_page, streamlit_app) come from conftest.py
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 DEMO = ROOT / "tests" / "apps" / "map_demo.py"
