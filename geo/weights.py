@@ -241,6 +241,41 @@ def weights_from_matrix(
     return _make(method, idx, id_column, {}, m)
 
 
+def _cached_contiguity(geom: gpd.GeoSeries, *, rook: bool) -> sparse.csr_array:
+    """Contiguity matrix from libpysal's ``Graph.build_contiguity``, cached on disk.
+
+    Importing libpysal costs about 0.6 s per process (it pulls in scikit-learn); the
+    matrix of a layer seen before is read back instead (a few milliseconds), keyed by
+    the exact geometry (WKB) and the rule. The cache lives in the settings' cache
+    folder; an unwritable folder only means no caching.
+    """
+    import hashlib
+
+    import shapely
+
+    from geo.settings import get_settings
+
+    h = hashlib.sha256(b"rook" if rook else b"queen")
+    for wkb in shapely.to_wkb(geom.values, hex=False, include_srid=False):
+        h.update(wkb if wkb is not None else b"-")
+    path = get_settings().cache_dir / "weights" / f"{'rook' if rook else 'queen'}-{len(geom)}-{h.hexdigest()[:24]}.npz"
+    try:
+        return sparse.csr_array(sparse.load_npz(path))
+    except (OSError, ValueError):
+        pass
+    from libpysal.graph import Graph
+
+    matrix = sparse.csr_array(Graph.build_contiguity(geom, rook=rook).sparse, dtype=np.float64)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        sparse.save_npz(tmp, sparse.csr_matrix(matrix))
+        tmp.replace(path)
+    except OSError:
+        pass
+    return matrix
+
+
 def _from_graph(graph: Graph, method: str, ids: pd.Index, id_column: str | None, params: Mapping[str, Any]) -> SpatialWeights:
     m = graph.sparse
     return _make(method, ids, id_column, params, m)
@@ -409,13 +444,13 @@ def build_weights(
         raise ValueDomainError(f"unknown weights method {method!r}; allowed: {', '.join(METHODS)}")
     ids = _check_layer(gdf, method=method, id_column=id_column)
     n = len(gdf)
-    from libpysal.graph import Graph
-
     params: dict[str, Any] = {"crs": gdf.crs.to_string()}
     if method in ("queen", "rook"):
         geom = gdf.geometry.reset_index(drop=True)
-        graph = Graph.build_contiguity(geom, rook=method == "rook")
-        return _from_graph(graph, method, ids, id_column, params)
+        matrix = _cached_contiguity(geom, rook=method == "rook")
+        return _make(method, ids, id_column, params, matrix)
+
+    from libpysal.graph import Graph
 
     points = _projected_points(gdf, method).reset_index(drop=True)
     if method == "knn" or (method == "kernel" and bandwidth is None):
