@@ -65,6 +65,12 @@ def division_base() -> gpd.GeoDataFrame:
     return layers.division_base(get_settings())
 
 
+@st.cache_data(show_spinner="Apportioning population to divisions ...")
+def division_population() -> pd.DataFrame:
+    """2020 population by race per division (areal-weighted from NPAs)."""
+    return layers.division_population(get_settings())[0]
+
+
 @st.cache_data(show_spinner=False)
 def division_layer(filters: tuple[tuple[str, Any], ...]) -> gpd.GeoDataFrame:
     """Division layer counting the stops left by the sidebar filters."""

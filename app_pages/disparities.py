@@ -15,11 +15,10 @@ import streamlit as st
 
 from app_pages import common
 from app_pages.charts import FAR, GREY, INK, RELIABLE, SMALL, SMALL_LABEL, SMALL_NOTE, group_scale, interval_chart
-from geo import disparity, layers, models
+from geo import disparity, models
 from geo._errors import EmptyInputError, GeoDataError, ValueDomainError
 from geo.aggregate import GROUP_POPULATION
 from geo.disparity import DEFAULT_REFERENCE, MIN_CELL, StopFilter
-from geo.settings import get_settings
 
 Filters = tuple[tuple[str, Any], ...]
 
@@ -78,14 +77,9 @@ def _rates(filters: Filters, outcome: str, by: str, per: str | None, reference: 
     )
 
 
-@st.cache_data(show_spinner="Apportioning population to divisions ...")
-def _population() -> pd.DataFrame:
-    return layers.division_population(get_settings())[0]
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def _benchmark(filters: Filters, reference: str) -> pd.DataFrame:
-    return disparity.stop_benchmark(common.stops(), _population(), reference=reference, filters=_sf(filters))
+    return disparity.stop_benchmark(common.stops(), common.division_population(), reference=reference, filters=_sf(filters))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -14,7 +14,7 @@ import streamlit as st
 
 from app_pages import common
 from app_pages.charts import GREY, GROUP_COLORS, group_scale, interval_chart
-from geo import layers, maps, use_of_force
+from geo import maps, use_of_force
 from geo._errors import GeoDataError
 from geo.load import load_ois_tables
 from geo.settings import get_settings
@@ -48,15 +48,10 @@ INTERVALS = {"search_rate": ("search_lo", "search_hi"), "hit_rate": ("hit_lo", "
 # --------------------------------------------------------------------------- cached data
 
 
-@st.cache_data(show_spinner=False)
-def _population() -> pd.DataFrame:
-    return layers.division_population(get_settings())[0]
-
-
 @st.cache_data(show_spinner="Counting shootings per area ...")
 def _summary(level: str) -> use_of_force.OisSummary:
     if level == "division":
-        polygons, population = common.division_base(), _population()
+        polygons, population = common.division_base(), common.division_population()
     else:
         polygons = common.npa_layer()
         population = polygons.set_index("npa")[["pop_2020"]]
