@@ -132,6 +132,7 @@ def _map_section() -> None:
             tooltip_aliases=["Location", "DA review", "Division", "Neighborhood", "What happened (click for more)"],
             legend_title=f"Officer-involved shootings {int(frame['year'].min())}-{int(frame['year'].max())}: DA review",
             popup=True,
+            outline=common.division_base(),
         )
         out = common.show_map(m, key="uf_map", height=540, returned_objects=["last_active_drawing"])
     clicked = (out.get("last_active_drawing") or {}).get("id")

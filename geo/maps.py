@@ -864,6 +864,24 @@ def _add_layer(
     return layer
 
 
+def _add_outline(m: folium.Map, outline: gpd.GeoDataFrame, *, simplify_m: float, precision: int) -> None:
+    """Draw polygon outlines (e.g. divisions) under the data as context: grey, not interactive.
+
+    Without background tiles, points would otherwise float on a blank page.
+    """
+    if outline.crs is None:
+        raise CRSError("outline: the layer has no CRS.")
+    frame = simplify_for_display(outline[[outline.geometry.name]], tolerance_m=simplify_m, precision=precision)
+    data = json.loads(frame.to_json(drop_id=True))
+    folium.GeoJson(
+        data,
+        name="Outlines",
+        style_function=lambda _f: {"color": "#757575", "weight": 1.2, "fill": False, "interactive": False},
+        interactive=False,
+        control=False,
+    ).add_to(m)
+
+
 def _drop_empty(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
     geoms = np.asarray(frame.geometry.values, dtype=object)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
@@ -909,6 +927,7 @@ def choropleth(
     layer_control: bool = True,
     popup: bool = False,
     background: str = "#ffffff",
+    outline: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Draw a classed choropleth of a numeric column; works offline.
 
@@ -944,6 +963,9 @@ def choropleth(
     layer_name, layer_control, popup
         Name in the layer control (default: the legend title), whether to add the
         control, and whether a click opens a popup with the tooltip fields.
+    outline
+        Polygons drawn underneath as grey, non-interactive outlines (context for a
+        point layer on a map without tiles), e.g. the division boundaries.
 
     Returns
     -------
@@ -996,6 +1018,8 @@ def choropleth(
     }
     title = legend_title or column
     m = _base_map(frame, tiles=tiles, asset_base=asset_base, background=background)
+    if outline is not None:
+        _add_outline(m, outline, simplify_m=simplify_m, precision=precision)
     _add_layer(m, data, styles, tip, layer_name=layer_name or title, popup=popup, has_points=points)
 
     entries: list[tuple[str, str, int | None]] = list(zip(cls.labels, colors, cls.counts, strict=True))
@@ -1035,6 +1059,7 @@ def categorical_map(
     layer_control: bool = True,
     popup: bool = False,
     background: str = "#ffffff",
+    outline: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Draw areas coloured by category (e.g. LISA clusters); works offline.
 
@@ -1057,7 +1082,7 @@ def categorical_map(
     tooltip_fields, tooltip_aliases, tooltip_formats, name_field, name_alias, legend_title
         As in :func:`choropleth`.
     missing_color, missing_label, fill_opacity, background, tiles, asset_base,
-    simplify_m, precision, layer_name, layer_control, popup
+    simplify_m, precision, layer_name, layer_control, popup, outline
         As in :func:`choropleth`.
 
     Raises
@@ -1114,6 +1139,8 @@ def categorical_map(
     }
     title = legend_title or column
     m = _base_map(frame, tiles=tiles, asset_base=asset_base, background=background)
+    if outline is not None:
+        _add_outline(m, outline, simplify_m=simplify_m, precision=precision)
     _add_layer(m, data, styles, tip, layer_name=layer_name or title, popup=popup, has_points=points)
 
     counts = pd.Series([c for c in cats if c is not None], dtype=object).value_counts()

@@ -548,3 +548,15 @@ def test_standalone_npa_page_draws_offline(browser, npa_rates):
         screenshot(page, "npa_standalone_offline")
     finally:
         page.context.close()
+
+
+def test_outline_drawn_under_points_not_interactive(grid):
+    pts = grid.copy()
+    pts["geometry"] = grid.geometry.centroid
+    pts["cat"] = "a"
+    m = categorical_map(pts, "cat", colors={"a": "#0072b2"}, outline=grid)
+    html_text = m.get_root().render()
+    assert '"interactive": false' in html_text.replace("'", '"') or '"interactive":false' in html_text
+    assert maps.offline_problems(m) == []
+    with pytest.raises(CRSError, match="outline"):
+        categorical_map(pts, "cat", colors={"a": "#0072b2"}, outline=grid.set_crs(None, allow_override=True))
