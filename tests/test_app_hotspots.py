@@ -99,13 +99,14 @@ def test_hotspots_variable_weights_and_correction_change_results(open_page):
     assert not knn["Local Moran's I"].equals(table0["Local Moran's I"])
     assert "knn (k=6)" in " ".join(c.value for c in at.caption)
 
-    before = at.dataframe[0].value["LISA cluster"].value_counts()
-    at.radio(key="hs_correction").set_value("False discovery rate (FDR)").run()
-    assert not _problems(at)
+    assert "correction: fdr" in " ".join(c.value for c in at.caption)  # FDR is the default
     after = at.dataframe[0].value["LISA cluster"].value_counts()
-    assert after["Not significant"] > before["Not significant"]  # a stricter cutoff keeps fewer clusters
+    at.radio(key="hs_correction").set_value("None").run()
+    assert not _problems(at)
+    before = at.dataframe[0].value["LISA cluster"].value_counts()
+    assert after["Not significant"] > before["Not significant"]  # the FDR cutoff keeps fewer clusters
     assert after["Undefined"] == before["Undefined"] == 88
-    assert "correction: fdr" in " ".join(c.value for c in at.caption)
+    assert "correction: none" in " ".join(c.value for c in at.caption)
 
     at.radio(key="hs_correction").set_value("Bonferroni").run()
     assert any("no unit can be significant" in w.value for w in at.warning)  # 999 permutations: p >= 0.001
@@ -118,6 +119,7 @@ def test_hotspots_map_views(open_page):
     gi = _map(at)
     assert gi != lisa and "Hot Spot with 99% Confidence" in gi and "Cold Spot with 90% Confidence" in gi
     at.radio(key="hs_view").set_value("Significance (p-values)").run()
+    at.radio(key="hs_correction").set_value("None").run()  # the uncorrected cutoff 0.05 keeps the p <= 0.05 class
     sig = _map(at)
     assert "p ≤ 0.05" in sig or "p \\u2264 0.05" in sig
     assert not _problems(at)
