@@ -76,7 +76,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--seed", type=int, metavar="N", help="random seed (default from settings)")
     p.add_argument("--alpha", type=float, metavar="A", help="significance level (default from settings)")
     p.add_argument(
-        "--correction", choices=("none", "fdr", "bonferroni"), default="none", help="multiple-testing correction"
+        "--correction", choices=("none", "fdr", "bonferroni"), default="fdr", help="multiple-testing correction (default: fdr, Benjamini-Hochberg)"
     )
     p.add_argument("--time-lag", type=int, default=1, metavar="N", help="ehsa: previous years in each neighbourhood")
     p.add_argument("--out", required=True, type=Path, metavar="FILE", help="output .geojson or .gpkg")

@@ -115,6 +115,6 @@ def test_parser_choices():
     parser = argparse.ArgumentParser()
     cli_hotspots.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["hotspots", "--layer", "npa", "--variable", "v", "--method", "gi", "--out", "o.geojson"])
-    assert args.weights == "queen" and args.correction == "none" and not args.per_capita
+    assert args.weights == "queen" and args.correction == "fdr" and not args.per_capita
     with pytest.raises(SystemExit):
         parser.parse_args(["hotspots", "--layer", "tracts", "--variable", "v", "--method", "gi", "--out", "o.geojson"])
