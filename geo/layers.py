@@ -40,6 +40,15 @@ __all__ = [
     "division_population",
     "reports",
     "POPULATION_COLUMNS",
+    "GROUP_POPULATION",
+    "stops_with_report",
+    "divisions_with_report",
+    "npa_with_report",
+    "npa_metrics_with_report",
+    "ois_with_report",
+    "incidents_with_report",
+    "points_with_units",
+    "division_base",
 ]
 
 #: 2020 population columns carried from NPAs into divisions.
@@ -309,6 +318,3 @@ def reports(settings: Settings | None = None) -> list[LoadReport]:
             out.append(LoadReport(fn.__name__.removesuffix("_with_report"), "missing", notes=[str(exc)]))
     return out
 
-
-__all__ += ["stops_with_report", "divisions_with_report", "npa_with_report", "npa_metrics_with_report",
-            "ois_with_report", "incidents_with_report", "points_with_units", "GROUP_POPULATION", "division_base"]

@@ -24,9 +24,6 @@ __all__ = ["Settings", "get_settings", "PROJECT_ROOT"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-#: Environment variables read by other tools, not by us, that share our prefix.
-_IGNORED_ENV = frozenset()
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -99,7 +96,7 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
     known = {f.name: f.type for f in fields(Settings)}
     changes: dict[str, Any] = {}
     for key, raw in env.items():
-        if not key.startswith("CMPD_") or key in _IGNORED_ENV:
+        if not key.startswith("CMPD_"):
             continue
         name = key[5:].lower()
         if name not in known:
