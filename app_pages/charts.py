@@ -9,7 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from geo.disparity import MIN_CELL
+from geo.vocab import MIN_CELL
 
 INK = "#0072B2"
 SMALL = "#E69F00"

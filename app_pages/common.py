@@ -13,8 +13,8 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from geo import layers
-from geo._errors import GeoDataError
+from geo.errors import GeoDataError
+from geo.layers import build
 from geo.settings import get_settings
 from geo.text import escape_md
 
@@ -52,51 +52,51 @@ def text(value: object) -> str:
 
 @st.cache_data(show_spinner="Loading the stops ...")
 def stops() -> pd.DataFrame:
-    return layers.stops(get_settings())
+    return build.stops(get_settings())
 
 
 @st.cache_data(show_spinner="Loading the neighborhoods ...")
 def npa_layer() -> gpd.GeoDataFrame:
-    return layers.npa_layer(get_settings())
+    return build.npa_layer(get_settings())
 
 
 @st.cache_data(show_spinner="Loading the divisions ...")
 def division_base() -> gpd.GeoDataFrame:
-    return layers.division_base(get_settings())
+    return build.division_base(get_settings())
 
 
 @st.cache_data(show_spinner="Apportioning population to divisions ...")
 def division_population() -> pd.DataFrame:
     """2020 population by race per division (areal-weighted from NPAs)."""
-    return layers.division_population(get_settings())[0]
+    return build.division_population(get_settings())[0]
 
 
 @st.cache_data(show_spinner=False)
 def division_layer(filters: tuple[tuple[str, Any], ...]) -> gpd.GeoDataFrame:
     """Division layer counting the stops left by the sidebar filters."""
-    return layers.division_layer(get_settings(), stops_frame=filtered_stops(filters))
+    return build.division_layer(get_settings(), stops_frame=filtered_stops(filters))
 
 
 @st.cache_data(show_spinner=False)
 def filtered_stops(filters: tuple[tuple[str, Any], ...]) -> pd.DataFrame:
-    from geo.disparity import filter_stops
+    from geo.layers.filters import filter_stops
 
     return filter_stops(stops(), **dict(filters))
 
 
 @st.cache_data(show_spinner="Checking the data ...")
 def reports() -> list[dict]:
-    return [r.to_dict() for r in layers.reports(get_settings())]
+    return [r.to_dict() for r in build.reports(get_settings())]
 
 
 @st.cache_data(show_spinner=False)
 def ois() -> gpd.GeoDataFrame:
-    return layers.points_with_units(get_settings(), layer="ois")
+    return build.points_with_units(get_settings(), layer="ois")
 
 
 @st.cache_data(show_spinner=False)
 def incidents() -> gpd.GeoDataFrame:
-    return layers.points_with_units(get_settings(), layer="incidents")
+    return build.points_with_units(get_settings(), layer="incidents")
 
 
 # --------------------------------------------------------------------------- filters

@@ -1,7 +1,7 @@
 """Disparities and accountability: outcome rates with intervals, ratios, benchmark, models, officers, funnel.
 
 Every figure counts the stops left by the sidebar filters. The numbers come from
-:mod:`geo.disparity` and :mod:`geo.models`; this page only wires widgets to them and draws.
+:mod:`geo.analysis.disparity` and :mod:`geo.analysis.models`; this page only wires widgets to them and draws.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ import streamlit as st
 
 from app_pages import common
 from app_pages.charts import FAR, GREY, INK, RELIABLE, SMALL, SMALL_LABEL, SMALL_NOTE, group_scale, interval_chart
-from geo import disparity, models
-from geo._errors import EmptyInputError, GeoDataError, ValueDomainError
-from geo.aggregate import GROUP_POPULATION
-from geo.disparity import DEFAULT_REFERENCE, MIN_CELL, StopFilter
+from geo import caveats
+from geo.analysis import benchmark, disparity, funnel, models
+from geo.analysis.disparity import DEFAULT_REFERENCE
+from geo.errors import EmptyInputError, GeoDataError, ValueDomainError
+from geo.layers.filters import StopFilter
+from geo.vocab import GROUP_POPULATION, MIN_CELL
 
 Filters = tuple[tuple[str, Any], ...]
 
@@ -79,7 +81,7 @@ def _rates(filters: Filters, outcome: str, by: str, per: str | None, reference: 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _benchmark(filters: Filters, reference: str) -> pd.DataFrame:
-    return disparity.stop_benchmark(common.stops(), common.division_population(), reference=reference, filters=_sf(filters))
+    return benchmark.stop_benchmark(common.stops(), common.division_population(), reference=reference, filters=_sf(filters))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -123,7 +125,7 @@ def _matrix(filters: Filters, outcome: str, reference: str) -> pd.DataFrame:
 def _funnel(
     filters: Filters, outcome: str, measure: str, group: str, reference: str, overdispersion: bool
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    table = disparity.funnel(
+    table = funnel.funnel(
         common.stops(),
         outcome=outcome,
         measure=measure,
@@ -133,7 +135,7 @@ def _funnel(
         filters=_sf(filters),
     )
     try:
-        curve = disparity.funnel_curve(table)
+        curve = funnel.funnel_curve(table)
     except EmptyInputError:
         curve = None
     return table, curve
@@ -214,7 +216,7 @@ def _show_table(
 
 
 def _rates_section(filters: Filters) -> None:
-    st.markdown(disparity.RATE_CAVEAT)
+    st.markdown(caveats.RATE_CAVEAT)
     c = st.columns(4)
     outcome = c[0].selectbox("Outcome", list(OUTCOME_LABELS), format_func=OUTCOME_LABELS.get, key="dp_outcome")
     dim = c[1].selectbox("Compare", list(DIMENSION_LABELS), format_func=DIMENSION_LABELS.get, key="dp_dim")
@@ -310,12 +312,12 @@ def _rates_section(filters: Filters) -> None:
     _show_table(
         _rate_view(t, unit_label=unit_label, base=base), key="dp_rates_table", column_config=_rate_columns(base)
     )
-    st.caption(disparity.RATIO_CAVEAT + " " + disparity.EB_CAVEAT)
+    st.caption(caveats.RATIO_CAVEAT + " " + caveats.EB_CAVEAT)
     _notes(t.attrs.get("notes", []))
 
 
 def _benchmark_section(filters: Filters) -> None:
-    st.info(disparity.BENCHMARK_CAVEAT)
+    st.info(caveats.BENCHMARK_CAVEAT)
     groups = list(GROUP_POPULATION)
     ref = st.selectbox("Reference group", groups, index=groups.index("White"), key="dp_bench_ref")
     t = _benchmark(filters, ref)
@@ -428,7 +430,7 @@ def _forest(ors: pd.DataFrame, terms: list[str]) -> alt.LayerChart:
 
 
 def _models_section(filters: Filters) -> None:
-    st.markdown(models.MODEL_CAVEAT)
+    st.markdown(caveats.MODEL_CAVEAT)
     c = st.columns(2)
     outcome = c[0].radio(
         "Model of", ["search", "arrest"], format_func=OUTCOME_LABELS.get, key="dp_model_outcome", horizontal=True
@@ -504,7 +506,7 @@ def _models_section(filters: Filters) -> None:
 
 
 def _officers_section(filters: Filters) -> None:
-    st.info(disparity.ACCOUNTABILITY_CAVEAT)
+    st.info(caveats.ACCOUNTABILITY_CAVEAT)
     outcome = st.selectbox("Outcome", list(OUTCOME_LABELS), format_func=OUTCOME_LABELS.get, key="dp_off_outcome")
     cols = st.columns(len(OFFICER_LABELS))
     notes: list[str] = []
@@ -603,7 +605,7 @@ def _officers_section(filters: Filters) -> None:
 
 
 def _funnel_section(filters: Filters) -> None:
-    st.markdown(disparity.FUNNEL_CAVEAT)
+    st.markdown(caveats.FUNNEL_CAVEAT)
     c = st.columns(4)
     outcome = c[0].selectbox("Outcome", list(OUTCOME_LABELS), format_func=OUTCOME_LABELS.get, key="dp_fun_outcome")
     measure = c[1].radio(

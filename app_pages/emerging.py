@@ -1,6 +1,6 @@
 """Emerging hot spots: how neighborhood hot and cold spots of crime changed from 2011 to 2022.
 
-Widgets are wired to :func:`geo.hotspots.run_hotspots` (method ``ehsa``); every number comes from ``geo``.
+Widgets are wired to :func:`geo.analysis.hotspots.run_hotspots` (method ``ehsa``); every number comes from ``geo``.
 """
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from geo import hotspots, maps
-from geo._errors import GeoDataError
+from geo.analysis import hotspots
 from geo.caveats import CRIME_FISCAL_YEARS
+from geo.errors import GeoDataError
+from geo.maps import draw, palettes
+from geo.output import narrative
 from geo.settings import get_settings
 
 CRIMES = {"Violent crime": "violent_crimes", "Property crime": "property_crimes"}
@@ -140,10 +142,10 @@ def _results(run: hotspots.HotspotRun, var_label: str, value_title: str) -> None
     )
 
     frame = run.frame
-    m = maps.categorical_map(
+    m = draw.categorical_map(
         frame,
         "ehsa_category",
-        colors=hotspots.EHSA_COLORS,
+        colors=palettes.EHSA_COLORS,
         hide_empty=True,
         tooltip_fields=["ehsa_category", "ehsa_hot_steps", "ehsa_cold_steps", "ehsa_trend_tau"],
         tooltip_aliases=["Pattern", "Years as a hot spot", "Years as a cold spot", "Trend of z-scores (tau)"],
@@ -161,7 +163,7 @@ def _results(run: hotspots.HotspotRun, var_label: str, value_title: str) -> None
     st.subheader("Patterns")
     counts = pd.DataFrame(
         [
-            {"pattern": k, "NPAs": v, "rule": hotspots.EHSA_RULES.get(k, "")}
+            {"pattern": k, "NPAs": v, "rule": narrative.EHSA_RULES.get(k, "")}
             for k, v in res.counts.items()
             if v or k in ("No Pattern Detected", "Undefined")
         ]
@@ -192,7 +194,7 @@ def _selection(frame, map_key: str, out: dict):
 
 def _unit(run: hotspots.HotspotRun, unit, var_label: str, value_title: str) -> None:
     name = run.frame.loc[unit, "npa"]
-    st.markdown(f"**NPA {common.text(name)}** — " + common.text(hotspots.explain_emerging(run, unit)))
+    st.markdown(f"**NPA {common.text(name)}** — " + common.text(narrative.explain_emerging(run, unit)))
     series = hotspots.emerging_series(run, unit)
     if series["value"].isna().all():
         st.info("This NPA has no values to plot.")

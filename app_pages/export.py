@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import common
-from geo.export import MEDIA_TYPES, layer_bytes
+from geo.output.export import MEDIA_TYPES, layer_bytes
 
 LAYERS = {
     "Divisions (stops, population, shootings)": "divisions",

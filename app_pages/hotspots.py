@@ -1,6 +1,6 @@
 """Hot spots: LISA clusters, significance, Getis-Ord Gi* and Moran's I for NPAs, divisions or incident hexagons.
 
-Widgets are wired to :func:`geo.hotspots.run_hotspots`; every number comes from ``geo``.
+Widgets are wired to :func:`geo.analysis.hotspots.run_hotspots`; every number comes from ``geo``.
 """
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from geo import hotspots, maps
-from geo._errors import GeoDataError
+from geo.analysis import hotspots
 from geo.caveats import POINT_SAMPLE, STOPS_NO_COORDINATES
+from geo.errors import GeoDataError
+from geo.maps import draw, palettes
+from geo.output import narrative
+from geo.output.variables import variables_for
 from geo.settings import get_settings
-from geo.variables import variables_for
 
 LAYERS = {"Neighborhoods (NPA)": "npa", "Divisions": "divisions", "Incident points (hexagons)": "incidents"}
 CRIMES = {
@@ -304,23 +306,23 @@ def _results(*, layer: str, filters: tuple, var_label: str, **options) -> None:
         tooltip_fields=tips, tooltip_aliases=aliases, tooltip_formats=fmts, name_field=name_col, name_alias=name_alias
     )
     if choice == VIEWS[0]:
-        m = maps.categorical_map(
-            view, "lisa_cluster", colors=maps.LISA_COLORS, legend_title=f"LISA clusters: {var_label}", **common_kw
+        m = draw.categorical_map(
+            view, "lisa_cluster", colors=palettes.LISA_COLORS, legend_title=f"LISA clusters: {var_label}", **common_kw
         )
     elif choice == VIEWS[1]:
-        m = maps.categorical_map(
+        m = draw.categorical_map(
             view,
             "lisa_significance",
-            colors=hotspots.SIGNIFICANCE_COLORS,
+            colors=palettes.SIGNIFICANCE_COLORS,
             hide_empty=True,
             legend_title=f"LISA significance: {var_label}",
             **common_kw,
         )
     else:
-        m = maps.categorical_map(
+        m = draw.categorical_map(
             view,
             "gi_label",
-            colors=hotspots.GI_COLORS,
+            colors=palettes.GI_COLORS,
             legend_title=f"Gi* hot and cold spots: {var_label}",
             **common_kw,
         )
@@ -331,7 +333,7 @@ def _results(*, layer: str, filters: tuple, var_label: str, **options) -> None:
     if selected is not None:
         st.markdown(
             f"**{common.text(name_alias)} {common.text(view.loc[selected, name_col])}.** "
-            + common.text(hotspots.explain_unit(lisa, gi, selected))
+            + common.text(narrative.explain_unit(lisa, gi, selected))
         )
 
     st.subheader("Moran scatterplot")
@@ -380,7 +382,7 @@ def _scatter(view, value_col: str, name_col: str, name_alias: str, g, selected) 
         return
     lo, hi = float(pts["lisa_z"].min()), float(pts["lisa_z"].max())
     line = pd.DataFrame({"lisa_z": [lo, hi], "lisa_lag": [g.I * lo, g.I * hi]})
-    domain = list(maps.LISA_COLORS)
+    domain = list(palettes.LISA_COLORS)
     x = alt.X("lisa_z:Q", title="Value of the area (standard deviations from the mean)")
     y = alt.Y("lisa_lag:Q", title="Average of its neighbours (standard deviations)")
     dots = (
@@ -392,7 +394,7 @@ def _scatter(view, value_col: str, name_col: str, name_alias: str, g, selected) 
             color=alt.Color(
                 "lisa_cluster:N",
                 title="LISA cluster",
-                scale=alt.Scale(domain=domain, range=[maps.LISA_COLORS[d] for d in domain]),
+                scale=alt.Scale(domain=domain, range=[palettes.LISA_COLORS[d] for d in domain]),
             ),
             tooltip=[
                 alt.Tooltip("name:N", title=name_alias),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import common
-from geo import maps
 from geo.caveats import RESIDENTS_NOT_DRIVERS, STOPS_NO_COORDINATES
-from geo.variables import variables_for
+from geo.maps import draw
+from geo.output.variables import variables_for
 
 SCHEMES = {
     "Quantiles": "quantiles",
@@ -52,7 +52,7 @@ def page() -> None:
         tips = [t for t in tips if t in frame.columns and t != name_field]
         fmts = {v.column: v.fmt for v in variables if v.column in tips}
         labels = {v.column: v.label for v in variables}
-        m = maps.choropleth(
+        m = draw.choropleth(
             frame,
             var.column,
             scheme=SCHEMES[scheme_label],

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import common
-from geo import sources
 from geo.caveats import CAVEATS
+from geo.ingest import sources
 
 
 def page() -> None:

@@ -6,8 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from geo import maps
-from geo.neighborhood import neighborhood_card, npa_hotspots
+from geo.analysis.neighborhood import npa_hotspots
+from geo.maps import draw, palettes
+from geo.output.narrative import neighborhood_card
 
 
 @st.cache_data(show_spinner="Finding hot and cold spots ...")
@@ -34,10 +35,10 @@ def page() -> None:
         st.session_state["nb_npa"] = ids[0]
     left, right = st.columns([3, 2])
     with left:
-        m = maps.categorical_map(
+        m = draw.categorical_map(
             frame,
             "cluster",
-            colors=maps.LISA_COLORS,
+            colors=palettes.LISA_COLORS,
             name_field="label",
             name_alias="Neighborhood",
             tooltip_fields=["pop_2020", "violent_rate"],
@@ -64,7 +65,7 @@ def page() -> None:
             st.caption("The stop filters leave no stops; division figures below count all stops.")
         card = neighborhood_card(npa, hs, divisions, npa_id=int(chosen), year=year)
         st.subheader(card.title)
-        for line in card.lines:  # data text in the lines is escaped by geo.neighborhood
+        for line in card.lines:  # data text in the lines is escaped by geo.analysis.neighborhood
             st.markdown(line)
         if card.trend is not None and not card.trend.empty:
             st.line_chart(card.trend, x_label="Fiscal year", y_label="Crimes reported")

@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from geo import sources
 from geo.caveats import CAVEATS
+from geo.ingest import sources
 from geo.settings import get_settings
 
 

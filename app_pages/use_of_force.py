@@ -1,6 +1,6 @@
 """Use of force: officer-involved shootings (map, counts by area and year, people) and the state's citywide tables.
 
-Numbers come from :mod:`geo.use_of_force`; this page only wires widgets to it and draws.
+Numbers come from :mod:`geo.analysis.use_of_force`; this page only wires widgets to it and draws.
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ import streamlit as st
 
 from app_pages import common
 from app_pages.charts import GREY, GROUP_COLORS, group_scale, interval_chart
-from geo import maps, use_of_force
-from geo._errors import GeoDataError
-from geo.load import load_ois_tables
+from geo import caveats, vocab
+from geo.analysis import use_of_force
+from geo.errors import GeoDataError
+from geo.ingest import odp
+from geo.ingest.points import load_ois_tables
+from geo.maps import draw
 from geo.settings import get_settings
 
 TABS = [
@@ -67,8 +70,8 @@ def _people() -> dict[str, pd.DataFrame]:
 
 
 @st.cache_data(show_spinner="Reading the state workbook ...")
-def _workbook() -> use_of_force.OdpWorkbook:
-    return use_of_force.load_odp_workbook(settings=get_settings())[0]
+def _workbook() -> odp.OdpWorkbook:
+    return odp.load_odp_workbook(settings=get_settings())[0]
 
 
 @st.cache_data(show_spinner=False)
@@ -120,7 +123,7 @@ def _map_section() -> None:
     )
     left, right = st.columns([3, 2])
     with left:
-        m = maps.categorical_map(
+        m = draw.categorical_map(
             frame,
             "da_legal_review",
             colors=REVIEW_COLORS,
@@ -156,7 +159,7 @@ def _map_section() -> None:
             f"People shot at: {int(row.get('individuals', 0)):,} · officers who fired: {int(row.get('officers', 0)):,}"
         )
         st.markdown(common.text(row["narrative"]))
-    st.caption(use_of_force.OIS_CAVEAT)
+    st.caption(caveats.OIS_CAVEAT)
     view = frame[
         ["month", "location", "da_legal_review", "division_label", "npa_label", "individuals", "officers", "narrative"]
     ]
@@ -239,7 +242,7 @@ def _areas_section() -> None:
         .properties(height=alt.Step(22))
     )
     st.altair_chart(heat, width="stretch")
-    st.caption(use_of_force.OIS_CAVEAT)
+    st.caption(caveats.OIS_CAVEAT)
     _notes(s.notes + [f"{i.count} shooting(s): {i.reason}" for i in s.report.issues])
 
 
@@ -333,17 +336,17 @@ def _state_section() -> None:
         parts.insert(0, base.mark_area(opacity=0.15).encode(y=f"{lo}:Q", y2=f"{hi}:Q"))
     st.altair_chart(alt.layer(*parts).properties(height=360), width="stretch")
     if col == "hit_rate":
-        st.warning(use_of_force.HIT_RATE_CAVEAT)
+        st.warning(caveats.HIT_RATE_CAVEAT)
     if col.startswith("u"):
-        st.info(use_of_force.UOF_CAVEAT)
+        st.info(caveats.UOF_CAVEAT)
 
     st.subheader("Outcome test: contraband hit rates by driver race")
-    st.warning(use_of_force.HIT_RATE_CAVEAT)
+    st.warning(caveats.HIT_RATE_CAVEAT)
     full = sorted(int(v) for v in y.loc[~y["partial_year"], "year"].unique())
     c = st.columns([3, 1])
     years = c[0].select_slider("Years pooled", options=full, value=(full[0], full[-1]), key="uf_hit_years")
     ref = c[1].selectbox(
-        "Reference", list(use_of_force.ODP_RACES), index=list(use_of_force.ODP_RACES).index("White"), key="uf_hit_ref"
+        "Reference", list(vocab.ODP_RACES), index=list(vocab.ODP_RACES).index("White"), key="uf_hit_ref"
     )
     h = _hit_rates(ref, (int(years[0]), int(years[1])))
     span = f"{int(years[0])}-{int(years[1])} pooled"
@@ -397,7 +400,7 @@ def _state_section() -> None:
             "95% low": h["lo"],
             "95% high": h["hi"],
             "Smoothed (EB)": h["eb_rate"],
-            "Cell": h["small_cell"].map({True: f"⚠ under {use_of_force.MIN_CELL} searches", False: ""}),
+            "Cell": h["small_cell"].map({True: f"⚠ under {vocab.MIN_CELL} searches", False: ""}),
             f"Ratio vs {ref}": h["ratio"],
             "Ratio 95% low": h["ratio_lo"],
             "Ratio 95% high": h["ratio_hi"],
@@ -422,7 +425,7 @@ def _state_section() -> None:
     )
 
     st.subheader("Use of force by year and driver race")
-    st.info(use_of_force.UOF_CAVEAT)
+    st.info(caveats.UOF_CAVEAT)
     u = y.pivot(index="year", columns="race", values="use_of_force").reindex(columns=[*races, "All"])
     u.index = u.index.astype(str)
     u = u.reset_index().rename(columns={"year": "Year"})
@@ -438,7 +441,7 @@ def _state_section() -> None:
 
 def _reconcile_section() -> None:
     r = _reconcile()
-    st.markdown(use_of_force.RECONCILIATION_NOTE)
+    st.markdown(caveats.RECONCILIATION_NOTE)
     view = pd.DataFrame(
         {
             "Year": r["year"].astype(str),

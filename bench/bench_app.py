@@ -120,11 +120,12 @@ def main() -> None:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=10)
 
-    from geo import layers, maps
+    from geo.layers import build
+    from geo.maps import assets, draw
 
-    npa = layers.npa_layer()
-    m = maps.choropleth(npa, "violent_rate_2022", scheme="fisher_jenks", tooltip_fields=["violent_rate_2022", "pop_2020", "division"], name_field="npa")
-    print(f"NPA map HTML: {maps.map_html_size(m) / 1000:.0f} KB (target <= 500 KB)")
+    npa = build.npa_layer()
+    m = draw.choropleth(npa, "violent_rate_2022", scheme="fisher_jenks", tooltip_fields=["violent_rate_2022", "pop_2020", "division"], name_field="npa")
+    print(f"NPA map HTML: {assets.map_html_size(m) / 1000:.0f} KB (target <= 500 KB)")
 
 
 if __name__ == "__main__":

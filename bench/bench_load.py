@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from geo import layers
+from geo.layers import build as layers
 from geo.settings import get_settings
 t1 = time.perf_counter()
 s = get_settings().replace(cache_dir=__import__("pathlib").Path(sys.argv[1]))

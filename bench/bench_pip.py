@@ -1,10 +1,10 @@
 """Exact point-in-polygon at scale: the kernel against geopandas.sjoin, and Dask from 1M to 50M points.
 
-1. Kernel (:mod:`geo.pip`) vs ``geopandas.sjoin(predicate="intersects")`` into the 459 NPAs,
+1. Kernel (:mod:`geo.scale.polygon_index`) vs ``geopandas.sjoin(predicate="intersects")`` into the 459 NPAs,
    at 1M and 10M synthetic points uniform over the county; both single-threaded (points/s
    per core). Results are checked equal (smallest NPA id on shared boundaries).
    Targets: >= 10M points/s per core, >= 5x sjoin.
-2. Dask (:mod:`geo.distributed`): 1M, 5M, 10M, 25M, 50M synthetic points (GeoParquet, 1M per
+2. Dask (:mod:`geo.scale.distributed`): 1M, 5M, 10M, 25M, 50M synthetic points (GeoParquet, 1M per
    file, under data/synthetic/bench, deleted afterwards unless --keep) through a 2-worker
    LocalCluster (1 thread each, 4 GB memory limit): wall time and peak RSS per worker
    (psutil, sampled every 50 ms); median of 3 runs. Target: <= 4 GB per worker, time linear in points. The
@@ -34,10 +34,10 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo import layers  # noqa: E402
-from geo.distributed import aggregate_parquet, connect, local_cluster  # noqa: E402
-from geo.pip import PolygonIndex, points_xy  # noqa: E402
-from geo.synthetic import SYNTHETIC_DIR, uniform_points, write_points  # noqa: E402
+from geo.layers import build
+from geo.scale.distributed import aggregate_parquet, connect, local_cluster
+from geo.scale.polygon_index import PolygonIndex, points_xy
+from geo.scale.synthetic import SYNTHETIC_DIR, uniform_points, write_points
 
 
 def median_time(fn, *args, repeat: int = 3) -> float:
@@ -52,11 +52,11 @@ def median_time(fn, *args, repeat: int = 3) -> float:
 def bench_kernel(npa: gpd.GeoDataFrame, sizes: list[int]) -> list[dict]:
     t = time.perf_counter()
     index = PolygonIndex.build(npa, id_column="npa")
-    build = time.perf_counter() - t
+    build_s = time.perf_counter() - t
     t = time.perf_counter()
     index1 = PolygonIndex.build(npa, id_column="npa", subdivide=1)
     build1 = time.perf_counter() - t
-    print(f"index: build {build:.2f} s (sub-cells) / {build1:.2f} s (none); {index.nbytes / 1e6:.0f} MB; "
+    print(f"index: build {build_s:.2f} s (sub-cells) / {build1:.2f} s (none); {index.nbytes / 1e6:.0f} MB; "
           f"cell {index.cell_size:.0f} ft; exact test for {index.boundary_cell_share:.2%} of the area")  # fmt: skip
     rows = []
     for n in sizes:
@@ -209,7 +209,7 @@ def main() -> None:
     p.add_argument("--keep", action="store_true", help="keep data/synthetic/bench afterwards")
     p.add_argument("--repeat", type=int, default=3, help="runs per Dask size (median reported)")
     args = p.parse_args()
-    npa = layers.npa()
+    npa = build.npa()
     print(f"machine: {os.cpu_count()} cores, load average {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
     result = {"load_average_start": os.getloadavg()}
     result["kernel"] = bench_kernel(npa, [int(s) * 1_000_000 for s in args.kernel_sizes.split(",") if s])

@@ -13,7 +13,7 @@ Measures (wall-clock, best of ``--repeat`` runs, weights built beforehand):
 4. Emerging hot spots, 459 NPAs x 10 years x 999 permutations (missing counts
    filled with 0 so that every NPA takes part).
 5. Point hot spots (hexagons over the county, ISA, Gi* with FDR) on 5,000,000
-   SYNTHETIC points clustered around NPA centroids (geo.synthetic).
+   SYNTHETIC points clustered around NPA centroids (geo.scale.synthetic).
 
 Targets (issue 3): (1) <= 0.2 s and not slower than pygeoda; (2) <= 1 s;
 (3) first LISA <= 1 s; (4) <= 5 s.
@@ -37,10 +37,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from _stats_helpers import lattice_gdf, lattice_matrix  # noqa: E402
 
-from geo.autocorrelation import local_moran  # noqa: E402
-from geo.emerging import emerging_hotspots  # noqa: E402
-from geo.getisord import local_gstar  # noqa: E402
-from geo.weights import build_weights, weights_from_matrix  # noqa: E402
+from geo.stats.emerging import emerging_hotspots
+from geo.stats.getisord import local_gstar
+from geo.stats.moran import local_moran
+from geo.stats.weights import build_weights, weights_from_matrix
 
 
 def best(fn, repeat: int) -> float:
@@ -58,9 +58,9 @@ def row(label: str, seconds: float | None, note: str = "") -> None:
 
 
 def npa_frames():
-    from geo import layers
+    from geo.layers import build
 
-    g = layers.npa_layer()
+    g = build.npa_layer()
     full = g[["npa", "pop_2020", "geometry"]].reset_index(drop=True)
     keep = g["violent_crimes_2022"].notna() & (g["rate_pop_2022"] > 0)
     sub = g.loc[keep, ["npa", "violent_rate_2022", "geometry"]].reset_index(drop=True)
@@ -147,11 +147,11 @@ def bench_first_call():
         """
         import time
         t0 = time.perf_counter()
-        from geo.autocorrelation import local_moran
-        from geo.weights import build_weights
+        from geo.stats.moran import local_moran
+        from geo.stats.weights import build_weights
         t1 = time.perf_counter()
-        from geo import layers
-        g = layers.npa_layer()
+        from geo.layers import build
+        g = build.npa_layer()
         t2 = time.perf_counter()
         w = build_weights(g, method="queen")
         t3 = time.perf_counter()
@@ -171,7 +171,7 @@ def bench_first_call():
             wall = time.perf_counter() - t
             imp, layer, weights, first = (float(v) for v in out.stdout.split())
             print(f"  -- {label}")
-            row("import geo.autocorrelation + geo.weights", imp)
+            row("import geo.stats.moran + geo.stats.weights", imp)
             row("load the NPA layer", layer)
             row("queen weights", weights)
             row("first local_moran call", first)
@@ -192,8 +192,9 @@ def bench_ehsa(g, R, repeat):
 
 
 def bench_points(g, n_points: int, repeat: int):
-    from geo.point_hotspots import hex_counts, hexagon_grid, optimized_hotspots
-    from geo.synthetic import clustered_points
+    from geo.layers.grid import hex_counts, hexagon_grid
+    from geo.scale.synthetic import clustered_points
+    from geo.stats.point_hotspots import optimized_hotspots
 
     print(f"\npoint hot spots: {n_points:,} SYNTHETIC points (clustered around NPA centroids)")
     x, y = clustered_points(n_points, g, seed=1)

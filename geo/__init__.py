@@ -1,17 +1,35 @@
-"""cmpd-hotspots: geospatial hotspot analysis of CMPD open data.
+"""cmpd-hotspots: geospatial hot-spot analysis of CMPD open data.
 
-Data flows one way: raw files -> clean frames with row reports -> joined layers ->
-statistics -> maps and exports.
+The package is the pipeline. Data flows one way, and each stage imports only the
+stages below it (an import-linter contract checks this in ``make lint``)::
 
-- Loading: :mod:`geo.fetch` (portal download or mirror copy), :mod:`geo.sources`
-  (data-set registry), :mod:`geo.load` (clean frames with row reports), :mod:`geo.cache`.
-- Joining and layers: :mod:`geo.join`, :mod:`geo.aggregate`, :mod:`geo.layers`,
-  :mod:`geo.pip` (fast point-in-polygon), :mod:`geo.distributed` (Dask).
-- Spatial statistics: :mod:`geo.weights`, :mod:`geo.autocorrelation`,
-  :mod:`geo.getisord`, :mod:`geo.rates`, :mod:`geo.emerging`, :mod:`geo.point_hotspots`.
-- Disparities: :mod:`geo.disparity`, :mod:`geo.models`, :mod:`geo.use_of_force`.
-- Output: :mod:`geo.maps` (offline folium), :mod:`geo.export`, :mod:`geo.neighborhood`,
-  :mod:`geo.cli` (``python -m geo``).
+    raw files (data/raw, fetched or mirrored)
+      │  geo.ingest    sources, fetch, files, geometry, stops, boundaries, npa_metrics,
+      │                points, odp, cache → clean frames + LoadReport (every row accounted for)
+      ▼
+    geo.layers         join, stop_tables, npa_table, filters (StopFilter), grid, build,
+      │                catalog → joined analysis layers (one catalogue of named layers)
+      ├──────────────────────────┐
+      ▼                          ▼
+    geo.stats                  geo.scale
+      weights, moran, getisord,  polygon_index, counting, distributed (Dask),
+      rates, emerging,           synthetic → points counted per unit at scale
+      point_hotspots, significance
+      ▼
+    geo.analysis       hotspots, disparity, benchmark, funnel, models, use_of_force,
+      │                neighborhood, stops_check → the questions, defaults decided here
+      ├──────────────────────────┐
+      ▼                          ▼
+    geo.maps                   geo.output
+      palettes, classify,        narrative (plain words), variables, export
+      assets, legend, geometry, draw
+      ▼                          ▼
+    geo.cli            python -m geo: fetch, report, export, hotspots, disparity, aggregate
+    app.py, app_pages/ the Streamlit app (outside geo; geo never imports streamlit)
+
+Shared by every stage: :mod:`geo.errors` (exceptions, warnings as data),
+:mod:`geo.settings`, :mod:`geo.vocab` (the CMPD vocabulary), :mod:`geo.caveats`
+(what the numbers cannot say) and :mod:`geo.text` (escaping text from the data).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,12 +1,14 @@
-"""What the numbers can and cannot say, in plain words, for the app and the reports.
+"""What the numbers can and cannot say, in plain words, for the app, the reports and the exports.
 
-One place for the caveats so that every page, export and note says the same thing.
+One place for every caveat, so that every page, table, export and note says the same thing.
 """
 
 from __future__ import annotations
 
-__all__ = ["CAVEATS", "STOPS_NO_COORDINATES", "RESIDENTS_NOT_DRIVERS", "SOURCES_COUNT_DIFFERENTLY", "TOWNS_OUTSIDE",
-           "DRIVER_GROUPS", "POINT_SAMPLE", "CRIME_FISCAL_YEARS"]
+from geo.vocab import MIN_CELL
+
+__all__ = ["STOPS_NO_COORDINATES", "RESIDENTS_NOT_DRIVERS", "SOURCES_COUNT_DIFFERENTLY", "TOWNS_OUTSIDE", "CENSUS_DRIVER_GROUPS", "POINT_SAMPLE", "CRIME_FISCAL_YEARS", "RATE_CAVEAT", "RATIO_CAVEAT", "SMALL_CELL_CAVEAT", "EB_CAVEAT", "BENCHMARK_CAVEAT", "FUNNEL_CAVEAT", "ACCOUNTABILITY_CAVEAT", "MODEL_CAVEAT", "OIS_CAVEAT", "HIT_RATE_CAVEAT", "RECONCILIATION_NOTE", "UOF_CAVEAT", "CAVEATS"]
+
 
 STOPS_NO_COORDINATES = (
     "The traffic-stops table has no locations: the finest geography it records is the CMPD division. "
@@ -14,43 +16,142 @@ STOPS_NO_COORDINATES = (
     "recorded and appear in citywide totals under 'No division recorded'."
 )
 
+
 RESIDENTS_NOT_DRIVERS = (
     "Residential population is not the driving population. People are stopped where they drive, not where they "
     "live, so 'stops per 1,000 residents' is a rough benchmark: a division with a highway, a business district or "
     "an airport sees many drivers who live elsewhere."
 )
 
+
 SOURCES_COUNT_DIFFERENTLY = (
     "CMPD's own stops table and the state's traffic-stop database (as published by Open Data Policing NC) give "
     "different yearly counts for CMPD. The two sources count differently; neither number is 'the' count."
 )
+
 
 TOWNS_OUTSIDE = (
     "Part of Mecklenburg County's population lives in towns (Huntersville, Cornelius, Davidson, Matthews, Mint Hill, "
     "Pineville) outside every CMPD division; it is not counted in any division's population."
 )
 
-DRIVER_GROUPS = (
+
+CENSUS_DRIVER_GROUPS = (
     "Driver groups follow the census: Hispanic drivers of any race form one group, and White, Black and Asian mean "
     "non-Hispanic, so that they line up with the population counts."
 )
+
 
 POINT_SAMPLE = (
     "The incident points are the first 5,000 records of CMPD's incident layer (2017-2025), not a random sample, with "
     "locations anonymised to the block. Use them to see patterns, not to count crime."
 )
 
+
 CRIME_FISCAL_YEARS = (
     "Neighborhood crime counts come from the Quality of Life Explorer and are by fiscal year; outside Charlotte they "
     "include town police departments' reports. Rates are per 1,000 residents of that year's population estimate."
 )
+
+
+RATE_CAVEAT = (
+    "Rates are shares of stops (or of searched stops) with the outcome, with 95 % Wilson intervals. "
+    "They describe what happened in the recorded stops; they do not by themselves show why."
+)
+
+
+RATIO_CAVEAT = (
+    "A disparity ratio compares a group's rate with the reference group's rate in the same unit (95 % interval, "
+    "log method). Groups differ in where, when and why they are stopped: a raw ratio is not adjusted for any of "
+    "that (see the multivariable models), and the models cannot adjust for what the data do not record."
+)
+
+
+SMALL_CELL_CAVEAT = (
+    f"Small cell: fewer than {MIN_CELL} stops (or {MIN_CELL} searches for search-based outcomes). "
+    "Its rate is too uncertain to headline; read the interval and the smoothed rate."
+)
+
+
+EB_CAVEAT = (
+    "Smoothed rates (empirical Bayes) pull each rate toward the citywide rate, more so the fewer stops it rests on; "
+    "they are steadier for ranking small units but are estimates, not counts."
+)
+
+
+BENCHMARK_CAVEAT = (
+    RESIDENTS_NOT_DRIVERS
+    + " Division populations are the 2020 census counts of neighborhood profile areas apportioned to divisions by "
+    "area, and exposure to police differs with where officers are deployed. A higher stop rate per resident is a "
+    "prompt for questions, not proof of bias."
+)
+
+
+FUNNEL_CAVEAT = (
+    "Funnel plot: each division's value against the citywide value, with 95 % and 99.8 % control limits that "
+    "narrow as the division's stop counts grow. Points outside the 99.8 % limits differ from the city by more "
+    "than chance alone would explain (about 1 in 500 expected by chance). With thousands of stops per division "
+    "the plain limits are narrow and most divisions fall outside them (overdispersion): real differences in "
+    "population, roads and deployment that the limits do not account for. The overdispersion option widens "
+    "the limits by the ordinary spread between divisions and shows which stand out even from that."
+)
+
+
+ACCOUNTABILITY_CAVEAT = (
+    "Officer-level rates describe the stops officers in each group made. Officers are not assigned at random: "
+    "years of service, assignment, shift and division shape who and where they stop, so differences between "
+    "officer groups are descriptive, not evidence about individual officers."
+)
+
+
+MODEL_CAVEAT = (
+    "Odds ratios compare the odds of the outcome between a level and its reference with every other term held "
+    "fixed. They are associations, not causes: the data do not record time of day, exact place, the vehicle, "
+    "what the officer saw, or the driver's record, and any of these can differ between groups. For rare outcomes "
+    "(searches, arrests) odds ratios are close to rate ratios; for common ones they are larger. Intervals are "
+    "95 % Wald intervals that treat stops as independent (stops by the same officer are not)."
+)
+
+
+OIS_CAVEAT = (
+    "Officer-involved shootings are rare (76 incidents in 2005-2018), so rates per 100,000 residents rest on a "
+    "handful of events and their intervals are wide. The population is the 2020 census, later than the "
+    "shootings, and residents are not the only people police meet in a place. Counts are of incidents, "
+    "not of people shot."
+)
+
+
+HIT_RATE_CAVEAT = (
+    "Outcome (hit-rate) test: the share of searches that found contraband. If officers searched one group on "
+    "less evidence, searches of that group would find contraband less often. But hit rates can differ between "
+    "groups even without bias, and be equal despite it, because they average over every searched driver, not "
+    "the marginal one an officer was unsure about (the infra-marginality problem). A lower hit rate for a group "
+    "is a warning sign, not proof; an equal one is not an all-clear. These are citywide state figures: they "
+    "cannot be broken down by division."
+)
+
+
+RECONCILIATION_NOTE = (
+    SOURCES_COUNT_DIFFERENTLY
+    + " The CMPD Officer Traffic Stops table (city open data) counts more stops in 2020 and 2021 than the state's "
+    "traffic-stop database (NC SBI). Possible reasons, not verified here: which stops each treats as reportable, "
+    "how each records race and ethnicity, and when each was extracted. Do not mix rates from one source with "
+    "counts from the other."
+)
+
+
+UOF_CAVEAT = (
+    "Use of force here is the state's count of stops in which force was used against the driver, by race; "
+    "it is not CMPD's use-of-force report, which is not available."
+)
+
 
 CAVEATS: dict[str, str] = {
     "Stops have no locations": STOPS_NO_COORDINATES,
     "Residents are not drivers": RESIDENTS_NOT_DRIVERS,
     "Two sources, two counts": SOURCES_COUNT_DIFFERENTLY,
     "Towns outside CMPD": TOWNS_OUTSIDE,
-    "Driver groups": DRIVER_GROUPS,
+    "Driver groups": CENSUS_DRIVER_GROUPS,
     "Incident points are a sample": POINT_SAMPLE,
     "Neighborhood crime counts": CRIME_FISCAL_YEARS,
 }

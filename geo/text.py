@@ -7,6 +7,7 @@ import re
 
 __all__ = ["escape_md"]
 
+
 _MD_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 
 

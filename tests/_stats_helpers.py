@@ -1,7 +1,7 @@
 """Test helpers for the statistics engine: lattices and the real NPA layer.
 
 ``npa_layer`` builds the NPA layer straight from the shared data until
-``geo.layers.npa_layer`` lands; switch the tests to that fixture then.
+``geo.layers.build.npa_layer`` lands; switch the tests to that fixture then.
 """
 
 from __future__ import annotations

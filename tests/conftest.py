@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from geo import sources
+from geo import errors
+from geo.ingest import sources
 from geo.settings import PROJECT_ROOT, Settings, get_settings
 
 # One session-wide browser for every test module (two Playwright sync sessions cannot coexist).
@@ -24,11 +25,11 @@ def _ensure_data(data_dir: Path) -> None:
     try:
         sources.resolve("stops", data_dir)
         return
-    except sources.DataFileError:
+    except errors.DataFileError:
         pass
     if not SHARED.exists():
         pytest.fail(f"No data in {data_dir} and no mirror at {SHARED}: run `make data` first.")
-    from geo.fetch import copy_mirror
+    from geo.ingest.fetch import copy_mirror
 
     copy_mirror(SHARED, data_dir)
 
@@ -43,23 +44,23 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session")
 def stops_and_report(settings):
-    from geo import layers
+    from geo.layers import build
 
-    return layers.stops_with_report(settings)
+    return build.stops_with_report(settings)
 
 
 @pytest.fixture(scope="session")
 def division_layer(settings):
-    from geo import layers
+    from geo.layers import build
 
-    return layers.division_layer(settings)
+    return build.division_layer(settings)
 
 
 @pytest.fixture(scope="session")
 def npa_layer(settings):
-    from geo import layers
+    from geo.layers import build
 
-    return layers.npa_layer(settings)
+    return build.npa_layer(settings)
 
 
 @pytest.fixture

@@ -21,8 +21,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geo import disparity
-from geo.load import load_stops
+from geo import vocab
+from geo.analysis import disparity
+from geo.ingest.stops import load_stops
+from geo.layers import filters
 from geo.settings import PROJECT_ROOT
 
 APP = PROJECT_ROOT / "app.py"
@@ -195,7 +197,7 @@ def test_small_cells_are_flagged_per_division(open_page):
     at = open_page(DISPARITIES)
     at.selectbox(key="dp_scope").set_value("Per division").run()
     t = _frame(at, "Division")
-    small = t["Stops"] < disparity.MIN_CELL
+    small = t["Stops"] < vocab.MIN_CELL
     assert small.any()
     assert t.loc[small, "Cell"].str.startswith("⚠").all() and (t.loc[~small, "Cell"] == "").all()
     assert any("too uncertain to headline" in w.value for w in at.warning)
@@ -289,7 +291,7 @@ def test_groups_present_matches_pandas(stops):
     for dim in ("driver_group", "reason", "age_band"):
         expected = [str(c) for c in stops[dim].cat.categories if (stops[dim] == c).any()]
         assert disparity.groups_present(stops, dim) == expected
-    only = disparity.groups_present(stops, "driver_gender", filters=disparity.StopFilter(driver_genders=("Female",)))
+    only = disparity.groups_present(stops, "driver_gender", filters=filters.StopFilter(driver_genders=("Female",)))
     assert only == ["Female"]
 
 
@@ -306,11 +308,11 @@ def test_use_of_force_tabs_run(open_page):
 
 
 def test_shooting_counts_per_division_match_a_spatial_join(open_page, settings):
-    from geo import layers
+    from geo.layers import build
 
     at = _tab(open_page(USE_OF_FORCE), "uf_tab", "Shootings by area and year")
     t = _frame(at, "Division").set_index("Division")
-    pts, divs = layers.ois(settings), layers.divisions(settings)
+    pts, divs = build.ois(settings), build.divisions(settings)
     joined = gpd.sjoin(pts[["geometry"]], divs[["division", "geometry"]], predicate="intersects", how="left")
     expected = joined.groupby("division").size()
     for name, n in expected.items():
@@ -403,7 +405,7 @@ def test_upload_good_file_shows_report_and_counts(open_page):
 
 
 def test_check_stops_upload_without_a_browser():
-    from app_pages.upload import check_stops_upload
+    from geo.analysis.stops_check import check_stops_upload
 
     out = check_stops_upload(b"\x00\x01\x02binary", "x.csv")
     assert not out["ok"] and out["error"].startswith("x.csv: is a binary file")

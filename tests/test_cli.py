@@ -140,7 +140,7 @@ def test_bad_boundary_files(run, tmp_path):
 
 
 def test_report_good_files(run, settings):
-    from geo import sources
+    from geo.ingest import sources
 
     r = run("report", "--divisions", str(sources.resolve("divisions_2025", settings.data_dir)))
     assert r.returncode == 0 and "read 14" in r.stdout

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from _stats_helpers import SHARED, lattice_gdf, npa_layer
 
-from geo import cli_hotspots
+from geo.cli import hotspots
 
 
 @pytest.fixture
@@ -23,10 +23,10 @@ def layers(monkeypatch):
     df = pd.read_csv(SHARED / "points" / "CMPD_Incidents_sample5000.csv", usecols=["X_COORD_PUBLIC", "Y_COORD_PUBLIC"])
     incidents = gpd.GeoDataFrame(geometry=gpd.points_from_xy(df["X_COORD_PUBLIC"], df["Y_COORD_PUBLIC"]), crs="EPSG:2264")
     frames = {"npa": npa, "divisions": divisions, "incidents": incidents}
-    monkeypatch.setattr(cli_hotspots, "_load", lambda layer: frames[layer].copy())
-    import geo.layers
+    monkeypatch.setattr(hotspots, "_load", lambda layer: frames[layer].copy())
+    from geo.layers import build
 
-    monkeypatch.setattr(geo.layers, "npa_layer", lambda settings=None: npa.copy())
+    monkeypatch.setattr(build, "npa_layer", lambda settings=None: npa.copy())
     return frames
 
 
@@ -113,7 +113,7 @@ def test_bad_output_extension(layers, tmp_path, capsys):
 
 def test_parser_choices():
     parser = argparse.ArgumentParser()
-    cli_hotspots.add_parser(parser.add_subparsers(dest="command"))
+    hotspots.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["hotspots", "--layer", "npa", "--variable", "v", "--method", "gi", "--out", "o.geojson"])
     assert args.weights == "queen" and args.correction == "fdr" and not args.per_capita
     with pytest.raises(SystemExit):

@@ -13,10 +13,13 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from geo import cli, cli_disparity, disparity
-from geo._errors import EmptyInputError, GeoDataError, SchemaError, ValueDomainError
-from geo.disparity import StopFilter
-from geo.load import load_stops
+from geo import caveats, cli, vocab
+from geo.analysis import benchmark, disparity, funnel
+from geo.cli import disparity as cli_disparity
+from geo.errors import EmptyInputError, GeoDataError, SchemaError, ValueDomainError
+from geo.ingest.stops import load_stops
+from geo.layers import filters
+from geo.layers.filters import StopFilter
 
 OUTCOME_EVENT = {
     "arrest": "Arrest",
@@ -49,7 +52,7 @@ def crosstab_counts(stops: pd.DataFrame, outcome: str, keys: list[str]) -> pd.Da
 # --------------------------------------------------------------------------- counts and rates
 
 
-@pytest.mark.parametrize("outcome", list(disparity.OUTCOMES))
+@pytest.mark.parametrize("outcome", list(vocab.OUTCOMES))
 @pytest.mark.parametrize("by", list(disparity.DRIVER_DIMENSIONS))
 def test_citywide_counts_equal_crosstab(stops, outcome, by):
     t = disparity.rates(stops, outcome=outcome, by=by, reference=None)
@@ -201,7 +204,7 @@ def funnel_stops(stops_csv):
 
 
 def test_funnel_ratio_limits_by_hand(funnel_stops):
-    f = disparity.funnel(funnel_stops, group="Black", reference="White").set_index("unit")
+    f = funnel.funnel(funnel_stops, group="Black", reference="White").set_index("unit")
     assert list(f.index) == ["Central Division", "Metro Division"]
     p1, p2 = 30 / 300, 15 / 210
     target = p1 / p2
@@ -225,7 +228,7 @@ def test_funnel_ratio_limits_by_hand(funnel_stops):
 
 
 def test_funnel_rate_limits_by_hand(funnel_stops):
-    f = disparity.funnel(funnel_stops, measure="rate").set_index("unit")
+    f = funnel.funnel(funnel_stops, measure="rate").set_index("unit")
     p0 = 45 / 510
     for unit, n, k in (("Central Division", 200, 25), ("Metro Division", 300, 20)):
         se = math.sqrt(p0 * (1 - p0) / n)
@@ -237,8 +240,8 @@ def test_funnel_rate_limits_by_hand(funnel_stops):
 
 
 def test_funnel_overdispersion_by_hand(stops):
-    plain = disparity.funnel(stops, measure="rate")
-    wide = disparity.funnel(stops, measure="rate", overdispersion=True)
+    plain = funnel.funnel(stops, measure="rate")
+    wide = funnel.funnel(stops, measure="rate", overdispersion=True)
     z = plain["z"].to_numpy()
     se = plain["se"].to_numpy()
     lo, hi = np.quantile(z, [0.1, 0.9])
@@ -249,12 +252,12 @@ def test_funnel_overdispersion_by_hand(stops):
     assert wide["tau2"].iloc[0] == pytest.approx(tau2, rel=1e-10)
     np.testing.assert_allclose(wide["se"], np.sqrt(se**2 + tau2))
     assert wide["outside998"].sum() < plain["outside998"].sum()
-    curve = disparity.funnel_curve(wide)
+    curve = funnel.funnel_curve(wide)
     assert (curve["hi998"] >= curve["hi95"]).all() and (curve["lo998"] <= curve["lo95"]).all()
 
 
 def test_funnel_real_data_excludes_no_division(stops):
-    f = disparity.funnel(stops)
+    f = funnel.funnel(stops)
     assert "No division recorded" not in set(f["unit"])
     assert len(f) == 13
     assert f["target"].iloc[0] == pytest.approx((6157 / 77655) / (910 / 37880))
@@ -280,7 +283,7 @@ def population():
 
 
 def test_benchmark_by_hand(stops, population):
-    b = disparity.stop_benchmark(stops, population)
+    b = benchmark.stop_benchmark(stops, population)
     ct = pd.crosstab(stops["division"].astype(str), stops["driver_group"].astype(str))
     row = b.set_index(["unit", "group"])
     for unit in population.index:
@@ -300,17 +303,17 @@ def test_benchmark_by_hand(stops, population):
     # the all-divisions row counts only stops in divisions that have a population
     assert row.loc[("All divisions", "All drivers"), "count"] == ct.reindex(population.index, fill_value=0).to_numpy().sum()
     assert "2020-01 to 2021-12 (24 months)" in " ".join(b.attrs["notes"])
-    assert b.attrs["caveat"] == disparity.BENCHMARK_CAVEAT
-    assert "not the driving population" in disparity.BENCHMARK_CAVEAT
+    assert b.attrs["caveat"] == caveats.BENCHMARK_CAVEAT
+    assert "not the driving population" in caveats.BENCHMARK_CAVEAT
     notes = " ".join(b.attrs["notes"])
     assert "no population for division(s)" in notes and "no division recorded" in notes
 
 
 def test_benchmark_bad_population(stops, population):
     with pytest.raises(SchemaError, match="missing column.*hispanic_2020"):
-        disparity.stop_benchmark(stops, population.drop(columns="hispanic_2020"))
+        benchmark.stop_benchmark(stops, population.drop(columns="hispanic_2020"))
     with pytest.raises(ValueDomainError, match="no population column"):
-        disparity.stop_benchmark(stops, population, reference="Native American")
+        benchmark.stop_benchmark(stops, population, reference="Native American")
 
 
 # --------------------------------------------------------------------------- accountability
@@ -323,7 +326,7 @@ def test_officer_rates_equal_crosstab(stops):
         exp = crosstab_counts(stops, outcome, ["officer_years_band"])
         exp = exp[exp["denominator"] > 0]
         pd.testing.assert_frame_equal(got.loc[exp.index], exp, check_names=False, check_dtype=False)
-    assert set(t["outcome"]) == set(disparity.OUTCOMES)
+    assert set(t["outcome"]) == set(vocab.OUTCOMES)
     assert t[t["group"] == "0-4"]["is_reference"].all()
 
 
@@ -358,7 +361,7 @@ def test_filter_matches_plain_pandas(stops):
     pd.testing.assert_frame_equal(got.loc[exp.index], exp, check_names=False, check_dtype=False)
     assert f.describe() == "month from 2021-01; month to 2021-06; reason in Speeding, Investigation; driver gender in Female"
     assert hash(f) == hash(StopFilter(start="2021-01", end="2021-06", reasons=("Speeding", "Investigation"), driver_genders=("Female",)))
-    kw = disparity.filter_stops(stops, start="2021-01", end="2021-06", reasons=["Speeding", "Investigation"], driver_genders="Female")
+    kw = filters.filter_stops(stops, start="2021-01", end="2021-06", reasons=["Speeding", "Investigation"], driver_genders="Female")
     assert len(kw) == len(sub)
 
 
@@ -420,21 +423,17 @@ def test_bad_arguments(stops):
         disparity.rates([1, 2, 3])
 
 
-def test_suite_has_every_table(stops, population):
-    suite = disparity.disparity_suite(stops, population=population)
-    tables = suite.tables()
-    assert set(tables) == {"rates", "officer_rates", "officer_driver_search", "funnel_ratio", "funnel_rate", "benchmark"}
-    r = suite.rates
-    assert set(r["outcome"]) == set(disparity.OUTCOMES)
-    assert set(r["dimension"]) == set(disparity.DRIVER_DIMENSIONS)
-    assert set(r["scope"]) == {"city", "division", "month"}
-    for col in ("count", "denominator", "rate", "lo", "hi", "small_cell", "eb_rate", "ratio", "ratio_lo", "ratio_hi"):
-        assert col in r.columns
-    one = r[(r["outcome"] == "citation") & (r["dimension"] == "age_band") & (r["scope"] == "month")]
+def test_rates_cover_every_outcome_dimension_and_scope(stops):
+    for outcome in vocab.OUTCOMES:
+        for dim in disparity.DRIVER_DIMENSIONS:
+            for per in (None, "division", "month"):
+                r = disparity.rates(stops, outcome=outcome, by=dim, per=per, reference="auto")
+                for col in ("count", "denominator", "rate", "lo", "hi", "small_cell", "eb_rate", "ratio", "ratio_lo", "ratio_hi"):
+                    assert col in r.columns
+    one = disparity.rates(stops, outcome="citation", by="age_band", per="month")
     exp = crosstab_counts(stops, "citation", ["month", "age_band"])
     exp = exp[exp["denominator"] > 0]
     assert len(one) == len(exp) and one["count"].sum() == exp["count"].sum()
-    assert suite.caveats["benchmark"] == disparity.BENCHMARK_CAVEAT
 
 
 # --------------------------------------------------------------------------- command line
@@ -464,7 +463,7 @@ def test_cli_json_rows(cli_env, stops, capsys):
     assert first["unit"] == "0-4" and first["group"] == "White" and first["ratio_lo"] is None
     exp = crosstab_counts(stops, "arrest", ["officer_years_band", "driver_group"])
     assert first["count"] == exp.loc[("0-4", "White"), "count"]
-    assert out["reference"] == "White" and out["caveats"]["small_cell"] == disparity.SMALL_CELL_CAVEAT
+    assert out["reference"] == "White" and out["caveats"]["small_cell"] == caveats.SMALL_CELL_CAVEAT
 
 
 def test_cli_text_and_filters(cli_env, capsys):
@@ -493,14 +492,12 @@ def test_units_without_reference_events_are_noted(stops):
     assert t[(t["unit"] == "CheckPoint")]["ratio"].isna().all()
 
 
-def test_suite_with_black_reference(stops):
-    suite = disparity.disparity_suite(stops, reference="Black")
-    assert suite.funnel_ratio["measure"].iloc[0] == "search rate ratio, White / Black"
-    r = suite.rates
-    city = r[(r["outcome"] == "search") & (r["dimension"] == "driver_group") & (r["scope"] == "city")].set_index("group")
+def test_black_reference(stops):
+    f = funnel.funnel(stops, group="White", reference="Black")
+    assert f["measure"].iloc[0] == "search rate ratio, White / Black"
+    city = disparity.rates(stops, outcome="search", by="driver_group", reference="Black").set_index("group")
     assert city.loc["Black", "is_reference"] and city.loc["White", "ratio"] == pytest.approx((910 / 37880) / (6157 / 77655))
-    race = r[(r["dimension"] == "driver_race") & (r["scope"] == "city")]
+    race = disparity.rates(stops, outcome="search", by="driver_race", reference="Black")
     assert (race["reference"] == "Black").all()
-    hisp = disparity.disparity_suite(stops, reference="Hispanic")
-    assert any("no ratios by driver_race" in n for n in hisp.notes)
-    assert hisp.rates.loc[hisp.rates["dimension"] == "driver_race", "ratio"].isna().all()
+    with pytest.raises(ValueDomainError, match="not a driver_race group"):
+        disparity.rates(stops, outcome="search", by="driver_race", reference="Hispanic")

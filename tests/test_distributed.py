@@ -17,18 +17,19 @@ import pytest
 import shapely
 
 from geo import cli
-from geo._errors import CRSError, DataFileError, GeometryError, SchemaError
-from geo.distributed import SchedulerError, aggregate_parquet, connect, inspect_points
-from geo.pip import PolygonIndex, aggregate
+from geo.errors import CRSError, DataFileError, GeometryError, SchemaError
+from geo.scale.counting import aggregate
+from geo.scale.distributed import SchedulerError, aggregate_parquet, connect, inspect_points
+from geo.scale.polygon_index import PolygonIndex
+from geo.scale.synthetic import SYNTHETIC_METADATA_KEY, is_synthetic, write_points
 from geo.settings import PROJECT_ROOT
-from geo.synthetic import SYNTHETIC_METADATA_KEY, is_synthetic, write_points
 
 
 @pytest.fixture(scope="module")
 def npa(settings):
-    from geo import layers
+    from geo.layers import build
 
-    return layers.npa(settings)
+    return build.npa(settings)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def index(npa):
 @pytest.fixture(scope="module")
 def cluster():
     """One two-worker LocalCluster (127.0.0.1, 1 thread each) shared by the module."""
-    from geo.distributed import local_cluster
+    from geo.scale.distributed import local_cluster
 
     with local_cluster() as cl:
         yield cl
@@ -62,7 +63,7 @@ def clustered(npa, tmp_path_factory):
 @pytest.fixture
 def run_cli(monkeypatch, settings, capsys):
     """``python -m geo aggregate ...`` in process: (exit code, stdout, stderr)."""
-    monkeypatch.setitem(cli._PLUGINS, "aggregate", "geo.cli_aggregate")
+    monkeypatch.setitem(cli._PLUGINS, "aggregate", "geo.cli.aggregate")
     monkeypatch.setenv("CMPD_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("CMPD_CACHE_DIR", str(settings.cache_dir))
 

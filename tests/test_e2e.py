@@ -125,7 +125,7 @@ def hostile_data(settings, tmp_path_factory):
     """A copy of the data whose shooting records carry script and image-onerror payloads."""
     import pandas as pd
 
-    from geo import sources
+    from geo.ingest import sources
 
     root = tmp_path_factory.mktemp("hostile")
     data = root / "raw"

@@ -1,4 +1,4 @@
-"""Tests for geo.fetch: a local imitation of the ArcGIS REST services, and mirror copies.
+"""Tests for geo.ingest.fetch: a local imitation of the ArcGIS REST services, and mirror copies.
 
 Nothing here reaches the network or /work/main/data: every server listens on 127.0.0.1 with
 an ephemeral port, and every data folder lives under ``tmp_path``.
@@ -23,9 +23,9 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, box
 
-from geo._errors import FetchError, GeoDataError
-from geo.fetch import copy_mirror, fetch, fetch_portal
-from geo.sources import DATASETS, MANIFEST_NAME, read_manifest, resolve
+from geo.errors import FetchError, GeoDataError
+from geo.ingest.fetch import copy_mirror, fetch, fetch_portal
+from geo.ingest.sources import DATASETS, MANIFEST_NAME, read_manifest, resolve
 
 SHARED = Path("/work/shared/data")
 

@@ -1,4 +1,4 @@
-"""geo.hotspots: the shared orchestration of the hot-spot CLI and pages, on hand-made lattices."""
+"""geo.analysis.hotspots: the shared orchestration of the hot-spot CLI and pages, on hand-made lattices."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ import numpy as np
 import pytest
 from _stats_helpers import lattice_gdf
 
-from geo import hotspots
-from geo._errors import SchemaError, ValueDomainError
-from geo.emerging import EHSA_CATEGORIES
-from geo.getisord import GI_LABELS
-from geo.hotspots import run_hotspots, significance_classes
+from geo.analysis import hotspots
+from geo.analysis.hotspots import run_hotspots
+from geo.errors import SchemaError, ValueDomainError
+from geo.maps import palettes
+from geo.output import narrative
+from geo.stats import significance
+from geo.stats.emerging import EHSA_CATEGORIES
+from geo.stats.getisord import GI_LABELS
+from geo.stats.significance import significance_classes
 
 
 def _layer(n: int = 7):
@@ -42,11 +46,11 @@ def test_significance_classes_by_hand():
 
 
 def test_every_label_has_a_colour_and_every_category_a_rule():
-    assert set(GI_LABELS) == set(hotspots.GI_COLORS)
-    assert set(EHSA_CATEGORIES) == set(hotspots.EHSA_COLORS) == set(hotspots.EHSA_RULES)
-    classes = {f"p ≤ {level:g}" for level in hotspots.SIGNIFICANCE_LEVELS}
-    assert classes | {"Not significant", "Isolated", "Undefined"} == set(hotspots.SIGNIFICANCE_COLORS)
-    assert len(set(hotspots.EHSA_COLORS.values())) == len(hotspots.EHSA_COLORS)  # no two categories alike
+    assert set(GI_LABELS) == set(palettes.GI_COLORS)
+    assert set(EHSA_CATEGORIES) == set(palettes.EHSA_COLORS) == set(narrative.EHSA_RULES)
+    classes = {f"p ≤ {level:g}" for level in significance.SIGNIFICANCE_LEVELS}
+    assert classes | {"Not significant", "Isolated", "Undefined"} == set(palettes.SIGNIFICANCE_COLORS)
+    assert len(set(palettes.EHSA_COLORS.values())) == len(palettes.EHSA_COLORS)  # no two categories alike
 
 
 def test_per_capita_rate_and_lisa_on_a_lattice():
@@ -145,19 +149,19 @@ def test_emerging_series_and_explanation_agree_with_the_result():
         np.testing.assert_array_equal(s["value"], g.loc[unit, list(run.columns)].to_numpy(dtype=float))
         hot = int((s["status"] == "Hot spot").sum())
         assert hot == run.frame.loc[unit, "ehsa_hot_steps"]
-        text = hotspots.explain_emerging(run, unit)
+        text = narrative.explain_emerging(run, unit)
         category = run.frame.loc[unit, "ehsa_category"]
-        assert text.startswith(f"{category}: {hotspots.EHSA_RULES[category]}.")
+        assert text.startswith(f"{category}: {narrative.EHSA_RULES[category]}.")
         assert f"significant hot spot in {hot} and a cold spot in" in text
     assert "Hot Spot" in run.frame.loc[0, "ehsa_category"]  # the growing column is hot
     assert run.frame.loc[24, "ehsa_category"] == "Undefined"
-    assert hotspots.explain_emerging(run, 24) == f"Undefined: {hotspots.EHSA_RULES['Undefined']}."
+    assert narrative.explain_emerging(run, 24) == f"Undefined: {narrative.EHSA_RULES['Undefined']}."
     assert (hotspots.emerging_series(run, 24)["status"] == "No value").all()
     with pytest.raises(ValueDomainError, match="not a row"):
         hotspots.emerging_series(run, 99)
     lisa = run_hotspots(g, layer="npa", variable="crimes_2020", method="lisa", permutations=99)
     with pytest.raises(ValueDomainError, match="emerging hot spot run"):
-        hotspots.explain_emerging(lisa, 0)
+        narrative.explain_emerging(lisa, 0)
 
 
 def test_explain_unit_states_cluster_p_and_cutoff():
@@ -165,10 +169,10 @@ def test_explain_unit_states_cluster_p_and_cutoff():
     lisa = run_hotspots(g, layer="npa", variable="crimes", method="lisa", permutations=999, seed=1)
     gi = run_hotspots(g, layer="npa", variable="crimes", method="gi", permutations=999, seed=1)
     for unit in (0, 48):
-        text = hotspots.explain_unit(lisa, gi, unit)
+        text = narrative.explain_unit(lisa, gi, unit)
         row = lisa.frame.loc[unit]
         assert text.startswith(f"LISA: {row['lisa_cluster']}")
         verdict = "below" if row["lisa_p"] <= lisa.local.cutoff else "above"
         assert f"so this is {verdict} it" in text
         assert f"Gi*: {gi.frame.loc[unit, 'gi_label']} (z = {gi.frame.loc[unit, 'gi_z']:+.2f}" in text
-    assert hotspots.explain_unit(lisa, gi, 0).startswith("LISA: High-High, a hot spot")
+    assert narrative.explain_unit(lisa, gi, 0).startswith("LISA: High-High, a hot spot")

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo._errors import CRSError, SchemaError
-from geo.join import area_weighted_sum, assign_points, majority_overlap
+from geo.errors import CRSError, SchemaError
+from geo.layers.join import area_weighted_sum, assign_points, majority_overlap
 
 CRS = "EPSG:2264"
 
@@ -68,9 +68,9 @@ def test_majority_overlap(two_squares):
 def test_npa_population_into_divisions_matches_tobler(settings, npa_layer):
     from tobler.area_weighted import area_interpolate
 
-    from geo import layers
+    from geo.layers import build
 
-    divs = layers.divisions(settings)
+    divs = build.divisions(settings)
     cols = ["pop_2020", "black_nh_2020"]
     src = npa_layer[[*cols, "geometry"]].fillna(0)
     ours, outside = area_weighted_sum(src, divs, columns=cols, target_id="division")

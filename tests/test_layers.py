@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import layers
-from geo.aggregate import npa_wide, safe_rate, stop_counts
+from geo.layers import build
+from geo.layers.npa_table import npa_wide
+from geo.layers.stop_tables import safe_rate, stop_counts
 
 
 def test_division_layer_counts(division_layer, stops_and_report):
@@ -71,12 +72,12 @@ def test_stop_counts_keep_empty_categories(stops_and_report):
 
 
 def test_reports_cover_every_loader(settings):
-    names = [r.name for r in layers.reports(settings)]
+    names = [r.name for r in build.reports(settings)]
     assert names == ["stops", "divisions", "npa", "npa_metrics", "ois", "incidents"]
 
 
 def test_warm_cache_returns_same_frames(settings):
-    a = layers.stops(settings)
-    b = layers.stops(settings)
+    a = build.stops(settings)
+    b = build.stops(settings)
     pd.testing.assert_frame_equal(a, b)
     assert isinstance(b["division"].dtype, pd.CategoricalDtype)

@@ -15,15 +15,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from geo import load, sources
-from geo._errors import (
-    CRSError,
-    DataFileError,
-    EmptyInputError,
-    GeometryError,
-    SchemaError,
-    ValueDomainError,
-)
+from geo import vocab
+from geo.errors import CRSError, DataFileError, EmptyInputError, GeometryError, SchemaError, ValueDomainError
+from geo.ingest import boundaries, npa_metrics, points, sources
+from geo.ingest.stops import load_stops
 
 # ----------------------------------------------------------------------- real stops
 
@@ -40,7 +35,7 @@ def test_real_stops_every_row_accounted(stops_and_report, settings):
     assert report.rows_read == len(raw) == 139_524
     assert len(stops) == 139_524 and report.rows_set_aside == 0
     assert (~stops["division_recorded"]).sum() == 4_012
-    assert (stops["division"] == load.NO_DIVISION).sum() == 4_012
+    assert (stops["division"] == vocab.NO_DIVISION).sum() == 4_012
     assert stops["division_recorded"].sum() == 135_512
     kept = [i for i in report.issues if i.action == "kept"]
     assert kept[0].count == 4_012
@@ -62,10 +57,10 @@ def test_real_stops_values_match_raw(stops_and_report, settings):
     ages = np.array([int(r["Driver_Age"]) for r in raw])
     flagged = (ages < 15) | (ages > 100)
     assert stops["age_flagged"].sum() == flagged.sum()
-    assert (stops.loc[stops["age_flagged"], "age_band"] == load.AGE_FLAGGED).all()
+    assert (stops.loc[stops["age_flagged"], "age_band"] == vocab.AGE_FLAGGED).all()
     hisp = np.array([r["Driver_Ethnicity"] == "Hispanic" for r in raw])
     assert (stops["driver_group"] == "Hispanic").sum() == hisp.sum()
-    assert set(stops["division"].cat.categories) == {*load.DIVISIONS.values(), load.NO_DIVISION}
+    assert set(stops["division"].cat.categories) == {*vocab.DIVISIONS.values(), vocab.NO_DIVISION}
 
 
 # ----------------------------------------------------------------------- bad stops
@@ -74,43 +69,43 @@ def test_real_stops_values_match_raw(stops_and_report, settings):
 def test_missing_column(stops_csv):
     p = stops_csv([{}], drop=("Driver_Age",))
     with pytest.raises(SchemaError, match=r"stops\.csv: the stops table is missing column\(s\) Driver_Age"):
-        load.load_stops(p)
+        load_stops(p)
 
 
 def test_unknown_division_names_rows(stops_csv):
     p = stops_csv([{}, {"CMPD_Division": "Gotham Division"}, {}, {"CMPD_Division": "Gotham Division"}])
     with pytest.raises(ValueDomainError, match=r"CMPD_Division: 2 unknown division name\(s\) \('Gotham Division'\) at rows 2, 4"):
-        load.load_stops(p)
+        load_stops(p)
 
 
 def test_unparseable_month(stops_csv):
     p = stops_csv([{}, {}, {"Month_of_Stop": "Jan 2020"}])
     with pytest.raises(ValueDomainError, match=r"(?s)stops\.csv.*column Month_of_Stop: 1 value\(s\) not a month.*'Jan 2020'.*row 3"):
-        load.load_stops(p)
+        load_stops(p)
 
 
 def test_month_13_is_rejected(stops_csv):
     with pytest.raises(ValueDomainError, match="Month_of_Stop"):
-        load.load_stops(stops_csv([{"Month_of_Stop": "2020/13"}]))
+        load_stops(stops_csv([{"Month_of_Stop": "2020/13"}]))
 
 
 def test_non_numeric_age(stops_csv):
     p = stops_csv([{"Driver_Age": "thirty"}, {}])
     with pytest.raises(ValueDomainError, match=r"Driver_Age: 1 non-numeric age\(s\) \('thirty'\) at row 1"):
-        load.load_stops(p)
+        load_stops(p)
 
 
 def test_all_problems_in_one_message(stops_csv):
     p = stops_csv([{"Driver_Age": "x"}, {"Month_of_Stop": "bad"}, {"CMPD_Division": "Nowhere"}])
     with pytest.raises(ValueDomainError) as exc:
-        load.load_stops(p)
+        load_stops(p)
     msg = str(exc.value)
     assert "3 problem(s)" in msg and "Driver_Age" in msg and "Month_of_Stop" in msg and "Nowhere" in msg
 
 
 def test_set_aside_mode_reports_reasons(stops_csv):
     p = stops_csv([{}, {"Driver_Age": "x"}, {"CMPD_Division": "Nowhere"}, {}])
-    stops, report = load.load_stops(p, on_error="set_aside")
+    stops, report = load_stops(p, on_error="set_aside")
     assert stops["row"].tolist() == [1, 4]
     assert report.rows_read == 4 and report.rows_set_aside == 2 and report.rows_kept == 2
     reasons = {i.column: i.rows for i in report.issues if i.action == "set_aside"}
@@ -119,7 +114,7 @@ def test_set_aside_mode_reports_reasons(stops_csv):
 
 def test_unknown_categories_kept_as_other(stops_csv):
     p = stops_csv([{"Driver_Race": "Martian", "Result_of_Stop": "Hug"}, {}])
-    stops, report = load.load_stops(p)
+    stops, report = load_stops(p)
     assert stops["driver_race"].tolist() == ["Other/Unknown", "Black"]
     assert stops["result"].tolist()[0] == "Other/Unknown"
     repaired = {i.column: i for i in report.issues if i.action == "repaired"}
@@ -129,10 +124,10 @@ def test_unknown_categories_kept_as_other(stops_csv):
 
 def test_blank_age_and_years_flagged_not_dropped(stops_csv):
     p = stops_csv([{"Driver_Age": "", "Officer_Years_of_Service": ""}, {"Driver_Age": "12"}])
-    stops, report = load.load_stops(p)
+    stops, report = load_stops(p)
     assert len(stops) == 2
-    assert stops["age_band"].tolist() == [load.AGE_MISSING, load.AGE_FLAGGED]
-    assert stops["officer_years_band"].tolist()[0] == load.AGE_MISSING
+    assert stops["age_band"].tolist() == [vocab.AGE_MISSING, vocab.AGE_FLAGGED]
+    assert stops["officer_years_band"].tolist()[0] == vocab.AGE_MISSING
     assert report.rows_flagged == 2
 
 
@@ -140,12 +135,12 @@ def test_empty_file(tmp_path):
     p = tmp_path / "empty.csv"
     p.write_bytes(b"")
     with pytest.raises(DataFileError, match=r"empty\.csv: the file is empty"):
-        load.load_stops(p)
+        load_stops(p)
 
 
 def test_header_only(stops_csv):
     with pytest.raises(EmptyInputError, match="no data rows"):
-        load.load_stops(stops_csv([]))
+        load_stops(stops_csv([]))
 
 
 @pytest.mark.parametrize(
@@ -160,14 +155,14 @@ def test_not_a_csv(tmp_path, content, match):
     p = tmp_path / "stops.csv"
     p.write_bytes(content)
     with pytest.raises(DataFileError, match=match):
-        load.load_stops(p)
+        load_stops(p)
 
 
 def test_bad_gzip(tmp_path):
     p = tmp_path / "stops.csv.gz"
     p.write_bytes(b"not gzip at all")
     with pytest.raises(DataFileError, match="cannot be read as gzip"):
-        load.load_stops(p)
+        load_stops(p)
 
 
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -175,7 +170,7 @@ def test_bad_gzip(tmp_path):
 def test_parser_never_crashes(stops_csv, month, age):
     p = stops_csv([{"Month_of_Stop": month, "Driver_Age": age}, {}])
     try:
-        stops, _ = load.load_stops(p)
+        stops, _ = load_stops(p)
     except ValueDomainError as exc:
         assert "Month_of_Stop" in str(exc) or "Driver_Age" in str(exc)
     else:
@@ -187,10 +182,10 @@ def test_parser_never_crashes(stops_csv, month, age):
 
 
 def test_divisions_auto_picks_2019_and_repairs(settings):
-    d, report = load.load_divisions(settings=settings)
+    d, report = boundaries.load_divisions(settings=settings)
     assert report.source.endswith("CMPD_Police_Divisions_2019.shp")
     assert len(d) == 14 and report.rows_read == 15
-    assert set(d["division"]) == set(load.DIVISIONS.values())
+    assert set(d["division"]) == set(vocab.DIVISIONS.values())
     assert d.geometry.is_valid.all()
     assert set(d.geom_type) <= {"Polygon", "MultiPolygon"}
     assert d.crs.to_epsg() == 2264
@@ -201,7 +196,7 @@ def test_divisions_auto_picks_2019_and_repairs(settings):
 
 
 def test_divisions_2025(settings):
-    d, _ = load.load_divisions(vintage=2025, settings=settings)
+    d, _ = boundaries.load_divisions(vintage=2025, settings=settings)
     assert len(d) == 14 and d.geometry.is_valid.all()
     south = d.set_index("division").loc["South Division", "area_sqmi"]
     assert south == pytest.approx(56.23, abs=0.05)
@@ -222,13 +217,13 @@ def test_divisions_no_crs(tmp_path):
     with pytest.warns(UserWarning, match="crs"):
         g.to_file(p)
     with pytest.raises(CRSError, match=r"nocrs\.shp: the division boundary layer has no CRS"):
-        load.load_divisions(p)
+        boundaries.load_divisions(p)
 
 
 def test_divisions_no_features(tmp_path):
     p = _write_geojson(tmp_path / "empty.geojson", [])
     with pytest.raises(EmptyInputError, match=r"empty\.geojson: the division boundary layer has no features"):
-        load.load_divisions(p)
+        boundaries.load_divisions(p)
 
 
 def test_divisions_bowtie_repaired(tmp_path):
@@ -237,7 +232,7 @@ def test_divisions_bowtie_repaired(tmp_path):
         tmp_path / "bow.geojson",
         [{"type": "Feature", "properties": {"DNAME": "Metro Division"}, "geometry": {"type": "Polygon", "coordinates": bowtie}}],
     )
-    d, report = load.load_divisions(p)
+    d, report = boundaries.load_divisions(p)
     assert d.geometry.is_valid.all() and d.geom_type.iloc[0] in ("Polygon", "MultiPolygon")
     assert report.rows_repaired == 1 and "Self-intersection" in report.issues[0].reason
 
@@ -251,7 +246,7 @@ def test_divisions_null_geometry(tmp_path):
         ],
     )
     with pytest.raises(GeometryError, match=r"null\.geojson: column geometry: 1 feature\(s\) have no geometry \('North Division'\) at row 2"):
-        load.load_divisions(p)
+        boundaries.load_divisions(p)
 
 
 def test_divisions_unknown_name(tmp_path):
@@ -260,7 +255,7 @@ def test_divisions_unknown_name(tmp_path):
         [{"type": "Feature", "properties": {"DNAME": "Gotham"}, "geometry": {"type": "Polygon", "coordinates": _square(-80.8, 35.2)}}],
     )
     with pytest.raises(ValueDomainError, match=r"column DNAME: unknown division name\(s\) 'Gotham' at row 1"):
-        load.load_divisions(p)
+        boundaries.load_divisions(p)
 
 
 def test_divisions_missing_column(tmp_path):
@@ -269,14 +264,14 @@ def test_divisions_missing_column(tmp_path):
         [{"type": "Feature", "properties": {"NAME": "x"}, "geometry": {"type": "Polygon", "coordinates": _square(-80.8, 35.2)}}],
     )
     with pytest.raises(SchemaError, match=r"missing column\(s\) DNAME"):
-        load.load_divisions(p)
+        boundaries.load_divisions(p)
 
 
 def test_divisions_not_a_layer(tmp_path):
     p = tmp_path / "junk.geojson"
     p.write_text("this is not geojson")
     with pytest.raises(DataFileError, match=r"junk\.geojson: cannot be read as a division boundary layer"):
-        load.load_divisions(p)
+        boundaries.load_divisions(p)
 
 
 def test_points_not_polygons(tmp_path):
@@ -285,14 +280,14 @@ def test_points_not_polygons(tmp_path):
         [{"type": "Feature", "properties": {"DNAME": "Metro Division"}, "geometry": {"type": "Point", "coordinates": [-80.8, 35.2]}}],
     )
     with pytest.raises(GeometryError, match=r"not polygons \('Point'\)"):
-        load.load_divisions(p)
+        boundaries.load_divisions(p)
 
 
 # ----------------------------------------------------------------------- NPAs
 
 
 def test_npa_repaired_and_complete(settings):
-    n, report = load.load_npa(settings=settings)
+    n, report = boundaries.load_npa(settings=settings)
     assert len(n) == 459 and n["npa"].is_unique
     assert n.geometry.is_valid.all() and set(n.geom_type) <= {"Polygon", "MultiPolygon"}
     assert report.rows_repaired == 1 and "NPA 138" in report.issues[0].reason
@@ -302,12 +297,12 @@ def test_npa_duplicate_ids(tmp_path):
     f = {"type": "Feature", "properties": {"id": "7"}, "geometry": {"type": "Polygon", "coordinates": _square(-80.8, 35.2)}}
     p = _write_geojson(tmp_path / "dup.geojson", [f, f])
     with pytest.raises(ValueDomainError, match=r"duplicate NPA id\(s\) 7 at rows 1, 2"):
-        load.load_npa(p)
+        boundaries.load_npa(p)
 
 
 def test_npa_metrics_tidy(settings):
-    n, _ = load.load_npa(settings=settings)
-    m, report = load.load_npa_metrics(npa_ids=n["npa"].tolist(), settings=settings)
+    n, _ = boundaries.load_npa(settings=settings)
+    m, report = npa_metrics.load_npa_metrics(npa_ids=n["npa"].tolist(), settings=settings)
     assert set(m.columns) == {"npa", "year", "measure", "value", "source"}
     pop = m[(m.measure == "population") & (m.year == 2020)]
     assert pop["value"].sum() == 1_115_476
@@ -323,7 +318,7 @@ def test_npa_metrics_tidy(settings):
 
 
 def test_ois_points(settings):
-    ois, report = load.load_ois(settings=settings)
+    ois, report = points.load_ois(settings=settings)
     assert report.rows_read == 76 and len(ois) == 75 and report.rows_set_aside == 1
     assert ois.crs.to_epsg() == 2264
     assert ois["in_county"].all()
@@ -336,7 +331,7 @@ def test_ois_points(settings):
 
 
 def test_incident_points_outside_county_reported(settings):
-    inc, report = load.load_incidents(settings=settings)
+    inc, report = points.load_incidents(settings=settings)
     assert len(inc) == 5_000
     outside = [i for i in report.issues if "outside Mecklenburg" in i.reason]
     assert outside and outside[0].rows == inc.loc[~inc["in_county"], "row"].tolist()

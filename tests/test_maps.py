@@ -18,10 +18,14 @@ import pytest
 import shapely
 from shapely.geometry import Polygon, box
 
-from geo import maps, sources
-from geo._errors import CRSError, EmptyInputError, SchemaError, ValueDomainError
-from geo.autocorrelation import LISA_LABELS
-from geo.maps import LISA_COLORS, MISSING_COLOR, Legend, categorical_map, choropleth, classify
+from geo.errors import CRSError, EmptyInputError, SchemaError, ValueDomainError
+from geo.ingest import sources
+from geo.maps import assets, geometry
+from geo.maps.classify import classify
+from geo.maps.draw import categorical_map, choropleth
+from geo.maps.legend import Legend
+from geo.maps.palettes import LISA_COLORS, MISSING_COLOR
+from geo.stats.moran import LISA_LABELS
 from tests.browser_utils import ROOT, component_frame, ensure_vendored, new_offline_page, screenshot
 
 # the browser fixtures (browser, offline_page, streamlit_app) come from conftest.py
@@ -154,7 +158,7 @@ def test_simplify_keeps_shared_borders_rounds_and_does_not_mutate():
     right = Polygon([*wiggle, (-80.7, 35.3), (-80.7, 35.2)])
     gdf = gpd.GeoDataFrame({"v": [1, 2]}, geometry=[left, right], crs="EPSG:4326")
     before = gdf.copy()
-    out = maps.simplify_for_display(gdf, tolerance_m=100)
+    out = geometry.simplify_for_display(gdf, tolerance_m=100)
     pd.testing.assert_frame_equal(gdf, before)
     assert (
         shapely.get_num_coordinates(out.geometry.values).sum() < shapely.get_num_coordinates(gdf.geometry.values).sum()
@@ -169,11 +173,11 @@ def test_simplify_keeps_shared_borders_rounds_and_does_not_mutate():
 def test_simplify_reprojects_repairs_and_keeps_null_rows():
     bowtie = Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
     gdf = gpd.GeoDataFrame(geometry=[bowtie, None], crs="EPSG:3857")
-    out = maps.simplify_for_display(gdf, tolerance_m=0)
+    out = geometry.simplify_for_display(gdf, tolerance_m=0)
     assert out.crs.to_epsg() == 4326 and len(out) == 2
     assert out.geometry.iloc[0].is_valid and out.geometry.iloc[1] is None
     with pytest.raises(CRSError, match="no CRS"):
-        maps.simplify_for_display(gpd.GeoDataFrame(geometry=[bowtie]))
+        geometry.simplify_for_display(gpd.GeoDataFrame(geometry=[bowtie]))
 
 
 # --------------------------------------------------------------------------- assets
@@ -181,12 +185,12 @@ def test_simplify_reprojects_repairs_and_keeps_null_rows():
 
 def test_use_local_assets_is_per_instance():
     cdn_js = list(folium.Map.default_js)
-    m = maps.use_local_assets(folium.Map(tiles=None), "/base/")
+    m = assets.use_local_assets(folium.Map(tiles=None), "/base/")
     assert m.default_js == [("leaflet", "/base/leaflet/leaflet.js")]
     assert m.default_css == [("leaflet_css", "/base/leaflet/leaflet.css")]
     assert folium.Map.default_js == cdn_js and folium.Map().default_js == cdn_js
     with pytest.raises(ValueError, match="asset_base"):
-        maps.use_local_assets(folium.Map(), '/x"><script>')
+        assets.use_local_assets(folium.Map(), '/x"><script>')
 
 
 def test_offline_problems_finds_cdn_links_colormaps_and_tiles():
@@ -194,7 +198,7 @@ def test_offline_problems_finds_cdn_links_colormaps_and_tiles():
 
     m = folium.Map()  # folium's defaults: OpenStreetMap tiles and CDN scripts
     branca.colormap.StepColormap(["#ffffff", "#000000"], vmin=0, vmax=1).add_to(m)
-    problems = "\n".join(maps.offline_problems(m))
+    problems = "\n".join(assets.offline_problems(m))
     assert "cdn.jsdelivr.net/npm/leaflet@1.9.3" in problems
     assert "StepColormap" in problems and "d3" in problems
     assert "tile.openstreetmap.org" in problems
@@ -224,7 +228,7 @@ def test_choropleth_colours_legend_bounds_and_offline(grid):
     minx, miny, maxx, maxy = grid.to_crs(4326).total_bounds
     np.testing.assert_allclose(np.array(m.get_bounds()), [[miny, minx], [maxy, maxx]], atol=1e-5)
 
-    assert maps.offline_problems(m) == []
+    assert assets.offline_problems(m) == []
     assert not any(isinstance(el, folium.TileLayer) for el in m._children.values())
     page = m.get_root().render()
     assert not CDN_PATTERN.search(page), CDN_PATTERN.findall(page)
@@ -322,8 +326,8 @@ def test_choropleth_errors(grid):
 
 def test_choropleth_with_web_tiles_is_reported_as_needing_internet(grid):
     m = choropleth(grid, "rate", tiles="OpenStreetMap")
-    assert [p for p in maps.offline_problems(m) if "tile" in p]
-    assert maps.offline_problems(m, include_tiles=False) == []
+    assert [p for p in assets.offline_problems(m) if "tile" in p]
+    assert assets.offline_problems(m, include_tiles=False) == []
 
 
 # --------------------------------------------------------------------------- categorical
@@ -344,7 +348,7 @@ def test_categorical_map_colours_legend_and_missing(grid):
     hidden = legends(categorical_map(grid, "cluster", colors=LISA_COLORS, hide_empty=True))[0]
     assert [label for label, _, _ in hidden.entries][-2:] == ["Not significant", "No data"]
     assert HOSTILE not in m.get_root().render()
-    assert maps.offline_problems(m) == []
+    assert assets.offline_problems(m) == []
 
 
 def test_lisa_colours_cover_every_lisa_label():
@@ -391,16 +395,16 @@ def test_npa_map_is_small_and_offline(npa_rates):
         tooltip_aliases=["Violent crimes per 1,000", "Violent crimes 2022", "Population 2020"], name_field="name",
         legend_title="Violent crime rate, 2022",
     )  # fmt: skip
-    size = maps.map_html_size(m)
+    size = assets.map_html_size(m)
     print(f"NPA choropleth HTML: {size:,} bytes")
     assert size <= 500_000
     assert len(styles_by_id(m)) == 459
-    assert maps.offline_problems(m) == [] and not CDN_PATTERN.search(m.get_root().render())
+    assert assets.offline_problems(m) == [] and not CDN_PATTERN.search(m.get_root().render())
 
 
 def test_standalone_html_inlines_leaflet(grid):
     ensure_vendored()
-    page = maps.standalone_html(choropleth(grid, "rate"), ROOT / "static" / "vendor")
+    page = assets.standalone_html(choropleth(grid, "rate"), ROOT / "static" / "vendor")
     assert "/leaflet/leaflet.js" not in page and "/leaflet/leaflet.css" not in page
     assert "data:image/png;base64," in page and not CDN_PATTERN.search(page)
 
@@ -437,7 +441,7 @@ def test_vendored_files_match_the_manifest():
     r = _vendor_cli("--check")
     assert r.returncode == 0, r.stderr
     manifest = json.loads((ROOT / "static" / "vendor" / "MANIFEST.json").read_text())
-    assert manifest["packages"]["leaflet"]["version"] == maps.LEAFLET_VERSION
+    assert manifest["packages"]["leaflet"]["version"] == assets.LEAFLET_VERSION
 
 
 # --------------------------------------------------------------------------- real browser, no internet
@@ -541,7 +545,7 @@ def test_standalone_npa_page_draws_offline(browser, npa_rates):
     m = choropleth(npa_rates, "rate", name_field="name", legend_title="Violent crime rate, 2022")
     page = new_offline_page(browser)
     try:
-        page.set_content(maps.standalone_html(m, ROOT / "static" / "vendor"))
+        page.set_content(assets.standalone_html(m, ROOT / "static" / "vendor"))
         assert _wait_for_paths(page.main_frame, 459, timeout_s=30) == 459
         assert "No data" in page.locator(".cmpd-legend").inner_text()
         assert page.blocked == []
@@ -557,6 +561,6 @@ def test_outline_drawn_under_points_not_interactive(grid):
     m = categorical_map(pts, "cat", colors={"a": "#0072b2"}, outline=grid)
     html_text = m.get_root().render()
     assert '"interactive": false' in html_text.replace("'", '"') or '"interactive":false' in html_text
-    assert maps.offline_problems(m) == []
+    assert assets.offline_problems(m) == []
     with pytest.raises(CRSError, match="outline"):
         categorical_map(pts, "cat", colors={"a": "#0072b2"}, outline=grid.set_crs(None, allow_override=True))

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from geo import models
-from geo._errors import EmptyInputError, ValueDomainError
-from geo.disparity import StopFilter
-from geo.load import load_stops
+from geo.analysis import _logit, models
+from geo.errors import EmptyInputError, ValueDomainError
+from geo.ingest.stops import load_stops
+from geo.layers.filters import StopFilter
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +188,7 @@ def test_to_dict_is_json_ready(fits):
 
 def test_fallback_without_warm_start(synthetic, monkeypatch):
     warm = models.fit_model(synthetic, outcome="arrest")
-    monkeypatch.setattr(models, "_newton", lambda *a, **k: None)
+    monkeypatch.setattr(_logit, "_newton", lambda *a, **k: None)
     cold = models.fit_model(synthetic, outcome="arrest")
     assert cold.converged
     np.testing.assert_allclose(cold.params, warm.params, atol=1e-6)
@@ -209,7 +209,7 @@ def test_indicator_products_equal_dense(cap):
             np.array([6, 7, 8, 9, k])[rng.integers(0, 5, n)],
         ]
     )
-    ind = models._Indicators(cols, k, cap=cap)
+    ind = _logit.Indicators(cols, k, cap=cap)
     X = np.zeros((n, k + 1))
     X[np.arange(n)[:, None], cols] = 1.0
     X = X[:, :k]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geo._errors import ValueDomainError
-from geo.neighborhood import HOTSPOT_WORDS, neighborhood_card, npa_hotspots
+from geo.analysis.neighborhood import npa_hotspots
+from geo.errors import ValueDomainError
+from geo.output.narrative import HOTSPOT_WORDS, neighborhood_card
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,10 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from geo._errors import CRSError, GeometryError, SchemaError
-from geo.join import assign_points
-from geo.pip import MISSING_CATEGORY, PolygonIndex, aggregate, assign, count_units, counts_frame
+from geo.errors import CRSError, GeometryError, SchemaError
+from geo.layers.join import assign_points
+from geo.scale.counting import MISSING_CATEGORY, aggregate, count_units, counts_frame
+from geo.scale.polygon_index import PolygonIndex, assign
 
 CRS = "EPSG:2264"
 
@@ -98,9 +99,9 @@ def test_string_ids_use_string_order():
 
 
 def test_index_pickles_and_gives_the_same_answers(settings):
-    from geo import layers
+    from geo.layers import build
 
-    npa = layers.npa(settings)
+    npa = build.npa(settings)
     index = PolygonIndex.build(npa, id_column="npa")
     rng = np.random.default_rng(3)
     xmin, ymin, xmax, ymax = npa.total_bounds
@@ -114,10 +115,10 @@ def test_index_pickles_and_gives_the_same_answers(settings):
 
 
 def test_real_incidents_equal_assign_points_and_sjoin(settings):
-    from geo import layers
+    from geo.layers import build
 
-    incidents = layers.incidents(settings)
-    for polys, col in ((layers.npa(settings), "npa"), (layers.divisions(settings), "division")):
+    incidents = build.incidents(settings)
+    for polys, col in ((build.npa(settings), "npa"), (build.divisions(settings), "division")):
         index = PolygonIndex.build(polys, id_column=col)
         pos = assign(incidents, index)
         got = ids_of(pos, index)
@@ -133,7 +134,7 @@ def test_real_incidents_equal_assign_points_and_sjoin(settings):
 def boundary_and_random_points(polys: gpd.GeoDataFrame, n: int, seed: int, *, max_edges: int | None = None) -> np.ndarray:
     """Vertices (exactly on shared boundaries), edge midpoints and points along edges (on the
     segment or within rounding of it), uniform points over the county and beyond, clustered points."""
-    from geo.synthetic import clustered_points, uniform_points
+    from geo.scale.synthetic import clustered_points, uniform_points
 
     rng = np.random.default_rng(seed)
     coords = shapely.get_coordinates(polys.geometry.values)
@@ -154,9 +155,9 @@ def boundary_and_random_points(polys: gpd.GeoDataFrame, n: int, seed: int, *, ma
 
 
 def test_one_million_points_with_boundaries_equal_sjoin(settings):
-    from geo import layers
+    from geo.layers import build
 
-    npa = layers.npa(settings)
+    npa = build.npa(settings)
     pts = boundary_and_random_points(npa, 1_000_000, seed=11)
     assert len(pts) == 1_000_000
     index = PolygonIndex.build(npa, id_column="npa")
@@ -181,11 +182,11 @@ def test_one_million_points_with_boundaries_equal_sjoin(settings):
 
 
 def test_hex_and_divisions_boundaries_equal_sjoin(settings):
-    from geo import layers
-    from geo.point_hotspots import hexagon_grid
+    from geo.layers import build
+    from geo.layers.grid import hexagon_grid
 
-    hexes = hexagon_grid(layers.npa(settings), cell_size=4000.0).cells[["cell_id", "geometry"]]
-    for polys, col in ((hexes, "cell_id"), (layers.divisions(settings), "division")):
+    hexes = hexagon_grid(build.npa(settings), cell_size=4000.0).cells[["cell_id", "geometry"]]
+    for polys, col in ((hexes, "cell_id"), (build.divisions(settings), "division")):
         # GEOS is slow on points on the divisions' long boundaries: a sample of 8,000 edges
         pts = boundary_and_random_points(polys, 60_000, seed=5, max_edges=8_000)
         index = PolygonIndex.build(polys, id_column=col)
@@ -233,9 +234,9 @@ def test_aggregate_counts_every_unit_and_reports(shapes):
 
 
 def test_partial_counts_add_up(settings):
-    from geo import layers
+    from geo.layers import build
 
-    npa = layers.npa(settings)
+    npa = build.npa(settings)
     index = PolygonIndex.build(npa, id_column="npa")
     pts = boundary_and_random_points(npa, 200_000, seed=2)
     cats = pd.Series(np.random.default_rng(0).choice(["x", "y", None], len(pts)))

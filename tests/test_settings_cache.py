@@ -8,8 +8,8 @@ import time
 import pandas as pd
 import pytest
 
-from geo.cache import cached, clear_cache
-from geo.report import LoadReport
+from geo.ingest.cache import cached, clear_cache
+from geo.ingest.report import LoadReport
 from geo.settings import get_settings
 
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from _stats_helpers import lattice_gdf, npa_2022_subset, npa_layer
 
-from geo._errors import CRSError, EmptyInputError, SchemaError, ValueDomainError
-from geo.autocorrelation import LISA_LABELS, local_moran, local_moran_rate, moran, moran_rate
-from geo.weights import build_weights
+from geo.errors import CRSError, EmptyInputError, SchemaError, ValueDomainError
+from geo.stats.moran import LISA_LABELS, local_moran, local_moran_rate, moran, moran_rate
+from geo.stats.weights import build_weights
 
 # 3x3 lattice, x = 1..9 row-major, rook contiguity. By hand (z = x - 5):
 #   row-standardised lags of z: [-2, -2, -1, -2/3, 0, 2/3, 1, 2, 2]
@@ -273,7 +273,7 @@ def test_moran_rate_matches_esda(npa):
 
 
 def test_project_npa_layer_gives_the_same_lisa(npa_layer):
-    # geo.layers.npa_layer (conftest fixture) against the test helper built from the raw files
+    # geo.layers.build.npa_layer (conftest fixture) against the test helper built from the raw files
     ours = npa_layer.sort_values("npa").reset_index(drop=True)
     helper = __import__("_stats_helpers").npa_layer().sort_values("npa").reset_index(drop=True)
     assert ours.geom_type.isin(["Polygon", "MultiPolygon"]).all()  # safe to hand to pygeoda

@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 from _stats_helpers import lattice_gdf, lattice_matrix
 
-from geo._errors import SchemaError, ValueDomainError
-from geo.emerging import (
-    EHSA_CATEGORIES,
-    classify_emerging,
-    emerging_hotspots,
-    mann_kendall,
-    spacetime_weights,
-)
+from geo.errors import SchemaError, ValueDomainError
+from geo.stats.emerging import EHSA_CATEGORIES, classify_emerging, emerging_hotspots, mann_kendall, spacetime_weights
 
 # ---------------------------------------------------------------------- Mann-Kendall
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from _stats_helpers import lattice_gdf, npa_2022_subset
 
-from geo._errors import ValueDomainError
-from geo.getisord import GI_LABELS, confidence_bins, local_gstar
-from geo.weights import build_weights
+from geo.errors import ValueDomainError
+from geo.stats.getisord import GI_LABELS, confidence_bins, local_gstar
+from geo.stats.weights import build_weights
 
 # 3x3 lattice, x = 1..9, rook neighbours plus self (binary). n = 9, mean 5,
 # S = sqrt(mean(x^2) - 25) = sqrt(285/9 - 25) = sqrt(20/3).

@@ -10,7 +10,7 @@ import pytest
 from _stats_helpers import lattice_matrix, npa_2022_subset
 from scipy import sparse
 
-from geo._permutation import (
+from geo.stats._permutation import (
     NeighbourTable,
     permutation_counts,
     pseudo_p_value,
@@ -149,8 +149,8 @@ def test_pseudo_p_conventions():
 
 def test_local_moran_p_values_agree_with_esda():
     esda = pytest.importorskip("esda")
-    from geo.autocorrelation import local_moran
-    from geo.weights import build_weights
+    from geo.stats.moran import local_moran
+    from geo.stats.weights import build_weights
 
     g = npa_2022_subset()
     w = build_weights(g, method="queen")

@@ -9,14 +9,9 @@ import pytest
 import shapely
 from _stats_helpers import SHARED, npa_layer
 
-from geo._errors import CRSError, GeometryError, ValueDomainError
-from geo.point_hotspots import (
-    _first_peak,
-    hex_counts,
-    hexagon_grid,
-    incremental_spatial_autocorrelation,
-    optimized_hotspots,
-)
+from geo.errors import CRSError, GeometryError, ValueDomainError
+from geo.layers.grid import hex_counts, hexagon_grid
+from geo.stats.point_hotspots import _first_peak, incremental_spatial_autocorrelation, optimized_hotspots
 
 SQUARE = shapely.box(0, 0, 10_000, 8_000)
 

@@ -6,16 +6,9 @@ import numpy as np
 import pytest
 from _stats_helpers import lattice_gdf, lattice_matrix, npa_2022_subset
 
-from geo._errors import SchemaError, ValueDomainError
-from geo.rates import (
-    add_rate,
-    eb_standardize,
-    empirical_bayes,
-    excess_risk,
-    raw_rate,
-    spatial_empirical_bayes,
-)
-from geo.weights import build_weights
+from geo.errors import SchemaError, ValueDomainError
+from geo.stats.rates import add_rate, eb_standardize, empirical_bayes, excess_risk, raw_rate, spatial_empirical_bayes
+from geo.stats.weights import build_weights
 
 
 def test_raw_and_excess_risk_by_hand():

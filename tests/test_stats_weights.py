@@ -6,8 +6,8 @@ import pytest
 import shapely
 from _stats_helpers import lattice_gdf, lattice_matrix
 
-from geo._errors import CRSError, EmptyInputError, GeometryError, SchemaError, ValueDomainError
-from geo.weights import build_weights, min_threshold_distance, weights_from_matrix
+from geo.errors import CRSError, EmptyInputError, GeometryError, SchemaError, ValueDomainError
+from geo.stats.weights import build_weights, min_threshold_distance, weights_from_matrix
 
 
 @pytest.fixture

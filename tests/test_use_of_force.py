@@ -17,11 +17,14 @@ from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from geo import sources
-from geo import use_of_force as uof
-from geo._errors import DataFileError, SchemaError, ValueDomainError
-from geo.aggregate import npa_wide
-from geo.load import load_divisions, load_npa, load_npa_metrics, load_ois, load_ois_tables
+from geo import caveats
+from geo.analysis import use_of_force
+from geo.errors import DataFileError, SchemaError, ValueDomainError
+from geo.ingest import odp, sources
+from geo.ingest.boundaries import load_divisions, load_npa
+from geo.ingest.npa_metrics import load_npa_metrics
+from geo.ingest.points import load_ois, load_ois_tables
+from geo.layers.npa_table import npa_wide
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +49,14 @@ def workbook_path(settings):
 
 @pytest.fixture(scope="module")
 def workbook(workbook_path):
-    return uof.load_odp_workbook(workbook_path)
+    return odp.load_odp_workbook(workbook_path)
 
 
 # --------------------------------------------------------------------------- shootings
 
 
 def test_division_counts_equal_plain_sjoin(ois, divisions):
-    res = uof.ois_summary(ois, divisions, id_column="division")
+    res = use_of_force.ois_summary(ois, divisions, id_column="division")
     joined = gpd.sjoin(ois[["geometry"]], divisions[["division", "geometry"]], how="left", predicate="within")
     assert not joined.index.duplicated().any()
     expected = joined["division"].value_counts()
@@ -68,7 +71,7 @@ def test_division_counts_equal_plain_sjoin(ois, divisions):
 def test_npa_counts_equal_plain_sjoin(ois, npa, settings):
     metrics, _ = load_npa_metrics(npa_ids=npa["npa"], settings=settings)
     pop = npa_wide(metrics)
-    res = uof.ois_summary(ois, npa, id_column="npa", population=pop)
+    res = use_of_force.ois_summary(ois, npa, id_column="npa", population=pop)
     joined = gpd.sjoin(ois[["geometry"]], npa[["npa", "geometry"]], how="left", predicate="within")
     expected = joined["npa"].value_counts()
     got = res.totals.set_index("unit")["incidents"]
@@ -83,7 +86,7 @@ def test_npa_counts_equal_plain_sjoin(ois, npa, settings):
 def test_rates_per_100k_and_years(ois, divisions):
     pop = pd.DataFrame({"pop_2020": 100000.0}, index=divisions["division"])
     pop.loc["Metro Division", "pop_2020"] = 50000.0
-    res = uof.ois_summary(ois, divisions, id_column="division", population=pop)
+    res = use_of_force.ois_summary(ois, divisions, id_column="division", population=pop)
     t = res.totals.set_index("unit")
     k = t.loc["Metro Division", "incidents"]
     assert t.loc["Metro Division", "per_100k"] == pytest.approx(k / 50000 * 1e5)
@@ -102,7 +105,7 @@ def test_rates_per_100k_and_years(ois, divisions):
 
 def test_points_outside_are_reported(ois, divisions):
     central = divisions[divisions["division"] == "Central Division"]
-    res = uof.ois_summary(ois, central, id_column="division")
+    res = use_of_force.ois_summary(ois, central, id_column="division")
     t = res.totals.set_index("unit")
     assert t.loc["Outside every unit", "incidents"] == len(ois) - t.loc["Central Division", "incidents"]
     assert res.report.issues and "outside every polygon" in res.report.issues[0].reason
@@ -110,14 +113,14 @@ def test_points_outside_are_reported(ois, divisions):
 
 def test_ois_people(settings):
     tables, _ = load_ois_tables(settings=settings)
-    people = uof.ois_people(tables)
+    people = use_of_force.ois_people(tables)
     ind = people["individuals"]
     assert ind["count"].sum() == len(tables["individuals"]) == 79
     black = tables["individuals"]["individual_race"].str.strip() == "Black"
     assert ind.loc[ind["race"] == "Black", "count"].sum() == black.sum()
     assert people["officers"]["count"].sum() == 107
     with pytest.raises(SchemaError, match="No 'officers' table"):
-        uof.ois_people({"individuals": tables["individuals"]})
+        use_of_force.ois_people({"individuals": tables["individuals"]})
 
 
 # --------------------------------------------------------------------------- workbook
@@ -190,7 +193,7 @@ def test_workbook_keyed_sheets_equal_cells(workbook, workbook_path):
 
 def test_odp_yearly(workbook):
     wbk, _ = workbook
-    y = uof.odp_yearly(wbk).set_index(["year", "race"])
+    y = use_of_force.odp_yearly(wbk).set_index(["year", "race"])
     row = y.loc[(2021, "Black")]
     assert (row["stops"], row["searches"], row["hits"]) == (28360, 1232, 596)
     assert row["search_rate"] == pytest.approx(1232 / 28360)
@@ -206,7 +209,7 @@ def test_odp_yearly(workbook):
 
 def test_hit_rates_outcome_test(workbook):
     wbk, _ = workbook
-    h = uof.hit_rates(wbk, years=(2020, 2021))
+    h = use_of_force.hit_rates(wbk, years=(2020, 2021))
     pooled = h[h["unit"] == "2020-2021 pooled"].set_index("group")
     assert tuple(pooled.loc["Black", ["count", "denominator"]]) == (423 + 596, 842 + 1232)
     a, n1, c, n2 = 1019, 2074, 226 + 270, 464 + 608
@@ -217,16 +220,16 @@ def test_hit_rates_outcome_test(workbook):
     yearly = h[h["unit"] == "2021"].set_index("group")
     lo, hi = proportion_confint(270, 608, method="wilson")
     assert (yearly.loc["White", "lo"], yearly.loc["White", "hi"]) == pytest.approx((lo, hi))
-    assert "infra-marginality" in uof.HIT_RATE_CAVEAT and h.attrs["caveat"] == uof.HIT_RATE_CAVEAT
+    assert "infra-marginality" in caveats.HIT_RATE_CAVEAT and h.attrs["caveat"] == caveats.HIT_RATE_CAVEAT
     assert "2024" not in set(h["unit"])  # partial year left out by default
     with pytest.raises(ValueDomainError, match="not a race of the state data"):
-        uof.hit_rates(wbk, reference="Hispanic")
+        use_of_force.hit_rates(wbk, reference="Hispanic")
 
 
 def test_reconciliation(stops_and_report, workbook):
     stops = stops_and_report[0]
     wbk, _ = workbook
-    r = uof.reconcile_counts(stops, wbk).set_index(["year", "group"])
+    r = use_of_force.reconcile_counts(stops, wbk).set_index(["year", "group"])
     assert tuple(r.loc[(2020, "All"), ["cmpd_stops", "state_stops"]]) == (62422, 56044)
     assert tuple(r.loc[(2021, "All"), ["cmpd_stops", "state_stops"]]) == (77102, 50576)
     assert r.loc[(2021, "All"), "difference"] == 77102 - 50576
@@ -234,19 +237,19 @@ def test_reconciliation(stops_and_report, workbook):
     assert r.loc[(2020, "Latinx"), "cmpd_stops"] == hisp_2020
     assert r.loc[(2020, "Latinx"), "state_stops"] == 7259
     assert r.xs(2021, level="year").drop("All")["cmpd_stops"].sum() == 77102
-    assert "count differently" in uof.RECONCILIATION_NOTE
+    assert "count differently" in caveats.RECONCILIATION_NOTE
 
 
 # --------------------------------------------------------------------------- parser and bad input
 
 
 def test_parse_fraction_examples():
-    assert uof.parse_fraction("1,792 / 39,207") == (1792, 39207)
-    assert uof.parse_fraction("477/10,327") == (477, 10327)
-    assert uof.parse_fraction("0 / 0") == (0, 0)
+    assert odp.parse_fraction("1,792 / 39,207") == (1792, 39207)
+    assert odp.parse_fraction("477/10,327") == (477, 10327)
+    assert odp.parse_fraction("0 / 0") == (0, 0)
     for bad in ("", "12", "1,2,3 / 4", "5 / 4", "a / b", "1/2/3", None, 3.5, "1,23 / 400"):
         with pytest.raises(ValueDomainError):
-            uof.parse_fraction(bad)
+            odp.parse_fraction(bad)
 
 
 @given(
@@ -259,13 +262,13 @@ def test_parse_fraction_examples():
 def test_parse_fraction_round_trip(a, extra, commas, left, mid):
     b = a + extra
     fmt = "{:,}" if commas else "{}"
-    assert uof.parse_fraction(f"{left}{fmt.format(a)}{mid}{fmt.format(b)}") == (a, b)
+    assert odp.parse_fraction(f"{left}{fmt.format(a)}{mid}{fmt.format(b)}") == (a, b)
 
 
 @given(text=st.text(max_size=12))
 def test_parse_fraction_never_crashes(text):
     try:
-        a, b = uof.parse_fraction(text)
+        a, b = odp.parse_fraction(text)
     except ValueDomainError:
         return
     assert 0 <= a <= b
@@ -275,13 +278,13 @@ def test_bad_workbooks(tmp_path, workbook_path):
     empty = tmp_path / "empty.xlsx"
     empty.write_bytes(b"")
     with pytest.raises(DataFileError, match="empty"):
-        uof.load_odp_workbook(empty)
+        odp.load_odp_workbook(empty)
     text = tmp_path / "text.xlsx"
     text.write_text("Year,Black\n2020,1\n")
     with pytest.raises(DataFileError, match="cannot be read as an Excel workbook"):
-        uof.load_odp_workbook(text)
+        odp.load_odp_workbook(text)
     with pytest.raises(DataFileError, match="not found"):
-        uof.load_odp_workbook(tmp_path / "missing.xlsx")
+        odp.load_odp_workbook(tmp_path / "missing.xlsx")
 
     bad = tmp_path / "bad.xlsx"
     shutil.copy(workbook_path, bad)
@@ -294,7 +297,7 @@ def test_bad_workbooks(tmp_path, workbook_path):
         match=r"(?s)2 problem\(s\).*sheet TRAFFIC_STOP_CNT: 1 bad cell\(s\): TRAFFIC_STOP_CNT!B4 = -5 \(not a count\)"
         r".*sheet SEARCH_RATE: 1 bad cell\(s\): SEARCH_RATE!C3 = 'lots / many'",
     ):
-        uof.load_odp_workbook(bad)
+        odp.load_odp_workbook(bad)
 
     nosheet = tmp_path / "nosheet.xlsx"
     shutil.copy(workbook_path, nosheet)
@@ -302,7 +305,7 @@ def test_bad_workbooks(tmp_path, workbook_path):
     del wb["USE_OF_FORCE"]
     wb.save(nosheet)
     with pytest.raises(SchemaError, match="missing sheet.*USE_OF_FORCE"):
-        uof.load_odp_workbook(nosheet)
+        odp.load_odp_workbook(nosheet)
 
     nocol = tmp_path / "nocol.xlsx"
     shutil.copy(workbook_path, nocol)
@@ -310,10 +313,10 @@ def test_bad_workbooks(tmp_path, workbook_path):
     wb["SEARCH_CNT"]["C1"] = "Caucasian"
     wb.save(nocol)
     with pytest.raises(SchemaError, match="sheet SEARCH_CNT: missing column.*White"):
-        uof.load_odp_workbook(nocol)
+        odp.load_odp_workbook(nocol)
 
 
 def test_workbook_poisson_helper_matches_scipy():
-    lo, hi = uof._poisson(np.array([0, 3]))
+    lo, hi = use_of_force._poisson(np.array([0, 3]))
     assert lo[0] == 0 and hi[0] == pytest.approx(stats.chi2.ppf(0.975, 2) / 2)
     assert lo[1] == pytest.approx(stats.chi2.ppf(0.025, 6) / 2)

@@ -11,7 +11,7 @@ import pytest
 from libpysal.graph import Graph
 
 from geo.settings import PROJECT_ROOT
-from geo.weights import build_weights
+from geo.stats.weights import build_weights
 
 
 @pytest.mark.parametrize("method", ["queen", "rook"])
@@ -34,9 +34,9 @@ def test_cached_contiguity_equals_libpysal(npa_layer, method, tmp_path, monkeypa
 def test_second_process_skips_libpysal(settings, tmp_path):
     code = (
         "import sys\n"
-        "from geo import layers\n"
-        "from geo.autocorrelation import local_moran\n"
-        "r = local_moran(layers.npa_layer(), 'pop_2020', weights='queen', permutations=99, seed=1)\n"
+        "from geo.layers import build\n"
+        "from geo.stats.moran import local_moran\n"
+        "r = local_moran(build.npa_layer(), 'pop_2020', weights='queen', permutations=99, seed=1)\n"
         "print('libpysal' in sys.modules, r.counts.get('High-High', 0))\n"
     )
     env = {**os.environ, "CMPD_DATA_DIR": str(settings.data_dir), "CMPD_CACHE_DIR": str(tmp_path)}

@@ -21,12 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def _warm() -> None:
     try:
         import app_pages.common  # noqa: F401  (streamlit, geopandas, the layers)
-        import geo.hotspots  # noqa: F401  (libpysal, esda-free statistics)
-        import geo.maps  # noqa: F401  (folium, mapclassify)
-        from geo import layers
+        import geo.analysis.hotspots  # noqa: F401  (the statistics)
+        import geo.maps.draw  # noqa: F401  (folium, mapclassify)
+        from geo.layers import build
 
-        layers.stops()  # read the Parquet cache once, so the OS has it in memory
-        layers.npa_layer()
+        build.stops()  # read the Parquet cache once, so the OS has it in memory
+        build.npa_layer()
     except Exception:  # warming is an optimisation; the app reports real problems itself
         pass
 

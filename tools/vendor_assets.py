@@ -6,7 +6,7 @@ pinned npm packages with ``npm pack`` (the npm registry is the one place such fi
 may come from), checks each tarball against its pinned ``sha512`` integrity, and
 copies only the distribution files the maps use into ``static/vendor/<name>/``.
 Streamlit serves that folder at ``/app/static/vendor/...`` when started with
-``--server.enableStaticServing true``; :func:`geo.maps.use_local_assets` points
+``--server.enableStaticServing true``; :func:`geo.maps.assets.use_local_assets` points
 folium at it.
 
 Only Leaflet is needed: :mod:`geo.maps` draws polygons, tooltips, a layer control and

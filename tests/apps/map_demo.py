@@ -18,7 +18,8 @@ import streamlit as st
 from shapely.geometry import box
 from streamlit_folium import st_folium
 
-from geo.maps import LISA_COLORS, categorical_map, choropleth
+from geo.maps.draw import categorical_map, choropleth
+from geo.maps.palettes import LISA_COLORS
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 

@@ -1,0 +1,533 @@
+"""Stop outcomes by driver and officer group: rates, disparity ratios, benchmarks, funnels.
+
+Every table is tidy: one row per (unit, group) with the event ``count``, the
+``denominator``, the ``rate`` with its 95 % Wilson interval (``lo``, ``hi``), a
+``small_cell`` flag, an empirical-Bayes-smoothed rate (``eb_rate``) and the disparity
+``ratio`` against a reference group with its 95 % interval (``ratio_lo``, ``ratio_hi``,
+log method).
+
+Definitions
+-----------
+Outcomes
+    ``search`` (a search was conducted), ``arrest``, ``citation``, ``written_warning``,
+    ``verbal_warning``, ``no_action`` (the result of the stop). The denominator is every
+    stop whose outcome is known: stops with an unreadable search flag are left out of
+    search rates, stops with an unknown result out of result rates (both reported by
+    :func:`data_notes`). With ``among="searched"`` the denominator is the searched stops
+    (e.g. the arrest rate of searched drivers), a *search-based* outcome.
+Small cells
+    ``small_cell`` is true when the denominator is below ``min_cell`` (50): fewer than
+    50 stops, or fewer than 50 searches for search-based outcomes. A 40 % search rate
+    from 5 stops must not headline a table.
+Disparity ratio
+    ``rate(group) / rate(reference)`` within the same unit; 95 % interval by the log
+    (Katz) method, ``exp(log RR ± 1.96 sqrt(1/a - 1/n1 + 1/c - 1/n2))``; missing when
+    either count is zero.
+Empirical Bayes
+    See :func:`eb_smooth`: each rate is pulled toward the citywide rate by a beta prior
+    whose strength is estimated from the spread of the rates (method of moments).
+    Without a unit (``per=None``) the groups are pulled toward the citywide rate of all
+    stops; with a unit (``per="division"``) each group's unit rates are pulled toward
+    that group's citywide rate, so the smoothing does not erase the disparity itself.
+Filters
+    :class:`StopFilter` (period, reason, driver gender, age band, division) applies to
+    every analysis here and in :mod:`geo.analysis.models`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
+
+from geo.errors import EmptyInputError, ValueDomainError
+from geo.layers.filters import StopFilter, require_stop_columns
+from geo.stats.significance import Z95
+from geo.vocab import MIN_CELL, NO_DIVISION, OTHER, OUTCOMES
+
+__all__ = ["DRIVER_DIMENSIONS", "OFFICER_DIMENSIONS", "DEFAULT_REFERENCE", "groups_present", "data_notes", "outcome_flags", "wilson", "ratio_interval", "eb_smooth", "rates", "officer_rates", "officer_driver_matrix"]
+
+
+Outcome = Literal["search", "arrest", "citation", "written_warning", "verbal_warning", "no_action"]
+
+
+Dimension = Literal[
+    "driver_group",
+    "driver_race",
+    "driver_ethnicity",
+    "driver_gender",
+    "age_band",
+    "reason",
+    "officer_race",
+    "officer_gender",
+    "officer_years_band",
+    "division",
+    "month",
+    "year",
+]
+
+
+Among = Literal["all", "searched"]
+
+
+#: Driver characteristics the rate tables break down by.
+DRIVER_DIMENSIONS: tuple[str, ...] = ("driver_group", "driver_race", "driver_ethnicity", "driver_gender", "age_band", "reason")
+
+
+#: Officer characteristics for the accountability tables.
+OFFICER_DIMENSIONS: tuple[str, ...] = ("officer_years_band", "officer_race", "officer_gender")
+
+
+ALL_DIMENSIONS: tuple[str, ...] = (*DRIVER_DIMENSIONS, *OFFICER_DIMENSIONS, "division", "month", "year")
+
+
+#: Reference group of each dimension for disparity ratios (``None``: no ratio).
+DEFAULT_REFERENCE: dict[str, str | None] = {
+    "driver_group": "White",
+    "driver_race": "White",
+    "driver_ethnicity": "Non-Hispanic",
+    "driver_gender": "Male",
+    "age_band": "25-34",
+    "reason": "Speeding",
+    "officer_race": "White",
+    "officer_gender": "Male",
+    "officer_years_band": "0-4",
+    "division": None,
+    "month": None,
+    "year": None,
+}
+
+
+CITY = "All stops"
+
+
+def filtered(stops: pd.DataFrame, filters: StopFilter | None) -> pd.DataFrame:
+    if not isinstance(stops, pd.DataFrame):
+        raise TypeError(f"stops must be a pandas DataFrame, not {type(stops).__name__}.")
+    if len(stops) == 0:
+        raise EmptyInputError("The stops frame has no rows.")
+    return filters.apply(stops) if filters is not None else stops
+
+
+def groups_present(stops: pd.DataFrame, dimension: Dimension, *, filters: StopFilter | None = None) -> list[str]:
+    """Groups of ``dimension`` that have at least one stop (after ``filters``), in category order.
+
+    The choices a reference-group selector can offer: a group absent from the filtered
+    stops cannot be a reference.
+
+    Raises
+    ------
+    ValueDomainError
+        Unknown dimension.
+    EmptyInputError
+        The filter leaves no stops.
+
+    Examples
+    --------
+    >>> groups_present(stops, "driver_gender")  # doctest: +SKIP
+    ['Male', 'Female']
+    """
+    prep = PreparedStops(filtered(stops, filters))
+    codes, levels = prep.codes(dimension)
+    counts = np.bincount(codes, minlength=len(levels))
+    return [lv for lv, c in zip(levels, counts.tolist(), strict=True) if c > 0]
+
+
+def data_notes(stops: pd.DataFrame) -> list[str]:
+    """Plain-language notes on what in ``stops`` is unknown, flagged or bucketed.
+
+    Nothing is dropped silently: unknown categories stay as ``Other/Unknown`` groups,
+    stops without a division stay as ``No division recorded``; this lists them.
+    """
+    notes: list[str] = []
+    n = len(stops)
+    for column, label in (
+        ("driver_race", "driver race"),
+        ("driver_ethnicity", "driver ethnicity"),
+        ("driver_gender", "driver gender"),
+        ("reason", "reason for stop"),
+        ("result", "result of stop"),
+        ("officer_race", "officer race"),
+        ("officer_gender", "officer gender"),
+    ):
+        if column in stops:
+            k = int((stops[column] == OTHER).sum())
+            if k:
+                extra = " (left out of result rates and the arrest model)" if column == "result" else " (kept as their own group)"
+                notes.append(f"{label} '{OTHER}': {k:,} of {n:,} stops{extra}")
+    if "searched" in stops:
+        k = int(stops["searched"].isna().sum())
+        if k:
+            notes.append(f"search flag not Yes/No: {k:,} stops (left out of search rates and the search model)")
+    if "officer_years" in stops:
+        k = int(stops["officer_years"].isna().sum())
+        if k:
+            notes.append(f"officer years of service missing: {k:,} stops (band 'Unknown'; left out of the models)")
+    if "age_flagged" in stops:
+        k = int(stops["age_flagged"].sum())
+        if k:
+            notes.append(f"driver age outside 15-100: {k:,} stops (band 'Outside 15-100'; left out of the models)")
+    if "division" in stops:
+        k = int((stops["division"] == NO_DIVISION).sum())
+        if k:
+            notes.append(f"no division recorded: {k:,} stops (kept as '{NO_DIVISION}'; not in benchmarks or funnels)")
+    return notes
+
+
+def outcome_flags(stops: pd.DataFrame, outcome: Outcome, *, among: Among = "all") -> tuple[np.ndarray, np.ndarray]:
+    """Boolean arrays ``(event, valid)`` for ``outcome``.
+
+    ``valid`` marks the stops in the denominator: a known search flag (search), a known
+    result (other outcomes), and with ``among="searched"`` also a search conducted.
+    """
+    if outcome not in OUTCOMES:
+        raise ValueDomainError(f"Unknown outcome {outcome!r}; allowed: {', '.join(OUTCOMES)}.")
+    if among not in ("all", "searched"):
+        raise ValueDomainError(f"Unknown among={among!r}; allowed: 'all', 'searched'.")
+    require_stop_columns(stops, ["searched"])
+    searched = stops["searched"]
+    if outcome == "search":
+        valid = searched.notna().to_numpy()
+        event = searched.fillna(False).to_numpy(dtype=bool)
+    else:
+        require_stop_columns(stops, ["result"])
+        result = stops["result"]
+        valid = (result != OTHER).to_numpy()
+        event = (result == OUTCOMES[outcome]).to_numpy()
+    if among == "searched":
+        if outcome == "search":
+            raise ValueDomainError("The search rate among searched stops is always 1; use among='all'.")
+        valid = valid & searched.fillna(False).to_numpy(dtype=bool)
+    return event & valid, valid
+
+
+class PreparedStops:
+    """Category codes and outcome flags of one (filtered) stops frame, computed once."""
+
+    def __init__(self, stops: pd.DataFrame) -> None:
+        self.stops = stops
+        self.n = len(stops)
+        self._codes: dict[str, tuple[np.ndarray, list[str]]] = {}
+        self._flags: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self.notes: list[str] = []
+
+    def codes(self, dim: str) -> tuple[np.ndarray, list[str]]:
+        if dim not in self._codes:
+            if dim not in ALL_DIMENSIONS:
+                raise ValueDomainError(f"Unknown dimension {dim!r}; allowed: {', '.join(ALL_DIMENSIONS)}.")
+            if dim in ("month", "year"):
+                require_stop_columns(self.stops, ["month"])
+                m = self.stops["month"].to_numpy().astype(f"datetime64[{'M' if dim == 'month' else 'Y'}]")
+                uniq, codes = np.unique(m, return_inverse=True)
+                levels = [str(x) for x in np.datetime_as_string(uniq, unit="M" if dim == "month" else "Y")]
+            else:
+                require_stop_columns(self.stops, [dim])
+                col = self.stops[dim]
+                if not isinstance(col.dtype, pd.CategoricalDtype):
+                    col = col.astype("category")
+                codes = col.cat.codes.to_numpy().astype(np.int64)
+                levels = [str(c) for c in col.cat.categories]
+                if (codes < 0).any():  # never drop silently: missing values become their own level
+                    codes = np.where(codes < 0, len(levels), codes)
+                    levels = [*levels, "Missing"]
+            self._codes[dim] = (codes.astype(np.int64), levels)
+        return self._codes[dim]
+
+    def flags(self, outcome: Outcome, among: Among) -> tuple[np.ndarray, np.ndarray]:
+        key = (outcome, among)
+        if key not in self._flags:
+            self._flags[key] = outcome_flags(self.stops, outcome, among=among)
+        return self._flags[key]
+
+
+def wilson(count: np.ndarray, nobs: np.ndarray, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval (``statsmodels`` ``proportion_confint(method="wilson")``); NaN where ``nobs`` is 0."""
+    count = np.asarray(count, dtype=float)
+    nobs = np.asarray(nobs, dtype=float)
+    lo = np.full(count.shape, np.nan)
+    hi = np.full(count.shape, np.nan)
+    ok = nobs > 0
+    if ok.any():
+        lo[ok], hi[ok] = proportion_confint(count[ok], nobs[ok], alpha=alpha, method="wilson")
+    return lo, hi
+
+
+def ratio_interval(
+    a: np.ndarray, n1: np.ndarray, c: np.ndarray, n2: np.ndarray, *, z: float = Z95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ratio of two proportions ``(a/n1) / (c/n2)`` with its log-method (Katz) interval.
+
+    Returns
+    -------
+    ratio, lo, hi : numpy.ndarray
+        ``ratio`` is missing when ``c`` or a denominator is 0; the interval is missing
+        when ``a`` or ``c`` is 0 (the log method is undefined there).
+    """
+    a, n1, c, n2 = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (a, n1, c, n2)))
+    ratio = np.full(a.shape, np.nan)
+    lo = ratio.copy()
+    hi = ratio.copy()
+    ok = (n1 > 0) & (n2 > 0) & (c > 0)
+    ratio[ok] = (a[ok] / n1[ok]) / (c[ok] / n2[ok])
+    ci = ok & (a > 0)
+    se = np.sqrt(1 / a[ci] - 1 / n1[ci] + 1 / c[ci] - 1 / n2[ci])
+    lo[ci] = ratio[ci] * np.exp(-z * se)
+    hi[ci] = ratio[ci] * np.exp(z * se)
+    return ratio, lo, hi
+
+
+def eb_smooth(count: np.ndarray, denominator: np.ndarray, *, prior_rate: float) -> tuple[np.ndarray, float]:
+    """Empirical-Bayes (beta-binomial) rates pulled toward ``prior_rate``.
+
+    With ``p0 = prior_rate``, ``p_i = x_i / n_i``, ``N = sum n_i``, ``k`` units and
+    ``nbar = N / k``:
+
+    - between-unit variance ``s2 = sum n_i (p_i - p0)^2 / N``;
+    - true-rate variance ``tau2 = max(s2 - p0 (1 - p0) / nbar, 0)``;
+    - prior strength ``m = p0 (1 - p0) / tau2 - 1`` (a Beta prior with mean ``p0`` and
+      variance ``tau2``; ``m = inf`` when ``tau2 = 0``: every rate becomes ``p0``);
+    - smoothed rate ``(x_i + m p0) / (n_i + m)``.
+
+    Fewer than 3 units, or ``p0`` of 0 or 1, give no smoothing (``m = 0``).
+
+    Returns
+    -------
+    eb_rate : numpy.ndarray
+    m : float
+        The prior strength, in stops: a unit with ``n_i = m`` stops is pulled halfway.
+    """
+    x = np.asarray(count, dtype=float)
+    n = np.asarray(denominator, dtype=float)
+    ok = n > 0
+    out = np.full(x.shape, np.nan)
+    p0 = float(prior_rate)
+    k = int(ok.sum())
+    if k < 3 or not (0.0 < p0 < 1.0):
+        out[ok] = x[ok] / n[ok]
+        return out, 0.0
+    N = n[ok].sum()
+    p = x[ok] / n[ok]
+    s2 = float(np.sum(n[ok] * (p - p0) ** 2) / N)
+    tau2 = s2 - p0 * (1 - p0) / (N / k)
+    if tau2 <= 0:
+        out[ok] = p0
+        return out, float("inf")
+    m = max(p0 * (1 - p0) / tau2 - 1.0, 0.0)
+    out[ok] = (x[ok] + m * p0) / (n[ok] + m)
+    return out, m
+
+
+def _resolve_reference(dim: str, levels: list[str], present: np.ndarray, reference: str | None, where: str) -> int | None:
+    if reference == "auto":
+        reference = DEFAULT_REFERENCE.get(dim)
+    if reference is None:
+        return None
+    if reference not in levels:
+        raise ValueDomainError(
+            f"Reference group {reference!r} is not a {dim} group; allowed: {', '.join(lv for lv, p in zip(levels, present, strict=True) if p)}."
+        )
+    i = levels.index(reference)
+    if not present[i]:
+        raise ValueDomainError(
+            f"Reference group {reference!r} has no stops in the filtered data ({where}); "
+            f"{dim} groups present: {', '.join(lv for lv, p in zip(levels, present, strict=True) if p)}. Choose another reference."
+        )
+    return i
+
+
+def prepared_rates(
+    prep: PreparedStops,
+    *,
+    outcome: Outcome,
+    by: str,
+    per: str | None,
+    reference: str | None,
+    among: Among,
+    min_cell: int,
+    where: str,
+) -> pd.DataFrame:
+    event, valid = prep.flags(outcome, among)
+    gcodes, glevels = prep.codes(by)
+    ng = len(glevels)
+    if per is None:
+        ucodes, ulevels = np.zeros(prep.n, dtype=np.int64), [CITY]
+    else:
+        if per == by:
+            raise ValueDomainError(f"per and by are both {by!r}; choose two different dimensions.")
+        ucodes, ulevels = prep.codes(per)
+    nu = len(ulevels)
+    key = ucodes * ng + gcodes
+    den = np.bincount(key[valid], minlength=nu * ng).reshape(nu, ng)
+    cnt = np.bincount(key[event], minlength=nu * ng).reshape(nu, ng)
+    if den.sum() == 0:
+        raise EmptyInputError(f"No stops with a known {outcome} outcome in the filtered data ({where}).")
+    ref = _resolve_reference(by, glevels, den.sum(axis=0) > 0, reference, where)
+
+    # smoothing: per group across units toward the group's citywide rate, or across groups toward the city
+    eb = np.full(den.shape, np.nan)
+    if per is None:
+        eb[0], _ = eb_smooth(cnt[0], den[0], prior_rate=cnt.sum() / den.sum())
+    else:
+        for g in range(ng):
+            if den[:, g].sum() > 0:
+                eb[:, g], _ = eb_smooth(cnt[:, g], den[:, g], prior_rate=cnt[:, g].sum() / den[:, g].sum())
+
+    if ref is not None:
+        ratio, rlo, rhi = ratio_interval(cnt, den, cnt[:, [ref]], den[:, [ref]])
+        ratio[:, ref] = np.where(cnt[:, ref] > 0, 1.0, np.nan)
+        rlo[:, ref] = np.nan
+        rhi[:, ref] = np.nan
+    else:
+        ratio = rlo = rhi = np.full(den.shape, np.nan)
+
+    ui, gi = np.nonzero(den > 0)
+    if ref is not None and per is not None:
+        lacking = [ulevels[u] for u in range(nu) if den[u].sum() > 0 and cnt[u, ref] == 0]
+        if lacking:
+            prep.notes.append(
+                f"{outcome}: reference group '{glevels[ref]}' has no {outcome} events (or no stops) in {len(lacking)} "
+                f"{per} unit(s), so no ratio there: {', '.join(lacking[:8])}{' ...' if len(lacking) > 8 else ''}"
+            )
+    d = den[ui, gi]
+    c = cnt[ui, gi]
+    lo, hi = wilson(c, d)
+    out = pd.DataFrame(
+        {
+            "outcome": outcome,
+            "base": "stops" if among == "all" else "searched stops",
+            "scope": "city" if per is None else per,
+            "unit": np.asarray(ulevels, dtype=object)[ui],
+            "dimension": by,
+            "group": np.asarray(glevels, dtype=object)[gi],
+            "count": c.astype(np.int64),
+            "denominator": d.astype(np.int64),
+            "rate": c / d,
+            "lo": lo,
+            "hi": hi,
+            "small_cell": d < min_cell,
+            "eb_rate": eb[ui, gi],
+            "reference": glevels[ref] if ref is not None else None,
+            "is_reference": gi == ref if ref is not None else False,
+            "ratio": ratio[ui, gi],
+            "ratio_lo": rlo[ui, gi],
+            "ratio_hi": rhi[ui, gi],
+        }
+    )
+    return out
+
+
+def rates(
+    stops: pd.DataFrame,
+    *,
+    outcome: Outcome = "search",
+    by: Dimension = "driver_group",
+    per: Dimension | None = None,
+    reference: str | None = "auto",
+    among: Among = "all",
+    filters: StopFilter | None = None,
+    min_cell: int = MIN_CELL,
+) -> pd.DataFrame:
+    """Outcome rates by group, optionally within each unit (division, month, ...).
+
+    Parameters
+    ----------
+    stops
+        The clean stops frame of :func:`geo.ingest.stops.load_stops`.
+    outcome
+        ``search``, ``arrest``, ``citation``, ``written_warning``, ``verbal_warning``, ``no_action``.
+    by
+        The groups compared (rows within a unit), e.g. ``driver_group``.
+    per
+        The unit: ``None`` (citywide), ``division``, ``month``, ``officer_race`` ...
+    reference
+        Reference group of ``by`` for the disparity ratio; ``"auto"`` uses
+        :data:`DEFAULT_REFERENCE` (White for race), ``None`` gives no ratio.
+    among
+        ``"all"`` stops or ``"searched"`` stops only (search-based outcomes).
+    filters
+        Which stops to use.
+    min_cell
+        Denominators below this are flagged ``small_cell``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (unit, group) with at least one stop: ``outcome, base, scope, unit,
+        dimension, group, count, denominator, rate, lo, hi, small_cell, eb_rate,
+        reference, is_reference, ratio, ratio_lo, ratio_hi``. ``attrs["notes"]`` holds
+        :func:`data_notes` of the filtered stops.
+
+    Raises
+    ------
+    ValueDomainError
+        Unknown outcome, dimension or reference group; a reference group absent from
+        the filtered data.
+    EmptyInputError
+        A filter leaves no stops.
+
+    Examples
+    --------
+    >>> from geo.ingest.stops import load_stops  # doctest: +SKIP
+    >>> stops, _ = load_stops()  # doctest: +SKIP
+    >>> rates(stops, outcome="search", by="driver_group").set_index("group")["ratio"]["Black"]  # doctest: +SKIP
+    3.30...
+    """
+    data = filtered(stops, filters)
+    where = filters.describe() if filters is not None else "all stops"
+    prep = PreparedStops(data)
+    out = prepared_rates(prep, outcome=outcome, by=by, per=per, reference=reference, among=among, min_cell=min_cell, where=where)
+    out.attrs["notes"] = data_notes(data) + prep.notes
+    return out
+
+
+def officer_rates(
+    stops: pd.DataFrame,
+    *,
+    by: Literal["officer_years_band", "officer_race", "officer_gender"] = "officer_years_band",
+    outcomes: Sequence[Outcome] = tuple(OUTCOMES),
+    filters: StopFilter | None = None,
+    min_cell: int = MIN_CELL,
+) -> pd.DataFrame:
+    """Outcome rates by officer years-of-service band, race or gender (stacked over outcomes)."""
+    if by not in OFFICER_DIMENSIONS:
+        raise ValueDomainError(f"Unknown officer dimension {by!r}; allowed: {', '.join(OFFICER_DIMENSIONS)}.")
+    prep = PreparedStops(filtered(stops, filters))
+    where = filters.describe() if filters is not None else "all stops"
+    out = pd.concat(
+        [prepared_rates(prep, outcome=o, by=by, per=None, reference="auto", among="all", min_cell=min_cell, where=where) for o in outcomes],
+        ignore_index=True,
+    )
+    out.attrs["notes"] = data_notes(prep.stops) + prep.notes
+    return out
+
+
+def officer_driver_matrix(
+    stops: pd.DataFrame,
+    *,
+    outcome: Outcome = "search",
+    officer: Literal["officer_race", "officer_gender", "officer_years_band"] = "officer_race",
+    driver: Literal["driver_group", "driver_race"] = "driver_group",
+    reference: str = "White",
+    filters: StopFilter | None = None,
+    min_cell: int = MIN_CELL,
+    wide: bool = False,
+) -> pd.DataFrame:
+    """Officer-race × driver-race outcome rates (default: search rates).
+
+    Returns the long table of :func:`rates` with ``per=officer`` (``unit`` is the
+    officer group, ``group`` the driver group, ``ratio`` against ``reference`` drivers
+    stopped by the same officer group); with ``wide=True``, a matrix of rates (officer
+    rows × driver columns) instead.
+    """
+    out = rates(stops, outcome=outcome, by=driver, per=officer, reference=reference, filters=filters, min_cell=min_cell)
+    if wide:
+        notes = out.attrs.get("notes", [])
+        rows, cols = list(pd.unique(out["unit"])), list(pd.unique(out["group"]))
+        out = out.pivot(index="unit", columns="group", values="rate").reindex(index=rows, columns=cols)
+        out.index.name = officer
+        out.columns.name = driver
+        out.attrs["notes"] = notes
+    return out

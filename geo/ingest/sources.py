@@ -1,0 +1,200 @@
+"""The data sets the project uses: where each lives on disk and where it comes from.
+
+Raw files live under :attr:`geo.settings.Settings.data_dir`, laid out exactly like
+the shared mirror (``stops/``, ``divisions/``, ``npa/``, ``points/``, ``other/``).
+``python -m geo fetch`` fills that folder, from the City of Charlotte portal or from a
+mirror folder, and writes ``manifest.json`` beside the files; :func:`resolve` reads the
+manifest to find the file of a data set (a portal download may use another file name
+than the mirror).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from geo.errors import DataFileError
+
+__all__ = ["MANIFEST_NAME", "Dataset", "DATASETS", "read_manifest", "resolve"]
+
+
+MANIFEST_NAME = "manifest.json"
+
+
+Kind = Literal["arcgis_table", "arcgis_features", "file"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One data set.
+
+    Attributes
+    ----------
+    key
+        Short name used throughout the code.
+    path
+        Path relative to the data folder, as in the mirror.
+    description
+        What it is, in plain words.
+    portal_url
+        Where ``python -m geo fetch`` downloads it from, or ``None`` when it is only
+        available from a mirror.
+    kind
+        How to download it: an ArcGIS REST table or feature layer (paged), or a file.
+    portal_path
+        File name (relative to the data folder) for the portal download, when it
+        differs from the mirror's.
+    required
+        Whether the app needs it to start.
+    """
+
+    key: str
+    path: str
+    description: str
+    portal_url: str | None = None
+    kind: Kind = "file"
+    portal_path: str | None = None
+    required: bool = False
+
+
+# Download addresses, as confirmed (the build machine cannot reach them; fetch is tested
+# against a local imitation of the services):
+# - Officer Traffic Stops: the ArcGIS Server page of CMPD/Officer_Traffic_Stop/MapServer/0 shows
+#   "Type: Table", MaxRecordCount 2000, query formats JSON and PBF (no GeoJSON), pagination and
+#   orderBy supported, fields OBJECTID, Month_of_Stop, Reason_for_Stop, Officer_Race ... (the same
+#   table is also published as CMPD/CMPD/MapServer/14).
+# - CMPD Police Divisions: ArcGIS Online item b787e43380cd4fc0ba6dd6a9fb10cb27, owner CharlotteNC,
+#   FeatureServer layer 0 under services.arcgis.com/9Nl857LBlQVyzq54 (listed by the portal's DCAT feed,
+#   as cited by two independent public code bases).
+# - Quality of Life Explorer: the geography is public/data/geography/geography.geojson.json and the
+#   metric files data/metric/<r|d><n>.csv in tobinbradley/quality-of-life-explorer. The addresses are
+#   pinned to commit 974f4007 (the one the shared mirror was copied from) so that geography ids and
+#   metric ids always match and a download reproduces the mirror byte for byte; replace the commit
+#   with "HEAD" to follow the repository's default branch. (mcmap.org/qol/data serves only the built
+#   JSON metrics, not these CSVs.)
+_QOL_REPO = (
+    "https://raw.githubusercontent.com/tobinbradley/quality-of-life-explorer/974f4007eb3381e4e661671575117150bd27aff0"
+)
+
+
+_QOL = f"{_QOL_REPO}/public/data"
+
+
+_NPA_METRICS = ("r1", "r47", "r14", "r15", "r16", "r17", "r18", "r58", "d58", "r59", "d59", "r60", "d60", "r37", "d37")
+
+
+DATASETS: dict[str, Dataset] = {
+    d.key: d
+    for d in [
+        Dataset(
+            "stops",
+            "stops/Officer_Traffic_Stops_2020-2021.csv.gz",
+            "CMPD Officer Traffic Stops (one row per stop; finest geography is the division)",
+            "https://gis.charlottenc.gov/arcgis/rest/services/CMPD/Officer_Traffic_Stop/MapServer/0",
+            "arcgis_table",
+            portal_path="stops/Officer_Traffic_Stops_portal.csv.gz",
+            required=True,
+        ),
+        Dataset(
+            "divisions_2025",
+            "divisions/CMPD_Police_Divisions_2025.geojson",
+            "CMPD Police Divisions, current layer (14 polygons)",
+            "https://services.arcgis.com/9Nl857LBlQVyzq54/arcgis/rest/services/CMPD_Police_Divisions/FeatureServer/0",
+            "arcgis_features",
+            portal_path="divisions/CMPD_Police_Divisions_current.geojson",
+            required=True,
+        ),
+        Dataset(
+            "divisions_2019",
+            "divisions/CMPD_Police_Divisions_2019.shp",
+            "CMPD Police Divisions, 2019 layer (Airport in two parts)",
+        ),
+        Dataset(
+            "division_offices",
+            "divisions/CMPD_Police_Division_Offices.shp",
+            "CMPD division offices (points)",
+        ),
+        Dataset(
+            "npa_geography",
+            "npa/npa_geography.geojson",
+            "Quality of Life Explorer neighborhood profile areas (459 NPAs)",
+            f"{_QOL}/geography/geography.geojson.json",
+            required=True,
+        ),
+        *[
+            Dataset(
+                f"npa_metric_{m}",
+                f"npa/metric/{m}.csv",
+                f"Quality of Life Explorer metric file {m}",
+                f"{_QOL_REPO}/data/metric/{m}.csv",
+                required=m in {"r1", "r47", "r14", "r15", "r16", "r17", "r18", "r58", "r59"},
+            )
+            for m in _NPA_METRICS
+        ],
+        Dataset(
+            "ois_incidents",
+            "points/CMPD_OfficerInvolved_Shootings__Incidents.csv",
+            "CMPD officer-involved shootings, incidents (points)",
+        ),
+        Dataset(
+            "ois_individuals",
+            "points/CMPD_OfficerInvolved_Shootings__Individuals.csv",
+            "CMPD officer-involved shootings, individuals",
+        ),
+        Dataset(
+            "ois_officers",
+            "points/CMPD_OfficerInvolved_Shootings__Officers.csv",
+            "CMPD officer-involved shootings, officers",
+        ),
+        Dataset(
+            "incidents_sample",
+            "points/CMPD_Incidents_sample5000.csv",
+            "CMPD incident reports, first 5,000 records of the layer (points)",
+        ),
+        Dataset(
+            "odp_workbook",
+            "other/opendatapolicingnc_CMPD_traffic_stop_summary_2002-2024.xlsx",
+            "Open Data Policing NC: citywide yearly stop, search and use-of-force tables",
+        ),
+    ]
+}
+
+
+def read_manifest(data_dir: Path) -> dict:
+    """Read ``manifest.json`` in ``data_dir``; an empty manifest if there is none."""
+    path = Path(data_dir) / MANIFEST_NAME
+    if not path.exists():
+        return {"files": {}}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataFileError(f"{path}: the data manifest is not valid JSON ({exc}). Run `python -m geo fetch` again.") from None
+
+
+def resolve(key: str, data_dir: Path) -> Path:
+    """Return the file of data set ``key`` in ``data_dir``.
+
+    The manifest's entry wins; otherwise the mirror path, then the portal path.
+
+    Raises
+    ------
+    DataFileError
+        If no file is found, with the command that gets it.
+    """
+    if key not in DATASETS:
+        raise KeyError(f"Unknown data set {key!r}; known: {', '.join(DATASETS)}")
+    data_dir = Path(data_dir)
+    ds = DATASETS[key]
+    entry = read_manifest(data_dir).get("files", {}).get(key)
+    candidates = ([entry["path"]] if entry and "path" in entry else []) + [ds.path] + ([ds.portal_path] if ds.portal_path else [])
+    for rel in candidates:
+        p = data_dir / rel
+        if p.exists():
+            return p
+    raise DataFileError(
+        f"Data set {key!r} ({ds.description}) is not in {data_dir}: looked for "
+        + ", ".join(candidates)
+        + ". Run `python -m geo fetch` (or `python -m geo fetch --mirror ../shared/data`)."
+    )

@@ -1,0 +1,305 @@
+"""Analysis layers, built from the cached clean frames.
+
+This is the module the app, the command line and the statistics call: each function
+returns a new frame (callers may change it freely) in the analysis CRS (EPSG:2264).
+
+- :func:`stops`, :func:`divisions`, :func:`npa`, :func:`npa_metrics`, :func:`ois`,
+  :func:`incidents`: the clean frames of :mod:`geo.ingest.stops`, cached as (Geo)Parquet.
+- :func:`npa_layer`: one row per NPA with population, crime counts and rates by year,
+  incident and shooting counts, and the division it mostly lies in.
+- :func:`division_layer`: one row per division with stop outcomes by driver group,
+  population by race (NPA overlay), stops per 1,000 residents, shooting counts.
+- :func:`reports`: every loader's row report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.errors import DataFileError
+from geo.ingest.boundaries import DIVISION_VINTAGES, load_divisions, load_npa
+from geo.ingest.cache import cached
+from geo.ingest.npa_metrics import load_npa_metrics
+from geo.ingest.points import load_incidents, load_ois
+from geo.ingest.report import LoadReport
+from geo.ingest.sources import DATASETS, resolve
+from geo.ingest.stops import load_stops
+from geo.layers.join import area_weighted_sum, assign_points, majority_overlap
+from geo.layers.npa_table import npa_wide
+from geo.layers.stop_tables import division_stop_summary, stops_per_1000
+from geo.settings import Settings, get_settings
+
+__all__ = ["POPULATION_COLUMNS", "stops_with_report", "stops", "divisions_with_report", "divisions", "npa_with_report", "npa", "npa_metrics_with_report", "npa_metrics", "ois_with_report", "ois", "incidents_with_report", "incidents", "points_with_units", "npa_layer", "division_population", "division_base", "division_layer", "reports"]
+
+
+#: 2020 population columns carried from NPAs into divisions.
+POPULATION_COLUMNS = ("pop_2020", "white_nh_2020", "black_nh_2020", "asian_nh_2020", "other_nh_2020", "hispanic_2020")
+
+
+def _s(settings: Settings | None) -> Settings:
+    return settings if settings is not None else get_settings()
+
+
+def _inputs(s: Settings, *keys: str) -> list[Path]:
+    out = []
+    for k in keys:
+        try:
+            out.append(resolve(k, s.data_dir))
+        except DataFileError:
+            if DATASETS[k].required:
+                raise
+    return out
+
+
+def stops_with_report(settings: Settings | None = None) -> tuple[pd.DataFrame, LoadReport]:
+    """The clean stops frame and its report (cached)."""
+    s = _s(settings)
+    return cached("stops", lambda: load_stops(settings=s), inputs=_inputs(s, "stops"), cache_dir=s.cache_dir)
+
+
+def stops(settings: Settings | None = None) -> pd.DataFrame:
+    """The clean stops frame (see :func:`geo.ingest.stops.load_stops`)."""
+    return stops_with_report(settings)[0]
+
+
+def divisions_with_report(
+    settings: Settings | None = None, *, vintage: Literal["auto", 2019, 2025] = "auto"
+) -> tuple[gpd.GeoDataFrame, LoadReport]:
+    """Division polygons and their report (cached)."""
+    s = _s(settings)
+    paths = []
+    for key in DIVISION_VINTAGES:
+        try:
+            p = resolve(key, s.data_dir)
+        except DataFileError:
+            continue
+        paths += [p] + [p.with_suffix(ext) for ext in (".dbf", ".prj") if p.suffix == ".shp" and p.with_suffix(ext).exists()]
+    return cached(
+        f"divisions_{vintage}",
+        lambda: load_divisions(vintage=vintage, settings=s),
+        inputs=paths,
+        cache_dir=s.cache_dir,
+        extra=s.analysis_crs,
+    )
+
+
+def divisions(settings: Settings | None = None, *, vintage: Literal["auto", 2019, 2025] = "auto") -> gpd.GeoDataFrame:
+    """Division polygons (see :func:`geo.ingest.boundaries.load_divisions`)."""
+    return divisions_with_report(settings, vintage=vintage)[0]
+
+
+def npa_with_report(settings: Settings | None = None) -> tuple[gpd.GeoDataFrame, LoadReport]:
+    """NPA polygons and their report (cached)."""
+    s = _s(settings)
+    return cached(
+        "npa", lambda: load_npa(settings=s), inputs=_inputs(s, "npa_geography"), cache_dir=s.cache_dir, extra=s.analysis_crs
+    )
+
+
+def npa(settings: Settings | None = None) -> gpd.GeoDataFrame:
+    """NPA polygons (see :func:`geo.ingest.boundaries.load_npa`)."""
+    return npa_with_report(settings)[0]
+
+
+def npa_metrics_with_report(settings: Settings | None = None) -> tuple[pd.DataFrame, LoadReport]:
+    """The tidy NPA metric table and its report (cached)."""
+    s = _s(settings)
+    keys = ["npa_geography", *[k for k in DATASETS if k.startswith("npa_metric_")]]
+
+    def build() -> tuple[pd.DataFrame, LoadReport]:
+        return load_npa_metrics(npa_ids=npa(s)["npa"].tolist(), settings=s)
+
+    return cached("npa_metrics", build, inputs=_inputs(s, *keys), cache_dir=s.cache_dir)
+
+
+def npa_metrics(settings: Settings | None = None) -> pd.DataFrame:
+    """The tidy NPA metric table (see :func:`geo.ingest.npa_metrics.load_npa_metrics`)."""
+    return npa_metrics_with_report(settings)[0]
+
+
+def ois_with_report(settings: Settings | None = None) -> tuple[gpd.GeoDataFrame, LoadReport]:
+    """Officer-involved shootings (points) and their report (cached)."""
+    s = _s(settings)
+    return cached(
+        "ois",
+        lambda: load_ois(settings=s),
+        inputs=_inputs(s, "ois_incidents", "ois_individuals", "ois_officers", "npa_geography"),
+        cache_dir=s.cache_dir,
+        extra=s.analysis_crs,
+    )
+
+
+def ois(settings: Settings | None = None) -> gpd.GeoDataFrame:
+    """Officer-involved shootings as points (see :func:`geo.ingest.points.load_ois`)."""
+    return ois_with_report(settings)[0]
+
+
+def incidents_with_report(settings: Settings | None = None) -> tuple[gpd.GeoDataFrame, LoadReport]:
+    """The incident sample (points) and its report (cached)."""
+    s = _s(settings)
+    return cached(
+        "incidents",
+        lambda: load_incidents(settings=s),
+        inputs=_inputs(s, "incidents_sample", "npa_geography"),
+        cache_dir=s.cache_dir,
+        extra=s.analysis_crs,
+    )
+
+
+def incidents(settings: Settings | None = None) -> gpd.GeoDataFrame:
+    """The incident sample as points (see :func:`geo.ingest.points.load_incidents`)."""
+    return incidents_with_report(settings)[0]
+
+
+def _point_layer(s: Settings, name: str) -> gpd.GeoDataFrame | None:
+    try:
+        return ois(s) if name == "ois" else incidents(s)
+    except DataFileError:
+        return None
+
+
+def points_with_units(settings: Settings | None = None, *, layer: Literal["ois", "incidents"] = "incidents") -> gpd.GeoDataFrame:
+    """Points with the ``npa`` and ``division`` they fall in (spatial join in EPSG:2264)."""
+    s = _s(settings)
+    pts = ois(s) if layer == "ois" else incidents(s)
+    pts, _ = assign_points(pts, npa(s), id_column="npa")
+    pts, _ = assign_points(pts, divisions(s), id_column="division")
+    return pts
+
+
+def npa_layer(settings: Settings | None = None) -> gpd.GeoDataFrame:
+    """One row per NPA: geometry, metrics by year, counts of points, division.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``npa``, ``division`` (the division covering most of its area; missing for
+        NPAs outside CMPD's jurisdiction), the columns of
+        :func:`geo.layers.npa_table.npa_wide`, ``incidents`` (incident-sample points in it,
+        all years), ``shootings`` (officer-involved shootings 2005-2018) and
+        ``shootings_per_100k`` (per 100,000 residents in 2020), ``area_sqmi``.
+    """
+    s = _s(settings)
+
+    def build() -> tuple[gpd.GeoDataFrame, LoadReport]:
+        base = npa(s)
+        wide = npa_wide(npa_metrics(s))
+        out = base.merge(wide, left_on="npa", right_index=True, how="left")
+        out.insert(1, "division", majority_overlap(out, divisions(s), target_id="division").astype(object))
+        for name, col in (("incidents", "incidents"), ("ois", "shootings")):
+            pts = _point_layer(s, name)
+            if pts is None:
+                continue
+            assigned, _ = assign_points(pts, base, id_column="npa")
+            counts = assigned["npa"].value_counts()
+            out[col] = out["npa"].map(counts).fillna(0).astype(int)
+        if "shootings" in out:
+            out["shootings_per_100k"] = np.where(out["pop_2020"] > 0, out["shootings"] / out["pop_2020"] * 1e5, np.nan)
+        out["area_sqmi"] = out.geometry.area / 5280.0**2
+        return gpd.GeoDataFrame(out, geometry="geometry", crs=base.crs), LoadReport("npa_layer", "derived")
+
+    keys = ["npa_geography", *[k for k in DATASETS if k.startswith("npa_metric_")], "ois_incidents", "incidents_sample"]
+    keys += [k for k in DIVISION_VINTAGES]
+    return cached("npa_layer", build, inputs=_inputs(s, *keys), cache_dir=s.cache_dir, extra=s.analysis_crs)[0]
+
+
+def division_population(settings: Settings | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """2020 population by race apportioned from NPAs to divisions by area.
+
+    Returns
+    -------
+    population : pandas.DataFrame
+        Indexed by ``division`` (all 14), columns :data:`POPULATION_COLUMNS`.
+    outside : pandas.Series
+        Population that falls outside every division (the county's towns, which
+        have their own police departments).
+    """
+    s = _s(settings)
+    layer = npa_layer(s)
+    cols = [c for c in POPULATION_COLUMNS if c in layer.columns]
+    sums, outside = area_weighted_sum(layer.fillna({c: 0 for c in cols}), divisions(s), columns=cols, target_id="division")
+    return sums, outside
+
+
+def division_base(settings: Settings | None = None) -> gpd.GeoDataFrame:
+    """Divisions with everything that does not depend on which stops are counted.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        All 14 divisions: ``division``, ``code``, ``short_name``, ``area_sqmi``,
+        :data:`POPULATION_COLUMNS` (areal-weighted from NPAs), ``shootings``,
+        ``shootings_per_100k`` and ``incidents`` (points in the division).
+    """
+    s = _s(settings)
+
+    def build() -> tuple[gpd.GeoDataFrame, LoadReport]:
+        divs = divisions(s)
+        pop, outside = division_population(s)
+        out = divs.merge(pop.round(1), left_on="division", right_index=True, how="left")
+        for name, col in (("incidents", "incidents"), ("ois", "shootings")):
+            pts = _point_layer(s, name)
+            if pts is None:
+                continue
+            assigned, _ = assign_points(pts, divs, id_column="division")
+            out[col] = out["division"].map(assigned["division"].value_counts()).fillna(0).astype(int)
+        if "shootings" in out:
+            out["shootings_per_100k"] = np.where(out["pop_2020"] > 0, out["shootings"] / out["pop_2020"] * 1e5, np.nan)
+        report = LoadReport("division_base", "derived")
+        report.notes.append(f"2020 population outside every division (the county's towns): {outside['pop_2020']:,.0f}")
+        return gpd.GeoDataFrame(out, geometry="geometry", crs=divs.crs), report
+
+    keys = ["npa_geography", *[k for k in DATASETS if k.startswith("npa_metric_")]]
+    keys += ["ois_incidents", "incidents_sample", *DIVISION_VINTAGES]
+    return cached("division_base", build, inputs=_inputs(s, *keys), cache_dir=s.cache_dir, extra=s.analysis_crs)[0]
+
+
+def division_layer(settings: Settings | None = None, *, stops_frame: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
+    """One row per division with stops, population and per-capita figures.
+
+    Parameters
+    ----------
+    settings
+        Settings.
+    stops_frame
+        The stops to count (e.g. filtered by period or reason); all stops by default.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        All 14 divisions (Airport with zero stops): the columns of
+        :func:`division_base`; the columns of
+        :func:`geo.layers.stop_tables.division_stop_summary`; ``stops_per_1000`` overall and
+        by driver group. Stops with no division recorded are not in any polygon: see
+        :func:`geo.layers.stop_tables.division_stop_summary`.
+    """
+    s = _s(settings)
+    base = division_base(s)
+    summary = division_stop_summary(stops(s) if stops_frame is None else stops_frame)
+    summary = summary.reindex(base["division"])
+    count_cols = [c for c in summary.columns if "_rate" not in c]
+    summary[count_cols] = summary[count_cols].fillna(0).astype("int64")
+    pop = base.set_index("division")[[c for c in POPULATION_COLUMNS if c in base.columns]]
+    per = stops_per_1000(summary, pop)
+    out = base.merge(summary, left_on="division", right_index=True, how="left")
+    out = out.merge(per, left_on="division", right_index=True, how="left")
+    front = [c for c in base.columns if c != "geometry"]
+    rest = [c for c in out.columns if c not in front and c != "geometry"]
+    return gpd.GeoDataFrame(out[[*front, *rest, "geometry"]], geometry="geometry", crs=base.crs)
+
+
+def reports(settings: Settings | None = None) -> list[LoadReport]:
+    """Every loader's row report, loading (from cache) whatever is present."""
+    s = _s(settings)
+    out = []
+    for fn in (stops_with_report, divisions_with_report, npa_with_report, npa_metrics_with_report, ois_with_report, incidents_with_report):
+        try:
+            out.append(fn(s)[1])
+        except DataFileError as exc:
+            out.append(LoadReport(fn.__name__.removesuffix("_with_report"), "missing", notes=[str(exc)]))
+    return out

@@ -1,0 +1,291 @@
+"""Classifying values for a choropleth (mapclassify): quantiles, Fisher-Jenks, natural breaks, equal interval, box map."""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import branca
+import branca.colormap
+import branca.utilities
+import mapclassify
+import numpy as np
+import pandas as pd
+
+from geo.errors import SchemaError, ValueDomainError, first_rows, quote_values
+from geo.maps.palettes import SEQUENTIAL_CMAPS
+from geo.settings import get_settings
+
+__all__ = ["Scheme", "Classification", "classify"]
+
+
+Scheme = Literal["quantiles", "fisher_jenks", "natural_breaks", "equal_interval", "box_plot"]
+
+
+_SCHEMES: tuple[str, ...] = get_args(Scheme)
+
+
+#: Above this many values Fisher-Jenks (pure Python here, O(n²)) runs on a seeded sample.
+_FISHER_JENKS_MAX_N = 1000
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Classes of a numeric column, as drawn by :func:`choropleth`.
+
+    Attributes
+    ----------
+    scheme
+        The classification scheme used.
+    bins
+        Upper bound of each class (class ``i`` holds ``bins[i-1] < v <= bins[i]``).
+    labels
+        Legend label of each class.
+    classes
+        Class index of every input value; ``-1`` where the value is missing.
+    counts
+        Number of values in each class.
+    n_missing
+        Number of missing values.
+    k_requested
+        The ``k`` asked for (``len(bins)`` may be smaller, see ``note``).
+    note
+        Why the classes differ from what was asked for (empty if they do not).
+    """
+
+    scheme: str
+    bins: tuple[float, ...]
+    labels: tuple[str, ...]
+    classes: np.ndarray
+    counts: tuple[int, ...]
+    n_missing: int
+    k_requested: int
+    note: str = ""
+
+    @property
+    def k(self) -> int:
+        """Number of classes actually formed."""
+        return len(self.bins)
+
+
+def _number_format(values: np.ndarray, bins: np.ndarray | None = None) -> str:
+    """Choose a format for ``values``: whole numbers stay whole, else enough decimals to tell ``bins`` apart."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return "{:,.2f}"
+    if np.all(np.equal(np.mod(finite, 1), 0)):
+        return "{:,.0f}"
+    magnitude = float(np.median(np.abs(finite))) or float(np.abs(finite).max()) or 1.0
+    decimals = 0 if magnitude >= 100 else 1 if magnitude >= 1 else min(6, 1 - math.floor(math.log10(magnitude)))
+    if bins is not None:
+        distinct = np.unique(bins).size
+        while decimals < 6 and len({f"{b:,.{decimals}f}" for b in bins}) < distinct:
+            decimals += 1
+    return f"{{:,.{decimals}f}}"
+
+
+def _fmt(fmt: str, value: float) -> str:
+    text = fmt.format(value)
+    return "0" if re.fullmatch(r"-0(?:\.0*)?", text) else text
+
+
+def _natural_breaks_bins(y: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Compute NaturalBreaks bins like mapclassify (1-D k-means, best of 10), but seeded and thread-safe."""
+    from sklearn.cluster import KMeans
+
+    km = KMeans(n_clusters=k, init="k-means++", n_init=10, random_state=seed).fit(y.reshape(-1, 1))
+    return np.sort(np.array([y[km.labels_ == c].max() for c in range(k)]))
+
+
+def _fisher_jenks_bins(y: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, str]:
+    note = ""
+    sample = y
+    if y.size > _FISHER_JENKS_MAX_N:
+        rng = np.random.default_rng(seed)
+        sample = np.concatenate([rng.choice(y, _FISHER_JENKS_MAX_N - 2, replace=False), [y.min(), y.max()]])
+        k = min(k, np.unique(sample).size)
+        note = (
+            f"Fisher-Jenks breaks from a random sample of {_FISHER_JENKS_MAX_N:,} of {y.size:,} values (seed {seed})."
+        )
+    bins = np.asarray(mapclassify.FisherJenks(sample, k=k).bins, dtype=float)
+    bins[-1] = y.max()
+    return bins, note
+
+
+def classify(
+    values: Sequence[float] | np.ndarray | pd.Series,
+    *,
+    scheme: Scheme = "quantiles",
+    k: int = 5,
+    seed: int | None = None,
+    value_format: str | None = None,
+) -> Classification:
+    """Put numeric values into classes for a choropleth, never failing on awkward data.
+
+    Missing values (NaN, None) get class ``-1``. When there are fewer distinct values
+    than ``k`` (or ties make quantile breaks coincide) fewer classes are formed and
+    :attr:`Classification.note` says so; one distinct value gives one class.
+
+    Parameters
+    ----------
+    values
+        Numbers to classify.
+    scheme
+        ``quantiles`` (equal counts), ``fisher_jenks`` (optimal breaks; on more than
+        1,000 values, computed on a seeded sample), ``natural_breaks`` (1-D k-means, seeded),
+        ``equal_interval`` or ``box_plot`` (6 classes: outliers, whiskers and quartiles;
+        ``k`` is ignored).
+    k
+        Number of classes, 2 to 12.
+    seed
+        Seed for ``natural_breaks`` and for the Fisher-Jenks sample; default
+        :func:`geo.settings.get_settings` ``.seed``.
+    value_format
+        ``str.format`` pattern for numbers in labels, e.g. ``"{:,.1f}"``; default
+        chosen from the spread of the values.
+
+    Raises
+    ------
+    ValueError
+        If ``scheme`` or ``k`` is not allowed.
+    SchemaError
+        If the values are not numeric.
+    ValueDomainError
+        If some values are infinite.
+
+    Examples
+    --------
+    >>> c = classify([1, 2, 3, 4, 100, None], scheme="quantiles", k=2)
+    >>> c.bins, c.counts, c.n_missing
+    ((3.0, 100.0), (3, 2), 1)
+    """
+    if scheme not in _SCHEMES:
+        raise ValueError(f"scheme must be one of {', '.join(_SCHEMES)}; got {scheme!r}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= 12:
+        raise ValueError(f"k must be an integer from 2 to 12; got {k!r}")
+    series = pd.Series(values) if not isinstance(values, pd.Series) else values
+    if series.size and (pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series)):
+        try:
+            series = pd.to_numeric(series, errors="raise")
+        except (TypeError, ValueError):
+            raise SchemaError(
+                f"Values to classify must be numeric; got dtype {series.dtype} "
+                f"(e.g. {quote_values(series.dropna().unique()[:3].tolist())})"
+            ) from None
+    arr = series.to_numpy(dtype=float, na_value=np.nan)
+    missing = np.isnan(arr)
+    infinite = np.isinf(arr)
+    if infinite.any():
+        raise ValueDomainError(
+            f"Values to classify must be finite; {first_rows(np.flatnonzero(infinite) + 1)} hold infinity"
+        )
+    seed = get_settings().seed if seed is None else int(seed)
+    y = arr[~missing]
+    classes = np.full(arr.shape, -1, dtype=int)
+    n_unique = np.unique(y).size
+    notes: list[str] = []
+
+    fmt = value_format or _number_format(y)
+    if n_unique == 0:
+        return Classification(scheme, (), (), classes, (), int(missing.sum()), int(k), "No values to classify.")
+    if n_unique == 1:
+        classes[~missing] = 0
+        only = float(y[0])
+        return Classification(
+            scheme, (only,), (_fmt(fmt, only),), classes, (int(y.size),), int(missing.sum()), int(k),
+            f"All values equal {_fmt(fmt, only)}: one class.",
+        )  # fmt: skip
+
+    k_used = min(int(k), n_unique) if scheme != "box_plot" else 6
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if scheme == "quantiles":
+            bins = np.asarray(mapclassify.Quantiles(y, k=k_used).bins, dtype=float)
+        elif scheme == "equal_interval":
+            bins = np.asarray(mapclassify.EqualInterval(y, k=k_used).bins, dtype=float)
+        elif scheme == "fisher_jenks":
+            bins, fj_note = _fisher_jenks_bins(y, k_used, seed)
+            if fj_note:
+                notes.append(fj_note)
+        elif scheme == "natural_breaks":
+            bins = _natural_breaks_bins(y, k_used, seed)
+        else:
+            bins = np.asarray(mapclassify.BoxPlot(y).bins, dtype=float)
+    for w in caught:
+        # mapclassify's UserWarnings ("Numba not installed", "Not enough unique values ...
+        # Setting k to 3") are covered by the note below; anything else is passed on.
+        if not issubclass(w.category, UserWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+    if scheme == "box_plot":
+        bins = np.maximum.accumulate(bins)  # fences can coincide with quartiles; keep the order
+    else:
+        bins = np.unique(bins)
+        bins[-1] = max(bins[-1], y.max())
+        if bins.size < k:
+            why = f"only {n_unique} distinct values" if n_unique < k else "ties in the data"
+            if n_unique < k and bins.size < n_unique:
+                why += " and ties"
+            notes.insert(0, f"{bins.size} classes instead of {k}: {why}.")
+    classes[~missing] = np.minimum(np.searchsorted(bins, y, side="left"), bins.size - 1)
+    counts = np.bincount(classes[~missing], minlength=bins.size)
+    if scheme == "box_plot":
+        labels = _box_plot_labels(bins, value_format or _number_format(np.concatenate([y, bins])))
+    else:
+        labels = _range_labels(y, classes[~missing], bins, value_format or _number_format(y, bins))
+    return Classification(
+        scheme=scheme,
+        bins=tuple(float(b) for b in bins),
+        labels=tuple(labels),
+        classes=classes,
+        counts=tuple(int(c) for c in counts),
+        n_missing=int(missing.sum()),
+        k_requested=int(k),
+        note=" ".join(notes),
+    )
+
+
+def _range_labels(y: np.ndarray, yb: np.ndarray, bins: np.ndarray, fmt: str) -> list[str]:
+    """Label each class with the smallest and largest value in it (its bounds if empty)."""
+    labels = []
+    for i, hi_bound in enumerate(bins):
+        inside = y[yb == i]
+        if inside.size:
+            lo, hi = float(inside.min()), float(inside.max())
+        else:
+            lo, hi = (float(bins[i - 1]) if i else float(y.min())), float(hi_bound)
+        a, b = _fmt(fmt, lo), _fmt(fmt, hi)
+        labels.append(a if a == b else f"{a} – {b}")
+    return labels
+
+
+def _box_plot_labels(bins: np.ndarray, fmt: str) -> list[str]:
+    f = [_fmt(fmt, b) for b in bins]
+    labels = [
+        f"Low outlier (≤ {f[0]})",
+        f"{f[0]} – {f[1]} (lower whisker)",
+        f"{f[1]} – {f[2]} (25th–50th pct)",
+        f"{f[2]} – {f[3]} (50th–75th pct)",
+        f"{f[3]} – {f[4]} (upper whisker)",
+    ]
+    if bins.size == 6:
+        labels.append(f"High outlier (> {f[4]})")
+    return labels[: bins.size]
+
+
+def ramp(cmap: str, n: int) -> list[str]:
+    base = cmap[:-2] if cmap.endswith("_r") else cmap
+    if base not in SEQUENTIAL_CMAPS:
+        raise ValueError(
+            f"cmap must be one of {', '.join(sorted(SEQUENTIAL_CMAPS))} (optionally with _r); got {cmap!r}"
+        )
+    if n <= 0:
+        return []
+    if n >= 3:
+        return list(branca.utilities.color_brewer(cmap, n))
+    three = branca.utilities.color_brewer(cmap, 3)
+    return [three[1]] if n == 1 else [three[0], three[2]]

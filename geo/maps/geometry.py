@@ -1,0 +1,89 @@
+"""Geometry for display only (never for analysis): EPSG:4326, simplified with shared borders kept, rounded."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from geo.errors import CRSError
+
+__all__ = ["simplify_for_display"]
+
+
+#: Metres per degree of latitude; display tolerances are converted with it.
+_M_PER_DEGREE = 111_320.0
+
+
+_POLYGONAL = {"Polygon", "MultiPolygon"}
+
+
+_LINEAR = {"LineString", "MultiLineString", "LinearRing"}
+
+
+def simplify_for_display(gdf: gpd.GeoDataFrame, *, tolerance_m: float = 10.0, precision: int = 5) -> gpd.GeoDataFrame:
+    """Return a copy in EPSG:4326, repaired, simplified and rounded for a web map.
+
+    Invalid geometries are repaired (``make_valid``, structure method). Polygons are
+    simplified together with ``shapely.coverage_simplify`` so neighbours keep a
+    common border (no slivers or gaps appear between them); a polygon that would come
+    out empty or invalid is simplified on its own instead. Lines are simplified one by
+    one; points are kept. Coordinates are then rounded to ``precision`` decimals.
+    For display only: never use the result for analysis.
+
+    Parameters
+    ----------
+    gdf
+        Any CRS; rows and columns are kept, null geometries stay null.
+    tolerance_m
+        Simplification tolerance in metres (converted at 111,320 m per degree);
+        0 turns simplification off.
+    precision
+        Decimals kept in longitude/latitude (5 ≈ 1 m).
+
+    Raises
+    ------
+    CRSError
+        If ``gdf`` has no CRS.
+    """
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise TypeError(f"expected a GeoDataFrame, got {type(gdf).__name__}")
+    if gdf.crs is None:
+        raise CRSError("The layer has no CRS; set one (e.g. gdf.set_crs('EPSG:2264')) before mapping it.")
+    if tolerance_m < 0 or not 0 <= precision <= 15:
+        raise ValueError(f"tolerance_m must be >= 0 and precision 0..15; got {tolerance_m!r}, {precision!r}")
+    out = gdf.to_crs("EPSG:4326") if not gdf.crs.equals("EPSG:4326") else gdf.copy()
+    geoms = np.asarray(out.geometry.values, dtype=object)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    bad = present & ~shapely.is_valid(geoms)
+    if bad.any():
+        geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
+    collections = present & (shapely.get_type_id(geoms) == 7)
+    if collections.any():  # Leaflet tooltips skip GeometryCollections; keep their polygons
+        geoms[collections] = [_polygonal_part(g) for g in geoms[collections]]
+    if tolerance_m > 0:
+        tol = tolerance_m / _M_PER_DEGREE
+        types = shapely.get_type_id(geoms)
+        poly = present & np.isin(types, [3, 6])
+        line = present & np.isin(types, [1, 2, 5])
+        if poly.any():
+            simple = shapely.coverage_simplify(geoms[poly], tol)
+            broken = shapely.is_empty(simple) | ~shapely.is_valid(simple)
+            if broken.any():
+                simple[broken] = shapely.simplify(geoms[poly][broken], tol, preserve_topology=True)
+            geoms[poly] = simple
+        if line.any():
+            geoms[line] = shapely.simplify(geoms[line], tol, preserve_topology=True)
+    if present.any():
+        geoms[present] = shapely.transform(geoms[present], lambda xy: np.round(xy, precision))
+    out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs="EPSG:4326"), crs="EPSG:4326")
+    return out
+
+
+def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
+    """Return the polygons of a GeometryCollection (or the collection itself if it has none)."""
+    parts = shapely.get_parts(geom)
+    polys = [p for p in parts if shapely.get_type_id(p) in (3, 6)]
+    if not polys:
+        return geom
+    return polys[0] if len(polys) == 1 else shapely.union_all(polys)

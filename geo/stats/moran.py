@@ -1,0 +1,513 @@
+"""Global and local Moran's I, for values and for rates.
+
+* :func:`moran` -- global Moran's I with analytic (normality and randomisation)
+  and seeded permutation p-values, plus the Moran scatterplot data (standardised
+  value and its spatial lag) as columns.
+* :func:`moran_rate` -- global Moran's I of rates standardised by empirical Bayes
+  (Assuncao and Reis 1999), so that small populations do not dominate.
+* :func:`local_moran` -- the local Moran's I (LISA) with a conditional-permutation
+  pseudo p-value, multiple-testing correction and GeoDa's cluster labels.
+* :func:`local_moran_rate` -- the same on EB-standardised rates (GeoDa's "LISA
+  with EB rate").
+
+Conventions (those of GeoDa and esda, whose values these functions reproduce):
+
+* Values are standardised with the population standard deviation over the units
+  that have a value; units with a missing value (or, for rates, a missing or zero
+  denominator) are left out of the analysis entirely -- links to them are dropped,
+  and the remaining weights are row-standardised again -- and are labelled
+  ``Undefined``. A unit left without neighbours is labelled ``Isolated``.
+* ``I_i = (n - 1) / n * z_i * sum_j w_ij z_j`` with row-standardised ``w``; these
+  sum to ``(n - 1) * I``.
+* The pseudo p-value folds the two tails: ``(min(#{I_i^perm >= I_i},
+  #{I_i^perm <= I_i}) + 1) / (R + 1)`` (GeoDa; esda's ``Moran_Local.p_sim``).
+  ``alternative="two-sided"`` doubles it.
+* Clusters: High-High (``z > 0``, lag > 0), Low-Low, High-Low (``z > 0``, lag <= 0),
+  Low-High; only significant units get a cluster label, the rest are ``Not
+  significant``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+from scipy import sparse
+
+from geo.errors import ValueDomainError
+from geo.stats._permutation import Alternative, NeighbourTable, permutation_counts, pseudo_p_value
+from geo.stats.significance import (
+    Correction,
+    LocalResult,
+    add_columns,
+    check_alpha,
+    check_permutations,
+    count_labels,
+    numeric_values,
+    resolve_weights,
+    settings_defaults,
+    significance_cutoff,
+    small_sample_warning,
+    two_sided_normal_p,
+)
+from geo.stats.weights import SpatialWeights, WeightsMethod
+
+__all__ = ["LISA_LABELS", "MoranStatistic", "MoranResult", "moran_statistic", "moran", "moran_rate", "local_moran", "local_moran_rate"]
+
+
+#: Labels of :func:`local_moran`, in legend order.
+LISA_LABELS: tuple[str, ...] = (
+    "High-High",
+    "Low-Low",
+    "Low-High",
+    "High-Low",
+    "Not significant",
+    "Isolated",
+    "Undefined",
+)
+
+
+#: Quadrant numbers (Anselin's scatterplot quadrants, esda's ``q``) -> label.
+QUADRANTS: dict[int, str] = {1: "High-High", 2: "Low-High", 3: "Low-Low", 4: "High-Low"}
+
+
+_PERM_BLOCK = 2_000_000  # floats per block of permuted vectors in the global test
+
+
+_GLOBAL_PERM_BUDGET = 5_000_000  # n x permutations above which local_moran skips the global pseudo p
+
+
+@dataclass(frozen=True)
+class MoranStatistic:
+    """Global Moran's I and its inference.
+
+    Attributes
+    ----------
+    I
+        Moran's I.
+    expected
+        ``-1 / (n - 1)``.
+    z_norm, p_norm
+        z and two-sided p under the normality assumption.
+    z_rand, p_rand
+        z and two-sided p under randomisation.
+    p_sim
+        Folded pseudo p-value from ``permutations`` random permutations (``None``
+        when ``permutations == 0``).
+    permutations
+        Number of permutations.
+    n
+        Units used.
+    """
+
+    I: float  # noqa: E741
+    expected: float
+    z_norm: float
+    p_norm: float
+    z_rand: float
+    p_rand: float
+    p_sim: float | None
+    permutations: int
+    n: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class MoranResult:
+    """Global Moran's I with the scatterplot data.
+
+    Attributes
+    ----------
+    frame
+        Copy of the layer with ``<prefix>z`` (standardised value) and ``<prefix>lag``
+        (its row-standardised spatial lag); the slope of lag on z is ``I``.
+        Undefined units have NaN in both.
+    statistic
+        The numbers.
+    variable
+        Column analysed.
+    undefined, islands, warnings
+        As in :class:`geo.stats.significance.LocalResult`.
+    """
+
+    frame: gpd.GeoDataFrame
+    statistic: MoranStatistic
+    variable: str
+    columns: tuple[str, ...]
+    seed: int | None
+    undefined: tuple = ()
+    islands: tuple = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def I(self) -> float:  # noqa: E741, E743, N802
+        return self.statistic.I
+
+    @property
+    def p_sim(self) -> float | None:
+        return self.statistic.p_sim
+
+
+def _standardise(y: np.ndarray, what: str) -> np.ndarray:
+    if y.size < 3:
+        raise ValueDomainError(f"{what} has a value in only {y.size} unit(s); Moran's I needs at least 3")
+    sd = y.std()
+    if not np.isfinite(sd) or sd <= 1e-12 * max(1.0, np.abs(y).max()):
+        raise ValueDomainError(
+            f"{what} has the same value ({y[0]:g}) in every unit with data; Moran's I is undefined without variation"
+        )
+    return (y - y.mean()) / sd
+
+
+def moran_statistic(
+    z: np.ndarray,
+    w: sparse.csr_array,
+    *,
+    permutations: int = 0,
+    seed: int | None = None,
+    alternative: Alternative = "two-sided",
+) -> MoranStatistic:
+    """Global Moran's I of values ``z`` under weights ``w`` (used as given).
+
+    Parameters
+    ----------
+    z
+        Values (centred inside; any scale).
+    w
+        ``(n, n)`` weights, usually row-standardised.
+    permutations
+        Random (total) permutations for the pseudo p-value; 0 for none.
+    seed
+        Random seed.
+    alternative
+        ``"folded"`` or ``"two-sided"`` (see :func:`geo.stats._permutation.pseudo_p_value`).
+    """
+    z = np.asarray(z, dtype=float)
+    z = z - z.mean()
+    n = z.size
+    w = sparse.csr_array(w, dtype=float)
+    s0 = float(w.sum())
+    zz = float(z @ z)
+    if n < 3 or s0 == 0 or zz == 0:
+        nan = float("nan")
+        return MoranStatistic(nan, -1 / max(n - 1, 1), nan, nan, nan, nan, None, permutations, n)
+    i_obs = n / s0 * float(z @ (w @ z)) / zz
+    ei = -1.0 / (n - 1)
+    wt = w + w.T
+    s1 = 0.5 * float((wt.multiply(wt)).sum())
+    s2 = float(((np.asarray(w.sum(axis=1)).ravel() + np.asarray(w.sum(axis=0)).ravel()) ** 2).sum())
+    v_norm = (n * n * s1 - n * s2 + 3 * s0 * s0) / ((n * n - 1) * s0 * s0) - ei * ei
+    k = (np.sum(z**4) / n) / (zz / n) ** 2
+    v_rand = (
+        n * ((n * n - 3 * n + 3) * s1 - n * s2 + 3 * s0 * s0) - k * ((n * n - n) * s1 - 2 * n * s2 + 6 * s0 * s0)
+    ) / ((n - 1) * (n - 2) * (n - 3) * s0 * s0) - ei * ei if n > 3 else float("nan")
+    z_norm = (i_obs - ei) / np.sqrt(v_norm)
+    z_rand = (i_obs - ei) / np.sqrt(v_rand) if v_rand > 0 else float("nan")
+    p_sim = None
+    if permutations:
+        rng = np.random.default_rng(seed)
+        n_ge = n_le = 0
+        block = max(1, _PERM_BLOCK // n)
+        tol = 1e-10 * abs(i_obs) + 1e-14
+        done = 0
+        while done < permutations:
+            b = min(block, permutations - done)
+            zp = rng.permuted(np.broadcast_to(z, (b, n)), axis=1)
+            sims = n / s0 * np.einsum("ij,ij->i", zp, (w @ zp.T).T) / zz
+            n_ge += int((sims >= i_obs - tol).sum())
+            n_le += int((sims <= i_obs + tol).sum())
+            done += b
+        p_sim = float(pseudo_p_value(np.array(n_ge), np.array(n_le), permutations, alternative=alternative))
+    return MoranStatistic(
+        I=float(i_obs),
+        expected=ei,
+        z_norm=float(z_norm),
+        p_norm=float(two_sided_normal_p(z_norm)),
+        z_rand=float(z_rand),
+        p_rand=float(two_sided_normal_p(z_rand)) if np.isfinite(z_rand) else float("nan"),
+        p_sim=p_sim,
+        permutations=permutations,
+        n=n,
+    )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    y: np.ndarray  # all units, NaN when undefined
+    defined: np.ndarray  # bool mask
+    weights: SpatialWeights  # among defined units
+    warnings: list[str]
+
+
+def _prepare(gdf: gpd.GeoDataFrame, y: np.ndarray, weights: SpatialWeights) -> _Prepared:
+    defined = np.isfinite(y)
+    sub = weights if defined.all() else weights.subset(defined)
+    warnings = list(sub.warnings)
+    if (~defined).any():
+        warnings.insert(
+            0,
+            f"{int((~defined).sum())} unit(s) have no value (missing, or zero population for a rate) "
+            "and are labelled Undefined; links to them were dropped",
+        )
+    return _Prepared(y, defined, sub, warnings)
+
+
+def moran(
+    gdf: gpd.GeoDataFrame,
+    column: str,
+    *,
+    weights: SpatialWeights | WeightsMethod = "queen",
+    permutations: int | None = None,
+    seed: int | None = None,
+    alternative: Alternative = "two-sided",
+    transform: Literal["R", "B"] = "R",
+    prefix: str = "moran_",
+) -> MoranResult:
+    """Global Moran's I of a column, with Moran scatterplot data.
+
+    Parameters
+    ----------
+    gdf
+        Layer, one row per unit.
+    column
+        Numeric column; missing values leave the unit out (``Undefined``).
+    weights
+        Weights built for ``gdf`` (:func:`geo.stats.weights.build_weights`) or a method
+        name to build them (queen, rook, knn, distance, kernel).
+    permutations
+        Random permutations for the pseudo p-value (0 to skip); default from
+        settings.
+    seed
+        Random seed; default from settings.
+    alternative
+        How the pseudo p-value folds the tails.
+    transform
+        ``"R"`` row-standardised (GeoDa, esda default) or ``"B"`` binary weights.
+    prefix
+        Prefix of the two added columns.
+
+    Returns
+    -------
+    MoranResult
+
+    Examples
+    --------
+    >>> res = moran(layer, "violent_rate_2022", weights="queen")  # doctest: +SKIP
+    >>> res.I, res.p_sim  # doctest: +SKIP
+    """
+    permutations, seed, _ = settings_defaults(permutations, seed, 0.05)
+    permutations = check_permutations(permutations)
+    y = numeric_values(gdf, column)
+    return _moran(gdf, y, column, weights, permutations, seed, alternative, transform, prefix)
+
+
+def _moran(gdf, y, label, weights, permutations, seed, alternative, transform, prefix) -> MoranResult:
+    weights = resolve_weights(gdf, weights)
+    prep = _prepare(gdf, y, weights)
+    z = _standardise(y[prep.defined], label)
+    w = prep.weights.matrix(transform)
+    stat = moran_statistic(z, w, permutations=permutations, seed=seed, alternative=alternative)
+    z_all = np.full(len(gdf), np.nan)
+    lag_all = np.full(len(gdf), np.nan)
+    z_all[prep.defined] = z
+    lag_all[prep.defined] = prep.weights.matrix("R") @ z
+    cols = {f"{prefix}z": z_all, f"{prefix}lag": lag_all}
+    frame = add_columns(gdf, cols)
+    undefined = tuple(weights.ids[~prep.defined])
+    return MoranResult(
+        frame=frame,
+        statistic=stat,
+        variable=label,
+        columns=tuple(cols),
+        seed=seed,
+        undefined=undefined,
+        islands=prep.weights.islands,
+        warnings=tuple(prep.warnings),
+    )
+
+
+def moran_rate(
+    gdf: gpd.GeoDataFrame,
+    *,
+    events: str,
+    base: str,
+    weights: SpatialWeights | WeightsMethod = "queen",
+    permutations: int | None = None,
+    seed: int | None = None,
+    alternative: Alternative = "two-sided",
+    prefix: str = "moran_",
+) -> MoranResult:
+    """Global Moran's I of EB-standardised rates ``events / base`` (Assuncao-Reis).
+
+    Units with a missing count or a missing or zero base are ``Undefined``.
+    See :func:`geo.stats.rates.eb_standardize`.
+    """
+    from geo.stats.rates import eb_standardize, rate_inputs
+
+    permutations, seed, _ = settings_defaults(permutations, seed, 0.05)
+    permutations = check_permutations(permutations)
+    e, b = rate_inputs(gdf, events, base)
+    y = eb_standardize(e, b)
+    return _moran(gdf, y, f"{events}/{base}", weights, permutations, seed, alternative, "R", prefix)
+
+
+def local_moran(
+    gdf: gpd.GeoDataFrame,
+    column: str,
+    *,
+    weights: SpatialWeights | WeightsMethod = "queen",
+    permutations: int | None = None,
+    seed: int | None = None,
+    alpha: float | None = None,
+    correction: Correction = "none",
+    alternative: Alternative = "two-sided",
+    prefix: str = "lisa_",
+) -> LocalResult:
+    """Local Moran's I (LISA) with cluster labels.
+
+    Parameters
+    ----------
+    gdf
+        Layer, one row per unit.
+    column
+        Numeric column. Missing values are labelled ``Undefined``.
+    weights
+        Weights for ``gdf`` or a method name. Row-standardised internally.
+    permutations
+        Conditional permutations, 99 to 99,999 (default from settings).
+    seed
+        Random seed (default from settings).
+    alpha
+        Significance level (default from settings).
+    correction
+        ``none``, ``fdr`` (Benjamini-Hochberg) or ``bonferroni``.
+    alternative
+        ``two-sided`` (default: twice the folded p, capped at 1) or ``folded`` (GeoDa's own).
+    prefix
+        Prefix of the added columns: ``i`` (local I), ``z`` (standardised value),
+        ``lag`` (spatial lag of z), ``quadrant`` (1 HH, 2 LH, 3 LL, 4 HL, 0 none),
+        ``p`` (pseudo p), ``significant`` (bool), ``cluster`` (label).
+
+    Returns
+    -------
+    LocalResult
+        With ``global_moran`` set (same weights, same permutations and seed).
+    """
+    permutations, seed, alpha = settings_defaults(permutations, seed, alpha)
+    permutations = check_permutations(permutations, allow_zero=False)
+    alpha = check_alpha(alpha)
+    y = numeric_values(gdf, column)
+    return _local_moran(gdf, y, column, weights, permutations, seed, alpha, correction, alternative, prefix, "local_moran")
+
+
+def local_moran_rate(
+    gdf: gpd.GeoDataFrame,
+    *,
+    events: str,
+    base: str,
+    weights: SpatialWeights | WeightsMethod = "queen",
+    permutations: int | None = None,
+    seed: int | None = None,
+    alpha: float | None = None,
+    correction: Correction = "none",
+    alternative: Alternative = "two-sided",
+    prefix: str = "lisa_",
+) -> LocalResult:
+    """Local Moran's I of EB-standardised rates (GeoDa's LISA with EB rate).
+
+    The rate ``events / base`` is standardised as ``(r_i - b) / sqrt(a + b / n_i)``
+    (Assuncao and Reis 1999; :func:`geo.stats.rates.eb_standardize`) before the local
+    Moran's I. Units with a missing count or a missing or zero base are
+    ``Undefined``.
+    """
+    from geo.stats.rates import eb_standardize, rate_inputs
+
+    permutations, seed, alpha = settings_defaults(permutations, seed, alpha)
+    permutations = check_permutations(permutations, allow_zero=False)
+    alpha = check_alpha(alpha)
+    e, b = rate_inputs(gdf, events, base)
+    y = eb_standardize(e, b)
+    return _local_moran(
+        gdf, y, f"{events}/{base}", weights, permutations, seed, alpha, correction, alternative, prefix, "local_moran_rate"
+    )
+
+
+def _local_moran(gdf, y, label, weights, permutations, seed, alpha, correction, alternative, prefix, name) -> LocalResult:
+    weights = resolve_weights(gdf, weights)
+    prep = _prepare(gdf, y, weights)
+    sw = prep.weights
+    z = _standardise(y[prep.defined], label)
+    n = z.size
+    wr = sw.matrix("R")
+    table = NeighbourTable.from_sparse(wr)
+    lag = table.lag(z)
+    local_i = (n - 1) / n * z * lag
+    card = table.cardinality
+    isolated = card == 0
+
+    n_ge, n_le = permutation_counts(z, table, permutations=permutations, seed=seed)
+    # I_i^perm = c z_i lag^perm: for z_i < 0 the order of the lags flips.
+    ge_i = np.where(z > 0, n_ge, np.where(z < 0, n_le, permutations))
+    le_i = np.where(z > 0, n_le, np.where(z < 0, n_ge, permutations))
+    p = pseudo_p_value(ge_i, le_i, permutations, alternative=alternative)
+    p[isolated] = np.nan
+    cutoff = significance_cutoff(p, alpha, correction)
+    sig = np.isfinite(p) & (p <= cutoff)
+    quad = np.where(z > 0, np.where(lag > 0, 1, 4), np.where(lag > 0, 2, 3))
+    quad[isolated] = 0
+    names = np.array(["Isolated", *(QUADRANTS[q] for q in (1, 2, 3, 4))], dtype=object)
+    labels = np.where(sig, names[quad], "Not significant").astype(object)
+    labels[isolated] = "Isolated"
+
+    nall = len(gdf)
+    d = prep.defined
+
+    def spread(values, fill):
+        out = np.full(nall, fill, dtype=np.asarray(values).dtype)
+        out[d] = values
+        return out
+
+    local_i[isolated] = np.nan
+    cols = {
+        f"{prefix}i": spread(local_i, np.nan),
+        f"{prefix}z": spread(z, np.nan),
+        f"{prefix}lag": spread(np.where(isolated, np.nan, lag), np.nan),
+        f"{prefix}quadrant": spread(quad.astype(np.int64), 0),
+        f"{prefix}p": spread(p, np.nan),
+        f"{prefix}significant": spread(sig, False),
+        f"{prefix}cluster": spread(labels, "Undefined"),
+    }
+    frame = add_columns(gdf, cols)
+    # The global test shuffles whole vectors (n values per permutation); past
+    # _GLOBAL_PERM_BUDGET values its analytic randomisation p-value is reported
+    # instead (at that size the two agree closely).
+    global_perms = permutations if n * permutations <= _GLOBAL_PERM_BUDGET else 0
+    stat = moran_statistic(z, wr, permutations=global_perms, seed=seed, alternative=alternative)
+    n_tested = int((~isolated).sum())
+    warnings = prep.warnings
+    small = small_sample_warning(n_tested)
+    if small:
+        warnings.append(small)
+    return LocalResult(
+        frame=frame,
+        statistic=name,
+        variable=label,
+        columns=tuple(cols),
+        n_units=nall,
+        n_tested=n_tested,
+        permutations=permutations,
+        seed=seed,
+        alpha=alpha,
+        correction=correction,
+        cutoff=cutoff,
+        counts=count_labels(cols[f"{prefix}cluster"], LISA_LABELS),
+        undefined=tuple(weights.ids[~d]),
+        islands=sw.islands,
+        warnings=tuple(warnings),
+        global_moran=stat,
+        extra={"alternative": alternative, "weights": sw.summary()},
+    )

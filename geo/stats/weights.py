@@ -1,0 +1,496 @@
+"""Spatial weights: who is whose neighbour, built on libpysal's ``Graph``.
+
+Every builder returns a :class:`SpatialWeights`: the libpysal ``Graph`` (binary or
+kernel weights, never transformed in place), the unit ids in row order, the units
+without neighbours (islands) and the connected components. Statistics ask it for
+a fresh sparse matrix in the transformation they need (:meth:`SpatialWeights.matrix`),
+so a caller's weights are never changed by an analysis.
+
+Distance-based weights (k-nearest neighbours, distance band, kernel) measure
+distances between unit centroids in the layer's CRS units, so they refuse a layer
+without a CRS or with a geographic (degrees) CRS. Contiguity needs no distances but
+still refuses a layer without a CRS, since nothing else about such a layer can be
+trusted.
+
+Examples
+--------
+>>> import geopandas as gpd, shapely
+>>> cells = [shapely.box(i, j, i + 1, j + 1) for j in range(3) for i in range(3)]
+>>> grid = gpd.GeoDataFrame(geometry=cells, crs="EPSG:2264")
+>>> w = build_weights(grid, method="queen")
+>>> w.cardinality.tolist()
+[3, 5, 3, 5, 8, 5, 3, 5, 3]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+from geo.errors import CRSError, EmptyInputError, GeometryError, SchemaError, ValueDomainError, first_rows
+
+__all__ = ["WeightsMethod", "KernelName", "Transform", "SpatialWeights", "weights_from_matrix", "queen_weights", "rook_weights", "knn_weights", "distance_band_weights", "kernel_weights", "min_threshold_distance", "build_weights"]
+
+
+if TYPE_CHECKING:
+    from libpysal.graph import Graph
+
+
+WeightsMethod = Literal["queen", "rook", "knn", "distance", "kernel"]
+
+
+KernelName = Literal["triangular", "uniform", "quadratic", "quartic", "gaussian"]
+
+
+Transform = Literal["B", "R", "O"]
+
+
+#: Our kernel names -> libpysal's.
+KERNELS: dict[str, str] = {
+    "triangular": "triangular",
+    "uniform": "boxcar",
+    "quadratic": "parabolic",  # Epanechnikov
+    "quartic": "bisquare",
+    "gaussian": "gaussian",
+}
+
+
+METHODS: tuple[str, ...] = ("queen", "rook", "knn", "distance", "kernel")
+
+
+@dataclass(frozen=True, eq=False)
+class SpatialWeights:
+    """Spatial weights for the rows of one layer, with islands and components reported.
+
+    Attributes
+    ----------
+    method
+        How the weights were built (``queen``, ``rook``, ``knn``, ``distance``,
+        ``kernel``, or ``custom``).
+    ids
+        Unit ids in row order (the layer's index unless an id column was given).
+    id_column
+        The column the ids came from, or ``None`` for the index.
+    params
+        Parameters used (``k``, ``threshold``, ``bandwidth``, ``kernel``, CRS).
+    base
+        ``(n, n)`` CSR matrix of the untransformed weights, no self-links, no
+        explicit zeros. Treat as read-only; :meth:`matrix` returns copies.
+    warnings
+        Plain-language warnings (islands, several components).
+    """
+
+    method: str
+    ids: pd.Index
+    id_column: str | None
+    params: Mapping[str, Any]
+    base: sparse.csr_array
+    warnings: tuple[str, ...] = ()
+    _graph: list = field(default_factory=list, repr=False)
+
+    @property
+    def n(self) -> int:
+        return int(self.base.shape[0])
+
+    @property
+    def cardinality(self) -> pd.Series:
+        """Number of neighbours of each unit."""
+        return pd.Series(np.diff(self.base.indptr), index=self.ids, name="cardinality")
+
+    @property
+    def islands(self) -> tuple[Hashable, ...]:
+        """Ids of units with no neighbour."""
+        return tuple(self.ids[np.diff(self.base.indptr) == 0])
+
+    @property
+    def component_labels(self) -> np.ndarray:
+        """Connected-component label of each unit (islands are their own component)."""
+        return connected_components(self.base, directed=True, connection="weak")[1]
+
+    @property
+    def n_components(self) -> int:
+        return int(connected_components(self.base, directed=True, connection="weak")[0])
+
+    @property
+    def is_symmetric(self) -> bool:
+        diff = self.base - self.base.T
+        return bool(abs(diff).max() <= 1e-12) if diff.nnz else True
+
+    @property
+    def graph(self) -> Graph:
+        """The weights as a libpysal ``Graph`` (immutable; islands kept as isolates)."""
+        if not self._graph:
+            from libpysal.graph import Graph
+
+            self._graph.append(Graph.from_sparse(self.base, ids=self.ids))
+        return self._graph[0]
+
+    def matrix(self, transform: Transform = "O") -> sparse.csr_array:
+        """Return a new CSR matrix of the weights.
+
+        Parameters
+        ----------
+        transform
+            ``"O"`` original weights, ``"B"`` binary (1 for every neighbour),
+            ``"R"`` row-standardised (each unit's weights sum to 1; islands stay 0).
+        """
+        m = self.base.copy()
+        if transform == "B":
+            m.data[:] = 1.0
+        elif transform == "R":
+            rs = np.asarray(m.sum(axis=1)).ravel()
+            scale = np.divide(1.0, rs, out=np.zeros_like(rs), where=rs != 0)
+            m = sparse.csr_array(sparse.diags_array(scale) @ m)
+        elif transform != "O":
+            raise ValueDomainError(f"transform must be one of 'O', 'B', 'R'; got {transform!r}")
+        return m
+
+    def subset(self, keep: np.ndarray | Sequence[bool]) -> SpatialWeights:
+        """Weights among the kept units only (links to dropped units removed).
+
+        Units whose every neighbour was dropped become islands.
+        """
+        keep = np.asarray(keep, dtype=bool)
+        if keep.shape != (self.n,):
+            raise ValueDomainError(f"subset mask has {keep.shape[0]} entries, weights have {self.n} units")
+        pos = np.nonzero(keep)[0]
+        sub = sparse.csr_array(self.base[pos][:, pos])
+        return _make(self.method, self.ids[pos], self.id_column, self.params, sub)
+
+    def summary(self) -> dict[str, Any]:
+        """Numbers worth showing next to a map."""
+        card = np.diff(self.base.indptr)
+        return {
+            "method": self.method,
+            "units": self.n,
+            "links": int(self.base.nnz),
+            "mean_neighbours": float(card.mean()) if self.n else 0.0,
+            "min_neighbours": int(card.min()) if self.n else 0,
+            "max_neighbours": int(card.max()) if self.n else 0,
+            "islands": len(self.islands),
+            "components": self.n_components,
+            **{k: v for k, v in self.params.items() if v is not None},
+        }
+
+    def aligned_with(self, gdf: pd.DataFrame) -> bool:
+        """Whether these weights were built for the rows of ``gdf`` (same ids, same order)."""
+        if len(gdf) != self.n:
+            return False
+        ids = gdf.index if self.id_column is None else gdf.get(self.id_column)
+        return ids is not None and pd.Index(ids).equals(self.ids)
+
+
+def drop_self_links(m) -> sparse.csr_array:
+    """A new CSR array without diagonal entries or explicit zeros (duplicates summed)."""
+    coo = sparse.coo_array(m, dtype=np.float64)
+    keep = (coo.row != coo.col) & (coo.data != 0)
+    out = sparse.csr_array((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=coo.shape)
+    out.sum_duplicates()
+    out.eliminate_zeros()
+    out.sort_indices()
+    return out
+
+
+def _make(method: str, ids: pd.Index, id_column: str | None, params: Mapping[str, Any], m) -> SpatialWeights:
+    m = drop_self_links(m)
+    card = np.diff(m.indptr)
+    warnings: list[str] = []
+    islands = ids[card == 0]
+    if len(islands):
+        warnings.append(
+            f"{len(islands)} unit(s) have no neighbours under {method} weights "
+            f"(ids {', '.join(map(str, islands[:8]))}{' ...' if len(islands) > 8 else ''}); "
+            "they are reported as Isolated and take no part in local tests."
+        )
+    n_comp = connected_components(m, directed=True, connection="weak")[0] if m.shape[0] else 0
+    if n_comp - len(islands) > 1:
+        warnings.append(
+            f"the weights split the units into {n_comp - len(islands)} disconnected groups "
+            f"(plus {len(islands)} island(s)); spatial lags never cross between groups."
+        )
+    return SpatialWeights(method, ids, id_column, dict(params), m, tuple(warnings))
+
+
+def weights_from_matrix(
+    matrix: sparse.sparray | sparse.spmatrix | np.ndarray,
+    *,
+    ids: Sequence[Hashable] | pd.Index | None = None,
+    id_column: str | None = None,
+    method: str = "custom",
+) -> SpatialWeights:
+    """Wrap a square weights matrix (diagonal ignored) as :class:`SpatialWeights`."""
+    m = sparse.csr_array(matrix, dtype=np.float64)
+    if m.shape[0] != m.shape[1]:
+        raise ValueDomainError(f"weights matrix must be square, got shape {m.shape}")
+    if (m.data < 0).any() or not np.isfinite(m.data).all():
+        raise ValueDomainError("weights must be finite and non-negative")
+    idx = pd.RangeIndex(m.shape[0]) if ids is None else pd.Index(ids)
+    if len(idx) != m.shape[0]:
+        raise ValueDomainError(f"{len(idx)} ids for a {m.shape[0]}x{m.shape[0]} weights matrix")
+    return _make(method, idx, id_column, {}, m)
+
+
+def _cached_contiguity(geom: gpd.GeoSeries, *, rook: bool) -> sparse.csr_array:
+    """Contiguity matrix from libpysal's ``Graph.build_contiguity``, cached on disk.
+
+    Importing libpysal costs about 0.6 s per process (it pulls in scikit-learn); the
+    matrix of a layer seen before is read back instead (a few milliseconds), keyed by
+    the exact geometry (WKB) and the rule. The cache lives in the settings' cache
+    folder; an unwritable folder only means no caching.
+    """
+    import hashlib
+
+    import shapely
+
+    from geo.settings import get_settings
+
+    h = hashlib.sha256(b"rook" if rook else b"queen")
+    for wkb in shapely.to_wkb(geom.values, hex=False, include_srid=False):
+        h.update(wkb if wkb is not None else b"-")
+    path = get_settings().cache_dir / "weights" / f"{'rook' if rook else 'queen'}-{len(geom)}-{h.hexdigest()[:24]}.npz"
+    try:
+        return sparse.csr_array(sparse.load_npz(path))
+    except (OSError, ValueError):
+        pass
+    from libpysal.graph import Graph
+
+    matrix = sparse.csr_array(Graph.build_contiguity(geom, rook=rook).sparse, dtype=np.float64)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        sparse.save_npz(tmp, sparse.csr_matrix(matrix))
+        tmp.replace(path)
+    except OSError:
+        pass
+    return matrix
+
+
+def _from_graph(graph: Graph, method: str, ids: pd.Index, id_column: str | None, params: Mapping[str, Any]) -> SpatialWeights:
+    m = graph.sparse
+    return _make(method, ids, id_column, params, m)
+
+
+def _check_layer(gdf: gpd.GeoDataFrame, *, method: str, id_column: str | None) -> pd.Index:
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise TypeError(f"weights need a GeoDataFrame, got {type(gdf).__name__}")
+    if len(gdf) == 0:
+        raise EmptyInputError(f"cannot build {method} weights for an empty layer")
+    if gdf.crs is None:
+        raise CRSError(
+            f"the layer has no CRS; set one (e.g. gdf.set_crs('EPSG:2264')) before building {method} weights"
+        )
+    geom = gdf.geometry
+    bad = np.nonzero((geom.isna() | geom.is_empty).to_numpy())[0]
+    if bad.size:
+        raise GeometryError(
+            f"{bad.size} feature(s) have missing or empty geometry ({first_rows(bad + 1)}); "
+            "drop or repair them before building weights"
+        )
+    if id_column is None:
+        ids = pd.Index(gdf.index)
+    else:
+        if id_column not in gdf.columns:
+            raise SchemaError(f"id column {id_column!r} is not in the layer; columns: {', '.join(map(str, gdf.columns))}")
+        ids = pd.Index(gdf[id_column])
+    if ids.has_duplicates:
+        dup = ids[ids.duplicated(keep=False)]
+        rows = np.nonzero(ids.duplicated(keep=False))[0] + 1
+        raise ValueDomainError(
+            f"unit ids must be unique; {dup.nunique()} id(s) repeat "
+            f"({', '.join(map(str, dup.unique()[:5]))}) at {first_rows(rows)}"
+        )
+    if ids.hasnans:
+        raise ValueDomainError(f"unit ids must not be missing ({first_rows(np.nonzero(ids.isna())[0] + 1)})")
+    return ids
+
+
+def _projected_points(gdf: gpd.GeoDataFrame, method: str) -> gpd.GeoSeries:
+    if gdf.crs.is_geographic:
+        raise CRSError(
+            f"{method} weights measure distances, but the layer's CRS ({gdf.crs.to_string()}) is geographic "
+            "(degrees); reproject first, e.g. gdf.to_crs('EPSG:2264') for Charlotte (US feet)"
+        )
+    geom = gdf.geometry
+    if (geom.geom_type == "Point").all():
+        return geom
+    return geom.centroid
+
+
+def _coords(points: gpd.GeoSeries) -> np.ndarray:
+    return np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
+
+
+def queen_weights(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -> SpatialWeights:
+    """Queen contiguity: units sharing a border or a corner are neighbours."""
+    return build_weights(gdf, method="queen", id_column=id_column)
+
+
+def rook_weights(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -> SpatialWeights:
+    """Rook contiguity: units sharing a border (more than a point) are neighbours."""
+    return build_weights(gdf, method="rook", id_column=id_column)
+
+
+def knn_weights(gdf: gpd.GeoDataFrame, *, k: int, id_column: str | None = None) -> SpatialWeights:
+    """The ``k`` nearest units (by centroid) are neighbours. Not symmetric in general."""
+    return build_weights(gdf, method="knn", k=k, id_column=id_column)
+
+
+def distance_band_weights(
+    gdf: gpd.GeoDataFrame, *, threshold: float | None = None, id_column: str | None = None
+) -> SpatialWeights:
+    """Units whose centroids lie within ``threshold`` (CRS units) are neighbours.
+
+    ``threshold=None`` uses the smallest distance that gives every unit at least
+    one neighbour (:func:`min_threshold_distance`), as GeoDa proposes.
+    """
+    return build_weights(gdf, method="distance", threshold=threshold, id_column=id_column)
+
+
+def kernel_weights(
+    gdf: gpd.GeoDataFrame,
+    *,
+    kernel: KernelName = "triangular",
+    k: int | None = None,
+    bandwidth: float | None = None,
+    id_column: str | None = None,
+) -> SpatialWeights:
+    """Kernel weights ``K(d_ij / h)`` between centroids, self excluded.
+
+    With ``bandwidth`` the kernel covers every unit within that distance; otherwise
+    each unit's ``k`` (default 6) nearest units are neighbours and the bandwidth is
+    the largest of those nearest-neighbour distances (a fixed bandwidth that
+    reaches every unit's ``k`` neighbours).
+    """
+    return build_weights(gdf, method="kernel", kernel=kernel, k=k, bandwidth=bandwidth, id_column=id_column)
+
+
+def min_threshold_distance(gdf: gpd.GeoDataFrame) -> float:
+    """Smallest distance band in which every unit has at least one neighbour (CRS units)."""
+    from scipy.spatial import cKDTree
+
+    _check_layer(gdf, method="distance", id_column=None)
+    xy = _coords(_projected_points(gdf, "distance"))
+    if len(xy) < 2:
+        raise ValueDomainError("a distance band needs at least 2 units")
+    d, _ = cKDTree(xy).query(xy, k=2)
+    return float(d[:, 1].max())
+
+
+def build_weights(
+    gdf: gpd.GeoDataFrame,
+    *,
+    method: WeightsMethod = "queen",
+    k: int | None = None,
+    threshold: float | None = None,
+    kernel: KernelName = "triangular",
+    bandwidth: float | None = None,
+    id_column: str | None = None,
+) -> SpatialWeights:
+    """Build spatial weights for the rows of a layer.
+
+    Parameters
+    ----------
+    gdf
+        Layer of polygons or points, in a projected CRS for distance-based methods.
+    method
+        ``queen`` / ``rook`` contiguity, ``knn`` (``k`` nearest centroids),
+        ``distance`` (centroids within ``threshold``), or ``kernel``.
+    k
+        Neighbours for ``knn`` (required) and ``kernel`` (default 6 when no
+        ``bandwidth``). Must be smaller than the number of units.
+    threshold
+        Distance band in CRS units; default: the smallest band giving every unit a
+        neighbour.
+    kernel
+        Kernel function for ``kernel`` weights.
+    bandwidth
+        Fixed kernel bandwidth in CRS units (alternative to ``k``).
+    id_column
+        Column holding unique unit ids; default the index.
+
+    Returns
+    -------
+    SpatialWeights
+        Untransformed weights with islands, components and warnings.
+
+    Raises
+    ------
+    CRSError
+        No CRS, or a geographic CRS with a distance-based method.
+    ValueDomainError
+        Unknown method, ``k`` not in ``1 .. n-1``, non-positive distances,
+        duplicate ids.
+    GeometryError
+        Missing or empty geometries.
+    """
+    if method not in METHODS:
+        raise ValueDomainError(f"unknown weights method {method!r}; allowed: {', '.join(METHODS)}")
+    ids = _check_layer(gdf, method=method, id_column=id_column)
+    n = len(gdf)
+    params: dict[str, Any] = {"crs": gdf.crs.to_string()}
+    if method in ("queen", "rook"):
+        geom = gdf.geometry.reset_index(drop=True)
+        matrix = _cached_contiguity(geom, rook=method == "rook")
+        return _make(method, ids, id_column, params, matrix)
+
+    from libpysal.graph import Graph
+
+    points = _projected_points(gdf, method).reset_index(drop=True)
+    if method == "knn" or (method == "kernel" and bandwidth is None):
+        if method == "knn" and k is None:
+            raise ValueDomainError("knn weights need k (the number of neighbours), e.g. k=6")
+        k = 6 if k is None else k
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise TypeError(f"k must be an integer, got {type(k).__name__}")
+        if not 1 <= k < n:
+            raise ValueDomainError(f"k must be between 1 and n - 1 = {n - 1} for {n} units; got k={k}")
+        params["k"] = int(k)
+    if method == "knn":
+        graph = Graph.build_knn(points, k=int(k), coplanar="clique")
+        return _from_graph(graph, method, ids, id_column, params)
+    if method == "distance":
+        if threshold is None:
+            # a hair beyond the largest nearest-neighbour distance, so that the
+            # farthest pair is kept despite rounding
+            threshold = min_threshold_distance(gdf) * (1 + 1e-9)
+        if not np.isfinite(threshold) or threshold <= 0:
+            raise ValueDomainError(f"distance threshold must be a positive number of CRS units; got {threshold}")
+        params["threshold"] = float(threshold)
+        params["units"] = _unit_name(gdf)
+        graph = Graph.build_distance_band(points, threshold=float(threshold), binary=True)
+        return _from_graph(graph, method, ids, id_column, params)
+    # kernel
+    if kernel not in KERNELS:
+        raise ValueDomainError(f"unknown kernel {kernel!r}; allowed: {', '.join(KERNELS)}")
+    params["kernel"] = kernel
+    if bandwidth is not None:
+        if not np.isfinite(bandwidth) or bandwidth <= 0:
+            raise ValueDomainError(f"kernel bandwidth must be a positive number of CRS units; got {bandwidth}")
+        params["bandwidth"] = float(bandwidth)
+        graph = Graph.build_distance_band(
+            points, threshold=float(bandwidth), binary=False, kernel=KERNELS[kernel], bandwidth=float(bandwidth)
+        )
+    else:
+        from scipy.spatial import cKDTree
+
+        d, _ = cKDTree(_coords(points)).query(_coords(points), k=int(k) + 1)
+        # slightly beyond the farthest k-th neighbour so that it keeps a weight > 0
+        h = float(d[:, -1].max()) * (1 + 1e-9)
+        params["bandwidth"] = h
+        graph = Graph.build_kernel(points, kernel=KERNELS[kernel], k=int(k), bandwidth=h, coplanar="clique")
+    params["units"] = _unit_name(gdf)
+    return _from_graph(graph, method, ids, id_column, params)
+
+
+def _unit_name(gdf: gpd.GeoDataFrame) -> str:
+    try:
+        return gdf.crs.axis_info[0].unit_name
+    except (AttributeError, IndexError):
+        return "CRS units"

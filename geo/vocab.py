@@ -1,0 +1,146 @@
+"""The data's own vocabulary, once: CMPD divisions, stop categories, driver groups, outcomes.
+
+Every module that names a CMPD category, bucket or outcome imports it from here, so a
+renamed category or a new division changes one line.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DIVISIONS", "NO_DIVISION", "STOP_COLUMNS", "STOP_COUNTS", "GROUP_POPULATION", "OUTCOMES", "MIN_CELL", "ODP_RACES", "DRIVER_GROUP_TO_ODP"]
+
+
+#: CMPD patrol divisions: code -> ``DNAME``.
+DIVISIONS: dict[str, str] = {
+    "01": "Central Division",
+    "02": "Metro Division",
+    "06": "Eastway Division",
+    "07": "North Tryon Division",
+    "11": "North Division",
+    "12": "Hickory Grove Division",
+    "14": "University City Division",
+    "16": "Providence Division",
+    "17": "Independence Division",
+    "21": "Steele Creek Division",
+    "22": "South Division",
+    "26": "Westover Division",
+    "27": "Freedom Division",
+    "28": "Airport Division",
+}
+
+
+#: The bucket for stops whose ``CMPD_Division`` is blank.
+NO_DIVISION = "No division recorded"
+
+
+OTHER = "Other/Unknown"
+
+
+#: Columns a stops file must have (``OBJECTID`` and ``GlobalID`` are optional).
+STOP_COLUMNS = (
+    "Month_of_Stop",
+    "Reason_for_Stop",
+    "Officer_Race",
+    "Officer_Gender",
+    "Officer_Years_of_Service",
+    "Driver_Race",
+    "Driver_Ethnicity",
+    "Driver_Gender",
+    "Driver_Age",
+    "Was_a_Search_Conducted",
+    "Result_of_Stop",
+    "CMPD_Division",
+)
+
+
+#: Known categories; values outside them are kept as ``Other/Unknown`` and reported.
+STOP_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "Reason_for_Stop": (
+        "Speeding",
+        "Vehicle Regulatory",
+        "Vehicle Equipment",
+        "Stop Light/Sign",
+        "Safe Movement",
+        "Investigation",
+        "Other",
+        "SeatBelt",
+        "Driving While Impaired",
+        "CheckPoint",
+    ),
+    "Officer_Race": (
+        "White",
+        "Black/African American",
+        "Hispanic/Latino",
+        "Asian / Pacific Islander",
+        "2 or More",
+        "American Indian/Alaska Native",
+        "Not Specified",
+    ),
+    "Officer_Gender": ("Male", "Female"),
+    "Driver_Race": ("White", "Black", "Asian", "Native American", OTHER),
+    "Driver_Ethnicity": ("Non-Hispanic", "Hispanic"),
+    "Driver_Gender": ("Male", "Female"),
+    "Result_of_Stop": ("Verbal Warning", "Citation Issued", "Written Warning", "Arrest", "No Action Taken"),
+}
+
+
+AGE_BANDS = ("15-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65-100")
+
+
+AGE_FLAGGED = "Outside 15-100"
+
+
+AGE_MISSING = "Unknown"
+
+
+YEARS_BANDS = ("0-4", "5-9", "10-14", "15-19", "20+")
+
+
+#: ``driver_group`` combines race and ethnicity the way the census does: Hispanic
+#: drivers of any race form one group; the race groups are non-Hispanic.
+DRIVER_GROUPS = ("White", "Black", "Hispanic", "Asian", "Native American", OTHER)
+
+
+#: Outcome columns computed from the clean stops frame.
+STOP_COUNTS = ("stops", "searches", "arrests", "citations")
+
+
+#: Driver group -> the 2020 population column that counts the same people.
+#: Driver groups follow the census convention (Hispanic of any race; race groups
+#: non-Hispanic). Native American and Other/Unknown drivers have no comparable
+#: population column and get no per-capita rate.
+GROUP_POPULATION = {
+    "White": "white_nh_2020",
+    "Black": "black_nh_2020",
+    "Hispanic": "hispanic_2020",
+    "Asian": "asian_nh_2020",
+}
+
+
+#: Outcome name -> value of ``result`` (``None`` for the search flag).
+OUTCOMES: dict[str, str | None] = {
+    "search": None,
+    "arrest": "Arrest",
+    "citation": "Citation Issued",
+    "written_warning": "Written Warning",
+    "verbal_warning": "Verbal Warning",
+    "no_action": "No Action Taken",
+}
+
+
+#: Cells with a denominator below this are flagged ``small_cell``.
+MIN_CELL = 50
+
+
+#: Driver races of the state data, in its order ("Latinx" = Hispanic of any race).
+ODP_RACES: tuple[str, ...] = ("Black", "White", "Latinx", "Asian", "Other", "Indigenous")
+
+
+#: CMPD ``driver_group`` -> the state's race category.
+DRIVER_GROUP_TO_ODP: dict[str, str] = {
+    "White": "White",
+    "Black": "Black",
+    "Hispanic": "Latinx",
+    "Asian": "Asian",
+    "Native American": "Indigenous",
+    "Other/Unknown": "Other",
+}
