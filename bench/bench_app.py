@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser_utils import CHROMIUM, CHROMIUM_ARGS, free_port, wait_for_map  # noqa: E402
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, free_port, wait_for_map  # noqa: E402
 
 
 def _wait_health(base: str, timeout: float = 60) -> None:

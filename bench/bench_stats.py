@@ -35,12 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from _stats_helpers import lattice_gdf, lattice_matrix  # noqa: E402
-
 from geo.stats.emerging import emerging_hotspots
 from geo.stats.getisord import local_gstar
 from geo.stats.moran import local_moran
 from geo.stats.weights import build_weights, weights_from_matrix
+from tests.helpers.lattices import lattice_gdf, lattice_matrix  # noqa: E402
 
 
 def best(fn, repeat: int) -> float:

@@ -13,9 +13,8 @@ from geo.ingest import sources
 from geo.settings import PROJECT_ROOT, Settings, get_settings
 
 # One session-wide browser for every test module (two Playwright sync sessions cannot coexist).
-from tests.browser_utils import browser, offline_page, streamlit_app  # noqa: E402, F401
-
-SHARED = PROJECT_ROOT.parent / "shared" / "data"
+from tests.helpers.browser import browser, offline_page, streamlit_app  # noqa: E402, F401
+from tests.helpers.data import SHARED
 
 os.environ.setdefault("MPLCONFIGDIR", str(PROJECT_ROOT / ".cache" / "matplotlib"))
 os.environ.setdefault("XDG_CACHE_HOME", str(PROJECT_ROOT / ".cache"))
@@ -61,6 +60,13 @@ def npa_layer(settings):
     from geo.layers import build
 
     return build.npa_layer(settings)
+
+
+@pytest.fixture(scope="session")
+def npa_2022(npa_layer):
+    """NPAs with a 2022 violent-crime count and a non-zero population (371 units)."""
+    keep = npa_layer["violent_crimes_2022"].notna() & (npa_layer["rate_pop_2022"] > 0)
+    return npa_layer[keep].reset_index(drop=True)
 
 
 @pytest.fixture

@@ -26,12 +26,12 @@ from geo.maps.draw import categorical_map, choropleth
 from geo.maps.legend import Legend
 from geo.maps.palettes import LISA_COLORS, MISSING_COLOR
 from geo.stats.moran import LISA_LABELS
-from tests.browser_utils import ROOT, component_frame, ensure_vendored, new_offline_page, screenshot
+from tests.helpers.browser import ROOT, component_frame, ensure_vendored, new_offline_page, screenshot
 
 # the browser fixtures (browser, offline_page, streamlit_app) come from conftest.py
 
 HOSTILE = "<img src=x onerror=alert(1)>"
-DEMO = ROOT / "tests" / "apps" / "map_demo.py"
+DEMO = ROOT / "tests" / "maps" / "apps" / "map_demo.py"
 CDN_PATTERN = re.compile(r"""<(?:script|link|img)\b[^>]*\b(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.IGNORECASE)
 
 

@@ -2,7 +2,7 @@
 
 Reusable by every browser test: import the fixtures into the test module::
 
-    from tests.browser_utils import browser, offline_page, streamlit_app  # noqa: F401
+    from tests.helpers.browser import browser, offline_page, streamlit_app  # noqa: F401
 
     @pytest.mark.browser
     def test_page(streamlit_app, offline_page):
@@ -12,7 +12,7 @@ Reusable by every browser test: import the fixtures into the test module::
 * :func:`streamlit_app` starts ``streamlit run`` on 127.0.0.1 and a free port with
   ``--server.enableStaticServing true`` and waits for ``/_stcore/health``. Streamlit
   serves the ``static/`` folder *next to the main script*; for a script elsewhere
-  (``tests/apps/*.py``) the server runs a link to it from a temporary folder that
+  (``tests/maps/apps/*.py``) the server runs a link to it from a temporary folder that
   also links ``static`` -> the repository's ``static/``. The repository root is put
   on ``PYTHONPATH`` so the script imports ``geo``. The vendored files are fetched
   first (``tools/vendor_assets.py``; instant when present).
@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STATIC_DIR = ROOT / "static"
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

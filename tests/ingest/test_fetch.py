@@ -26,8 +26,7 @@ from shapely.geometry import Point, box
 from geo.errors import FetchError, GeoDataError
 from geo.ingest.fetch import copy_mirror, fetch, fetch_portal
 from geo.ingest.sources import DATASETS, MANIFEST_NAME, read_manifest, resolve
-
-SHARED = Path("/work/shared/data")
+from tests.helpers.data import SHARED
 
 # --------------------------------------------------------------------------- local server
 

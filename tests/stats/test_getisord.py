@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _stats_helpers import lattice_gdf, npa_2022_subset
 
 from geo.errors import ValueDomainError
 from geo.stats.getisord import GI_LABELS, confidence_bins, local_gstar
 from geo.stats.weights import build_weights
+from tests.helpers.lattices import lattice_gdf
 
 # 3x3 lattice, x = 1..9, rook neighbours plus self (binary). n = 9, mean 5,
 # S = sqrt(mean(x^2) - 25) = sqrt(285/9 - 25) = sqrt(20/3).
@@ -83,9 +83,9 @@ def test_confidence_bins_and_fdr():
     assert fbins.tolist() == [3, -2, 1, 0, 0, 0, 0]
 
 
-def test_gstar_on_npas_matches_geoda_and_p_within_mc_error():
+def test_gstar_on_npas_matches_geoda_and_p_within_mc_error(npa_2022):
     pygeoda = pytest.importorskip("pygeoda")
-    g = npa_2022_subset()
+    g = npa_2022
     gd = pygeoda.open(g[["npa", "violent_rate_2022", "geometry"]])
     gw = pygeoda.queen_weights(gd)
     R = 9999

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from _stats_helpers import SHARED, npa_layer
 
 from geo.errors import CRSError, GeometryError, ValueDomainError
 from geo.layers.grid import hex_counts, hexagon_grid
 from geo.stats.point_hotspots import _first_peak, incremental_spatial_autocorrelation, optimized_hotspots
+from tests.helpers.data import SHARED
 
 SQUARE = shapely.box(0, 0, 10_000, 8_000)
 
@@ -50,8 +50,8 @@ def test_binning_matches_a_spatial_join(square_grid):
     assert outside == 50_000 - len(joined)
 
 
-def test_binning_on_the_county_with_missing_coordinates():
-    npa = npa_layer()
+def test_binning_on_the_county_with_missing_coordinates(npa_layer):
+    npa = npa_layer
     grid = hexagon_grid(npa, cell_size=3_000.0)
     minx, miny, maxx, maxy = grid.boundary.bounds
     rng = np.random.default_rng(1)
@@ -109,10 +109,10 @@ def test_optimized_hotspots_finds_planted_clusters():
     assert len(res.isa) == 10
 
 
-def test_optimized_hotspots_on_the_incident_sample():
+def test_optimized_hotspots_on_the_incident_sample(npa_layer):
     df = pd.read_csv(SHARED / "points" / "CMPD_Incidents_sample5000.csv", usecols=["X_COORD_PUBLIC", "Y_COORD_PUBLIC"])
     pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(df["X_COORD_PUBLIC"], df["Y_COORD_PUBLIC"]), crs="EPSG:2264")
-    res = optimized_hotspots(pts, boundary=npa_layer())
+    res = optimized_hotspots(pts, boundary=npa_layer)
     assert res.n_points == 5000
     assert res.frame["count"].sum() == 5000 - res.n_outside
     assert res.n_outside < 10

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _stats_helpers import lattice_gdf, lattice_matrix, npa_2022_subset
 
 from geo.errors import SchemaError, ValueDomainError
 from geo.stats.rates import add_rate, eb_standardize, empirical_bayes, excess_risk, raw_rate, spatial_empirical_bayes
 from geo.stats.weights import build_weights
+from tests.helpers.lattices import lattice_gdf, lattice_matrix
 
 
 def test_raw_and_excess_risk_by_hand():
@@ -47,18 +47,18 @@ def test_eb_never_negative_where_esda_is():
     np.testing.assert_allclose(ours, e.sum() / b.sum())  # a clamped to 0: all shrink to the mean
 
 
-def test_eb_matches_esda_when_variance_positive():
+def test_eb_matches_esda_when_variance_positive(npa_2022):
     esda = pytest.importorskip("esda.smoothing")
-    g = npa_2022_subset()
+    g = npa_2022
     e = g["violent_crimes_2022"].to_numpy()
     b = g["rate_pop_2022"].to_numpy()
     np.testing.assert_allclose(empirical_bayes(e, b), esda.Empirical_Bayes(e, b).r.ravel(), rtol=1e-10)
     np.testing.assert_allclose(eb_standardize(e, b), esda.assuncao_rate(e, b), rtol=1e-10)
 
 
-def test_spatial_eb_matches_esda_and_is_non_negative():
+def test_spatial_eb_matches_esda_and_is_non_negative(npa_2022):
     esda = pytest.importorskip("esda.smoothing")
-    g = npa_2022_subset()
+    g = npa_2022
     w = build_weights(g, method="queen")
     e = g["violent_crimes_2022"].to_numpy()
     b = g["rate_pop_2022"].to_numpy()

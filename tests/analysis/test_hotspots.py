@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _stats_helpers import lattice_gdf
 
 from geo.analysis import hotspots
 from geo.analysis.hotspots import run_hotspots
@@ -15,6 +14,7 @@ from geo.stats import significance
 from geo.stats.emerging import EHSA_CATEGORIES
 from geo.stats.getisord import GI_LABELS
 from geo.stats.significance import significance_classes
+from tests.helpers.lattices import lattice_gdf
 
 
 def _layer(n: int = 7):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _stats_helpers import lattice_gdf, npa_2022_subset, npa_layer
 
 from geo.errors import CRSError, EmptyInputError, SchemaError, ValueDomainError
 from geo.stats.moran import LISA_LABELS, local_moran, local_moran_rate, moran, moran_rate
 from geo.stats.weights import build_weights
+from tests.helpers.lattices import lattice_gdf
 
 # 3x3 lattice, x = 1..9 row-major, rook contiguity. By hand (z = x - 5):
 #   row-standardised lags of z: [-2, -2, -1, -2/3, 0, 2/3, 1, 2, 2]
@@ -193,8 +193,8 @@ def test_zero_and_missing_denominators_are_undefined():
 
 
 @pytest.fixture(scope="module")
-def npa():
-    return npa_2022_subset()
+def npa(npa_2022):
+    return npa_2022
 
 
 @pytest.fixture(scope="module")
@@ -240,11 +240,11 @@ def test_lisa_matches_geoda_on_npas(npa, geoda):
     np.testing.assert_array_equal(f["lisa_cluster"].to_numpy()[far], theirs[far])
 
 
-def test_lisa_with_undefined_units_matches_geoda_on_defined_subset(npa, geoda):
+def test_lisa_with_undefined_units_matches_geoda_on_defined_subset(npa, geoda, npa_layer):
     # The full 459-NPA layer with 88 units lacking a 2022 rate gives, for the 371
     # others, exactly what GeoDa computes on the 371 alone.
     pygeoda, gw = geoda
-    full = npa_layer()
+    full = npa_layer
     res = local_moran(full, "violent_rate_2022", weights="queen", permutations=99, seed=1)
     defined = full["violent_rate_2022"].notna()
     assert res.counts["Undefined"] == (~defined).sum() == 88
@@ -272,12 +272,3 @@ def test_moran_rate_matches_esda(npa):
     assert ours.statistic.z_rand == pytest.approx(theirs.z_rand, abs=1e-6)
 
 
-def test_project_npa_layer_gives_the_same_lisa(npa_layer):
-    # geo.layers.build.npa_layer (conftest fixture) against the test helper built from the raw files
-    ours = npa_layer.sort_values("npa").reset_index(drop=True)
-    helper = __import__("_stats_helpers").npa_layer().sort_values("npa").reset_index(drop=True)
-    assert ours.geom_type.isin(["Polygon", "MultiPolygon"]).all()  # safe to hand to pygeoda
-    np.testing.assert_allclose(ours["violent_rate_2022"], helper["violent_rate_2022"], rtol=1e-12)
-    a = local_moran(ours, "violent_rate_2022", weights="queen", permutations=99, seed=1).frame["lisa_i"]
-    b = local_moran(helper, "violent_rate_2022", weights="queen", permutations=99, seed=1).frame["lisa_i"]
-    np.testing.assert_allclose(a, b, atol=1e-12)

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from geo.settings import PROJECT_ROOT
-from tests.browser_utils import new_offline_page, run_streamlit, screenshot, wait_for_map
+from tests.helpers.browser import new_offline_page, run_streamlit, screenshot, wait_for_map
 
 pytestmark = pytest.mark.browser
 

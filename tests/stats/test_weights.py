@@ -4,10 +4,10 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from _stats_helpers import lattice_gdf, lattice_matrix
 
 from geo.errors import CRSError, EmptyInputError, GeometryError, SchemaError, ValueDomainError
 from geo.stats.weights import build_weights, min_threshold_distance, weights_from_matrix
+from tests.helpers.lattices import lattice_gdf, lattice_matrix
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-from _stats_helpers import lattice_matrix, npa_2022_subset
 from scipy import sparse
 
 from geo.stats._permutation import (
@@ -17,6 +16,7 @@ from geo.stats._permutation import (
     sample_without_replacement,
     simulated_lags,
 )
+from tests.helpers.lattices import lattice_matrix
 
 
 @pytest.mark.parametrize("n,size", [(5, 3), (6, 6), (40, 3)])
@@ -147,12 +147,12 @@ def test_pseudo_p_conventions():
         pseudo_p_value(np.array([0]), np.array([0]), 9, alternative="greater")
 
 
-def test_local_moran_p_values_agree_with_esda():
+def test_local_moran_p_values_agree_with_esda(npa_2022):
     esda = pytest.importorskip("esda")
     from geo.stats.moran import local_moran
     from geo.stats.weights import build_weights
 
-    g = npa_2022_subset()
+    g = npa_2022
     w = build_weights(g, method="queen")
     graph = w.graph  # esda gets its own object; ours is never touched
     R = 9999

@@ -8,14 +8,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from _stats_helpers import SHARED, lattice_gdf, npa_layer
 
 from geo.cli import hotspots
+from tests.helpers.data import SHARED
+from tests.helpers.lattices import lattice_gdf
 
 
 @pytest.fixture
-def layers(monkeypatch):
-    npa = npa_layer()
+def layers(monkeypatch, npa_layer):
+    npa = npa_layer.copy()
     npa["pop_2020"] = npa["rate_pop_2020"]
     divisions = lattice_gdf(2, 7, np.arange(14.0) * 10 + 5, column="stops")
     divisions["division"] = [f"D{i}" for i in range(14)]

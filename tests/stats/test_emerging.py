@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _stats_helpers import lattice_gdf, lattice_matrix
 
 from geo.errors import SchemaError, ValueDomainError
 from geo.stats.emerging import EHSA_CATEGORIES, classify_emerging, emerging_hotspots, mann_kendall, spacetime_weights
+from tests.helpers.lattices import lattice_gdf, lattice_matrix
 
 # ---------------------------------------------------------------------- Mann-Kendall
 
