@@ -187,6 +187,8 @@ def _page_record(at: Any) -> dict[str, Any]:
         "tables": tables,
         "selectbox": values("selectbox"),
         # the chart's structure; its numbers are in the tables (dataset names are hashes of the data)
+        # folium maps as streamlit-folium sends them (its element ids are deterministic)
+        "maps": [_sha(json.loads(c.proto.json_args)["script"].encode()) for c in at.get("component_instance")],
         "charts": [_sha(re.sub(r'"name": "[0-9a-f]{32}"', '"name": "<data>"', c.proto.spec).encode()) for c in at.get("vega_lite_chart")],
     }
 
