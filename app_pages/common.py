@@ -14,12 +14,10 @@ import pandas as pd
 import streamlit as st
 
 from geo.errors import GeoDataError
-from geo.layers import build
+from geo.layers import build, catalog
+from geo.layers.filters import StopFilter
 from geo.settings import get_settings
 from geo.text import escape_md
-
-FILTER_KEYS = ("f_period", "f_reasons", "f_genders", "f_ages", "f_divisions")
-
 
 # --------------------------------------------------------------------------- errors
 
@@ -55,9 +53,37 @@ def stops() -> pd.DataFrame:
     return build.stops(get_settings())
 
 
-@st.cache_data(show_spinner="Loading the neighborhoods ...")
+@st.cache_data(show_spinner="Loading the layer ...", max_entries=32)
+def _layer(name: str, filters: StopFilter, key: str) -> gpd.GeoDataFrame:
+    """One layer of the catalogue; ``key`` (:func:`geo.layers.catalog.cache_key`) changes with its input files."""
+    return catalog.get_layer(name, settings=get_settings(), filters=filters)
+
+
+def layer(name: str, filters: StopFilter | None = None) -> gpd.GeoDataFrame:
+    """A layer of :data:`geo.layers.catalog.CATALOG`, cached per stop filter (ignored by layers it does not change)."""
+    s = get_settings()
+    f = filters if filters is not None and catalog.layer_spec(name).stop_filters else StopFilter()
+    return _layer(name, f, catalog.cache_key(name, settings=s, filters=f))
+
+
 def npa_layer() -> gpd.GeoDataFrame:
-    return build.npa_layer(get_settings())
+    """The NPA layer (see :func:`geo.layers.build.npa_layer`)."""
+    return layer("npa")
+
+
+def division_layer(filters: StopFilter) -> gpd.GeoDataFrame:
+    """The division layer counting the stops left by ``filters``."""
+    return layer("divisions", filters)
+
+
+def ois() -> gpd.GeoDataFrame:
+    """Officer-involved shootings with the NPA and division of each."""
+    return layer("ois")
+
+
+def incidents() -> gpd.GeoDataFrame:
+    """The incident sample with the NPA and division of each."""
+    return layer("incidents")
 
 
 @st.cache_data(show_spinner="Loading the divisions ...")
@@ -72,31 +98,14 @@ def division_population() -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False)
-def division_layer(filters: tuple[tuple[str, Any], ...]) -> gpd.GeoDataFrame:
-    """Division layer counting the stops left by the sidebar filters."""
-    return build.division_layer(get_settings(), stops_frame=filtered_stops(filters))
-
-
-@st.cache_data(show_spinner=False)
-def filtered_stops(filters: tuple[tuple[str, Any], ...]) -> pd.DataFrame:
-    from geo.layers.filters import filter_stops
-
-    return filter_stops(stops(), **dict(filters))
+def filtered_stops(filters: StopFilter) -> pd.DataFrame:
+    """The stops left by ``filters``."""
+    return filters.apply(stops())
 
 
 @st.cache_data(show_spinner="Checking the data ...")
 def reports() -> list[dict]:
     return [r.to_dict() for r in build.reports(get_settings())]
-
-
-@st.cache_data(show_spinner=False)
-def ois() -> gpd.GeoDataFrame:
-    return build.points_with_units(get_settings(), layer="ois")
-
-
-@st.cache_data(show_spinner=False)
-def incidents() -> gpd.GeoDataFrame:
-    return build.points_with_units(get_settings(), layer="incidents")
 
 
 # --------------------------------------------------------------------------- filters
@@ -117,31 +126,34 @@ def sidebar_filters() -> None:
         st.multiselect("Division", list(s["division"].cat.categories), key="f_divisions", placeholder="All divisions")
 
 
-def current_filters() -> tuple[tuple[str, Any], ...]:
-    """The sidebar filters as a hashable tuple of keyword arguments for ``filter_stops``."""
+def current_filters() -> StopFilter:
+    """The sidebar filters as a :class:`~geo.layers.filters.StopFilter` (hashable: it keys the caches)."""
     ss = st.session_state
-    out: list[tuple[str, Any]] = []
-    period = ss.get("f_period")
-    if period:
-        out += [("start", period[0]), ("end", period[1])]
-    for key, name in (("f_reasons", "reasons"), ("f_genders", "driver_genders"), ("f_ages", "age_bands"), ("f_divisions", "divisions")):
-        if ss.get(key):
-            out.append((name, tuple(ss[key])))
-    return tuple(out)
+    period = ss.get("f_period") or (None, None)
+    return StopFilter(
+        start=period[0],
+        end=period[1],
+        reasons=tuple(ss.get("f_reasons") or ()),
+        driver_genders=tuple(ss.get("f_genders") or ()),
+        age_bands=tuple(ss.get("f_ages") or ()),
+        divisions=tuple(ss.get("f_divisions") or ()),
+    )
 
 
-def describe_filters(filters: tuple[tuple[str, Any], ...]) -> str:
-    """Plain words for the active filters."""
-    if not filters:
-        return "all stops"
-    d = dict(filters)
+def describe_filters(filters: StopFilter) -> str:
+    """Plain words for the active filters, as the sidebar shows them."""
     parts = []
-    if "start" in d:
-        parts.append(f"{d['start']} to {d['end']}")
-    for key, label in (("reasons", "reason"), ("driver_genders", "driver gender"), ("age_bands", "age"), ("divisions", "division")):
-        if key in d:
-            parts.append(f"{label}: {', '.join(d[key])}")
-    return "; ".join(parts)
+    if filters.start:
+        parts.append(f"{filters.start} to {filters.end}")
+    for values, label in (
+        (filters.reasons, "reason"),
+        (filters.driver_genders, "driver gender"),
+        (filters.age_bands, "age"),
+        (filters.divisions, "division"),
+    ):
+        if values:
+            parts.append(f"{label}: {', '.join(values)}")
+    return "; ".join(parts) or "all stops"
 
 
 # --------------------------------------------------------------------------- maps

@@ -22,7 +22,7 @@ from geo.errors import EmptyInputError, GeoDataError, ValueDomainError
 from geo.layers.filters import StopFilter
 from geo.vocab import GROUP_POPULATION, MIN_CELL
 
-Filters = tuple[tuple[str, Any], ...]
+Filters = StopFilter
 
 OUTCOME_LABELS = {
     "search": "Search",
@@ -63,31 +63,27 @@ TABS = ["Rates and ratios", "Benchmark", "Models", "Officers", "Funnel plot"]
 # --------------------------------------------------------------------------- cached results
 
 
-def _sf(filters: Filters) -> StopFilter:
-    return StopFilter(**dict(filters))
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def _groups(filters: Filters, dimension: str) -> list[str]:
-    return disparity.groups_present(common.stops(), dimension, filters=_sf(filters))
+    return disparity.groups_present(common.stops(), dimension, filters=filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _rates(filters: Filters, outcome: str, by: str, per: str | None, reference: str | None, among: str) -> pd.DataFrame:
     return disparity.rates(
-        common.stops(), outcome=outcome, by=by, per=per, reference=reference, among=among, filters=_sf(filters)
+        common.stops(), outcome=outcome, by=by, per=per, reference=reference, among=among, filters=filters
     )
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _benchmark(filters: Filters, reference: str) -> pd.DataFrame:
-    return benchmark.stop_benchmark(common.stops(), common.division_population(), reference=reference, filters=_sf(filters))
+    return benchmark.stop_benchmark(common.stops(), common.division_population(), reference=reference, filters=filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _models(filters: Filters, reference: str) -> dict[str, dict[str, Any]]:
     """Both models on one design; each outcome's result, or the message saying why it cannot be fitted."""
-    design = models.build_design(common.stops(), filters=_sf(filters))
+    design = models.build_design(common.stops(), filters=filters)
     out: dict[str, dict[str, Any]] = {}
     for outcome in ("search", "arrest"):
         try:
@@ -113,12 +109,12 @@ def _models(filters: Filters, reference: str) -> dict[str, dict[str, Any]]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _officer(filters: Filters, by: str, outcome: str) -> pd.DataFrame:
-    return disparity.officer_rates(common.stops(), by=by, outcomes=(outcome,), filters=_sf(filters))
+    return disparity.officer_rates(common.stops(), by=by, outcomes=(outcome,), filters=filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _matrix(filters: Filters, outcome: str, reference: str) -> pd.DataFrame:
-    return disparity.officer_driver_matrix(common.stops(), outcome=outcome, reference=reference, filters=_sf(filters))
+    return disparity.officer_driver_matrix(common.stops(), outcome=outcome, reference=reference, filters=filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -132,7 +128,7 @@ def _funnel(
         group=group,
         reference=reference,
         overdispersion=overdispersion,
-        filters=_sf(filters),
+        filters=filters,
     )
     try:
         curve = funnel.funnel_curve(table)

@@ -13,6 +13,7 @@ from app_pages import common
 from geo.analysis import hotspots
 from geo.caveats import POINT_SAMPLE, STOPS_NO_COORDINATES
 from geo.errors import GeoDataError
+from geo.layers.filters import StopFilter
 from geo.maps import draw, palettes
 from geo.output import narrative
 from geo.output.variables import variables_for
@@ -71,18 +72,14 @@ populations jump around: the *smoothed (empirical Bayes)* rate pulls them toward
 # --------------------------------------------------------------------------- data
 
 
-def _frame(layer: str, filters: tuple):
-    if layer == "divisions":
-        return common.division_layer(filters)
-    if layer == "incidents":
-        return common.incidents()
-    return common.npa_layer()
+def _frame(layer: str, filters: StopFilter):
+    return common.layer(layer, filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _run(
     layer: str,
-    filters: tuple,
+    filters: StopFilter,
     method: str,
     variable: str,
     per_capita: bool,
@@ -183,7 +180,7 @@ def page() -> None:
     left, right = st.columns([1, 3])
     with left:
         layer = LAYERS[st.radio("Areas", list(LAYERS), key="hs_layer")]
-        filters = common.current_filters() if layer == "divisions" else ()
+        filters = common.current_filters() if layer == "divisions" else StopFilter()
         try:
             frame = _frame(layer, filters)
         except GeoDataError as exc:  # e.g. a stop filter that leaves no stops
@@ -235,7 +232,7 @@ def page() -> None:
         )
 
 
-def _results(*, layer: str, filters: tuple, var_label: str, **options) -> None:
+def _results(*, layer: str, filters: StopFilter, var_label: str, **options) -> None:
     if layer == "divisions":
         st.caption(STOPS_NO_COORDINATES)
         st.caption(f"Stops counted: {common.describe_filters(filters)}.")

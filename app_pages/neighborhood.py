@@ -7,6 +7,7 @@ import streamlit as st
 
 from app_pages import common
 from geo.analysis.neighborhood import npa_hotspots
+from geo.layers.filters import StopFilter
 from geo.maps import draw, palettes
 from geo.output.narrative import neighborhood_card
 
@@ -61,7 +62,7 @@ def page() -> None:
         try:
             divisions = common.division_layer(filters)
         except Exception:  # an empty stop filter must not hide the neighborhood card
-            divisions = common.division_layer(())
+            divisions = common.division_layer(StopFilter())
             st.caption("The stop filters leave no stops; division figures below count all stops.")
         card = neighborhood_card(npa, hs, divisions, npa_id=int(chosen), year=year)
         st.subheader(card.title)

@@ -22,7 +22,7 @@ def page() -> None:
     npa = common.npa_layer()
     divs = common.division_base()
     filters = common.current_filters()
-    fstops = common.filtered_stops(filters) if filters else stops
+    fstops = common.filtered_stops(filters) if filters.steps() else stops
     c = st.columns(5)
     c[0].metric("Traffic stops", f"{len(fstops):,}", help=f"2020-2021; {common.describe_filters(filters)}")
     c[1].metric("Searches", f"{int(fstops['searched'].fillna(False).sum()):,}")

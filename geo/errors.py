@@ -3,13 +3,47 @@
 The exceptions subclass built-ins so that callers may catch ``ValueError`` or
 ``FileNotFoundError``; the command line and the app catch :class:`GeoDataError`
 and show its message, never a traceback.
+
+A :class:`GeoWarning` is a code and a text: results carry them in their ``warnings``,
+``str(w)`` is the text people read, and a page that shows some warnings and not others
+filters on ``w.code``, never on the wording.
 """
+
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-__all__ = ["GeoDataError", "DataFileError", "SchemaError", "ValueDomainError", "CRSError", "GeometryError", "EmptyInputError", "FetchError", "first_rows"]
+__all__ = [
+    "GeoWarning",
+    "GeoDataError", "DataFileError", "SchemaError", "ValueDomainError", "CRSError", "GeometryError", "EmptyInputError", "FetchError", "first_rows"]
+
+
+@dataclass(frozen=True)
+class GeoWarning:
+    """A warning about a result, as data: a stable ``code`` and the ``text`` people read.
+
+    Attributes
+    ----------
+    code
+        Stable identifier to filter on (e.g. ``"islands"``, ``"small_sample"``); the
+        codes used are listed where the warnings are made.
+    text
+        Plain words; ``str(warning)`` returns it.
+
+    Examples
+    --------
+    >>> w = GeoWarning("small_sample", "only 14 units were tested")
+    >>> str(w), w.code
+    ('only 14 units were tested', 'small_sample')
+    """
+
+    code: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class GeoDataError(ValueError):

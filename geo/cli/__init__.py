@@ -65,7 +65,8 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_export(sub: argparse._SubParsersAction) -> None:
-    from geo.output.export import FORMATS, LAYERS
+    from geo.layers.catalog import layer_names
+    from geo.output.export import FORMATS
 
     p = sub.add_parser(
         "export",
@@ -74,7 +75,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         "exteriors); GeoPackage keeps EPSG:2264 (NC State Plane, US feet); CSV has the attributes and WKT "
         "geometry in EPSG:4326.",
     )
-    p.add_argument("--layer", required=True, choices=LAYERS, help="which layer")
+    p.add_argument("--layer", required=True, choices=layer_names("export"), help="which layer")
     p.add_argument("--format", choices=FORMATS, help="output format (default: from the --out extension)")
     p.add_argument("--out", required=True, type=Path, metavar="PATH", help="output file")
 
@@ -139,7 +140,8 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from geo.output.export import get_layer, write_layer
+    from geo.layers.catalog import get_layer
+    from geo.output.export import write_layer
 
     gdf = get_layer(args.layer)
     path = write_layer(gdf, args.out, fmt=args.format, layer_name=args.layer)

@@ -14,18 +14,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Literal
 
 import geopandas as gpd
 import pandas as pd
 
 from geo.errors import DataFileError, GeometryError, SchemaError
-from geo.settings import Settings, get_settings
 
-__all__ = ["LAYERS", "add_parser", "polygon_layer", "write_counts", "run"]
+__all__ = ["add_parser", "write_counts", "run"]
 
 
-LAYERS: tuple[str, ...] = ("npa", "divisions", "hex")
 
 
 OUTPUTS = {".csv": "csv", ".parquet": "parquet", ".geojson": "geojson", ".json": "geojson"}
@@ -43,7 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "Points outside every polygon and points without coordinates are counted and reported, not silently dropped.",
     )
     p.add_argument("--points", required=True, metavar="PATH_OR_GLOB", help="Parquet file, folder or glob (quote it)")
-    p.add_argument("--layer", required=True, choices=LAYERS, help="polygons to count in")
+    from geo.layers.catalog import layer_names
+
+    p.add_argument("--layer", required=True, choices=layer_names("aggregate"), help="polygons to count in")
     p.add_argument("--by", metavar="COLUMN", help="also count by this column of the points (one output column per value)")
     p.add_argument("--engine", choices=("local", "dask"), default="local", help="local: in this process (default); dask: on a Dask cluster")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="Dask scheduler to use (default: start 2 local workers)")
@@ -51,43 +50,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--crs", metavar="CRS", help="CRS of x/y columns when the file does not record one (default EPSG:2264)")
     p.add_argument("--hex-size", type=float, default=1000.0, metavar="FEET", help="hexagon spacing for --layer hex (default 1000 ft)")
     p.add_argument("--out", required=True, type=Path, metavar="FILE", help="output: .csv, .parquet (counts) or .geojson (polygons with counts)")
-
-
-def _polygonal(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Keep only the polygonal part of each geometry (clipping can leave slivers of lines)."""
-    types = gdf.geom_type
-    if types.isin(["Polygon", "MultiPolygon"]).all():
-        return gdf
-    out = gdf.copy()
-    fixed = []
-    for geom in out.geometry:
-        if geom is not None and geom.geom_type == "GeometryCollection":
-            polys = [g for g in geom.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
-            geom = gpd.GeoSeries(polys).union_all() if polys else None
-        fixed.append(geom)
-    out = out.set_geometry(gpd.GeoSeries(fixed, index=out.index, crs=out.crs))
-    return out
-
-
-def polygon_layer(name: Literal["npa", "divisions", "hex"], *, settings: Settings | None = None, hex_size: float = 1000.0) -> tuple[gpd.GeoDataFrame, str]:
-    """The polygons to count in and their id column (EPSG:2264).
-
-    ``hex`` is the hexagon grid of :func:`geo.layers.grid.hexagon_grid` over the
-    county (the union of the NPAs), cells clipped to it, id ``cell_id``.
-    """
-    from geo.layers.build import divisions, npa
-
-    s = settings or get_settings()
-    if name == "npa":
-        return npa(s)[["npa", "geometry"]], "npa"
-    if name == "divisions":
-        return divisions(s)[["division", "geometry"]], "division"
-    if name == "hex":
-        from geo.layers.grid import hexagon_grid
-
-        cells = hexagon_grid(npa(s), cell_size=hex_size).cells
-        return _polygonal(cells[["cell_id", "x", "y", "geometry"]]), "cell_id"
-    raise ValueError(f"Unknown layer {name!r}; choose one of {', '.join(LAYERS)}.")
 
 
 def write_counts(counts: pd.DataFrame, polygons: gpd.GeoDataFrame, id_column: str, path: Path) -> Path:
@@ -121,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
         raise DataFileError(f"{args.out}: cannot tell the format from the extension; use {', '.join(OUTPUTS)}.")
     if not args.out.parent.exists():
         raise DataFileError(f"{args.out}: the folder {args.out.parent} does not exist.")
-    polygons, id_column = polygon_layer(args.layer, hex_size=args.hex_size)
+    from geo.layers.catalog import get_units, layer_spec
+
+    polygons, id_column = get_units(args.layer, cell_size=args.hex_size), layer_spec(args.layer).id_column
     # Splitting boundary cells doubles the kernel's speed but costs 0.3-3 s to build:
     # worth it from about ten million points.
     rows = inspect_points(args.points, target_crs=polygons.crs, by=args.by, crs=args.crs).rows

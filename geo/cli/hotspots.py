@@ -32,16 +32,13 @@ import geopandas as gpd
 
 from geo.errors import DataFileError, ValueDomainError
 
-__all__ = ["LAYER_CHOICES", "METHOD_CHOICES", "WEIGHT_CHOICES", "add_parser", "run"]
+__all__ = ["add_parser", "run"]
 
 
-LAYER_CHOICES = ("npa", "divisions", "incidents")
 
 
-METHOD_CHOICES = ("moran", "lisa", "gi", "ehsa")
 
 
-WEIGHT_CHOICES = ("queen", "rook", "knn", "distance", "kernel")
 
 
 def _description() -> str:
@@ -65,7 +62,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "CMPD_PERMUTATIONS). Fewer than 30 units (the 14 divisions) are analysed but flagged as too few "
         "for local inference.",
     )
-    p.add_argument("--layer", required=True, choices=LAYER_CHOICES, help="units to analyse")
+    from geo.analysis.hotspots import LAYERS, METHODS, WEIGHTS
+
+    p.add_argument("--layer", required=True, choices=LAYERS, help="units to analyse")
     p.add_argument(
         "--variable",
         required=True,
@@ -74,8 +73,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "for incidents: count",
     )
     p.add_argument("--per-capita", action="store_true", help="divide by population (per 1,000 residents)")
-    p.add_argument("--method", required=True, choices=METHOD_CHOICES, help="statistic")
-    p.add_argument("--weights", choices=WEIGHT_CHOICES, default="queen", help="spatial weights (default queen)")
+    p.add_argument("--method", required=True, choices=METHODS, help="statistic")
+    p.add_argument("--weights", choices=WEIGHTS, default="queen", help="spatial weights (default queen)")
     p.add_argument("--k", type=int, metavar="N", help="neighbours for knn (default 6) and kernel weights")
     p.add_argument("--permutations", type=int, metavar="N", help="permutations, 99 to 99,999 (default from settings)")
     p.add_argument("--seed", type=int, metavar="N", help="random seed (default from settings)")
@@ -86,16 +85,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--time-lag", type=int, default=1, metavar="N", help="ehsa: previous years in each neighbourhood")
     p.add_argument("--out", required=True, type=Path, metavar="FILE", help="output .geojson or .gpkg")
     return p
-
-
-def _load(layer: str) -> gpd.GeoDataFrame:
-    from geo.layers.build import division_layer, incidents, npa_layer
-
-    if layer == "npa":
-        return npa_layer()
-    if layer == "divisions":
-        return division_layer()
-    return incidents()
 
 
 def _write(frame: gpd.GeoDataFrame, out: Path, layer: str) -> Path:
@@ -110,6 +99,7 @@ def _write(frame: gpd.GeoDataFrame, out: Path, layer: str) -> Path:
 def run(args: argparse.Namespace) -> int:
     """Run ``python -m geo hotspots``; returns the exit code."""
     from geo.analysis.hotspots import run_hotspots
+    from geo.layers.catalog import get_layer
 
     if args.out.suffix.lower() not in (".geojson", ".json", ".gpkg"):
         raise DataFileError(f"{args.out}: write the result as .geojson or .gpkg")
@@ -121,14 +111,12 @@ def run(args: argparse.Namespace) -> int:
             raise ValueDomainError("points (--layer incidents) are analysed with --method gi (optimized hot spots)")
         if args.variable != "count":
             raise ValueDomainError("for --layer incidents the variable is the number of points: use --variable count")
-        from geo.layers.build import npa_layer
-
-        boundary = npa_layer()
+        boundary = get_layer("npa")
         correction = correction if correction != "none" else "fdr"  # ArcGIS's optimized hot spots always use FDR
     if args.method == "gi":
         permutations = permutations or 0  # normal p-values unless permutations are asked for (ArcGIS)
     res = run_hotspots(
-        _load(args.layer),
+        get_layer(args.layer),
         layer=args.layer,
         variable=args.variable,
         method=args.method,

@@ -41,25 +41,48 @@ __all__ = ["POPULATION_COLUMNS", "stops_with_report", "stops", "divisions_with_r
 POPULATION_COLUMNS = ("pop_2020", "white_nh_2020", "black_nh_2020", "asian_nh_2020", "other_nh_2020", "hispanic_2020")
 
 
+_NPA_METRICS = tuple(k for k in DATASETS if k.startswith("npa_metric_"))
+
+#: The data sets (keys of :data:`geo.ingest.sources.DATASETS`) each cached frame or layer is
+#: built from: its cache entry is rebuilt when one of these files changes.
+INPUTS: dict[str, tuple[str, ...]] = {
+    "stops": ("stops",),
+    "divisions": tuple(DIVISION_VINTAGES),
+    "npa": ("npa_geography",),
+    "npa_metrics": ("npa_geography", *_NPA_METRICS),
+    "ois": ("ois_incidents", "ois_individuals", "ois_officers", "npa_geography"),
+    "incidents": ("incidents_sample", "npa_geography"),
+    "npa_layer": ("npa_geography", *_NPA_METRICS, "ois_incidents", "incidents_sample", *DIVISION_VINTAGES),
+    "division_base": ("npa_geography", *_NPA_METRICS, "ois_incidents", "incidents_sample", *DIVISION_VINTAGES),
+}
+
+
 def _s(settings: Settings | None) -> Settings:
     return settings if settings is not None else get_settings()
 
 
-def _inputs(s: Settings, *keys: str) -> list[Path]:
+def input_files(s: Settings, name: str, *, optional: bool = False) -> list[Path]:
+    """The files behind the cached entry ``name`` of :data:`INPUTS` (a shapefile with its .dbf and .prj).
+
+    A data set that is not there is skipped when it is optional (or when ``optional``);
+    a missing required one raises :class:`~geo.errors.DataFileError` with the fetch hint.
+    """
     out = []
-    for k in keys:
+    for k in INPUTS[name]:
         try:
-            out.append(resolve(k, s.data_dir))
+            p = resolve(k, s.data_dir)
         except DataFileError:
-            if DATASETS[k].required:
+            if DATASETS[k].required and not optional:
                 raise
+            continue
+        out += [p] + [p.with_suffix(ext) for ext in (".dbf", ".prj") if p.suffix == ".shp" and p.with_suffix(ext).exists()]
     return out
 
 
 def stops_with_report(settings: Settings | None = None) -> tuple[pd.DataFrame, LoadReport]:
     """The clean stops frame and its report (cached)."""
     s = _s(settings)
-    return cached("stops", lambda: load_stops(settings=s), inputs=_inputs(s, "stops"), cache_dir=s.cache_dir)
+    return cached("stops", lambda: load_stops(settings=s), inputs=input_files(s, "stops"), cache_dir=s.cache_dir)
 
 
 def stops(settings: Settings | None = None) -> pd.DataFrame:
@@ -72,17 +95,10 @@ def divisions_with_report(
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Division polygons and their report (cached)."""
     s = _s(settings)
-    paths = []
-    for key in DIVISION_VINTAGES:
-        try:
-            p = resolve(key, s.data_dir)
-        except DataFileError:
-            continue
-        paths += [p] + [p.with_suffix(ext) for ext in (".dbf", ".prj") if p.suffix == ".shp" and p.with_suffix(ext).exists()]
     return cached(
         f"divisions_{vintage}",
         lambda: load_divisions(vintage=vintage, settings=s),
-        inputs=paths,
+        inputs=input_files(s, "divisions", optional=True),
         cache_dir=s.cache_dir,
         extra=s.analysis_crs,
     )
@@ -97,7 +113,7 @@ def npa_with_report(settings: Settings | None = None) -> tuple[gpd.GeoDataFrame,
     """NPA polygons and their report (cached)."""
     s = _s(settings)
     return cached(
-        "npa", lambda: load_npa(settings=s), inputs=_inputs(s, "npa_geography"), cache_dir=s.cache_dir, extra=s.analysis_crs
+        "npa", lambda: load_npa(settings=s), inputs=input_files(s, "npa"), cache_dir=s.cache_dir, extra=s.analysis_crs
     )
 
 
@@ -109,12 +125,11 @@ def npa(settings: Settings | None = None) -> gpd.GeoDataFrame:
 def npa_metrics_with_report(settings: Settings | None = None) -> tuple[pd.DataFrame, LoadReport]:
     """The tidy NPA metric table and its report (cached)."""
     s = _s(settings)
-    keys = ["npa_geography", *[k for k in DATASETS if k.startswith("npa_metric_")]]
 
     def build() -> tuple[pd.DataFrame, LoadReport]:
         return load_npa_metrics(npa_ids=npa(s)["npa"].tolist(), settings=s)
 
-    return cached("npa_metrics", build, inputs=_inputs(s, *keys), cache_dir=s.cache_dir)
+    return cached("npa_metrics", build, inputs=input_files(s, "npa_metrics"), cache_dir=s.cache_dir)
 
 
 def npa_metrics(settings: Settings | None = None) -> pd.DataFrame:
@@ -128,7 +143,7 @@ def ois_with_report(settings: Settings | None = None) -> tuple[gpd.GeoDataFrame,
     return cached(
         "ois",
         lambda: load_ois(settings=s),
-        inputs=_inputs(s, "ois_incidents", "ois_individuals", "ois_officers", "npa_geography"),
+        inputs=input_files(s, "ois"),
         cache_dir=s.cache_dir,
         extra=s.analysis_crs,
     )
@@ -145,7 +160,7 @@ def incidents_with_report(settings: Settings | None = None) -> tuple[gpd.GeoData
     return cached(
         "incidents",
         lambda: load_incidents(settings=s),
-        inputs=_inputs(s, "incidents_sample", "npa_geography"),
+        inputs=input_files(s, "incidents"),
         cache_dir=s.cache_dir,
         extra=s.analysis_crs,
     )
@@ -203,9 +218,7 @@ def npa_layer(settings: Settings | None = None) -> gpd.GeoDataFrame:
         out["area_sqmi"] = out.geometry.area / 5280.0**2
         return gpd.GeoDataFrame(out, geometry="geometry", crs=base.crs), LoadReport("npa_layer", "derived")
 
-    keys = ["npa_geography", *[k for k in DATASETS if k.startswith("npa_metric_")], "ois_incidents", "incidents_sample"]
-    keys += [k for k in DIVISION_VINTAGES]
-    return cached("npa_layer", build, inputs=_inputs(s, *keys), cache_dir=s.cache_dir, extra=s.analysis_crs)[0]
+    return cached("npa_layer", build, inputs=input_files(s, "npa_layer"), cache_dir=s.cache_dir, extra=s.analysis_crs)[0]
 
 
 def division_population(settings: Settings | None = None) -> tuple[pd.DataFrame, pd.Series]:
@@ -254,9 +267,7 @@ def division_base(settings: Settings | None = None) -> gpd.GeoDataFrame:
         report.notes.append(f"2020 population outside every division (the county's towns): {outside['pop_2020']:,.0f}")
         return gpd.GeoDataFrame(out, geometry="geometry", crs=divs.crs), report
 
-    keys = ["npa_geography", *[k for k in DATASETS if k.startswith("npa_metric_")]]
-    keys += ["ois_incidents", "incidents_sample", *DIVISION_VINTAGES]
-    return cached("division_base", build, inputs=_inputs(s, *keys), cache_dir=s.cache_dir, extra=s.analysis_crs)[0]
+    return cached("division_base", build, inputs=input_files(s, "division_base"), cache_dir=s.cache_dir, extra=s.analysis_crs)[0]
 
 
 def division_layer(settings: Settings | None = None, *, stops_frame: pd.DataFrame | None = None) -> gpd.GeoDataFrame:

@@ -10,38 +10,17 @@ import pandas as pd
 import shapely
 
 from geo.errors import DataFileError, SchemaError
-from geo.settings import Settings, get_settings
 
-__all__ = ["LAYERS", "FORMATS", "MEDIA_TYPES", "get_layer", "write_layer", "to_geojson_bytes", "layer_bytes"]
-
-
-Layer = Literal["divisions", "npa", "ois", "incidents"]
+__all__ = ["FORMATS", "MEDIA_TYPES", "write_layer", "to_geojson_bytes", "layer_bytes"]
 
 
 Format = Literal["geojson", "gpkg", "csv"]
-
-
-LAYERS: tuple[str, ...] = ("divisions", "npa", "ois", "incidents")
 
 
 FORMATS: tuple[str, ...] = ("geojson", "gpkg", "csv")
 
 
 MEDIA_TYPES = {"geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3", "csv": "text/csv"}
-
-
-def get_layer(name: Layer, *, settings: Settings | None = None) -> gpd.GeoDataFrame:
-    """Build a named layer with all its attributes (EPSG:2264)."""
-    from geo.layers.build import division_layer, npa_layer, points_with_units
-
-    s = settings if settings is not None else get_settings()
-    if name == "divisions":
-        return division_layer(s)
-    if name == "npa":
-        return npa_layer(s)
-    if name in ("ois", "incidents"):
-        return points_with_units(s, layer=name)
-    raise ValueError(f"Unknown layer {name!r}; choose one of {', '.join(LAYERS)}.")
 
 
 def _for_web(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

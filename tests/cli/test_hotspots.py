@@ -24,10 +24,9 @@ def layers(monkeypatch, npa_layer):
     df = pd.read_csv(SHARED / "points" / "CMPD_Incidents_sample5000.csv", usecols=["X_COORD_PUBLIC", "Y_COORD_PUBLIC"])
     incidents = gpd.GeoDataFrame(geometry=gpd.points_from_xy(df["X_COORD_PUBLIC"], df["Y_COORD_PUBLIC"]), crs="EPSG:2264")
     frames = {"npa": npa, "divisions": divisions, "incidents": incidents}
-    monkeypatch.setattr(hotspots, "_load", lambda layer: frames[layer].copy())
-    from geo.layers import build
+    from geo.layers import catalog
 
-    monkeypatch.setattr(build, "npa_layer", lambda settings=None: npa.copy())
+    monkeypatch.setattr(catalog, "get_layer", lambda name, **kw: frames[name].copy())
     return frames
 
 
