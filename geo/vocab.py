@@ -6,7 +6,10 @@ renamed category or a new division changes one line.
 
 from __future__ import annotations
 
-__all__ = ["DIVISIONS", "NO_DIVISION", "STOP_COLUMNS", "STOP_COUNTS", "GROUP_POPULATION", "OUTCOMES", "MIN_CELL", "ODP_RACES", "DRIVER_GROUP_TO_ODP"]
+__all__ = [
+    "AGE_MIN",
+    "AGE_MAX",
+    "AGE_EDGES","DIVISIONS", "NO_DIVISION", "STOP_COLUMNS", "STOP_COUNTS", "GROUP_POPULATION", "OUTCOMES", "MIN_CELL", "ODP_RACES", "DRIVER_GROUP_TO_ODP"]
 
 
 #: CMPD patrol divisions: code -> ``DNAME``.
@@ -83,10 +86,19 @@ STOP_CATEGORIES: dict[str, tuple[str, ...]] = {
 }
 
 
-AGE_BANDS = ("15-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65-100")
+#: Driver ages outside ``AGE_MIN``..``AGE_MAX`` are flagged (kept, with ``age_flagged``), not dropped.
+AGE_MIN, AGE_MAX = 15, 100
 
+#: Lower edges of the driver age bands (the last band ends at ``AGE_MAX``).
+AGE_EDGES: tuple[int, ...] = (AGE_MIN, 18, 25, 35, 45, 55, 65)
 
-AGE_FLAGGED = "Outside 15-100"
+#: Driver age bands, from :data:`AGE_EDGES`: ``("15-17", "18-24", ..., "65-100")``.
+AGE_BANDS: tuple[str, ...] = tuple(
+    f"{lo}-{hi - 1}" for lo, hi in zip(AGE_EDGES, (*AGE_EDGES[1:], AGE_MAX + 1), strict=True)
+)
+
+#: The band of a flagged age.
+AGE_FLAGGED = f"Outside {AGE_MIN}-{AGE_MAX}"
 
 
 AGE_MISSING = "Unknown"

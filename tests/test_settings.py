@@ -18,3 +18,33 @@ def test_unknown_or_bad_setting_rejected():
         get_settings({"CMPD_PERMUTATION": "99"})
     with pytest.raises(ValueError, match=r"CMPD_SEED='abc' is not a valid int"):
         get_settings({"CMPD_SEED": "abc"})
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CMPD_ALPHA": "0"}, r"alpha \(CMPD_ALPHA\) = 0.0: must be between 0 and 1"),
+        ({"CMPD_ALPHA": "1.5"}, r"alpha \(CMPD_ALPHA\) = 1.5: must be between 0 and 1"),
+        ({"CMPD_PERMUTATIONS": "50"}, r"permutations \(CMPD_PERMUTATIONS\) = 50: must be a whole number from 99 to 99,999"),
+        ({"CMPD_PERMUTATIONS": "100000"}, r"from 99 to 99,999"),
+        ({"CMPD_SEED": "-1"}, r"seed \(CMPD_SEED\) = -1: must be a whole number from 0"),
+        ({"CMPD_ANALYSIS_CRS": "EPSG:4326"}, r"analysis_crs .* must be a projected CRS"),
+        ({"CMPD_ANALYSIS_CRS": "not a crs"}, r"analysis_crs .* is not a CRS"),
+        ({"CMPD_WEB_CRS": "EPSG:2264"}, r"web_crs .* must be a geographic CRS"),
+        ({"CMPD_MIN_AGE": "16"}, r"Unknown setting CMPD_MIN_AGE"),
+    ],
+)
+def test_each_setting_is_validated(env, message):
+    from geo.errors import ValueDomainError
+
+    with pytest.raises(ValueDomainError, match=message):
+        get_settings(env)
+
+
+def test_replace_validates_too():
+    from geo.errors import ValueDomainError
+
+    s = get_settings({})
+    assert s.replace(permutations=9999).permutations == 9999
+    with pytest.raises(ValueDomainError, match="alpha"):
+        s.replace(alpha=2.0)

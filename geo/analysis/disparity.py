@@ -46,7 +46,7 @@ from statsmodels.stats.proportion import proportion_confint
 from geo.errors import EmptyInputError, ValueDomainError
 from geo.layers.filters import StopFilter, require_stop_columns
 from geo.stats.significance import Z95
-from geo.vocab import MIN_CELL, NO_DIVISION, OTHER, OUTCOMES
+from geo.vocab import AGE_FLAGGED, AGE_MAX, AGE_MIN, MIN_CELL, NO_DIVISION, OTHER, OUTCOMES
 
 __all__ = ["DRIVER_DIMENSIONS", "OFFICER_DIMENSIONS", "DEFAULT_REFERENCE", "groups_present", "data_notes", "outcome_flags", "wilson", "ratio_interval", "eb_smooth", "rates", "officer_rates", "officer_driver_matrix"]
 
@@ -169,7 +169,7 @@ def data_notes(stops: pd.DataFrame) -> list[str]:
     if "age_flagged" in stops:
         k = int(stops["age_flagged"].sum())
         if k:
-            notes.append(f"driver age outside 15-100: {k:,} stops (band 'Outside 15-100'; left out of the models)")
+            notes.append(f"driver age outside {AGE_MIN}-{AGE_MAX}: {k:,} stops (band '{AGE_FLAGGED}'; left out of the models)")
     if "division" in stops:
         k = int((stops["division"] == NO_DIVISION).sum())
         if k:

@@ -53,7 +53,7 @@ from geo.analysis._logit import Indicators, fit_logit
 from geo.errors import EmptyInputError, SchemaError, ValueDomainError
 from geo.layers.filters import StopFilter
 from geo.stats.significance import Z95
-from geo.vocab import AGE_FLAGGED, AGE_MISSING, OTHER
+from geo.vocab import AGE_FLAGGED, AGE_MAX, AGE_MIN, AGE_MISSING, OTHER
 
 __all__ = ["TERMS", "Design", "build_design", "ModelResult", "fit_model", "fit_models"]
 
@@ -149,7 +149,7 @@ def build_design(stops: pd.DataFrame, *, filters: StopFilter | None = None) -> D
     if "officer_years" in data:
         yrs = yrs | data["officer_years"].isna().to_numpy(dtype=bool)
     base_drop = [
-        ("driver age outside 15-100 or missing (flagged by the loader)", age),
+        (f"driver age outside {AGE_MIN}-{AGE_MAX} or missing (flagged by the loader)", age),
         ("officer years of service missing", yrs),
     ]
     return Design(

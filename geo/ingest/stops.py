@@ -17,6 +17,9 @@ from geo.ingest.report import LoadReport
 from geo.settings import Settings
 from geo.vocab import (
     AGE_BANDS,
+    AGE_EDGES,
+    AGE_MAX,
+    AGE_MIN,
     AGE_FLAGGED,
     AGE_MISSING,
     DIVISIONS,
@@ -32,7 +35,7 @@ __all__ = ["load_stops"]
 
 
 def _age_band(age: pd.Series, flagged: pd.Series) -> pd.Categorical:
-    edges = [15, 18, 25, 35, 45, 55, 65, 101]
+    edges = [*AGE_EDGES, AGE_MAX + 1]
     band = pd.cut(age.astype("float"), bins=edges, right=False, labels=list(AGE_BANDS))
     out = band.astype(object)
     out[flagged.to_numpy()] = AGE_FLAGGED
@@ -87,7 +90,6 @@ def load_stops(
     ------
     DataFileError, SchemaError, ValueDomainError, EmptyInputError
     """
-    s = settings_or_default(settings)
     path = data_path(path, "stops", settings)
     raw = read_table(path)
     require_columns(raw, STOP_COLUMNS, path, "the stops table")
@@ -179,8 +181,8 @@ def load_stops(
     )
     categorical("Driver_Gender", "driver_gender")
     out["driver_age"] = age.where(~bad_age).astype("Int64")
-    flagged = ((out["driver_age"] < s.min_age) | (out["driver_age"] > s.max_age)).fillna(False).to_numpy(dtype=bool)
-    report.add("flagged", "Driver_Age", f"age outside {s.min_age}-{s.max_age} (kept; age_flagged=True)", rownum[flagged])
+    flagged = ((out["driver_age"] < AGE_MIN) | (out["driver_age"] > AGE_MAX)).fillna(False).to_numpy(dtype=bool)
+    report.add("flagged", "Driver_Age", f"age outside {AGE_MIN}-{AGE_MAX} (kept; age_flagged=True)", rownum[flagged])
     missing_age = out["driver_age"].isna().to_numpy() & ~bad_age
     report.add("flagged", "Driver_Age", "age missing (kept; band 'Unknown')", rownum[missing_age])
     out["age_flagged"] = flagged
