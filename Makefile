@@ -11,23 +11,33 @@ PORT ?= 8501
 export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
 export XDG_CACHE_HOME := $(CURDIR)/.cache
 
-.PHONY: run test setup venv data assets browser lint bench clean help
+LINTED := geo app_pages tools tests bench app.py
+
+.PHONY: run test test-fast setup setup-dev venv venv-dev data assets browser lint bench clean help
 
 help:
-	@echo "make run    - set up and start the app on http://$(HOST):$(PORT)"
-	@echo "make test   - set up and run the tests"
-	@echo "make bench  - run the benchmarks in bench/"
-	@echo "make lint   - ruff"
+	@echo "make run       - set up and start the app on http://$(HOST):$(PORT)"
+	@echo "make test      - set up everything, lint, and run every test (browser included)"
+	@echo "make test-fast - the library and app tests without the browser and slow marks"
+	@echo "make lint      - ruff (check and format), mypy, import contracts, layout rules"
+	@echo "make bench     - run the benchmarks in bench/"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# The app's packages (make run) and, on top, the tests' and tools' (make test).
 $(VENV)/.installed: requirements.txt constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt -c constraints.txt
 	touch $@
 
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/python -m pip install -q -r requirements-dev.txt -c constraints.txt
+	touch $@
+
 venv: $(VENV)/.installed
+
+venv-dev: $(VENV)/.installed-dev
 
 data: venv
 ifneq ($(MIRROR),)
@@ -50,17 +60,26 @@ browser:
 
 setup: venv data assets
 
+setup-dev: venv-dev data assets
+
 run: setup
 	$(BIN)/python tools/serve.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
 		--server.enableStaticServing true --browser.gatherUsageStats false
 
-test: setup browser
+test: setup-dev browser lint
 	REQUIRE_BROWSER_TESTS=1 $(BIN)/python -m pytest -q
 
-lint: venv
-	$(BIN)/ruff check geo tests bench app.py
+test-fast: setup-dev
+	$(BIN)/python -m pytest -q -m "not browser and not slow"
 
-bench: setup
+lint: venv-dev
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python tools/check_layout.py
+
+bench: setup-dev
 	for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:

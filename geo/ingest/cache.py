@@ -1,7 +1,8 @@
 """On-disk cache of cleaned layers as (Geo)Parquet, so that a warm start is fast.
 
-A cache entry is keyed by the input files (path, size, modification time), the
-loader's name and :data:`CACHE_VERSION`; any change to an input rebuilds the entry.
+A cache entry is keyed by its declared input files (path, size, modification time),
+the entry's name, :data:`geo.__version__` and :data:`CACHE_VERSION`; any change to an
+input, a new release of the code or a bumped cache version rebuilds the entry.
 The entry's :class:`~geo.ingest.report.LoadReport` is stored beside it as JSON so the row
 accounting survives the cache.
 """
@@ -18,6 +19,8 @@ from typing import TypeVar
 import geopandas as gpd
 import pandas as pd
 
+import geo
+
 from geo.ingest.report import LoadReport, report_from_dict, report_to_cache_dict
 
 __all__ = ["CACHE_VERSION", "cached", "clear_cache"]
@@ -31,7 +34,7 @@ F = TypeVar("F", pd.DataFrame, gpd.GeoDataFrame)
 
 
 def _key(name: str, inputs: Sequence[Path], extra: str) -> str:
-    h = hashlib.sha256(f"{CACHE_VERSION}|{name}|{extra}".encode())
+    h = hashlib.sha256(f"{geo.__version__}|{CACHE_VERSION}|{name}|{extra}".encode())
     for p in inputs:
         st = os.stat(p)
         h.update(f"|{Path(p).resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())

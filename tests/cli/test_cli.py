@@ -1,4 +1,8 @@
-"""The command line as a user runs it: exports, reports, and bad input with no traceback."""
+"""The command line: exports, reports, and bad input with one message and no traceback.
+
+Messages are checked in process (``geo.cli.main`` with captured output); one test runs
+``python -m geo`` as a subprocess for the exit codes a shell sees.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,37 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
 
+from geo.cli import main
 from geo.settings import PROJECT_ROOT
 
 
-@pytest.fixture(scope="module")
-def run(settings):
-    env = {**os.environ, "CMPD_DATA_DIR": str(settings.data_dir), "CMPD_CACHE_DIR": str(settings.cache_dir)}
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
 
-    def _run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "geo", *args], capture_output=True, text=True, cwd=PROJECT_ROOT, env=env, timeout=300
-        )
+
+@pytest.fixture
+def run(settings, monkeypatch, capsys):
+    """``python -m geo ...`` in this process: exit code and captured output."""
+    monkeypatch.setenv("CMPD_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("CMPD_CACHE_DIR", str(settings.cache_dir))
+
+    def _run(*args: str) -> Result:
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # --help and argparse errors exit
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
 
     return _run
 
@@ -30,11 +48,38 @@ def run(settings):
 def test_help_documents_every_command(run):
     out = run("--help")
     assert out.returncode == 0
-    for cmd in ("fetch", "report", "export"):
+    for cmd in ("fetch", "report", "export", "hotspots", "disparity", "aggregate", "--debug"):
         assert cmd in out.stdout
     exp = run("export", "--help").stdout
     for word in ("divisions", "npa", "ois", "incidents", "geojson", "gpkg", "csv", "RFC 7946"):
         assert word in exp
+
+
+def test_python_m_geo_exit_codes(settings, tmp_path):
+    """The one subprocess test: the exit codes and streams a shell sees."""
+    env = {**os.environ, "CMPD_DATA_DIR": str(settings.data_dir), "CMPD_CACHE_DIR": str(settings.cache_dir)}
+
+    def shell(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "geo", *args], capture_output=True, text=True, cwd=PROJECT_ROOT, env=env, timeout=300)
+
+    assert shell("--help").returncode == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("")
+    r = shell("report", "--stops", str(bad))
+    assert r.returncode == 2 and "the file is empty" in r.stderr and "Traceback" not in r.stderr
+    r = shell("--debug", "report", "--stops", str(bad))
+    assert r.returncode == 1 and "Traceback" in r.stderr and "DataFileError" in r.stderr
+    assert shell("export", "--layer", "nowhere", "--out", str(tmp_path / "x.geojson")).returncode == 2  # argparse
+
+
+def test_debug_re_raises_in_process(run, tmp_path):
+    from geo.errors import DataFileError
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("")
+    assert run("report", "--stops", str(bad)).returncode == 2
+    with pytest.raises(DataFileError, match="the file is empty"):
+        main(["--debug", "report", "--stops", str(bad)])
 
 
 def test_export_divisions_geojson(run, tmp_path):

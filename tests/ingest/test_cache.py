@@ -36,3 +36,23 @@ def test_cache_rebuilds_when_an_input_changes(tmp_path):
     cached("t", build, inputs=[src], cache_dir=cache)
     assert len(calls) == 3
     assert clear_cache(cache) == 2
+
+
+def test_cache_key_follows_the_code_version(tmp_path, monkeypatch):
+    import geo
+
+    src = tmp_path / "in.csv"
+    src.write_text("a\n1\n")
+    calls = []
+
+    def build():
+        calls.append(1)
+        return pd.read_csv(src), LoadReport("t", str(src), rows_read=1)
+
+    cache = tmp_path / "cache"
+    cached("t", build, inputs=[src], cache_dir=cache)
+    cached("t", build, inputs=[src], cache_dir=cache)
+    assert len(calls) == 1
+    monkeypatch.setattr(geo, "__version__", geo.__version__ + ".post1")
+    cached("t", build, inputs=[src], cache_dir=cache)
+    assert len(calls) == 2

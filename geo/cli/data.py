@@ -1,0 +1,112 @@
+"""``python -m geo fetch``, ``report`` and ``export``: get the data, check it, write layers out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["add_parser", "run"]
+
+
+def _add_fetch(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "fetch",
+        help="download the data sets (or copy them from a mirror folder)",
+        description="Download the official data sets from the City of Charlotte open data portal into the data "
+        "folder (default data/raw, or $CMPD_DATA_DIR), writing manifest.json with source URL, time, rows and "
+        "sha256 of each file. With --mirror, copy from a local folder laid out like ../shared/data instead.",
+    )
+    p.add_argument("--mirror", type=Path, metavar="DIR", help="copy from this folder instead of downloading")
+    p.add_argument("--data-dir", type=Path, metavar="DIR", help="where to put the data (default: settings data_dir)")
+    p.add_argument("--quiet", action="store_true", help="print only the summary")
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="validate data files and print the row reports",
+        description="Validate the given files (by default the fetched data) and print, for each, rows read, "
+        "kept, repaired, flagged and set aside, with reasons and the first row numbers. Exit code 2 if a file "
+        "cannot be used.",
+    )
+    p.add_argument("--stops", type=Path, metavar="FILE", help="a stops CSV (.csv or .csv.gz)")
+    p.add_argument("--divisions", type=Path, metavar="FILE", help="a division boundary layer (GeoJSON or shapefile)")
+    p.add_argument("--npa", type=Path, metavar="FILE", help="an NPA boundary layer (GeoJSON or shapefile)")
+    p.add_argument("--json", action="store_true", help="print the reports as JSON")
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    from geo.layers.catalog import layer_names
+    from geo.output.export import FORMATS
+
+    p = sub.add_parser(
+        "export",
+        help="write a layer with all its attributes",
+        description="Write a layer with all its attributes. GeoJSON is RFC 7946 (EPSG:4326, counter-clockwise "
+        "exteriors); GeoPackage keeps EPSG:2264 (NC State Plane, US feet); CSV has the attributes and WKT "
+        "geometry in EPSG:4326.",
+    )
+    p.add_argument("--layer", required=True, choices=layer_names("export"), help="which layer")
+    p.add_argument("--format", choices=FORMATS, help="output format (default: from the --out extension)")
+    p.add_argument("--out", required=True, type=Path, metavar="PATH", help="output file")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``fetch``, ``report`` and ``export``."""
+    _add_fetch(sub)
+    _add_report(sub)
+    _add_export(sub)
+
+
+def _run_fetch(args: argparse.Namespace) -> int:
+    from geo.ingest.fetch import fetch
+    from geo.settings import get_settings
+
+    s = get_settings()
+    data_dir = args.data_dir or s.data_dir
+    progress = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    manifest = fetch(Path(data_dir), mirror=args.mirror, progress=progress)
+    files = manifest.get("files", {})
+    print(f"{len(files)} files in {data_dir} ({manifest.get('mode')}: {manifest.get('source')})")
+    for key, reason in manifest.get("skipped", {}).items():
+        print(f"skipped {key}: {reason}")
+    return 0
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from geo.ingest.boundaries import load_divisions, load_npa
+    from geo.ingest.stops import load_stops
+    from geo.layers import build
+
+    reports = []
+    if args.stops or args.divisions or args.npa:
+        if args.stops:
+            reports.append(load_stops(args.stops)[1])
+        if args.divisions:
+            reports.append(load_divisions(args.divisions)[1])
+        if args.npa:
+            reports.append(load_npa(args.npa)[1])
+    else:
+        reports = build.reports()
+    if args.json:
+        print(json.dumps([r.to_dict() for r in reports], indent=2))
+    else:
+        print("\n\n".join(r.summary() for r in reports))
+    return 0
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from geo.layers.catalog import get_layer
+    from geo.output.export import write_layer
+
+    gdf = get_layer(args.layer)
+    path = write_layer(gdf, args.out, fmt=args.format, layer_name=args.layer)
+    print(f"wrote {len(gdf)} features of layer {args.layer} to {path}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``fetch``, ``report`` or ``export``; return the exit code."""
+    return {"fetch": _run_fetch, "report": _run_report, "export": _run_export}[args.command](args)
