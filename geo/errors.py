@@ -9,7 +9,6 @@ A :class:`GeoWarning` is a code and a text: results carry them in their ``warnin
 filters on ``w.code``, never on the wording.
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -17,7 +16,16 @@ from dataclasses import dataclass
 
 __all__ = [
     "GeoWarning",
-    "GeoDataError", "DataFileError", "SchemaError", "ValueDomainError", "CRSError", "GeometryError", "EmptyInputError", "FetchError", "first_rows"]
+    "GeoDataError",
+    "DataFileError",
+    "SchemaError",
+    "ValueDomainError",
+    "CRSError",
+    "GeometryError",
+    "EmptyInputError",
+    "FetchError",
+    "first_rows",
+]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,17 @@ from __future__ import annotations
 __all__ = [
     "AGE_MIN",
     "AGE_MAX",
-    "AGE_EDGES","DIVISIONS", "NO_DIVISION", "STOP_COLUMNS", "STOP_COUNTS", "GROUP_POPULATION", "OUTCOMES", "MIN_CELL", "ODP_RACES", "DRIVER_GROUP_TO_ODP"]
+    "AGE_EDGES",
+    "DIVISIONS",
+    "NO_DIVISION",
+    "STOP_COLUMNS",
+    "STOP_COUNTS",
+    "GROUP_POPULATION",
+    "OUTCOMES",
+    "MIN_CELL",
+    "ODP_RACES",
+    "DRIVER_GROUP_TO_ODP",
+]
 
 
 #: CMPD patrol divisions: code -> ``DNAME``.

@@ -1,5 +1,7 @@
-"""Shared fixtures: the real CMPD data (fetched into data/raw by `make test`, or
-copied from ../shared/data here) with a fresh cache folder per test session."""
+"""Shared fixtures: the real CMPD data with a fresh cache folder per test session.
+
+The data is fetched into data/raw by ``make test``, or copied from ../shared/data here.
+"""
 
 from __future__ import annotations
 
@@ -73,14 +75,43 @@ def npa_2022(npa_layer):
 def stops_csv(tmp_path: Path):
     """Write a small stops CSV; rows are dicts overriding a valid default row."""
     header = [
-        "OBJECTID", "Month_of_Stop", "Reason_for_Stop", "Officer_Race", "Officer_Gender",
-        "Officer_Years_of_Service", "Driver_Race", "Driver_Ethnicity", "Driver_Gender", "Driver_Age",
-        "Was_a_Search_Conducted", "Result_of_Stop", "CMPD_Division", "GlobalID",
+        "OBJECTID",
+        "Month_of_Stop",
+        "Reason_for_Stop",
+        "Officer_Race",
+        "Officer_Gender",
+        "Officer_Years_of_Service",
+        "Driver_Race",
+        "Driver_Ethnicity",
+        "Driver_Gender",
+        "Driver_Age",
+        "Was_a_Search_Conducted",
+        "Result_of_Stop",
+        "CMPD_Division",
+        "GlobalID",
     ]
-    default = dict(zip(header, [
-        "1", "2020/01", "Speeding                 ", "White", "Male", "5", "Black", "Non-Hispanic", "Male",
-        "30", "No", "Verbal Warning", "Central Division", "{00000000-0000-0000-0000-000000000000}",
-    ], strict=True))
+    default = dict(
+        zip(
+            header,
+            [
+                "1",
+                "2020/01",
+                "Speeding                 ",
+                "White",
+                "Male",
+                "5",
+                "Black",
+                "Non-Hispanic",
+                "Male",
+                "30",
+                "No",
+                "Verbal Warning",
+                "Central Division",
+                "{00000000-0000-0000-0000-000000000000}",
+            ],
+            strict=True,
+        )
+    )
 
     def write(rows: list[dict], *, name: str = "stops.csv", drop: tuple[str, ...] = ()) -> Path:
         cols = [c for c in header if c not in drop]

@@ -25,7 +25,10 @@ def test_unknown_or_bad_setting_rejected():
     [
         ({"CMPD_ALPHA": "0"}, r"alpha \(CMPD_ALPHA\) = 0.0: must be between 0 and 1"),
         ({"CMPD_ALPHA": "1.5"}, r"alpha \(CMPD_ALPHA\) = 1.5: must be between 0 and 1"),
-        ({"CMPD_PERMUTATIONS": "50"}, r"permutations \(CMPD_PERMUTATIONS\) = 50: must be a whole number from 99 to 99,999"),
+        (
+            {"CMPD_PERMUTATIONS": "50"},
+            r"permutations \(CMPD_PERMUTATIONS\) = 50: must be a whole number from 99 to 99,999",
+        ),
         ({"CMPD_PERMUTATIONS": "100000"}, r"from 99 to 99,999"),
         ({"CMPD_SEED": "-1"}, r"seed \(CMPD_SEED\) = -1: must be a whole number from 0"),
         ({"CMPD_ANALYSIS_CRS": "EPSG:4326"}, r"analysis_crs .* must be a projected CRS"),

@@ -28,12 +28,15 @@ def _python_files(folder: str) -> list[Path]:
 def _function_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     body = node.body
     first = body[0]
-    docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+    docstring = (
+        isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+    )
     start = first.end_lineno + 1 if docstring and len(body) > 1 and first.end_lineno else first.lineno
     return (node.end_lineno or start) - start + 1
 
 
 def module_sizes() -> list[str]:
+    """Modules of geo/ over the size limit, and too many files at geo/'s top level."""
     problems = []
     for p in _python_files("geo"):
         n = len(p.read_text().splitlines())
@@ -46,6 +49,7 @@ def module_sizes() -> list[str]:
 
 
 def function_sizes() -> list[str]:
+    """Functions over the length limit, docstrings not counted."""
     problems = []
     for folder in CODE_DIRS:
         for p in _python_files(folder):
@@ -65,6 +69,7 @@ def _private(dotted: str) -> bool:
 
 
 def app_imports() -> list[str]:
+    """Imports of private geo modules or names by the app."""
     problems = []
     for p in [ROOT / "app.py", *_python_files("app_pages")]:
         for node in ast.walk(ast.parse(p.read_text())):
@@ -82,11 +87,17 @@ def app_imports() -> list[str]:
 
 
 def test_folders() -> list[str]:
+    """Stage packages of geo/ without a tests folder of the same name."""
     packages = sorted(p.parent.name for p in (ROOT / "geo").glob("*/__init__.py"))
-    return [f"tests/{name}/:1: missing: tests mirror geo/{name}/" for name in packages if not (ROOT / "tests" / name).is_dir()]
+    return [
+        f"tests/{name}/:1: missing: tests mirror geo/{name}/"
+        for name in packages
+        if not (ROOT / "tests" / name).is_dir()
+    ]
 
 
 def main() -> int:
+    """Print every problem; return 1 if there is any."""
     problems = module_sizes() + function_sizes() + app_imports() + test_folders()
     print("\n".join(problems) if problems else "layout: ok")
     return 1 if problems else 0

@@ -47,11 +47,26 @@ HOTSPOT_RUNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("npa_moran", ("--layer", "npa", "--variable", "violent_rate_2022", "--method", "moran")),
     ("npa_lisa", ("--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa")),
     ("npa_lisa_rook", ("--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--weights", "rook")),
-    ("npa_lisa_knn", ("--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--weights", "knn", "--k", "5")),
-    ("npa_lisa_distance", ("--layer", "npa", "--variable", "property_rate_2022", "--method", "lisa", "--weights", "distance")),
-    ("npa_lisa_kernel", ("--layer", "npa", "--variable", "property_rate_2022", "--method", "lisa", "--weights", "kernel")),
-    ("npa_lisa_none", ("--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--correction", "none")),
-    ("npa_lisa_bonf", ("--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--correction", "bonferroni")),
+    (
+        "npa_lisa_knn",
+        ("--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--weights", "knn", "--k", "5"),
+    ),
+    (
+        "npa_lisa_distance",
+        ("--layer", "npa", "--variable", "property_rate_2022", "--method", "lisa", "--weights", "distance"),
+    ),
+    (
+        "npa_lisa_kernel",
+        ("--layer", "npa", "--variable", "property_rate_2022", "--method", "lisa", "--weights", "kernel"),
+    ),
+    (
+        "npa_lisa_none",
+        ("--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--correction", "none"),
+    ),
+    (
+        "npa_lisa_bonf",
+        ("--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--correction", "bonferroni"),
+    ),
     ("npa_lisa_percap", ("--layer", "npa", "--variable", "violent_crimes_2022", "--per-capita", "--method", "lisa")),
     ("npa_gi", ("--layer", "npa", "--variable", "violent_rate_2022", "--method", "gi")),
     ("npa_gi_perm", ("--layer", "npa", "--variable", "violent_rate_2022", "--method", "gi", "--permutations", "999")),
@@ -119,6 +134,7 @@ def _relative(obj: Any, data_dir: str) -> Any:
 
 
 def record_cli(tmp: Path) -> dict[str, Any]:
+    """Record the command line's outputs (files written into ``tmp``)."""
     from geo.settings import get_settings
 
     data_dir = str(get_settings().data_dir)
@@ -154,7 +170,11 @@ def record_cli(tmp: Path) -> dict[str, Any]:
         for fmt in ("geojson", "csv"):
             path = tmp / f"{layer}.{fmt}"
             code, text, err = _cli(["export", "--layer", layer, "--out", str(path)])
-            ex[f"{layer}.{fmt}"] = {"code": code, "stdout": text.replace(str(path), "<out>").strip(), "sha": _sha(path.read_bytes())}
+            ex[f"{layer}.{fmt}"] = {
+                "code": code,
+                "stdout": text.replace(str(path), "<out>").strip(),
+                "sha": _sha(path.read_bytes()),
+            }
     out["export"] = ex
     return out
 
@@ -171,7 +191,9 @@ def _page_record(at: Any) -> dict[str, Any]:
         value = df.value
         # 10 significant digits: model fits may differ in the last bits between runs (threaded BLAS)
         text = value.to_csv(float_format="%.10g")
-        tables.append({"shape": list(value.shape), "columns": [str(c) for c in value.columns], "sha": _sha(text.encode())})
+        tables.append(
+            {"shape": list(value.shape), "columns": [str(c) for c in value.columns], "sha": _sha(text.encode())}
+        )
     return {
         "title": [t.value for t in at.title],
         "header": [h.value for h in at.header],
@@ -189,11 +211,15 @@ def _page_record(at: Any) -> dict[str, Any]:
         # the chart's structure; its numbers are in the tables (dataset names are hashes of the data)
         # folium maps as streamlit-folium sends them (its element ids are deterministic)
         "maps": [_sha(json.loads(c.proto.json_args)["script"].encode()) for c in at.get("component_instance")],
-        "charts": [_sha(re.sub(r'"name": "[0-9a-f]{32}"', '"name": "<data>"', c.proto.spec).encode()) for c in at.get("vega_lite_chart")],
+        "charts": [
+            _sha(re.sub(r'"name": "[0-9a-f]{32}"', '"name": "<data>"', c.proto.spec).encode())
+            for c in at.get("vega_lite_chart")
+        ],
     }
 
 
 def record_app() -> dict[str, Any]:
+    """Record every page, then the states of :data:`STATES`, through AppTest."""
     from streamlit.testing.v1 import AppTest
 
     out: dict[str, Any] = {}
@@ -239,6 +265,7 @@ def differences(expected: Any, actual: Any, path: str = "") -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Record or check; return the exit code."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--write", type=Path, metavar="FILE", help="record the golden outputs into FILE")

@@ -83,5 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # last resort: a message, never a traceback (unless --debug)
         if args.debug:
             raise
-        print(f"internal error ({type(exc).__name__}): {exc}. Please report this with the command you ran.", file=sys.stderr)
+        print(
+            f"internal error ({type(exc).__name__}): {exc}. Please report this with the command you ran.",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL_ERROR

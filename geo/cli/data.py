@@ -10,7 +10,7 @@ from pathlib import Path
 __all__ = ["add_parser", "run"]
 
 
-def _add_fetch(sub: argparse._SubParsersAction) -> None:
+def _add_fetch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "fetch",
         help="download the data sets (or copy them from a mirror folder)",
@@ -23,7 +23,7 @@ def _add_fetch(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="print only the summary")
 
 
-def _add_report(sub: argparse._SubParsersAction) -> None:
+def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "report",
         help="validate data files and print the row reports",
@@ -37,7 +37,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
 
 
-def _add_export(sub: argparse._SubParsersAction) -> None:
+def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from geo.layers.catalog import layer_names
     from geo.output.export import FORMATS
 
@@ -53,7 +53,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, type=Path, metavar="PATH", help="output file")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``fetch``, ``report`` and ``export``."""
     _add_fetch(sub)
     _add_report(sub)

@@ -20,7 +20,6 @@ import geopandas as gpd
 import pandas as pd
 
 import geo
-
 from geo.ingest.report import LoadReport, report_from_dict, report_to_cache_dict
 
 __all__ = ["CACHE_VERSION", "cached", "clear_cache"]

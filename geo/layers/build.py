@@ -34,7 +34,27 @@ from geo.layers.npa_table import npa_wide
 from geo.layers.stop_tables import division_stop_summary, stops_per_1000
 from geo.settings import Settings, get_settings
 
-__all__ = ["POPULATION_COLUMNS", "stops_with_report", "stops", "divisions_with_report", "divisions", "npa_with_report", "npa", "npa_metrics_with_report", "npa_metrics", "ois_with_report", "ois", "incidents_with_report", "incidents", "points_with_units", "npa_layer", "division_population", "division_base", "division_layer", "reports"]
+__all__ = [
+    "POPULATION_COLUMNS",
+    "stops_with_report",
+    "stops",
+    "divisions_with_report",
+    "divisions",
+    "npa_with_report",
+    "npa",
+    "npa_metrics_with_report",
+    "npa_metrics",
+    "ois_with_report",
+    "ois",
+    "incidents_with_report",
+    "incidents",
+    "points_with_units",
+    "npa_layer",
+    "division_population",
+    "division_base",
+    "division_layer",
+    "reports",
+]
 
 
 #: 2020 population columns carried from NPAs into divisions.
@@ -75,7 +95,9 @@ def input_files(s: Settings, name: str, *, optional: bool = False) -> list[Path]
             if DATASETS[k].required and not optional:
                 raise
             continue
-        out += [p] + [p.with_suffix(ext) for ext in (".dbf", ".prj") if p.suffix == ".shp" and p.with_suffix(ext).exists()]
+        out += [p] + [
+            p.with_suffix(ext) for ext in (".dbf", ".prj") if p.suffix == ".shp" and p.with_suffix(ext).exists()
+        ]
     return out
 
 
@@ -178,7 +200,9 @@ def _point_layer(s: Settings, name: str) -> gpd.GeoDataFrame | None:
         return None
 
 
-def points_with_units(settings: Settings | None = None, *, layer: Literal["ois", "incidents"] = "incidents") -> gpd.GeoDataFrame:
+def points_with_units(
+    settings: Settings | None = None, *, layer: Literal["ois", "incidents"] = "incidents"
+) -> gpd.GeoDataFrame:
     """Points with the ``npa`` and ``division`` they fall in (spatial join in EPSG:2264)."""
     s = _s(settings)
     pts = ois(s) if layer == "ois" else incidents(s)
@@ -218,7 +242,9 @@ def npa_layer(settings: Settings | None = None) -> gpd.GeoDataFrame:
         out["area_sqmi"] = out.geometry.area / 5280.0**2
         return gpd.GeoDataFrame(out, geometry="geometry", crs=base.crs), LoadReport("npa_layer", "derived")
 
-    return cached("npa_layer", build, inputs=input_files(s, "npa_layer"), cache_dir=s.cache_dir, extra=s.analysis_crs)[0]
+    return cached("npa_layer", build, inputs=input_files(s, "npa_layer"), cache_dir=s.cache_dir, extra=s.analysis_crs)[
+        0
+    ]
 
 
 def division_population(settings: Settings | None = None) -> tuple[pd.DataFrame, pd.Series]:
@@ -235,7 +261,9 @@ def division_population(settings: Settings | None = None) -> tuple[pd.DataFrame,
     s = _s(settings)
     layer = npa_layer(s)
     cols = [c for c in POPULATION_COLUMNS if c in layer.columns]
-    sums, outside = area_weighted_sum(layer.fillna({c: 0 for c in cols}), divisions(s), columns=cols, target_id="division")
+    sums, outside = area_weighted_sum(
+        layer.fillna({c: 0 for c in cols}), divisions(s), columns=cols, target_id="division"
+    )
     return sums, outside
 
 
@@ -267,7 +295,9 @@ def division_base(settings: Settings | None = None) -> gpd.GeoDataFrame:
         report.notes.append(f"2020 population outside every division (the county's towns): {outside['pop_2020']:,.0f}")
         return gpd.GeoDataFrame(out, geometry="geometry", crs=divs.crs), report
 
-    return cached("division_base", build, inputs=input_files(s, "division_base"), cache_dir=s.cache_dir, extra=s.analysis_crs)[0]
+    return cached(
+        "division_base", build, inputs=input_files(s, "division_base"), cache_dir=s.cache_dir, extra=s.analysis_crs
+    )[0]
 
 
 def division_layer(settings: Settings | None = None, *, stops_frame: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
@@ -308,7 +338,14 @@ def reports(settings: Settings | None = None) -> list[LoadReport]:
     """Every loader's row report, loading (from cache) whatever is present."""
     s = _s(settings)
     out = []
-    for fn in (stops_with_report, divisions_with_report, npa_with_report, npa_metrics_with_report, ois_with_report, incidents_with_report):
+    for fn in (
+        stops_with_report,
+        divisions_with_report,
+        npa_with_report,
+        npa_metrics_with_report,
+        ois_with_report,
+        incidents_with_report,
+    ):
         try:
             out.append(fn(s)[1])
         except DataFileError as exc:

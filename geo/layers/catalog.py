@@ -34,7 +34,17 @@ from geo.layers.filters import StopFilter
 from geo.layers.grid import hexagon_grid
 from geo.settings import Settings, get_settings
 
-__all__ = ["LayerSpec", "CATALOG", "Use", "layer_names", "layer_spec", "get_layer", "get_units", "cache_key", "DEFAULT_CELL_SIZE"]
+__all__ = [
+    "LayerSpec",
+    "CATALOG",
+    "Use",
+    "layer_names",
+    "layer_spec",
+    "get_layer",
+    "get_units",
+    "cache_key",
+    "DEFAULT_CELL_SIZE",
+]
 
 #: Where a layer is offered: ``export`` (``python -m geo export`` and the Export page),
 #: ``hotspots`` (hot-spot analyses), ``aggregate`` (``python -m geo aggregate``: polygons to count in).
@@ -246,7 +256,9 @@ def get_units(name: str, *, settings: Settings | None = None, cell_size: float =
     """
     spec = layer_spec(name)
     if spec.units is None:
-        raise ValueDomainError(f"Layer {name!r} is not a layer of polygons; choose one of {', '.join(layer_names('aggregate'))}.")
+        raise ValueDomainError(
+            f"Layer {name!r} is not a layer of polygons; choose one of {', '.join(layer_names('aggregate'))}."
+        )
     return spec.units(settings if settings is not None else get_settings(), float(cell_size))
 
 

@@ -35,7 +35,9 @@ def _for_web(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def write_layer(gdf: gpd.GeoDataFrame, path: str | Path, *, fmt: Format | None = None, layer_name: str = "layer") -> Path:
+def write_layer(
+    gdf: gpd.GeoDataFrame, path: str | Path, *, fmt: Format | None = None, layer_name: str = "layer"
+) -> Path:
     """Write ``gdf`` to ``path`` as GeoJSON, GeoPackage or CSV.
 
     Parameters
@@ -87,7 +89,8 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | Path, *, fmt: Format | None =
 def to_geojson_bytes(gdf: gpd.GeoDataFrame) -> bytes:
     """The layer as RFC 7946 GeoJSON text (for downloads)."""
     web = _for_web(gdf)
-    return web.to_json(na="null", show_bbox=False, drop_id=True, to_wgs84=False).encode("utf-8")
+    text: str = web.to_json(na="null", show_bbox=False, drop_id=True, to_wgs84=False)
+    return text.encode("utf-8")
 
 
 def layer_bytes(gdf: gpd.GeoDataFrame, fmt: Format) -> bytes:

@@ -7,6 +7,7 @@
 - :mod:`~geo.stats.emerging`: space-time Gi* and Mann-Kendall, the ArcGIS categories.
 - :mod:`~geo.stats.point_hotspots`: optimized hot spots of points.
 - :mod:`~geo.stats.significance`: the local result, corrections (FDR), p-value classes.
+- :mod:`~geo.stats.warning_codes`: the codes of the warnings every result carries.
 - ``_permutation``: the vectorised conditional-permutation kernel (private).
 
 Our own engine, checked against libpysal/esda and pygeoda in the tests (they are the

@@ -1,0 +1,1 @@
+"""Tests of the command line (in process; one subprocess test for exit codes)."""

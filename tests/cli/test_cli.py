@@ -60,7 +60,9 @@ def test_python_m_geo_exit_codes(settings, tmp_path):
     env = {**os.environ, "CMPD_DATA_DIR": str(settings.data_dir), "CMPD_CACHE_DIR": str(settings.cache_dir)}
 
     def shell(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "geo", *args], capture_output=True, text=True, cwd=PROJECT_ROOT, env=env, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "geo", *args], capture_output=True, text=True, cwd=PROJECT_ROOT, env=env, timeout=300
+        )
 
     assert shell("--help").returncode == 0
     bad = tmp_path / "bad.csv"
@@ -140,7 +142,13 @@ def _stops_text(**override: str) -> str:
         "OBJECTID,Month_of_Stop,Reason_for_Stop,Officer_Race,Officer_Gender,Officer_Years_of_Service,Driver_Race,"
         "Driver_Ethnicity,Driver_Gender,Driver_Age,Was_a_Search_Conducted,Result_of_Stop,CMPD_Division"
     )
-    row = dict(zip(header.split(","), "1,2020/01,Speeding,White,Male,5,Black,Non-Hispanic,Male,30,No,Arrest,Central Division".split(","), strict=True))
+    row = dict(
+        zip(
+            header.split(","),
+            "1,2020/01,Speeding,White,Male,5,Black,Non-Hispanic,Male,30,No,Arrest,Central Division".split(","),
+            strict=True,
+        )
+    )
     good = ",".join(row.values())
     row.update(override)
     return f"{header}\n{good}\n{','.join(row.values())}\n"
@@ -150,8 +158,16 @@ def _stops_text(**override: str) -> str:
     ("name", "text", "expected"),
     [
         *[(k, v[0], v[1]) for k, v in BAD_STOPS.items()],
-        ("unknown_division", _stops_text(CMPD_Division="Gotham Division"), "CMPD_Division: 1 unknown division name(s) ('Gotham Division') at row 2"),
-        ("bad_month", _stops_text(Month_of_Stop="2020-XX"), "Month_of_Stop: 1 value(s) not a month in YYYY/MM form ('2020-XX') at row 2"),
+        (
+            "unknown_division",
+            _stops_text(CMPD_Division="Gotham Division"),
+            "CMPD_Division: 1 unknown division name(s) ('Gotham Division') at row 2",
+        ),
+        (
+            "bad_month",
+            _stops_text(Month_of_Stop="2020-XX"),
+            "Month_of_Stop: 1 value(s) not a month in YYYY/MM form ('2020-XX') at row 2",
+        ),
         ("bad_age", _stops_text(Driver_Age="abc"), "Driver_Age: 1 non-numeric age(s) ('abc') at row 2"),
     ],
 )
@@ -171,7 +187,9 @@ def test_bad_boundary_files(run, tmp_path):
     empty = tmp_path / "empty.geojson"
     empty.write_text('{"type": "FeatureCollection", "features": []}')
     broken = tmp_path / "broken.geojson"
-    broken.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"id": "1"}, "geometry": null}]}')
+    broken.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"id": "1"}, "geometry": null}]}'
+    )
     cases = [
         (("--divisions", str(nocrs)), "has no CRS"),
         (("--divisions", str(empty)), "has no features"),

@@ -1,0 +1,1 @@
+"""End-to-end tests in a real headless Chromium with no internet: what a person sees."""

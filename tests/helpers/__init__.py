@@ -1,0 +1,1 @@
+"""Shared test helpers: hand-made lattices, where the data is, the browser."""

@@ -8,7 +8,9 @@ import shapely
 from scipy import sparse
 
 
-def lattice_gdf(nrows: int, ncols: int, values=None, *, crs: str | None = "EPSG:2264", column: str = "v") -> gpd.GeoDataFrame:
+def lattice_gdf(
+    nrows: int, ncols: int, values=None, *, crs: str | None = "EPSG:2264", column: str = "v"
+) -> gpd.GeoDataFrame:
     """Unit squares in row-major order (id = row * ncols + col)."""
     cells = [shapely.box(c, r, c + 1, r + 1) for r in range(nrows) for c in range(ncols)]
     data = {} if values is None else {column: np.asarray(values, dtype=float)}

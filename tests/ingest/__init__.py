@@ -1,0 +1,1 @@
+"""Tests of geo.ingest: loaders, fetch, cache."""

@@ -1,0 +1,1 @@
+"""Tests of geo.layers: joins, the layer builders and the catalogue."""

@@ -1,0 +1,1 @@
+"""Tests of geo.output: exports and plain-language text."""

@@ -1,0 +1,1 @@
+"""Tests of geo.scale: the polygon index, counting, Parquet inputs and Dask."""
