@@ -4,24 +4,38 @@ folium and streamlit-folium load Leaflet, jQuery, Bootstrap, Font Awesome and d3
 public CDNs; with none reachable the map stays blank. The maps of :mod:`geo.maps.draw`
 need only Leaflet's own JavaScript, CSS and images, which ``tools/vendor_assets.py``
 copies into ``static/vendor/leaflet/`` and Streamlit serves at ``/app/static/vendor/...``
-(``--server.enableStaticServing true``). :func:`offline_problems` lists whatever would
-still need the internet on a map.
+(``--server.enableStaticServing true``).
+
+:func:`offline_map` starts such a map (no tiles unless asked for, a plain background);
+:func:`use_local_assets` points any map at the local files; :func:`offline_problems`
+lists whatever would still need the internet on a map.
 """
 
 from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import branca
 import branca.colormap
-import branca.utilities
 import folium
 import folium.elements
+from branca.element import MacroElement
+from folium.template import Template
 
-__all__ = ["DEFAULT_ASSET_BASE", "LEAFLET_VERSION", "use_local_assets", "offline_problems", "map_html_size", "standalone_html"]
+from geo.maps.legend import check_color
+
+__all__ = [
+    "DEFAULT_ASSET_BASE",
+    "LEAFLET_VERSION",
+    "offline_map",
+    "use_local_assets",
+    "offline_problems",
+    "map_html_size",
+    "standalone_html",
+]
 
 
 #: Where Streamlit serves ``static/vendor`` (``--server.enableStaticServing true``).
@@ -67,6 +81,7 @@ def use_local_assets(m: folium.Map, asset_base: str = DEFAULT_ASSET_BASE) -> fol
 
 
 def _check_asset_base(asset_base: str) -> str:
+    """Refuse a base URL that folium would write unescaped into an attribute; drop a trailing slash."""
     if not isinstance(asset_base, str):
         raise TypeError(f"asset_base must be a str, got {type(asset_base).__name__}")
     if not _SAFE_URL.match(asset_base):
@@ -75,6 +90,82 @@ def _check_asset_base(asset_base: str) -> str:
             "(it is written into src/href attributes unescaped by folium)"
         )
     return asset_base.rstrip("/")
+
+
+class _FitBounds(MacroElement):
+    """Fit the map to bounds at once (folium's ``fit_bounds`` animates a zoom from the start view)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.fitBounds({{ this.bounds|tojson }}, {animate: false, padding: [8, 8]});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca's MacroElement.__init__ has no annotations
+        self._name = "FitBounds"
+        self.bounds = bounds
+
+
+class _Background(MacroElement):
+    """Give the map container a plain background (Leaflet's default grey looks like "No data")."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.getContainer().style.background = {{ this.color|tojson }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, color: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca's MacroElement.__init__ has no annotations
+        self._name = "Background"
+        self.color = check_color(color, what="background colour")
+
+
+def offline_map(
+    bounds: Iterable[float],
+    *,
+    tiles: str | None = None,
+    asset_base: str = DEFAULT_ASSET_BASE,
+    background: str = "#ffffff",
+) -> folium.Map:
+    """Start an empty map on the local Leaflet files, fitted to ``bounds`` at once.
+
+    Parameters
+    ----------
+    bounds
+        ``(min lon, min lat, max lon, max lat)``, as ``GeoDataFrame.total_bounds`` in EPSG:4326.
+    tiles
+        None (default) draws no background tiles, so nothing is fetched from the web;
+        any folium tiles name or URL template needs the internet.
+    asset_base
+        URL of the vendored files; see :func:`use_local_assets`.
+    background
+        Colour of the map container when there are no tiles (Leaflet's default grey
+        looks like "No data").
+
+    Returns
+    -------
+    folium.Map
+        SVG rendering (crisp, and testable in a browser), with a scale bar.
+    """
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    m = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2],
+        zoom_start=10,
+        tiles=tiles,
+        control_scale=True,
+        prefer_canvas=False,  # SVG paths: crisp, and testable in a browser
+    )
+    use_local_assets(m, asset_base)
+    if tiles is None:
+        _Background(background).add_to(m)
+    _FitBounds([[miny, minx], [maxy, maxx]]).add_to(m)
+    return m
 
 
 def _walk(element: Any) -> Any:

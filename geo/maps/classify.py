@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-import branca
-import branca.colormap
 import branca.utilities
 import mapclassify
 import numpy as np
@@ -20,7 +18,7 @@ from geo.errors import SchemaError, ValueDomainError, first_rows, quote_values
 from geo.maps.palettes import SEQUENTIAL_CMAPS
 from geo.settings import get_settings
 
-__all__ = ["Scheme", "Classification", "classify"]
+__all__ = ["Scheme", "Classification", "classify", "ramp"]
 
 
 Scheme = Literal["quantiles", "fisher_jenks", "natural_breaks", "equal_interval", "box_plot"]
@@ -163,74 +161,16 @@ def classify(
     >>> c.bins, c.counts, c.n_missing
     ((3.0, 100.0), (3, 2), 1)
     """
-    if scheme not in _SCHEMES:
-        raise ValueError(f"scheme must be one of {', '.join(_SCHEMES)}; got {scheme!r}")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= 12:
-        raise ValueError(f"k must be an integer from 2 to 12; got {k!r}")
-    series = pd.Series(values) if not isinstance(values, pd.Series) else values
-    if series.size and (pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series)):
-        try:
-            series = pd.to_numeric(series, errors="raise")
-        except (TypeError, ValueError):
-            raise SchemaError(
-                f"Values to classify must be numeric; got dtype {series.dtype} "
-                f"(e.g. {quote_values(series.dropna().unique()[:3].tolist())})"
-            ) from None
-    arr = series.to_numpy(dtype=float, na_value=np.nan)
-    missing = np.isnan(arr)
-    infinite = np.isinf(arr)
-    if infinite.any():
-        raise ValueDomainError(
-            f"Values to classify must be finite; {first_rows(np.flatnonzero(infinite) + 1)} hold infinity"
-        )
+    arr = _checked_values(values, scheme=scheme, k=k)
     seed = get_settings().seed if seed is None else int(seed)
+    missing = np.isnan(arr)
     y = arr[~missing]
-    classes = np.full(arr.shape, -1, dtype=int)
     n_unique = np.unique(y).size
-    notes: list[str] = []
+    if n_unique < 2:
+        return _one_class_or_none(y, missing, scheme=scheme, k=k, value_format=value_format)
 
-    fmt = value_format or _number_format(y)
-    if n_unique == 0:
-        return Classification(scheme, (), (), classes, (), int(missing.sum()), int(k), "No values to classify.")
-    if n_unique == 1:
-        classes[~missing] = 0
-        only = float(y[0])
-        return Classification(
-            scheme, (only,), (_fmt(fmt, only),), classes, (int(y.size),), int(missing.sum()), int(k),
-            f"All values equal {_fmt(fmt, only)}: one class.",
-        )  # fmt: skip
-
-    k_used = min(int(k), n_unique) if scheme != "box_plot" else 6
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if scheme == "quantiles":
-            bins = np.asarray(mapclassify.Quantiles(y, k=k_used).bins, dtype=float)
-        elif scheme == "equal_interval":
-            bins = np.asarray(mapclassify.EqualInterval(y, k=k_used).bins, dtype=float)
-        elif scheme == "fisher_jenks":
-            bins, fj_note = _fisher_jenks_bins(y, k_used, seed)
-            if fj_note:
-                notes.append(fj_note)
-        elif scheme == "natural_breaks":
-            bins = _natural_breaks_bins(y, k_used, seed)
-        else:
-            bins = np.asarray(mapclassify.BoxPlot(y).bins, dtype=float)
-    for w in caught:
-        # mapclassify's UserWarnings ("Numba not installed", "Not enough unique values ...
-        # Setting k to 3") are covered by the note below; anything else is passed on.
-        if not issubclass(w.category, UserWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-
-    if scheme == "box_plot":
-        bins = np.maximum.accumulate(bins)  # fences can coincide with quartiles; keep the order
-    else:
-        bins = np.unique(bins)
-        bins[-1] = max(bins[-1], y.max())
-        if bins.size < k:
-            why = f"only {n_unique} distinct values" if n_unique < k else "ties in the data"
-            if n_unique < k and bins.size < n_unique:
-                why += " and ties"
-            notes.insert(0, f"{bins.size} classes instead of {k}: {why}.")
+    bins, notes = _breaks(y, scheme=scheme, k=k, n_unique=n_unique, seed=seed)
+    classes = np.full(arr.shape, -1, dtype=int)
     classes[~missing] = np.minimum(np.searchsorted(bins, y, side="left"), bins.size - 1)
     counts = np.bincount(classes[~missing], minlength=bins.size)
     if scheme == "box_plot":
@@ -247,6 +187,86 @@ def classify(
         k_requested=int(k),
         note=" ".join(notes),
     )
+
+
+def _checked_values(values: Sequence[float] | np.ndarray | pd.Series, *, scheme: str, k: int) -> np.ndarray:
+    """Check ``scheme``, ``k`` and the values; return them as floats, NaN where missing."""
+    if scheme not in _SCHEMES:
+        raise ValueError(f"scheme must be one of {', '.join(_SCHEMES)}; got {scheme!r}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= 12:
+        raise ValueError(f"k must be an integer from 2 to 12; got {k!r}")
+    series = pd.Series(values) if not isinstance(values, pd.Series) else values
+    if series.size and (pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series)):
+        try:
+            series = pd.to_numeric(series, errors="raise")
+        except (TypeError, ValueError):
+            raise SchemaError(
+                f"Values to classify must be numeric; got dtype {series.dtype} "
+                f"(e.g. {quote_values(series.dropna().unique()[:3].tolist())})"
+            ) from None
+    arr: np.ndarray = series.to_numpy(dtype=float, na_value=np.nan)
+    infinite = np.isinf(arr)
+    if infinite.any():
+        raise ValueDomainError(
+            f"Values to classify must be finite; {first_rows(np.flatnonzero(infinite) + 1)} hold infinity"
+        )
+    return arr
+
+
+def _one_class_or_none(
+    y: np.ndarray, missing: np.ndarray, *, scheme: str, k: int, value_format: str | None
+) -> Classification:
+    """The classification of values with fewer than two distinct values: no class, or one."""
+    classes = np.full(missing.shape, -1, dtype=int)
+    if y.size == 0:
+        return Classification(scheme, (), (), classes, (), int(missing.sum()), int(k), "No values to classify.")
+    classes[~missing] = 0
+    only = float(y[0])
+    text = _fmt(value_format or _number_format(y), only)
+    return Classification(
+        scheme, (only,), (text,), classes, (int(y.size),), int(missing.sum()), int(k),
+        f"All values equal {text}: one class.",
+    )  # fmt: skip
+
+
+def _breaks(y: np.ndarray, *, scheme: str, k: int, n_unique: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    """Upper class bounds of ``y`` (at least two distinct values) and notes on how they differ from what was asked."""
+    bins, notes = _scheme_bins(y, scheme=scheme, k=min(int(k), n_unique) if scheme != "box_plot" else 6, seed=seed)
+    if scheme == "box_plot":
+        return np.maximum.accumulate(bins), notes  # fences can coincide with quartiles; keep the order
+    bins = np.unique(bins)
+    bins[-1] = max(bins[-1], y.max())
+    if bins.size < k:
+        why = f"only {n_unique} distinct values" if n_unique < k else "ties in the data"
+        if n_unique < k and bins.size < n_unique:
+            why += " and ties"
+        notes.insert(0, f"{bins.size} classes instead of {k}: {why}.")
+    return bins, notes
+
+
+def _scheme_bins(y: np.ndarray, *, scheme: str, k: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    """Raw bins from the scheme's algorithm; mapclassify's UserWarnings are held back (the notes cover them)."""
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if scheme == "quantiles":
+            bins = np.asarray(mapclassify.Quantiles(y, k=k).bins, dtype=float)
+        elif scheme == "equal_interval":
+            bins = np.asarray(mapclassify.EqualInterval(y, k=k).bins, dtype=float)
+        elif scheme == "fisher_jenks":
+            bins, fj_note = _fisher_jenks_bins(y, k, seed)
+            if fj_note:
+                notes.append(fj_note)
+        elif scheme == "natural_breaks":
+            bins = _natural_breaks_bins(y, k, seed)
+        else:
+            bins = np.asarray(mapclassify.BoxPlot(y).bins, dtype=float)
+    for w in caught:
+        # mapclassify's UserWarnings ("Numba not installed", "Not enough unique values ...
+        # Setting k to 3") are covered by the notes; anything else is passed on.
+        if not issubclass(w.category, UserWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return bins, notes
 
 
 def _range_labels(y: np.ndarray, yb: np.ndarray, bins: np.ndarray, fmt: str) -> list[str]:
@@ -278,6 +298,20 @@ def _box_plot_labels(bins: np.ndarray, fmt: str) -> list[str]:
 
 
 def ramp(cmap: str, n: int) -> list[str]:
+    """Return ``n`` colours of the ramp ``cmap``, in the ramp's order (``_r`` reverses it).
+
+    Parameters
+    ----------
+    cmap
+        One of :data:`geo.maps.palettes.SEQUENTIAL_CMAPS`, optionally with ``_r``.
+    n
+        Number of colours; 1 and 2 are taken from the 3-colour ramp (its middle, its ends).
+
+    Raises
+    ------
+    ValueError
+        If ``cmap`` is not an accepted ramp.
+    """
     base = cmap[:-2] if cmap.endswith("_r") else cmap
     if base not in SEQUENTIAL_CMAPS:
         raise ValueError(

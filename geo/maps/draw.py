@@ -1,21 +1,13 @@
 """Choropleth and category maps (folium) that draw with no internet access.
 
-folium and streamlit-folium load Leaflet, jQuery, Bootstrap, Font Awesome and d3 from
-public CDNs; with none reachable the map stays blank. The maps built here need only
-Leaflet's own JavaScript, CSS and images, which ``tools/vendor_assets.py`` copies into
-``static/vendor/leaflet/`` and Streamlit serves at ``/app/static/vendor/...``
-(``--server.enableStaticServing true``):
-
-* :func:`use_local_assets` replaces folium's CDN links, on one map only, by the local
-  Leaflet files and drops the libraries these maps never use;
-* the legend is plain HTML in a Leaflet control (:class:`Legend`), never a branca
-  ``ColorMap``: streamlit-folium adds two d3 CDN scripts whenever a ``ColorMap`` is on
-  the map, and a script that fails to load stops the whole component;
-* there are no background tiles unless asked for (``tiles=None``);
-* every text that comes from the data (names, values, category labels, titles) is
-  HTML-escaped before it reaches a tooltip, the legend or the layer control.
-
-:func:`offline_problems` lists whatever would still need the internet on a map.
+Both maps take one path (``_draw``): check the layer, drop rows without a geometry,
+simplify for display, build the tooltips, then the map (:func:`geo.maps.assets.offline_map`),
+the optional outline, the layer and the legend (:class:`geo.maps.legend.Legend`, plain HTML,
+never a branca ``ColorMap``). They differ only in how a row gets its colour and which legend
+entries that adds: :func:`choropleth` classes a numeric column
+(:func:`geo.maps.classify.classify`), :func:`categorical_map` looks each category up in a palette.
+Every text that comes from the data (names, values, category labels, titles) is HTML-escaped
+before it reaches a tooltip, the legend or the layer control.
 
 Geometry is reprojected to EPSG:4326, simplified for display with shared borders kept
 (``shapely.coverage_simplify``) and rounded to 5 decimals (about 1 m), which keeps the
@@ -32,61 +24,29 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import folium
-import folium.elements
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
-from folium.template import Template
 
 from geo.errors import CRSError, EmptyInputError, SchemaError, ValueDomainError, first_rows, quote_values
-from geo.maps.assets import DEFAULT_ASSET_BASE, use_local_assets
+from geo.maps.assets import DEFAULT_ASSET_BASE, offline_map
 from geo.maps.classify import Scheme, classify, ramp
-from geo.maps.geometry import simplify_for_display
+from geo.maps.geometry import has_points, simplify_for_display, without_empty
 from geo.maps.legend import Legend, check_color
 from geo.maps.palettes import MISSING_COLOR
 
 __all__ = ["choropleth", "categorical_map"]
 
 
-class _FitBounds(MacroElement):
-    """Fit the map to bounds at once (folium's ``fit_bounds`` animates a zoom from the start view)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        {{ this._parent.get_name() }}.fitBounds({{ this.bounds|tojson }}, {animate: false, padding: [8, 8]});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, bounds: list[list[float]]) -> None:
-        super().__init__()
-        self._name = "FitBounds"
-        self.bounds = bounds
-
-
-class _Background(MacroElement):
-    """Give the map container a plain background (Leaflet's default grey looks like "No data")."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        {{ this._parent.get_name() }}.getContainer().style.background = {{ this.color|tojson }};
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, color: str) -> None:
-        super().__init__()
-        self._name = "Background"
-        self.color = check_color(color, what="background colour")
+#: The column of :func:`categorical_map`'s working frame that holds each row's palette key.
+_CATEGORY = "__cat"
 
 
 def _format_cell(value: object, fmt: str | None) -> str:
@@ -114,7 +74,11 @@ def _format_cell(value: object, fmt: str | None) -> str:
     return str(value)
 
 
-def _validate_frame(gdf: object, needed: Sequence[str], *, what: str) -> None:
+def _validate_frame(
+    gdf: object, column: str, tooltip_fields: Sequence[str] | None, name_field: str | None, *, what: str
+) -> None:
+    """Check that ``gdf`` is a GeoDataFrame with rows, a CRS and every column to draw."""
+    needed = [column, *(tooltip_fields or []), *([name_field] if name_field else [])]
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise TypeError(f"{what} expects a GeoDataFrame, got {type(gdf).__name__}")
     if len(gdf) == 0:
@@ -130,6 +94,8 @@ def _validate_frame(gdf: object, needed: Sequence[str], *, what: str) -> None:
 
 @dataclass(frozen=True)
 class _TooltipSpec:
+    """The tooltip's columns (name first), their labels and their ``str.format`` patterns."""
+
     fields: list[str]
     aliases: list[str]
     formats: dict[str, str]
@@ -143,6 +109,7 @@ def _tooltip_spec(
     name_field: str | None,
     name_alias: str,
 ) -> _TooltipSpec:
+    """Check the tooltip options and resolve their defaults."""
     if isinstance(tooltip_fields, str) or isinstance(tooltip_aliases, str):
         raise TypeError("tooltip_fields and tooltip_aliases must be sequences of str, not a str")
     fields = list(tooltip_fields) if tooltip_fields is not None else [column]
@@ -159,17 +126,46 @@ def _tooltip_spec(
     return _TooltipSpec(fields=fields, aliases=[str(a) for a in aliases], formats=formats)
 
 
-def _feature_collection(
-    frame: gpd.GeoDataFrame, tip: _TooltipSpec, extra: Mapping[str, Sequence[str]] | None = None
-) -> tuple[dict[str, Any], list[str]]:
+@dataclass(frozen=True)
+class _MapOptions:
+    """The options both maps share, passed on unchanged to :func:`_draw`."""
+
+    title: str
+    layer_name: str | None
+    layer_control: bool
+    popup: bool
+    fill_opacity: float
+    missing_color: str
+    missing_label: str
+    missing_opacity: float
+    tiles: str | None
+    asset_base: str
+    background: str
+    simplify_m: float
+    precision: int
+    outline: gpd.GeoDataFrame | None
+
+
+@dataclass(frozen=True)
+class _Colouring:
+    """What a map's own rule gives for the drawn rows.
+
+    ``colors`` holds one colour per row, None where the row is drawn as missing; ``entries``
+    are the legend entries above the missing one; ``notes`` go under the legend.
+    """
+
+    colors: list[str | None]
+    entries: list[tuple[str, str, int | None]]
+    notes: list[str]
+
+
+def _feature_collection(frame: gpd.GeoDataFrame, tip: _TooltipSpec) -> tuple[dict[str, Any], list[str]]:
     """GeoJSON with only the escaped tooltip texts as properties; ids are the frame's index labels."""
     ids = [str(i) for i in frame.index] if frame.index.is_unique else [str(i) for i in range(len(frame))]
     cols: dict[str, list[str]] = {}
     for j, field in enumerate(tip.fields):
         fmt = tip.formats.get(field)
         cols[f"t{j}"] = [html.escape(_format_cell(v, fmt)) for v in frame[field].tolist()]
-    for key, vals in (extra or {}).items():
-        cols[key] = [html.escape(str(v)) for v in vals]
     geoms = shapely.to_geojson(np.asarray(frame.geometry.values, dtype=object))
     features = [
         {
@@ -183,22 +179,6 @@ def _feature_collection(
     return {"type": "FeatureCollection", "features": features}, ids
 
 
-def _base_map(frame: gpd.GeoDataFrame, *, tiles: str | None, asset_base: str, background: str) -> folium.Map:
-    minx, miny, maxx, maxy = (float(v) for v in frame.total_bounds)
-    m = folium.Map(
-        location=[(miny + maxy) / 2, (minx + maxx) / 2],
-        zoom_start=10,
-        tiles=tiles,
-        control_scale=True,
-        prefer_canvas=False,  # SVG paths: crisp, and testable in a browser
-    )
-    use_local_assets(m, asset_base)
-    if tiles is None:
-        _Background(background).add_to(m)
-    _FitBounds([[miny, minx], [maxy, maxx]]).add_to(m)
-    return m
-
-
 def _add_layer(
     m: folium.Map,
     data: dict[str, Any],
@@ -209,6 +189,8 @@ def _add_layer(
     popup: bool,
     has_points: bool,
 ) -> folium.GeoJson:
+    """Add the data layer: one style per feature id, a tooltip and optionally a popup."""
+
     def style_function(feature: dict[str, Any]) -> dict[str, Any]:
         return styles[feature["id"]]
 
@@ -248,24 +230,96 @@ def _add_outline(m: folium.Map, outline: gpd.GeoDataFrame, *, simplify_m: float,
     ).add_to(m)
 
 
-def _drop_empty(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
-    geoms = np.asarray(frame.geometry.values, dtype=object)
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    return frame.loc[~empty], int(empty.sum())
-
-
-def _has_points(frame: gpd.GeoDataFrame) -> bool:
-    return bool(np.isin(shapely.get_type_id(np.asarray(frame.geometry.values, dtype=object)), [0, 4]).any())
-
-
-def _style(color: str, *, fill_opacity: float, points: bool) -> dict[str, Any]:
+def _style(color: str | None, *, options: _MapOptions, points: bool) -> dict[str, Any]:
+    """The Leaflet style of one feature; ``color`` None draws it as missing."""
+    fill = color if color is not None else options.missing_color
     return {
-        "fillColor": color,
-        "color": "#4d4d4d" if not points else color,
+        "fillColor": fill,
+        "color": "#4d4d4d" if not points else fill,
         "weight": 0.6 if not points else 1,
-        "fillOpacity": fill_opacity,
+        "fillOpacity": options.fill_opacity if color is not None else options.missing_opacity,
         "opacity": 0.9,
     }
+
+
+def _legend(colouring: _Colouring, *, n_no_geom: int, options: _MapOptions) -> Legend:
+    """The map's own legend entries, then the missing rows, then the notes and the rows not drawn."""
+    entries = list(colouring.entries)
+    n_missing = sum(c is None for c in colouring.colors)
+    if n_missing:
+        entries.append((options.missing_label, options.missing_color, n_missing))
+    notes = list(colouring.notes)
+    if n_no_geom:
+        notes.append(f"{n_no_geom} row(s) without geometry not drawn.")
+    return Legend(entries, title=options.title, note=" ".join(notes))
+
+
+def _draw(
+    gdf: gpd.GeoDataFrame,
+    value_column: str,
+    *,
+    what: str,
+    tip: _TooltipSpec,
+    colouring: Callable[[pd.Series], _Colouring],
+    options: _MapOptions,
+) -> folium.Map:
+    """Draw the rows of a checked ``gdf`` that have a geometry, coloured by ``colouring(value_column)``.
+
+    The steps both maps share: drop rows without geometry, simplify for display, build
+    the features and their styles, then the base map, the outline, the layer, the legend
+    and the layer control, in that order (streamlit-folium names elements by position).
+    """
+    frame, n_no_geom = without_empty(gdf)
+    if len(frame) == 0:
+        raise EmptyInputError(f"{what}: none of the {len(gdf)} rows has a geometry to draw.")
+    frame = simplify_for_display(
+        frame[[*dict.fromkeys([value_column, *tip.fields]), frame.geometry.name]],
+        tolerance_m=options.simplify_m,
+        precision=options.precision,
+    )
+    colours = colouring(frame[value_column])
+    points = has_points(frame)
+    data, ids = _feature_collection(frame, tip)
+    styles = {fid: _style(c, options=options, points=points) for fid, c in zip(ids, colours.colors, strict=True)}
+
+    m = offline_map(
+        frame.total_bounds, tiles=options.tiles, asset_base=options.asset_base, background=options.background
+    )
+    if options.outline is not None:
+        _add_outline(m, options.outline, simplify_m=options.simplify_m, precision=options.precision)
+    layer_name = options.layer_name or options.title
+    _add_layer(m, data, styles, tip, layer_name=layer_name, popup=options.popup, has_points=points)
+    _legend(colours, n_no_geom=n_no_geom, options=options).add_to(m)
+    if options.layer_control:
+        folium.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
+def _check_numeric(series: pd.Series, column: str) -> None:
+    """Refuse a column that is not numeric, or holds infinity (rows named)."""
+    if pd.api.types.is_bool_dtype(series) or not (pd.api.types.is_numeric_dtype(series) or series.isna().all()):
+        raise SchemaError(
+            f"choropleth: column {column!r} must be numeric, got dtype {series.dtype}; use categorical_map for labels"
+        )
+    infinite = np.isinf(series.to_numpy(dtype=float, na_value=np.nan))
+    if infinite.any():
+        raise ValueDomainError(
+            f"choropleth: column {column!r} holds infinity in {first_rows(np.flatnonzero(infinite) + 1)} "
+            "(a rate divided by zero?); set those values to NaN to draw them as no data"
+        )
+
+
+def _classed(
+    values: pd.Series, *, scheme: Scheme, k: int, cmap: str, seed: int | None, value_format: str | None
+) -> _Colouring:
+    """Colour each value by its class on the ramp ``cmap``; one legend entry per class."""
+    cls = classify(values, scheme=scheme, k=k, seed=seed, value_format=value_format)
+    colors = ramp(cmap, cls.k)
+    return _Colouring(
+        colors=[colors[c] if c >= 0 else None for c in cls.classes.tolist()],
+        entries=list(zip(cls.labels, colors, cls.counts, strict=True)),
+        notes=[cls.note] if cls.note else [],
+    )
 
 
 def choropleth(
@@ -351,53 +405,89 @@ def choropleth(
     ValueDomainError
         If ``column`` holds infinite values.
     """
-    _validate_frame(gdf, [column, *(tooltip_fields or []), *([name_field] if name_field else [])], what="choropleth")
-    series = gdf[column]
-    if pd.api.types.is_bool_dtype(series) or not (pd.api.types.is_numeric_dtype(series) or series.isna().all()):
-        raise SchemaError(
-            f"choropleth: column {column!r} must be numeric, got dtype {series.dtype}; use categorical_map for labels"
-        )
-    infinite = np.isinf(series.to_numpy(dtype=float, na_value=np.nan))
-    if infinite.any():
-        raise ValueDomainError(
-            f"choropleth: column {column!r} holds infinity in {first_rows(np.flatnonzero(infinite) + 1)} "
-            "(a rate divided by zero?); set those values to NaN to draw them as no data"
-        )
+    _validate_frame(gdf, column, tooltip_fields, name_field, what="choropleth")
+    _check_numeric(gdf[column], column)
     ramp(cmap, 3)  # validate the name before any work
     check_color(missing_color, what="missing_color")
     tip = _tooltip_spec(column, tooltip_fields, tooltip_aliases, tooltip_formats, name_field, name_alias)
-
-    frame, n_no_geom = _drop_empty(gdf)
-    if len(frame) == 0:
-        raise EmptyInputError(f"choropleth: none of the {len(gdf)} rows has a geometry to draw.")
-    frame = simplify_for_display(
-        frame[[*dict.fromkeys([column, *tip.fields]), frame.geometry.name]], tolerance_m=simplify_m, precision=precision
+    colouring = partial(_classed, scheme=scheme, k=k, cmap=cmap, seed=seed, value_format=value_format)
+    options = _MapOptions(
+        title=legend_title or column,
+        layer_name=layer_name,
+        layer_control=layer_control,
+        popup=popup,
+        fill_opacity=fill_opacity,
+        missing_color=missing_color,
+        missing_label="No data",
+        missing_opacity=0.6,
+        tiles=tiles,
+        asset_base=asset_base,
+        background=background,
+        simplify_m=simplify_m,
+        precision=precision,
+        outline=outline,
     )
-    cls = classify(frame[column], scheme=scheme, k=k, seed=seed, value_format=value_format)
-    colors = ramp(cmap, cls.k)
-    points = _has_points(frame)
+    return _draw(gdf, column, what="choropleth", tip=tip, colouring=colouring, options=options)
 
-    data, ids = _feature_collection(frame, tip)
-    styles = {
-        fid: _style(colors[c] if c >= 0 else missing_color, fill_opacity=fill_opacity if c >= 0 else 0.6, points=points)
-        for fid, c in zip(ids, cls.classes.tolist(), strict=True)
-    }
-    title = legend_title or column
-    m = _base_map(frame, tiles=tiles, asset_base=asset_base, background=background)
-    if outline is not None:
-        _add_outline(m, outline, simplify_m=simplify_m, precision=precision)
-    _add_layer(m, data, styles, tip, layer_name=layer_name or title, popup=popup, has_points=points)
 
-    entries: list[tuple[str, str, int | None]] = list(zip(cls.labels, colors, cls.counts, strict=True))
-    if cls.n_missing:
-        entries.append(("No data", missing_color, cls.n_missing))
-    notes = [cls.note] if cls.note else []
-    if n_no_geom:
-        notes.append(f"{n_no_geom} row(s) without geometry not drawn.")
-    Legend(entries, title=title, note=" ".join(notes)).add_to(m)
-    if layer_control:
-        folium.LayerControl(collapsed=True).add_to(m)
-    return m
+def _check_categories(
+    colors: Mapping[str, str], labels: Mapping[str, str] | None, *, unknown: str, missing_color: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Check the palette options; return category -> colour and category -> legend label."""
+    if not colors:
+        raise ValueError("colors must map at least one category to a colour")
+    if unknown not in ("error", "missing"):
+        raise ValueError(f"unknown must be 'error' or 'missing'; got {unknown!r}")
+    palette = {str(key): check_color(c, what=f"colour of {key!r}") for key, c in colors.items()}
+    check_color(missing_color, what="missing_color")
+    label_of = {key: str((labels or {}).get(key, key)) for key in palette}
+    return palette, label_of
+
+
+def _category_keys(
+    raw: pd.Series, palette: Mapping[str, str], *, column: str, unknown: str, missing_label: str
+) -> tuple[np.ndarray, list[str]]:
+    """Each row's palette key (None if missing), and a note on the values not in the palette.
+
+    With ``unknown="error"`` such values raise (all of them and their rows named); with
+    ``"missing"`` their rows get None.
+    """
+    is_missing = raw.isna().to_numpy()
+    keys = np.array([None if miss else str(v) for v, miss in zip(raw.tolist(), is_missing, strict=True)], dtype=object)
+    is_unknown = ~is_missing & ~np.isin(keys, list(palette))
+    if not is_unknown.any():
+        return keys, []
+    bad_values = list(dict.fromkeys(keys[is_unknown].tolist()))
+    if unknown == "error":
+        raise ValueDomainError(
+            f"categorical_map: column {column!r} has values with no colour: {quote_values(bad_values)} "
+            f"({first_rows(np.flatnonzero(is_unknown) + 1)}); colours are given for {quote_values(list(palette))}"
+        )
+    keys[is_unknown] = None
+    note = f"{int(is_unknown.sum())} area(s) with other values ({', '.join(map(str, bad_values[:5]))}) drawn as {missing_label}."
+    return keys, [note]
+
+
+def _by_category(
+    values: pd.Series,
+    *,
+    palette: Mapping[str, str],
+    label_of: Mapping[str, str],
+    hide_empty: bool,
+    notes: Sequence[str],
+) -> _Colouring:
+    """Colour each row by its palette key; one legend entry per category, in palette order."""
+    cats = [None if pd.isna(c) else str(c) for c in values.tolist()]
+    counts = pd.Series([c for c in cats if c is not None], dtype=object).value_counts()
+    return _Colouring(
+        colors=[palette[c] if c is not None else None for c in cats],
+        entries=[
+            (label_of[key], palette[key], int(counts.get(key, 0)))
+            for key in palette
+            if counts.get(key, 0) or not hide_empty
+        ],
+        notes=list(notes),
+    )
 
 
 def categorical_map(
@@ -458,69 +548,26 @@ def categorical_map(
     SchemaError, CRSError, EmptyInputError
         As in :func:`choropleth`.
     """
-    _validate_frame(
-        gdf, [column, *(tooltip_fields or []), *([name_field] if name_field else [])], what="categorical_map"
-    )
-    if not colors:
-        raise ValueError("colors must map at least one category to a colour")
-    if unknown not in ("error", "missing"):
-        raise ValueError(f"unknown must be 'error' or 'missing'; got {unknown!r}")
-    palette = {str(key): check_color(c, what=f"colour of {key!r}") for key, c in colors.items()}
-    check_color(missing_color, what="missing_color")
-    label_of = {key: str((labels or {}).get(key, key)) for key in palette}
+    _validate_frame(gdf, column, tooltip_fields, name_field, what="categorical_map")
+    palette, label_of = _check_categories(colors, labels, unknown=unknown, missing_color=missing_color)
     tip = _tooltip_spec(column, tooltip_fields, tooltip_aliases, tooltip_formats, name_field, name_alias)
-
-    raw = gdf[column]
-    is_missing = raw.isna().to_numpy()
-    keys = np.array([None if miss else str(v) for v, miss in zip(raw.tolist(), is_missing, strict=True)], dtype=object)
-    is_unknown = ~is_missing & ~np.isin(keys, list(palette))
-    notes: list[str] = []
-    if is_unknown.any():
-        bad_values = list(dict.fromkeys(keys[is_unknown].tolist()))
-        if unknown == "error":
-            raise ValueDomainError(
-                f"categorical_map: column {column!r} has values with no colour: {quote_values(bad_values)} "
-                f"({first_rows(np.flatnonzero(is_unknown) + 1)}); colours are given for {quote_values(list(palette))}"
-            )
-        notes.append(
-            f"{int(is_unknown.sum())} area(s) with other values ({', '.join(map(str, bad_values[:5]))}) drawn as {missing_label}."
-        )
-        keys[is_unknown] = None
-
-    work = gdf.assign(__cat=keys)
-    frame, n_no_geom = _drop_empty(work)
-    if len(frame) == 0:
-        raise EmptyInputError(f"categorical_map: none of the {len(gdf)} rows has a geometry to draw.")
-    frame = simplify_for_display(
-        frame[[*dict.fromkeys(["__cat", *tip.fields]), frame.geometry.name]],
-        tolerance_m=simplify_m,
+    keys, notes = _category_keys(gdf[column], palette, column=column, unknown=unknown, missing_label=missing_label)
+    colouring = partial(_by_category, palette=palette, label_of=label_of, hide_empty=hide_empty, notes=notes)
+    options = _MapOptions(
+        title=legend_title or column,
+        layer_name=layer_name,
+        layer_control=layer_control,
+        popup=popup,
+        fill_opacity=fill_opacity,
+        missing_color=missing_color,
+        missing_label=missing_label,
+        missing_opacity=fill_opacity,
+        tiles=tiles,
+        asset_base=asset_base,
+        background=background,
+        simplify_m=simplify_m,
         precision=precision,
+        outline=outline,
     )
-    points = _has_points(frame)
-    data, ids = _feature_collection(frame, tip)
-    cats = [None if pd.isna(c) else str(c) for c in frame["__cat"].tolist()]
-    styles = {
-        fid: _style(palette[c] if c is not None else missing_color, fill_opacity=fill_opacity, points=points)
-        for fid, c in zip(ids, cats, strict=True)
-    }
-    title = legend_title or column
-    m = _base_map(frame, tiles=tiles, asset_base=asset_base, background=background)
-    if outline is not None:
-        _add_outline(m, outline, simplify_m=simplify_m, precision=precision)
-    _add_layer(m, data, styles, tip, layer_name=layer_name or title, popup=popup, has_points=points)
-
-    counts = pd.Series([c for c in cats if c is not None], dtype=object).value_counts()
-    entries: list[tuple[str, str, int | None]] = [
-        (label_of[key], palette[key], int(counts.get(key, 0)))
-        for key in palette
-        if counts.get(key, 0) or not hide_empty
-    ]
-    n_missing = sum(c is None for c in cats)
-    if n_missing:
-        entries.append((missing_label, missing_color, n_missing))
-    if n_no_geom:
-        notes.append(f"{n_no_geom} row(s) without geometry not drawn.")
-    Legend(entries, title=title, note=" ".join(notes)).add_to(m)
-    if layer_control:
-        folium.LayerControl(collapsed=True).add_to(m)
-    return m
+    work = gdf.assign(**{_CATEGORY: keys})
+    return _draw(work, _CATEGORY, what="categorical_map", tip=tip, colouring=colouring, options=options)

@@ -8,7 +8,7 @@ import shapely
 
 from geo.errors import CRSError
 
-__all__ = ["simplify_for_display"]
+__all__ = ["simplify_for_display", "without_empty", "has_points"]
 
 
 #: Metres per degree of latitude; display tolerances are converted with it.
@@ -54,7 +54,7 @@ def simplify_for_display(gdf: gpd.GeoDataFrame, *, tolerance_m: float = 10.0, pr
         raise ValueError(f"tolerance_m must be >= 0 and precision 0..15; got {tolerance_m!r}, {precision!r}")
     out = gdf.to_crs("EPSG:4326") if not gdf.crs.equals("EPSG:4326") else gdf.copy()
     geoms = np.asarray(out.geometry.values, dtype=object)
-    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    present = _present(geoms)
     bad = present & ~shapely.is_valid(geoms)
     if bad.any():
         geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
@@ -78,6 +78,34 @@ def simplify_for_display(gdf: gpd.GeoDataFrame, *, tolerance_m: float = 10.0, pr
         geoms[present] = shapely.transform(geoms[present], lambda xy: np.round(xy, precision))
     out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs="EPSG:4326"), crs="EPSG:4326")
     return out
+
+
+def without_empty(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
+    """Return the rows that have a geometry (not missing, not empty) and how many rows do not.
+
+    Parameters
+    ----------
+    gdf
+        Any layer; not changed.
+
+    Returns
+    -------
+    tuple of (geopandas.GeoDataFrame, int)
+        A new frame with the rows that can be drawn, and the number left out.
+    """
+    keep = _present(np.asarray(gdf.geometry.values, dtype=object))
+    return gdf.loc[keep], int((~keep).sum())
+
+
+def has_points(gdf: gpd.GeoDataFrame) -> bool:
+    """Whether any geometry of ``gdf`` is a Point or MultiPoint (drawn as circle markers)."""
+    return bool(np.isin(shapely.get_type_id(np.asarray(gdf.geometry.values, dtype=object)), [0, 4]).any())
+
+
+def _present(geoms: np.ndarray) -> np.ndarray:
+    """Mask of the geometries that are neither missing nor empty."""
+    present: np.ndarray = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    return present
 
 
 def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:

@@ -15,12 +15,10 @@ from pathlib import Path
 from typing import Literal
 
 import branca
-import branca.colormap
-import branca.utilities
 from branca.element import MacroElement
 from folium.template import Template
 
-__all__ = ["Legend"]
+__all__ = ["Legend", "check_color"]
 
 
 _HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
@@ -68,7 +66,7 @@ class Legend(MacroElement):
         note: str = "",
         position: Literal["topleft", "topright", "bottomleft", "bottomright"] = "bottomright",
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca's MacroElement.__init__ has no annotations
         self._name = "Legend"
         if position not in ("topleft", "topright", "bottomleft", "bottomright"):
             raise ValueError(f"position must be one of topleft, topright, bottomleft, bottomright; got {position!r}")
@@ -108,11 +106,26 @@ class Legend(MacroElement):
 
 @cache
 def _css_color_names() -> frozenset[str]:
+    """The CSS colour names branca knows, lower case."""
     path = Path(branca.__file__).parent / "_cnames.json"
     return frozenset(k.lower() for k in json.loads(path.read_text(encoding="utf-8")))
 
 
 def check_color(color: object, *, what: str) -> str:
+    """Return ``color`` if it is a hex colour or a CSS colour name, safe to write into HTML.
+
+    Parameters
+    ----------
+    color
+        The colour to check.
+    what
+        What the colour is for, to name it in the error (e.g. ``"missing_color"``).
+
+    Raises
+    ------
+    ValueError
+        If ``color`` is neither ``#rgb``/``#rgba``/``#rrggbb``/``#rrggbbaa`` nor a CSS colour name.
+    """
     if not isinstance(color, str) or not (_HEX_COLOR.match(color) or color.lower() in _css_color_names()):
         raise ValueError(f"{what} {color!r} is not a hex colour (#rrggbb) or a CSS colour name")
     return color

@@ -21,9 +21,9 @@ from shapely.geometry import Polygon, box
 from geo.errors import CRSError, EmptyInputError, SchemaError, ValueDomainError
 from geo.ingest import sources
 from geo.maps import assets, geometry
-from geo.maps.classify import classify
+from geo.maps.classify import classify, ramp
 from geo.maps.draw import categorical_map, choropleth
-from geo.maps.legend import Legend
+from geo.maps.legend import Legend, check_color
 from geo.maps.palettes import LISA_COLORS, MISSING_COLOR
 from geo.stats.moran import LISA_LABELS
 from tests.helpers.browser import ROOT, component_frame, ensure_vendored, new_offline_page, screenshot
@@ -148,6 +148,15 @@ def test_classify_errors():
         classify(["a", "b"])
 
 
+def test_ramp_takes_one_and_two_colours_from_the_three_colour_ramp():
+    assert ramp("YlOrRd", 3) == ylorrd(3) and ramp("YlOrRd", 5) == ylorrd(5)
+    assert ramp("YlOrRd_r", 3) == ylorrd(3)[::-1]
+    assert ramp("YlOrRd", 1) == [ylorrd(3)[1]] and ramp("YlOrRd", 2) == [ylorrd(3)[0], ylorrd(3)[2]]
+    assert ramp("YlOrRd", 0) == []
+    with pytest.raises(ValueError, match="cmap must be one of .*; got 'jet'"):
+        ramp("jet", 3)
+
+
 # --------------------------------------------------------------------------- display geometry
 
 
@@ -180,7 +189,47 @@ def test_simplify_reprojects_repairs_and_keeps_null_rows():
         geometry.simplify_for_display(gpd.GeoDataFrame(geometry=[bowtie]))
 
 
+def test_without_empty_keeps_drawable_rows_and_counts_the_rest():
+    gdf = gpd.GeoDataFrame({"v": [1, 2, 3]}, geometry=[box(0, 0, 1, 1), None, Polygon()], crs=4326)
+    before = gdf.copy()
+    kept, n_out = geometry.without_empty(gdf)
+    assert kept["v"].tolist() == [1] and n_out == 2
+    pd.testing.assert_frame_equal(gdf, before)
+
+
+def test_has_points_finds_points_and_multipoints_only():
+    from shapely.geometry import LineString, MultiPoint, Point
+
+    def layer(*geoms):
+        return gpd.GeoDataFrame(geometry=list(geoms), crs=4326)
+
+    assert geometry.has_points(layer(box(0, 0, 1, 1), Point(0, 0)))
+    assert geometry.has_points(layer(MultiPoint([(0, 0), (1, 1)])))
+    assert not geometry.has_points(layer(box(0, 0, 1, 1), LineString([(0, 0), (1, 1)]), None))
+
+
 # --------------------------------------------------------------------------- assets
+
+
+def test_offline_map_fits_bounds_at_once_on_a_plain_background():
+    m = assets.offline_map((-81.0, 35.0, -80.0, 36.0), background="#fafafa")
+    script = m.get_root().render()
+    assert ".fitBounds([[35.0, -81.0], [36.0, -80.0]], {animate: false, padding: [8, 8]});" in script
+    assert '.getContainer().style.background = "#fafafa";' in script
+    assert m.location == [35.5, -80.5]
+    assert assets.offline_problems(m) == []
+    with_tiles = assets.offline_map((-81.0, 35.0, -80.0, 36.0), tiles="OpenStreetMap").get_root().render()
+    assert "style.background" not in with_tiles  # the tiles are the background
+    with pytest.raises(ValueError, match=r"background colour 'url\(x\)' is not a hex colour"):
+        assets.offline_map((0, 0, 1, 1), background="url(x)")
+
+
+def test_check_color_accepts_hex_and_css_names_only():
+    assert check_color("#abc", what="x") == "#abc" and check_color("SteelBlue", what="x") == "SteelBlue"
+    with pytest.raises(ValueError, match="fill '#12' is not a hex colour"):
+        check_color("#12", what="fill")
+    with pytest.raises(ValueError, match="fill 3 is not a hex colour"):
+        check_color(3, what="fill")
 
 
 def test_use_local_assets_is_per_instance():
@@ -328,6 +377,25 @@ def test_choropleth_with_web_tiles_is_reported_as_needing_internet(grid):
     m = choropleth(grid, "rate", tiles="OpenStreetMap")
     assert [p for p in assets.offline_problems(m) if "tile" in p]
     assert assets.offline_problems(m, include_tiles=False) == []
+
+
+def test_both_maps_draw_the_same_elements_in_the_same_order(grid):
+    # streamlit-folium names a map's elements by position: one drawing path keeps them in step
+    def kinds(m: folium.Map) -> list[str]:
+        return [type(el).__name__ for el in m._children.values()]
+
+    expected = ["_Background", "_FitBounds", "GeoJson", "GeoJson", "Legend", "LayerControl"]
+    assert kinds(choropleth(grid, "rate", outline=grid)) == expected
+    assert kinds(categorical_map(grid, "cluster", colors=LISA_COLORS, outline=grid)) == expected
+    plain = categorical_map(grid, "cluster", colors=LISA_COLORS, layer_control=False, tiles="OpenStreetMap")
+    assert kinds(plain) == ["TileLayer", "_FitBounds", "GeoJson", "Legend"]
+
+
+def test_missing_rows_are_drawn_at_each_maps_missing_opacity(grid):
+    c = styles_by_id(choropleth(grid, "rate", fill_opacity=0.9))
+    assert (c["npa-4"]["fillOpacity"], c["npa-1"]["fillOpacity"]) == (0.6, 0.9)
+    k = styles_by_id(categorical_map(grid, "cluster", colors=LISA_COLORS, fill_opacity=0.9))
+    assert (k["npa-4"]["fillOpacity"], k["npa-4"]["fillColor"], k["npa-1"]["fillOpacity"]) == (0.9, MISSING_COLOR, 0.9)
 
 
 # --------------------------------------------------------------------------- categorical
