@@ -16,6 +16,7 @@ from geo.errors import GeoDataError
 from geo.maps import draw, palettes
 from geo.output import narrative
 from geo.settings import get_settings
+from geo.stats.warning_codes import UNDEFINED_UNITS
 
 CRIMES = {"Violent crime": "violent_crimes", "Property crime": "property_crimes"}
 RATE, EB_RATE, COUNT = "Rate per 1,000 residents", "Rate per 1,000 residents, smoothed (empirical Bayes)", "Count"
@@ -63,10 +64,12 @@ def _run(
         permutations=permutations,
         seed=seed,
         alpha=alpha,
+        cache_dir=get_settings().cache_dir / "weights",
     )
 
 
 def page() -> None:
+    """The Emerging hot spots page: options on the left, the map and one NPA's story on the right."""
     st.title("Emerging hot spots")
     st.write(
         "How did neighborhood hot and cold spots of crime change from 2011 to 2022? Each NPA's pattern over the "
@@ -126,9 +129,9 @@ def _results(run: hotspots.HotspotRun, var_label: str, value_title: str) -> None
             f"{n_undefined} of {len(run.frame)} NPAs miss a value in at least one year and are **Undefined**: "
             "the analysis needs a complete series (see *How this works*)."
         )
-    other = [w for w in run.warnings if "miss a value" not in w]
+    other = [w for w in run.warnings if w.code != UNDEFINED_UNITS]  # the Undefined NPAs have their own note
     if other:
-        st.warning("\n".join(f"- {common.text(w)}" for w in other))
+        st.warning("\n".join(f"- {common.text(w.text)}" for w in other))
     hot = sum(v for k, v in res.counts.items() if "Hot" in k)
     cold = sum(v for k, v in res.counts.items() if "Cold" in k)
     c = st.columns(4)

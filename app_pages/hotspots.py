@@ -18,6 +18,7 @@ from geo.maps import draw, palettes
 from geo.output import narrative
 from geo.output.variables import variables_for
 from geo.settings import get_settings
+from geo.stats.warning_codes import COMPONENTS, ISLANDS, SMALL_SAMPLE, UNDEFINED_UNITS
 
 LAYERS = {"Neighborhoods (NPA)": "npa", "Divisions": "divisions", "Incident points (hexagons)": "incidents"}
 CRIMES = {
@@ -46,6 +47,8 @@ VIEWS = ["LISA clusters", "Significance (p-values)", "Gi* hot and cold spots"]
 NAMES = {"npa": ("npa", "NPA"), "divisions": ("division", "Division"), "incidents": ("cell_id", "Hexagon")}
 NOUNS = {"NPA": "NPA", "Division": "division", "Hexagon": "hexagon"}
 FEET_PER_MILE = 5280.0
+#: Warnings both runs give about the same areas: said once, by the LISA run.
+SAID_BY_LISA = frozenset({UNDEFINED_UNITS, SMALL_SAMPLE, ISLANDS, COMPONENTS})
 
 EXPLANATION = """
 A **hot spot** is a place where high values cluster: the area *and its neighbours* are higher than chance
@@ -110,6 +113,7 @@ def _run(
         alpha=alpha,
         correction=correction,
         boundary=common.npa_layer() if layer == "incidents" else None,
+        cache_dir=get_settings().cache_dir / "weights",
     )
 
 
@@ -169,6 +173,7 @@ def _weights_widgets(layer: str, n_units: int) -> tuple[str, int | None, float |
 
 
 def page() -> None:
+    """The Hot spots page: options on the left, results on the right."""
     st.title("Hot spots")
     st.write(
         "Where do high (or low) values cluster more than chance would explain? Choose the areas, the variable, "
@@ -233,32 +238,53 @@ def page() -> None:
 
 
 def _results(*, layer: str, filters: StopFilter, var_label: str, **options) -> None:
+    """The results column: captions, messages, summary, the map with its selection, scatterplot and table."""
+    _layer_captions(layer, filters)
+    try:
+        with st.spinner(f"Testing every area against {options['permutations']:,} random rearrangements ..."):
+            lisa = _run(layer, filters, "lisa", **options)
+            gi = _run(layer, filters, "gi", **options)
+    except GeoDataError as exc:
+        st.warning(f"These choices cannot be analysed: {exc}")
+        return
+    name_col, name_alias = NAMES[layer]
+    _messages(lisa, gi, name_col)
+    _summary(lisa, gi, var_label)
+    view = _view_frame(lisa, gi, name_col)
+    selected = _map(view, layer=layer, var_label=var_label, value_col=lisa.variable)
+    if selected is not None:
+        st.markdown(
+            f"**{common.text(name_alias)} {common.text(view.loc[selected, name_col])}.** "
+            + common.text(narrative.explain_unit(lisa, gi, selected))
+        )
+    st.subheader("Moran scatterplot")
+    _scatter(view, lisa.variable, name_col, name_alias, lisa.local.global_moran, selected)
+    st.subheader("Local statistics")
+    _table(view, lisa.variable, var_label, name_col, name_alias, selected)
+
+
+def _layer_captions(layer: str, filters: StopFilter) -> None:
+    """What the layer's data can and cannot say (stops without coordinates, a point sample)."""
     if layer == "divisions":
         st.caption(STOPS_NO_COORDINATES)
         st.caption(f"Stops counted: {common.describe_filters(filters)}.")
     elif layer == "incidents":
         st.caption(POINT_SAMPLE)
-    run_options = {k: v for k, v in options.items()}
-    try:
-        with st.spinner(f"Testing every area against {options['permutations']:,} random rearrangements ..."):
-            lisa = _run(layer, filters, "lisa", **run_options)
-            gi = _run(layer, filters, "gi", **run_options)
-    except GeoDataError as exc:
-        st.warning(f"These choices cannot be analysed: {exc}")
-        return
 
-    name_col, name_alias = NAMES[layer]
+
+def _messages(lisa: hotspots.HotspotRun, gi: hotspots.HotspotRun, name_col: str) -> None:
+    """The runs' notes, their warnings (each said once) and the isolated areas."""
     for note in dict.fromkeys([*lisa.notes, *gi.notes]):
         st.caption(note[0].upper() + note[1:] + ".")
-    shared = ("labelled Undefined", "too few", "no neighbours", "disconnected")  # said once, by the LISA run
-    warnings = list(dict.fromkeys([*lisa.warnings, *(w for w in gi.warnings if not any(s in w for s in shared))]))
+    gi_own = [w for w in gi.warnings if w.code not in SAID_BY_LISA]
+    warnings = list(dict.fromkeys([*lisa.warnings, *gi_own]))
     if lisa.too_few_for_local_inference:
         st.warning(
             "**Too few areas for local inference: read these maps as a description, not as evidence of "
-            "clusters.**\n\n" + "\n".join(f"- {common.text(w)}" for w in warnings)
+            "clusters.**\n\n" + "\n".join(f"- {common.text(w.text)}" for w in warnings)
         )
     elif warnings:
-        st.warning("\n".join(f"- {common.text(w)}" for w in warnings))
+        st.warning("\n".join(f"- {common.text(w.text)}" for w in warnings))
     if lisa.islands:
         names = lisa.frame.loc[list(lisa.islands), name_col].astype(str).tolist() if name_col in lisa.frame else []
         shown = ", ".join(common.text(n) for n in names[:20]) + (" ..." if len(names) > 20 else "")
@@ -266,6 +292,9 @@ def _results(*, layer: str, filters: StopFilter, var_label: str, **options) -> N
             f"{len(lisa.islands)} area(s) have no neighbours under these weights and are shown as Isolated: {shown}"
         )
 
+
+def _summary(lisa: hotspots.HotspotRun, gi: hotspots.HotspotRun, var_label: str) -> None:
+    """Global Moran's I, areas tested, clusters and hot spots counted, and the options in one caption."""
     res, g = lisa.local, lisa.local.global_moran
     gres = gi.local
     c = st.columns(3)
@@ -293,8 +322,10 @@ def _results(*, layer: str, filters: StopFilter, var_label: str, **options) -> N
         f"α = {res.alpha:g}, correction: {res.correction} → LISA p-value cutoff {cut}."
     )
 
-    view = _view_frame(lisa, gi, name_col)
-    value_col = lisa.variable
+
+def _map(view, *, layer: str, var_label: str, value_col: str):
+    """The chosen map (LISA clusters, significance or Gi*); returns the selected row label."""
+    name_col, name_alias = NAMES[layer]
     choice = st.radio("Map", VIEWS, key="hs_view", horizontal=True)
     tips = [value_col, "lisa_cluster", "lisa_p", "gi_label", "gi_z"]
     aliases = [var_label, "LISA cluster", "LISA pseudo p", "Gi*", "Gi* z-score"]
@@ -325,19 +356,7 @@ def _results(*, layer: str, filters: StopFilter, var_label: str, **options) -> N
         )
     map_key = f"hs_map_{layer}_{VIEWS.index(choice)}"
     out = common.show_map(m, key=map_key, returned_objects=["last_active_drawing"])
-    selected = _selection(view, name_col, name_alias, layer, map_key, out)
-
-    if selected is not None:
-        st.markdown(
-            f"**{common.text(name_alias)} {common.text(view.loc[selected, name_col])}.** "
-            + common.text(narrative.explain_unit(lisa, gi, selected))
-        )
-
-    st.subheader("Moran scatterplot")
-    _scatter(view, value_col, name_col, name_alias, g, selected)
-
-    st.subheader("Local statistics")
-    _table(view, value_col, var_label, name_col, name_alias, selected)
+    return _selection(view, name_col, name_alias, layer, map_key, out)
 
 
 def _view_frame(lisa: hotspots.HotspotRun, gi: hotspots.HotspotRun, name_col: str):

@@ -10,14 +10,16 @@ from geo.analysis.neighborhood import npa_hotspots
 from geo.layers.filters import StopFilter
 from geo.maps import draw, palettes
 from geo.output.narrative import neighborhood_card
+from geo.settings import get_settings
 
 
 @st.cache_data(show_spinner="Finding hot and cold spots ...")
 def _hotspots(year: int) -> pd.DataFrame:
-    return npa_hotspots(common.npa_layer(), year=year)
+    return npa_hotspots(common.npa_layer(), year=year, cache_dir=get_settings().cache_dir / "weights")
 
 
 def page() -> None:
+    """The neighborhood page: a map of the NPAs and the card of the one chosen."""
     st.title("Your neighborhood")
     st.write(
         "Pick a neighborhood profile area (NPA) on the map or from the list to see its population, its crime trend, "

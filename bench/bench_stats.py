@@ -35,10 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from geo.stats.emerging import emerging_hotspots
-from geo.stats.getisord import local_gstar
-from geo.stats.moran import local_moran
-from geo.stats.weights import build_weights, weights_from_matrix
+from geo.stats.emerging import emerging_hotspots  # noqa: E402
+from geo.stats.getisord import local_gstar  # noqa: E402
+from geo.stats.moran import local_moran  # noqa: E402
+from geo.stats.weights import build_weights, weights_from_matrix  # noqa: E402
 from tests.helpers.lattices import lattice_gdf, lattice_matrix  # noqa: E402
 
 
@@ -136,7 +136,9 @@ def bench_large(R, repeat, esda_mod, pygeoda, skip_esda):
         graph = w.graph
         row(
             "esda Moran_Local (n_jobs=1, no numba)",
-            best(lambda: esda_mod.Moran_Local(values, graph, permutations=R, seed=1, n_jobs=1, keep_simulations=False), 1),
+            best(
+                lambda: esda_mod.Moran_Local(values, graph, permutations=R, seed=1, n_jobs=1, keep_simulations=False), 1
+            ),
         )
 
 
@@ -150,9 +152,10 @@ def bench_first_call():
         from geo.stats.weights import build_weights
         t1 = time.perf_counter()
         from geo.layers import build
+        from geo.settings import get_settings
         g = build.npa_layer()
         t2 = time.perf_counter()
-        w = build_weights(g, method="queen")
+        w = build_weights(g, method="queen", cache_dir=get_settings().cache_dir / "weights")
         t3 = time.perf_counter()
         r = local_moran(g, "pop_2020", weights=w, permutations=999, seed=1)
         t4 = time.perf_counter()
@@ -166,7 +169,9 @@ def bench_first_call():
         env = {**os.environ, "CMPD_CACHE_DIR": cache}
         for label in ("cold weights cache (libpysal builds them)", "warm weights cache (matrix read back)"):
             t = time.perf_counter()
-            out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, env=env)
+            out = subprocess.run(
+                [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, env=env
+            )
             wall = time.perf_counter() - t
             imp, layer, weights, first = (float(v) for v in out.stdout.split())
             print(f"  -- {label}")
@@ -226,8 +231,10 @@ def main() -> None:
         pygeoda = None
     import libpysal
 
-    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, libpysal {libpysal.__version__}, "
-          f"esda {getattr(esda_mod, '__version__', '-')}, pygeoda {getattr(pygeoda, '__version__', '-')}")
+    print(
+        f"python {sys.version.split()[0]}, numpy {np.__version__}, libpysal {libpysal.__version__}, "
+        f"esda {getattr(esda_mod, '__version__', '-')}, pygeoda {getattr(pygeoda, '__version__', '-')}"
+    )
     try:
         import numba  # noqa: F401
 

@@ -41,45 +41,53 @@ the population behind that crime year (``rate_pop_YYYY``) when the variable ends
 year, otherwise ``pop_2020``; for divisions ``pop_2020``. With ``smoothing="eb"`` the
 rate is empirical-Bayes smoothed (:func:`geo.stats.rates.empirical_bayes`), and Moran's I
 and LISA use the Assuncao-Reis EB standardisation of the rate (GeoDa's "EB rate").
-Units with no population are ``Undefined``.
+Units with no population are ``Undefined`` (the columns and rates:
+:mod:`geo.analysis.hotspot_variables`).
 
-The module also holds what the maps and pages say about these results: colours for
-the Gi\*, significance and emerging hot spot labels (colour-blind-safe ColorBrewer
-hues), and the emerging hot spot rules in plain words (:data:`EHSA_RULES`,
-:func:`explain_emerging`).
+Warnings
+--------
+:attr:`HotspotRun.warnings` are :class:`geo.errors.GeoWarning` values: the statistic's
+own (codes in :mod:`geo.stats.warning_codes`) and the :attr:`HotspotRun.advice` about
+the choices (code ``cutoff_below_floor``). Weights are built here; contiguity matrices
+are kept in ``cache_dir`` between processes when one is given.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from pathlib import Path
+from typing import Literal, get_args
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.errors import SchemaError, ValueDomainError
-from geo.stats.emerging import EmergingResult
-from geo.stats.moran import MoranResult
-from geo.stats.point_hotspots import PointHotspotResult
+from geo.analysis.hotspot_variables import LAYERS, SMOOTHINGS, Layer, Smoothing, add_per_capita, rate_note, step_columns
+from geo.errors import GeoWarning, ValueDomainError
+from geo.stats.emerging import EmergingResult, emerging_hotspots
+from geo.stats.getisord import local_gstar
+from geo.stats.moran import MoranResult, local_moran, local_moran_rate, moran, moran_rate
+from geo.stats.point_hotspots import PointHotspotResult, optimized_hotspots
 from geo.stats.significance import Correction, LocalResult, settings_defaults, significance_classes
-from geo.stats.weights import KernelName, SpatialWeights, WeightsMethod
+from geo.stats.warning_codes import CUTOFF_BELOW_FLOOR
+from geo.stats.weights import KernelName, SpatialWeights, WeightsMethod, build_weights
 
-__all__ = ["Layer", "Method", "Smoothing", "LAYERS", "METHODS", "WEIGHTS", "year_of", "population_column", "add_per_capita", "step_columns", "HotspotRun", "run_hotspots", "emerging_series"]
-
-
-Layer = Literal["npa", "divisions", "incidents"]
+__all__ = [
+    "Layer",
+    "Method",
+    "Smoothing",
+    "LAYERS",
+    "METHODS",
+    "WEIGHTS",
+    "HotspotRun",
+    "run_hotspots",
+    "emerging_series",
+    "emerging_result",
+]
 
 
 Method = Literal["moran", "lisa", "gi", "ehsa"]
-
-
-Smoothing = Literal["none", "eb"]
-
-
-LAYERS: tuple[str, ...] = get_args(Layer)
 
 
 METHODS: tuple[str, ...] = get_args(Method)
@@ -88,106 +96,12 @@ METHODS: tuple[str, ...] = get_args(Method)
 WEIGHTS: tuple[str, ...] = get_args(WeightsMethod)
 
 
-SMOOTHINGS: tuple[str, ...] = get_args(Smoothing)
-
-
 #: Unit id column of each layer (hexagon cells for incidents).
 ID_COLUMNS: dict[str, str] = {"npa": "npa", "divisions": "division", "incidents": "cell_id"}
 
 
-_YEAR = re.compile(r"^(?P<stem>.+)_(?P<year>\d{4})$")
-
-
-_PER_1000 = "_per_1000"
-
-
-def year_of(column: str) -> int | None:
-    """The year a column name ends with (``violent_crimes_2022`` -> 2022), or None."""
-    m = _YEAR.match(column)
-    return int(m["year"]) if m else None
-
-
-def population_column(gdf: pd.DataFrame, *, layer: Layer, variable: str) -> str:
-    """The population column a per-capita rate of ``variable`` divides by.
-
-    NPAs: ``rate_pop_YYYY`` when ``variable`` ends in a year YYYY and that column
-    exists, else ``pop_2020``. Divisions: ``pop_2020``.
-
-    Raises
-    ------
-    SchemaError
-        No population column in the layer.
-    """
-    year = year_of(variable)
-    if layer == "npa" and year is not None and f"rate_pop_{year}" in gdf.columns:
-        return f"rate_pop_{year}"
-    if "pop_2020" in gdf.columns:
-        return "pop_2020"
-    raise SchemaError(f"no population column to divide {variable!r} by (looked for rate_pop_YYYY and pop_2020)")
-
-
-def add_per_capita(
-    gdf: gpd.GeoDataFrame,
-    *,
-    layer: Layer,
-    variable: str,
-    smoothing: Smoothing = "none",
-    multiplier: float = 1000.0,
-) -> tuple[gpd.GeoDataFrame, str, str]:
-    """Add ``variable`` per 1,000 residents (raw or EB-smoothed) as a new column.
-
-    Parameters
-    ----------
-    gdf
-        Layer with ``variable`` (a count) and a population column
-        (:func:`population_column`).
-    layer
-        ``npa`` or ``divisions``.
-    variable
-        Count column.
-    smoothing
-        ``none`` (raw rate) or ``eb`` (global empirical Bayes, Marshall 1991).
-    multiplier
-        Residents the rate is expressed per.
-
-    Returns
-    -------
-    frame, column, base
-        A new layer with the rate column, the rate column's name
-        (``<variable>_per_1000_pop`` or ``<variable>_per_1000_pop_eb``) and the
-        population column used.
-    """
-    from geo.stats.rates import add_rate
-
-    if smoothing not in SMOOTHINGS:
-        raise ValueDomainError(f"smoothing must be one of {', '.join(SMOOTHINGS)}; got {smoothing!r}")
-    base = population_column(gdf, layer=layer, variable=variable)
-    name = f"{variable}_per_{int(multiplier):d}_pop" + ("_eb" if smoothing == "eb" else "")
-    res = add_rate(
-        gdf, events=variable, base=base, method="eb" if smoothing == "eb" else "raw", multiplier=multiplier, column=name
-    )
-    return res.frame, name, base
-
-
-def step_columns(gdf: pd.DataFrame, prefix: str) -> list[str]:
-    """The columns ``<prefix>_YYYY`` of a layer, in year order (one per time step).
-
-    Raises
-    ------
-    SchemaError
-        No such column; the message lists the prefixes that have yearly columns.
-    """
-    cols = sorted(
-        (c for c in gdf.columns if isinstance(c, str) and (m := _YEAR.match(c)) and m["stem"] == prefix),
-        key=lambda c: int(c[-4:]),
-    )
-    if not cols:
-        stems = sorted({m["stem"] for c in gdf.columns if isinstance(c, str) and (m := _YEAR.match(c))})
-        raise SchemaError(
-            f"ehsa needs one column per year named {prefix}_YYYY; none found. Prefixes available: "
-            + (", ".join(stems) or "none")
-        )
-    return cols
+#: The statistic's own result, by method.
+Result = LocalResult | MoranResult | EmergingResult | PointHotspotResult
 
 
 @dataclass(frozen=True)
@@ -220,8 +134,10 @@ class HotspotRun:
     notes
         How the choices were applied, in plain words (e.g. the rate's population).
     advice
-        Warnings about the choices themselves (e.g. a corrected cutoff below the
-        smallest p-value the permutations can give).
+        Warnings about the choices themselves (code ``cutoff_below_floor``: a
+        corrected cutoff below the smallest p-value the permutations can give).
+    extra
+        ``weights``: the weights in words.
     """
 
     layer: str
@@ -229,13 +145,13 @@ class HotspotRun:
     variable: str
     columns: tuple[str, ...]
     times: tuple[str, ...]
-    result: LocalResult | MoranResult | EmergingResult | PointHotspotResult
+    result: Result
     frame: gpd.GeoDataFrame
     id_column: str
     lines: tuple[str, ...]
     notes: tuple[str, ...] = ()
-    advice: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
+    advice: tuple[GeoWarning, ...] = ()
+    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def local(self) -> LocalResult | None:
@@ -247,9 +163,9 @@ class HotspotRun:
         return None
 
     @property
-    def warnings(self) -> tuple[str, ...]:
-        """Plain-language warnings: the result's (small sample, islands, undefined units) and :attr:`advice`."""
-        return tuple(dict.fromkeys([*getattr(self.result, "warnings", ()), *self.advice]))
+    def warnings(self) -> tuple[GeoWarning, ...]:
+        """Warnings as data: the result's (small sample, islands, undefined units ...) and :attr:`advice`."""
+        return tuple(dict.fromkeys([*self.result.warnings, *self.advice]))
 
     @property
     def islands(self) -> tuple[Hashable, ...]:
@@ -261,51 +177,53 @@ class HotspotRun:
 
     @property
     def too_few_for_local_inference(self) -> bool:
+        """Whether the local statistic tested fewer than 30 units."""
         local = self.local
         return bool(local is not None and local.too_few_for_local_inference)
 
     def summary(self) -> str:
+        """The summary lines, as printed by the command line."""
         return "\n".join(self.lines)
 
 
-def _moran_lines(res: MoranResult, weights: str) -> list[str]:
-    s = res.statistic
-    lines = [
-        f"global Moran's I of {res.variable} ({weights} weights, {s.n} units) = {s.I:.4f}; "
-        + (f"pseudo p = {s.p_sim:.4g} ({s.permutations} permutations); " if s.p_sim is not None else "")
-        + f"z = {s.z_rand:.2f}, p = {s.p_rand:.4g} under randomisation"
-    ]
-    return lines + [f"warning: {m}" for m in res.warnings]
+@dataclass(frozen=True)
+class _Inference:
+    """The inference options, defaults filled in."""
+
+    permutations: int
+    seed: int
+    alpha: float
+    correction: Correction
 
 
-def _make_run(**fields: Any) -> HotspotRun:
-    """Build a :class:`HotspotRun`, adding the advice about the choices to its lines."""
-    res = fields["result"]
-    local = res.gi if isinstance(res, PointHotspotResult) else res if isinstance(res, LocalResult) else None
-    advice = _resolution_advice(local)
-    fields["lines"] = (*fields["lines"], *(f"warning: {a}" for a in advice))
-    return HotspotRun(advice=tuple(advice), **fields)
+@dataclass(frozen=True)
+class _WeightsChoice:
+    """The weights options of :func:`run_hotspots`, built per layer by :meth:`build`."""
+
+    weights: WeightsMethod | SpatialWeights
+    k: int | None
+    threshold: float | None
+    kernel: KernelName
+    cache_dir: Path | None
+
+    def build(self, gdf: gpd.GeoDataFrame) -> SpatialWeights:
+        if isinstance(self.weights, SpatialWeights):
+            return self.weights
+        method = self.weights
+        k = self.k
+        if k is None and method in ("knn", "kernel"):
+            k = 6
+        return build_weights(
+            gdf,
+            method=method,
+            k=k if method in ("knn", "kernel") else None,
+            threshold=self.threshold if method == "distance" else None,
+            kernel=self.kernel,
+            cache_dir=self.cache_dir,
+        )
 
 
-def _resolution_advice(local: LocalResult | None) -> list[str]:
-    """Warn when the corrected cutoff lies below the smallest pseudo p-value the permutations allow."""
-    if local is None or not local.permutations:
-        return []
-    if local.statistic == "gi_star" and local.extra.get("inference") != "permutation":
-        return []
-    cut = local.extra.get("cutoffs", {}).get(1, local.cutoff) if local.statistic == "gi_star" else local.cutoff
-    # the smallest pseudo p: one tail's (0 + 1) / (R + 1), doubled when two-sided
-    floor = (1.0 if local.extra.get("alternative") == "folded" else 2.0) / (local.permutations + 1)
-    if local.correction != "none" and 0 <= cut < floor:
-        return [
-            f"the p-value cutoff after the {local.correction} correction ({cut:.3g}) is below the smallest pseudo "
-            f"p-value {local.permutations:,} permutations can give ({floor:.3g}), so no unit can be significant; "
-            "use more permutations"
-        ]
-    return []
-
-
-def _check_choice(value: object, allowed: Sequence[str], what: str) -> None:
+def _check_choice(value: object, allowed: tuple[str, ...], what: str) -> None:
     if value not in allowed:
         raise ValueDomainError(f"{what} must be one of {', '.join(allowed)}; got {value!r}")
 
@@ -328,6 +246,7 @@ def run_hotspots(
     correction: Correction = "none",
     time_lag: int = 1,
     boundary: gpd.GeoDataFrame | None = None,
+    cache_dir: Path | None = None,
 ) -> HotspotRun:
     """Run one hot-spot method on a layer with the options of the command line and the app.
 
@@ -369,6 +288,9 @@ def run_hotspots(
         ``ehsa``: previous years in each bin's neighbourhood.
     boundary
         Polygons delimiting the hexagon grid (required for ``incidents``).
+    cache_dir
+        Folder for contiguity weights kept between runs (e.g.
+        ``get_settings().cache_dir / "weights"``); ``None``: built every time.
 
     Returns
     -------
@@ -397,37 +319,17 @@ def run_hotspots(
         raise ValueDomainError("empirical Bayes smoothing applies to a rate: set per_capita=True")
     if not isinstance(variable, str) or not variable:
         raise TypeError("variable must be a column name (str)")
-    permutations, seed, alpha = settings_defaults(permutations, seed, alpha)
+    inference = _Inference(*settings_defaults(permutations, seed, alpha), correction=correction)
+    choice = _WeightsChoice(weights, k=k, threshold=threshold, kernel=kernel, cache_dir=cache_dir)
     if layer == "incidents":
         return _run_points(
-            layer_frame, variable=variable, method=method, per_capita=per_capita, weights=weights, k=k,
-            threshold=threshold, kernel=kernel, permutations=permutations, seed=seed, alpha=alpha,
-            correction=correction, boundary=boundary,
+            layer_frame, variable=variable, method=method, per_capita=per_capita, weights=choice,
+            inference=inference, boundary=boundary,
         )  # fmt: skip
-    w = _weights(layer_frame, weights, k=k, threshold=threshold, kernel=kernel)
     return _run_areas(
         layer_frame, layer=layer, variable=variable, method=method, per_capita=per_capita, smoothing=smoothing,
-        weights=w, permutations=permutations, seed=seed, alpha=alpha, correction=correction, time_lag=time_lag,
+        weights=choice.build(layer_frame), inference=inference, time_lag=time_lag,
     )  # fmt: skip
-
-
-def _weights(
-    gdf: gpd.GeoDataFrame, weights: WeightsMethod | SpatialWeights, *, k: int | None, threshold: float | None,
-    kernel: KernelName,
-) -> SpatialWeights:  # fmt: skip
-    from geo.stats.weights import build_weights
-
-    if isinstance(weights, SpatialWeights):
-        return weights
-    if k is None and weights in ("knn", "kernel"):
-        k = 6
-    return build_weights(
-        gdf,
-        method=weights,
-        k=k if weights in ("knn", "kernel") else None,
-        threshold=threshold if weights == "distance" else None,
-        kernel=kernel,
-    )
 
 
 def _weights_name(w: SpatialWeights) -> str:
@@ -441,90 +343,162 @@ def _weights_name(w: SpatialWeights) -> str:
 
 
 def _run_areas(
-    gdf: gpd.GeoDataFrame, *, layer: str, variable: str, method: str, per_capita: bool, smoothing: str,
-    weights: SpatialWeights, permutations: int, seed: int, alpha: float, correction: Correction, time_lag: int,
+    gdf: gpd.GeoDataFrame, *, layer: str, variable: str, method: str, per_capita: bool, smoothing: Smoothing,
+    weights: SpatialWeights, inference: _Inference, time_lag: int,
 ) -> HotspotRun:  # fmt: skip
-    from geo.stats.getisord import local_gstar
-    from geo.stats.moran import local_moran, local_moran_rate, moran, moran_rate
-
+    """NPAs or divisions: ``ehsa`` over the years, or one statistic of one column (raw or per capita)."""
     id_column = ID_COLUMNS[layer] if ID_COLUMNS[layer] in gdf.columns else ""
-    notes: list[str] = []
-    wname = _weights_name(weights)
-    eb = smoothing == "eb"
-
     if method == "ehsa":
-        from geo.stats.emerging import emerging_hotspots
-
-        counts = step_columns(gdf, variable)
-        years = tuple(c[-4:] for c in counts)
-        columns = counts
-        frame = gdf
-        if per_capita:
-            columns = []
-            for c in counts:
-                frame, name, _ = add_per_capita(frame, layer=layer, variable=c, smoothing=smoothing)  # type: ignore[arg-type]
-                columns.append(name)
-            notes.append(_rate_note(layer, eb))
-        res = emerging_hotspots(
-            frame, columns=columns, times=years, weights=weights, time_lag=time_lag,
-            permutations=permutations, seed=seed, alpha=alpha,
+        return _run_ehsa(
+            gdf, layer=layer, prefix=variable, per_capita=per_capita, smoothing=smoothing, weights=weights,
+            inference=inference, time_lag=time_lag, id_column=id_column,
         )  # fmt: skip
-        return _make_run(
-            layer=layer, method=method, variable=variable, columns=tuple(columns), times=years, result=res,
-            frame=res.frame, id_column=id_column, lines=tuple(res.summary().splitlines()), notes=tuple(notes),
-            extra={"weights": wname},
-        )  # fmt: skip
-
-    events, base = variable, None
+    eb = smoothing == "eb"
+    rate: tuple[str, str] | None = None
+    notes: list[str] = []
     if per_capita:
-        frame, column, base = add_per_capita(gdf, layer=layer, variable=variable, smoothing=smoothing)  # type: ignore[arg-type]
-        notes.append(_rate_note(layer, eb, base))
+        frame, column, base = add_per_capita(gdf, layer=layer, variable=variable, smoothing=smoothing)
+        notes.append(rate_note(layer, eb=eb, base=base))
+        rate = (variable, base) if eb else None
     else:
         frame, column = gdf, variable
+    res, out, lines = _statistic(method, frame, column, weights, inference, rate=rate)
+    return _make_run(
+        res, layer=layer, method=method, variable=column, columns=(column,), frame=out, id_column=id_column,
+        lines=lines, notes=notes, weights_name=_weights_name(weights),
+    )  # fmt: skip
 
+
+def _run_ehsa(
+    gdf: gpd.GeoDataFrame, *, layer: str, prefix: str, per_capita: bool, smoothing: Smoothing,
+    weights: SpatialWeights, inference: _Inference, time_lag: int, id_column: str,
+) -> HotspotRun:  # fmt: skip
+    """Emerging hot spots of the yearly columns ``<prefix>_YYYY`` (counts, or rates per capita)."""
+    counts = step_columns(gdf, prefix)
+    years = tuple(c[-4:] for c in counts)
+    columns, frame, notes = counts, gdf, []
+    if per_capita:
+        columns = []
+        for c in counts:
+            frame, name, _ = add_per_capita(frame, layer=layer, variable=c, smoothing=smoothing)
+            columns.append(name)
+        notes.append(rate_note(layer, eb=smoothing == "eb"))
+    res = emerging_hotspots(
+        frame, columns=columns, times=years, weights=weights, time_lag=time_lag,
+        permutations=inference.permutations, seed=inference.seed, alpha=inference.alpha,
+    )  # fmt: skip
+    return _make_run(
+        res, layer=layer, method="ehsa", variable=prefix, columns=tuple(columns), times=years, frame=res.frame,
+        id_column=id_column, lines=res.summary().splitlines(), notes=notes, weights_name=_weights_name(weights),
+    )  # fmt: skip
+
+
+def _statistic(
+    method: str,
+    frame: gpd.GeoDataFrame,
+    column: str,
+    weights: SpatialWeights,
+    inference: _Inference,
+    *,
+    rate: tuple[str, str] | None = None,
+) -> tuple[LocalResult | MoranResult, gpd.GeoDataFrame, list[str]]:
+    """Run ``moran``, ``lisa`` or ``gi`` on one column; return the result, its layer and summary lines.
+
+    ``rate=(events, base)``: Moran's I and LISA of the EB-standardised rate instead
+    (Assuncao-Reis), as GeoDa's "EB rate"; Gi* always uses ``column``.
+    """
+    perms, seed = inference.permutations, inference.seed
     if method == "moran":
-        if eb:
-            res = moran_rate(frame, events=events, base=base, weights=weights, permutations=permutations, seed=seed)
+        if rate is not None:
+            m = moran_rate(frame, events=rate[0], base=rate[1], weights=weights, permutations=perms, seed=seed)
         else:
-            res = moran(frame, column, weights=weights, permutations=permutations, seed=seed)
-        out, lines = res.frame, _moran_lines(res, wname)
-    elif method == "lisa":
-        kw = dict(weights=weights, permutations=permutations, seed=seed, alpha=alpha, correction=correction)
-        if eb:
-            res = local_moran_rate(frame, events=events, base=base, **kw)
-        else:
-            res = local_moran(frame, column, **kw)
+            m = moran(frame, column, weights=weights, permutations=perms, seed=seed)
+        return m, m.frame, _moran_lines(m, _weights_name(weights))
+    if method == "lisa":
+        res = _local_moran(frame, column, weights, inference, rate=rate)
         out = res.frame.assign(
             lisa_significance=significance_classes(
                 res.frame["lisa_p"], cutoff=res.cutoff, labels=res.frame["lisa_cluster"]
             )
         )
-        lines = res.summary().splitlines()
-    else:
-        res = local_gstar(
-            frame, column, weights=weights, permutations=permutations, seed=seed, correction=correction,
-            inference="permutation" if permutations else "normal",
+        return res, out, res.summary().splitlines()
+    res = local_gstar(
+        frame, column, weights=weights, permutations=perms, seed=seed, correction=inference.correction,
+        inference="permutation" if perms else "normal",
+    )  # fmt: skip
+    return res, res.frame, res.summary().splitlines()
+
+
+def _local_moran(
+    frame: gpd.GeoDataFrame,
+    column: str,
+    weights: SpatialWeights,
+    inference: _Inference,
+    *,
+    rate: tuple[str, str] | None,
+) -> LocalResult:
+    """LISA of ``column``, or of the EB-standardised rate ``events / base`` when ``rate`` is given."""
+    perms, seed, alpha, correction = inference.permutations, inference.seed, inference.alpha, inference.correction
+    if rate is not None:
+        return local_moran_rate(
+            frame, events=rate[0], base=rate[1], weights=weights, permutations=perms, seed=seed, alpha=alpha,
+            correction=correction,
         )  # fmt: skip
-        out, lines = res.frame, res.summary().splitlines()
-    return _make_run(
-        layer=layer, method=method, variable=column, columns=(column,), times=(), result=res, frame=out,
-        id_column=id_column, lines=tuple(lines), notes=tuple(notes), extra={"weights": wname},
+    return local_moran(
+        frame, column, weights=weights, permutations=perms, seed=seed, alpha=alpha, correction=correction
+    )
+
+
+def _moran_lines(res: MoranResult, weights: str) -> list[str]:
+    s = res.statistic
+    lines = [
+        f"global Moran's I of {res.variable} ({weights} weights, {s.n} units) = {s.I:.4f}; "
+        + (f"pseudo p = {s.p_sim:.4g} ({s.permutations} permutations); " if s.p_sim is not None else "")
+        + f"z = {s.z_rand:.2f}, p = {s.p_rand:.4g} under randomisation"
+    ]
+    return lines + [f"warning: {m}" for m in res.warnings]
+
+
+def _make_run(
+    result: Result, *, layer: str, method: str, variable: str, columns: tuple[str, ...], frame: gpd.GeoDataFrame,
+    id_column: str, lines: list[str], notes: list[str], weights_name: str, times: tuple[str, ...] = (),
+) -> HotspotRun:  # fmt: skip
+    """Build a :class:`HotspotRun`, adding the advice about the choices to its lines."""
+    local = result.gi if isinstance(result, PointHotspotResult) else result if isinstance(result, LocalResult) else None
+    advice = _resolution_advice(local)
+    return HotspotRun(
+        layer=layer, method=method, variable=variable, columns=columns, times=times, result=result, frame=frame,
+        id_column=id_column, lines=(*lines, *(f"warning: {a}" for a in advice)), notes=tuple(notes),
+        advice=advice, extra={"weights": weights_name},
     )  # fmt: skip
 
 
-def _rate_note(layer: str, eb: bool, base: str | None = None) -> str:
-    pop = base or ("each year's population (rate_pop_YYYY)" if layer == "npa" else "pop_2020")
-    how = "empirical-Bayes smoothed rate" if eb else "rate"
-    return f"{how} per 1,000 residents, population from {pop}; units with no population are Undefined"
+def _resolution_advice(local: LocalResult | None) -> tuple[GeoWarning, ...]:
+    """Warn when the corrected cutoff lies below the smallest pseudo p-value the permutations allow."""
+    if local is None or not local.permutations:
+        return ()
+    gi = local.statistic == "gi_star"
+    if gi and local.extra.get("inference") != "permutation":
+        return ()
+    cutoffs = local.extra.get("cutoffs")
+    cut = cutoffs.get(1, local.cutoff) if gi and isinstance(cutoffs, Mapping) else local.cutoff
+    # the smallest pseudo p: one tail's (0 + 1) / (R + 1), doubled when two-sided
+    floor = (1.0 if local.extra.get("alternative") == "folded" else 2.0) / (local.permutations + 1)
+    if local.correction != "none" and 0 <= cut < floor:
+        text = (
+            f"the p-value cutoff after the {local.correction} correction ({cut:.3g}) is below the smallest pseudo "
+            f"p-value {local.permutations:,} permutations can give ({floor:.3g}), so no unit can be significant; "
+            "use more permutations"
+        )
+        return (GeoWarning(CUTOFF_BELOW_FLOOR, text),)
+    return ()
 
 
 def _run_points(
-    points: gpd.GeoDataFrame, *, variable: str, method: str, per_capita: bool, weights, k, threshold, kernel,
-    permutations: int, seed: int, alpha: float, correction: Correction, boundary: gpd.GeoDataFrame | None,
+    points: gpd.GeoDataFrame, *, variable: str, method: str, per_capita: bool, weights: _WeightsChoice,
+    inference: _Inference, boundary: gpd.GeoDataFrame | None,
 ) -> HotspotRun:  # fmt: skip
-    from geo.stats.moran import local_moran, moran
-    from geo.stats.point_hotspots import optimized_hotspots
-
+    """Incident points counted in hexagons: optimized hot spots (``gi``), or LISA / Moran's I of the counts."""
     if variable != "count":
         raise ValueDomainError("for the incident layer the variable is the number of points per hexagon: use 'count'")
     if per_capita:
@@ -533,9 +507,10 @@ def _run_points(
         raise ValueDomainError("emerging hot spots need yearly values per unit: use the NPA layer")
     if boundary is None:
         raise ValueDomainError("incident hot spots need a boundary layer (e.g. the NPAs) for the hexagon grid")
+    perms = inference.permutations
     opt = optimized_hotspots(
-        points, boundary=boundary, correction=correction, permutations=permutations, seed=seed,
-        inference="permutation" if permutations else "normal",
+        points, boundary=boundary, correction=inference.correction, permutations=perms, seed=inference.seed,
+        inference="permutation" if perms else "normal",
     )  # fmt: skip
     notes = [
         f"{opt.n_points:,} points counted in {len(opt.frame):,} hexagons {opt.grid.spacing:,.0f} feet apart"
@@ -547,30 +522,16 @@ def _run_points(
             "as ArcGIS's Optimized Hot Spot Analysis; the weights option is not used"
         )
         return _make_run(
-            layer="incidents", method=method, variable="count", columns=("count",), times=(), result=opt,
-            frame=opt.frame, id_column="cell_id", lines=tuple(opt.summary().splitlines()), notes=tuple(notes),
-            extra={"weights": f"distance band {opt.distance:,.0f} ft"},
+            opt, layer="incidents", method=method, variable="count", columns=("count",), frame=opt.frame,
+            id_column="cell_id", lines=opt.summary().splitlines(), notes=notes,
+            weights_name=f"distance band {opt.distance:,.0f} ft",
         )  # fmt: skip
     cells = opt.frame[[c for c in opt.frame.columns if not str(c).startswith("gi_")]]
-    w = _weights(cells, weights, k=k, threshold=threshold, kernel=kernel)
-    wname = _weights_name(w)
-    if method == "moran":
-        res = moran(cells, "count", weights=w, permutations=permutations, seed=seed)
-        out, lines = res.frame, _moran_lines(res, wname)
-    else:
-        res = local_moran(
-            cells, "count", weights=w, permutations=permutations, seed=seed, alpha=alpha, correction=correction
-        )
-        out = res.frame.assign(
-            lisa_significance=significance_classes(
-                res.frame["lisa_p"], cutoff=res.cutoff, labels=res.frame["lisa_cluster"]
-            )
-        )
-        lines = res.summary().splitlines()
+    w = weights.build(cells)
+    res, out, lines = _statistic(method, cells, "count", w, inference)
     return _make_run(
-        layer="incidents", method=method, variable="count", columns=("count",), times=(), result=res, frame=out,
-        id_column="cell_id", lines=(*opt.summary().splitlines()[:1], *lines), notes=tuple(notes),
-        extra={"weights": wname},
+        res, layer="incidents", method=method, variable="count", columns=("count",), frame=out, id_column="cell_id",
+        lines=[*opt.summary().splitlines()[:1], *lines], notes=notes, weights_name=_weights_name(w),
     )  # fmt: skip
 
 
@@ -609,6 +570,7 @@ def emerging_series(run: HotspotRun, unit: Hashable) -> pd.DataFrame:
 
 
 def emerging_result(run: HotspotRun) -> EmergingResult:
+    """The :class:`~geo.stats.emerging.EmergingResult` of an ``ehsa`` run (refuses any other method)."""
     if not isinstance(run.result, EmergingResult):
         raise ValueDomainError(f"this needs an emerging hot spot run (method 'ehsa'), not {run.method!r}")
     return run.result

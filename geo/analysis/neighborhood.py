@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import pandas as pd
 
 from geo.errors import ValueDomainError
 from geo.stats.moran import local_moran_rate
+from geo.stats.weights import build_weights
 
 __all__ = ["npa_hotspots"]
 
@@ -18,12 +21,26 @@ def npa_hotspots(
     permutations: int = 999,
     seed: int | None = None,
     alpha: float = 0.05,
+    cache_dir: Path | None = None,
 ) -> pd.DataFrame:
     """Local Moran hot spots of the violent-crime rate of one year, per NPA.
 
     The rate is empirical-Bayes standardised (Assuncao-Reis), so an NPA with few
     residents cannot look extreme by chance alone; queen contiguity; two-sided
     pseudo p-values from conditional permutations; Benjamini-Hochberg FDR at ``alpha``.
+
+    Parameters
+    ----------
+    npa_layer
+        :func:`geo.layers.build.npa_layer`, with ``violent_crimes_<year>``,
+        ``rate_pop_<year>`` and ``violent_rate_<year>``.
+    year
+        The crime year.
+    permutations, seed, alpha
+        Inference options (seed default from settings).
+    cache_dir
+        Folder for the queen weights kept between runs
+        (``get_settings().cache_dir / "weights"``); ``None``: built every time.
 
     Returns
     -------
@@ -34,8 +51,9 @@ def npa_hotspots(
     events, base = f"violent_crimes_{year}", f"rate_pop_{year}"
     if events not in npa_layer or base not in npa_layer:
         raise ValueDomainError(f"No violent-crime data for {year} in the NPA layer.")
+    weights = build_weights(npa_layer, method="queen", cache_dir=cache_dir)
     res = local_moran_rate(
-        npa_layer, events=events, base=base, weights="queen", permutations=permutations, seed=seed,
+        npa_layer, events=events, base=base, weights=weights, permutations=permutations, seed=seed,
         alpha=alpha, correction="fdr", alternative="two-sided",
     )  # fmt: skip
     f = res.frame

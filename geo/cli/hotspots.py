@@ -35,23 +35,22 @@ from geo.errors import DataFileError, ValueDomainError
 __all__ = ["add_parser", "run"]
 
 
-
-
-
-
-
-
 def _description() -> str:
     """The module docstring without its title line and the raw examples block."""
     doc = __doc__ or ""
     head, _, rest = doc.partition("Examples")
     body = rest.split("\n\n", 2)[-1] if rest else ""
     examples = [ln.strip() for ln in rest.splitlines() if ln.strip().startswith("python -m geo")]
-    return (head.strip().splitlines()[0].strip("`").replace("``", "") + "\n\n" + body.replace("``", "")
-            + "\n\nexamples:\n  " + "\n  ".join(examples))
+    return (
+        head.strip().splitlines()[0].strip("`").replace("``", "")
+        + "\n\n"
+        + body.replace("``", "")
+        + "\n\nexamples:\n  "
+        + "\n  ".join(examples)
+    )
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Add the ``hotspots`` sub-command to ``python -m geo``."""
     p = subparsers.add_parser(
         "hotspots",
@@ -69,8 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--variable",
         required=True,
         metavar="NAME",
-        help="numeric column (e.g. violent_rate_2022); for ehsa a column prefix (violent_crimes); "
-        "for incidents: count",
+        help="numeric column (e.g. violent_rate_2022); for ehsa a column prefix (violent_crimes); for incidents: count",
     )
     p.add_argument("--per-capita", action="store_true", help="divide by population (per 1,000 residents)")
     p.add_argument("--method", required=True, choices=METHODS, help="statistic")
@@ -80,7 +78,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--seed", type=int, metavar="N", help="random seed (default from settings)")
     p.add_argument("--alpha", type=float, metavar="A", help="significance level (default from settings)")
     p.add_argument(
-        "--correction", choices=("none", "fdr", "bonferroni"), default="fdr", help="multiple-testing correction (default: fdr, Benjamini-Hochberg)"
+        "--correction",
+        choices=("none", "fdr", "bonferroni"),
+        default="fdr",
+        help="multiple-testing correction (default: fdr, Benjamini-Hochberg)",
     )
     p.add_argument("--time-lag", type=int, default=1, metavar="N", help="ehsa: previous years in each neighbourhood")
     p.add_argument("--out", required=True, type=Path, metavar="FILE", help="output .geojson or .gpkg")
@@ -100,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
     """Run ``python -m geo hotspots``; returns the exit code."""
     from geo.analysis.hotspots import run_hotspots
     from geo.layers.catalog import get_layer
+    from geo.settings import get_settings
+
+    settings = get_settings()
 
     if args.out.suffix.lower() not in (".geojson", ".json", ".gpkg"):
         raise DataFileError(f"{args.out}: write the result as .geojson or .gpkg")
@@ -111,12 +115,12 @@ def run(args: argparse.Namespace) -> int:
             raise ValueDomainError("points (--layer incidents) are analysed with --method gi (optimized hot spots)")
         if args.variable != "count":
             raise ValueDomainError("for --layer incidents the variable is the number of points: use --variable count")
-        boundary = get_layer("npa")
+        boundary = get_layer("npa", settings=settings)
         correction = correction if correction != "none" else "fdr"  # ArcGIS's optimized hot spots always use FDR
     if args.method == "gi":
         permutations = permutations or 0  # normal p-values unless permutations are asked for (ArcGIS)
     res = run_hotspots(
-        get_layer(args.layer),
+        get_layer(args.layer, settings=settings),
         layer=args.layer,
         variable=args.variable,
         method=args.method,
@@ -129,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         correction=correction,
         time_lag=args.time_lag,
         boundary=boundary,
+        cache_dir=settings.cache_dir / "weights",
     )
     lines = list(res.lines)
     path = _write(res.frame, args.out, args.layer)

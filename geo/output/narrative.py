@@ -197,14 +197,41 @@ def neighborhood_card(
     """
     rows = npa_layer.loc[npa_layer["npa"] == npa_id]
     if rows.empty:
-        raise ValueDomainError(f"There is no NPA {npa_id}; NPAs are numbered {npa_layer['npa'].min()} to {npa_layer['npa'].max()}.")
+        raise ValueDomainError(
+            f"There is no NPA {npa_id}; NPAs are numbered {npa_layer['npa'].min()} to {npa_layer['npa'].max()}."
+        )
     r = rows.iloc[0]
     card = Card(title=f"Neighborhood profile area {int(npa_id)}")
-    pop = r.get("pop_2020", np.nan)
-    groups = [("White", "white_nh_2020"), ("Black", "black_nh_2020"), ("Hispanic", "hispanic_2020"), ("Asian", "asian_nh_2020")]
-    shares = ", ".join(f"{g} {r[c] / pop:.0%}" for g, c in groups if c in r and pd.notna(r[c]) and pop > 0)
-    card.lines.append(f"**Residents (2020):** {pop:,.0f}" + (f" ({shares})" if shares else ""))
+    card.lines.append(_residents_line(r))
+    card.trend = _crime_trend(npa_layer, r)
+    card.lines.append(_rate_line(npa_layer, r, year))
+    card.lines.append(_trend_line(card.trend))
+    hs = hotspots.loc[hotspots["npa"] == npa_id]
+    if not hs.empty:
+        card.lines.append(_hotspot_line(hs.iloc[0], hotspots, year))
+    division = _division_line(r, division_layer)
+    if division:
+        card.lines.append(division)
+    card.caveats = [STOPS_NO_COORDINATES, RESIDENTS_NOT_DRIVERS, CRIME_FISCAL_YEARS,
+                    "A hot spot is a pattern, not a verdict about the people who live there."]  # fmt: skip
+    return card
 
+
+def _residents_line(r: pd.Series) -> str:
+    """Residents in 2020 and the shares of the four largest groups."""
+    pop = r.get("pop_2020", np.nan)
+    groups = [
+        ("White", "white_nh_2020"),
+        ("Black", "black_nh_2020"),
+        ("Hispanic", "hispanic_2020"),
+        ("Asian", "asian_nh_2020"),
+    ]
+    shares = ", ".join(f"{g} {r[c] / pop:.0%}" for g, c in groups if c in r and pd.notna(r[c]) and pop > 0)
+    return f"**Residents (2020):** {pop:,.0f}" + (f" ({shares})" if shares else "")
+
+
+def _crime_trend(npa_layer: gpd.GeoDataFrame, r: pd.Series) -> pd.DataFrame:
+    """Violent and property crimes of the NPA per year (years without either left out)."""
     years = sorted(int(c.rsplit("_", 1)[1]) for c in npa_layer.columns if c.startswith("violent_crimes_"))
     trend = pd.DataFrame(
         {
@@ -213,51 +240,58 @@ def neighborhood_card(
         },
         index=pd.Index(years, name="year"),
     )
-    card.trend = trend.dropna(how="all")
+    return trend.dropna(how="all")
+
+
+def _rate_line(npa_layer: gpd.GeoDataFrame, r: pd.Series, year: int) -> str:
+    """The NPA's violent-crime rate next to the rate of all NPAs with data."""
     rate = r.get(f"violent_rate_{year}", np.nan)
-    city = npa_layer[f"violent_crimes_{year}"].sum() / npa_layer[f"rate_pop_{year}"].where(npa_layer[f"violent_crimes_{year}"].notna()).sum() * 1000
-    card.lines.append(
-        f"**Violent crimes per 1,000 residents ({year}):** {_fmt_rate(rate)} (all NPAs with data: {_fmt_rate(city)})"
+    city = (
+        npa_layer[f"violent_crimes_{year}"].sum()
+        / npa_layer[f"rate_pop_{year}"].where(npa_layer[f"violent_crimes_{year}"].notna()).sum()
+        * 1000
     )
-    v = card.trend["Violent crimes"].dropna()
-    if len(v) >= 2:
-        first, last = v.index[0], v.index[-1]
-        change = v.iloc[-1] - v.iloc[0]
-        word = "up" if change > 0 else "down" if change < 0 else "unchanged"
-        card.lines.append(
-            f"**Trend:** violent crimes {word} from {v.iloc[0]:,.0f} in {first} to {v.iloc[-1]:,.0f} in {last}."
+    return f"**Violent crimes per 1,000 residents ({year}):** {_fmt_rate(rate)} (all NPAs with data: {_fmt_rate(city)})"
+
+
+def _trend_line(trend: pd.DataFrame) -> str:
+    """Violent crimes up, down or unchanged from the first year with data to the last."""
+    v = trend["Violent crimes"].dropna()
+    if len(v) < 2:
+        return "**Trend:** not enough years with data to show a trend."
+    first, last = v.index[0], v.index[-1]
+    change = v.iloc[-1] - v.iloc[0]
+    word = "up" if change > 0 else "down" if change < 0 else "unchanged"
+    return f"**Trend:** violent crimes {word} from {v.iloc[0]:,.0f} in {first} to {v.iloc[-1]:,.0f} in {last}."
+
+
+def _hotspot_line(h: pd.Series, hotspots: pd.DataFrame, year: int) -> str:
+    """The NPA's LISA label in words, with its pseudo p and the FDR cutoff when it was tested."""
+    words = HOTSPOT_WORDS.get(h["cluster"], h["cluster"])
+    sure = ""
+    if h["cluster"] not in ("Isolated", "Undefined") and np.isfinite(h["p"]):
+        sure = (
+            f" (pseudo p = {h['p']:.3f}; with {int(np.isfinite(hotspots['p']).sum())} areas tested at once, a result counts as significant "
+            f"when p is at most {h['cutoff']:.4f} — the false-discovery-rate cutoff)"
         )
-    else:
-        card.lines.append("**Trend:** not enough years with data to show a trend.")
+    return f"**Hot spot ({year}):** this area is {words}{sure}."
 
-    hs = hotspots.loc[hotspots["npa"] == npa_id]
-    if not hs.empty:
-        h = hs.iloc[0]
-        words = HOTSPOT_WORDS.get(h["cluster"], h["cluster"])
-        sure = ""
-        if h["cluster"] not in ("Isolated", "Undefined") and np.isfinite(h["p"]):
-            sure = (
-                f" (pseudo p = {h['p']:.3f}; with {int(np.isfinite(hotspots['p']).sum())} areas tested at once, a result counts as significant "
-                f"when p is at most {h['cutoff']:.4f} — the false-discovery-rate cutoff)"
-            )
-        card.lines.append(f"**Hot spot ({year}):** this area is {words}{sure}.")
 
+def _division_line(r: pd.Series, division_layer: gpd.GeoDataFrame) -> str | None:
+    """The stops of the NPA's police division, or that it lies outside CMPD (None: division not in the layer)."""
     div = r.get("division")
-    if isinstance(div, str) and div:
-        d = division_layer.loc[division_layer["division"] == div]
-        if not d.empty:
-            d0 = d.iloc[0]
-            card.lines.append(
-                f"**Police division:** {escape_md(div)} (the division covering most of this area). Its traffic stops: "
-                f"{int(d0['stops']):,}, of which {int(d0['searches']):,} led to a search"
-                + (f" ({d0['search_rate']:.1%})" if pd.notna(d0.get("search_rate")) else "")
-                + (f"; {d0['stops_per_1000']:,.0f} stops per 1,000 residents." if pd.notna(d0.get("stops_per_1000")) else ".")
-            )
-    else:
-        card.lines.append(
+    if not (isinstance(div, str) and div):
+        return (
             "**Police division:** this area lies outside CMPD's divisions (a town with its own police department), "
             "so no CMPD stop figures apply."
         )
-    card.caveats = [STOPS_NO_COORDINATES, RESIDENTS_NOT_DRIVERS, CRIME_FISCAL_YEARS,
-                    "A hot spot is a pattern, not a verdict about the people who live there."]  # fmt: skip
-    return card
+    d = division_layer.loc[division_layer["division"] == div]
+    if d.empty:
+        return None
+    d0 = d.iloc[0]
+    return (
+        f"**Police division:** {escape_md(div)} (the division covering most of this area). Its traffic stops: "
+        f"{int(d0['stops']):,}, of which {int(d0['searches']):,} led to a search"
+        + (f" ({d0['search_rate']:.1%})" if pd.notna(d0.get("search_rate")) else "")
+        + (f"; {d0['stops_per_1000']:,.0f} stops per 1,000 residents." if pd.notna(d0.get("stops_per_1000")) else ".")
+    )

@@ -112,12 +112,11 @@ class NeighbourTable:
         """Weighted sum of neighbour values, ``sum_j w_ij x_j`` (0 for islands)."""
         if self.k_max == 0:
             return np.zeros(self.n)
-        return (self.weights * x[self.indices]).sum(axis=1)
+        lag: np.ndarray = (self.weights * x[self.indices]).sum(axis=1)
+        return lag
 
 
-def sample_without_replacement(
-    n: int, size: int, reps: int, rng: np.random.Generator
-) -> np.ndarray:
+def sample_without_replacement(n: int, size: int, reps: int, rng: np.random.Generator) -> np.ndarray:
     """Draw ``reps`` ordered samples of ``size`` distinct integers from ``range(n)``.
 
     Each row is a uniformly random ordered sample (every ordering of every subset
@@ -162,7 +161,10 @@ def sample_without_replacement(
     return out
 
 
-def _draws(x: np.ndarray, table: NeighbourTable, permutations: int, seed: int | None):
+def _draws(
+    x: np.ndarray, table: NeighbourTable, permutations: int, seed: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Draw the permutations: ``(values, r_idx, m_idx, units)`` (see the module docstring, steps 1 and 2)."""
     n = table.n
     size = min(table.k_max + 1, n)
     rng = np.random.default_rng(seed)
@@ -180,7 +182,8 @@ def _tolerance(x: np.ndarray, table: NeighbourTable) -> np.ndarray:
     # Sums of the same values in another order may differ in the last bits; treat
     # such sums as ties. Integer data sum exactly and are unaffected.
     scale = np.abs(x).max() if x.size else 0.0
-    return 1e-10 * (scale * np.abs(table.weights).sum(axis=1) + 1e-300)
+    tol: np.ndarray = 1e-10 * (scale * np.abs(table.weights).sum(axis=1) + 1e-300)
+    return tol
 
 
 def permutation_counts(
@@ -271,9 +274,7 @@ def permutation_counts(
     return n_ge, n_le
 
 
-def simulated_lags(
-    x: np.ndarray, table: NeighbourTable, *, permutations: int, seed: int | None
-) -> np.ndarray:
+def simulated_lags(x: np.ndarray, table: NeighbourTable, *, permutations: int, seed: int | None) -> np.ndarray:
     """Return the ``(permutations, n)`` matrix of permuted lags (small ``n`` only).
 
     Uses exactly the draws of :func:`permutation_counts` with the same seed; meant
@@ -284,7 +285,7 @@ def simulated_lags(
     if table.k_max == 0:
         return np.zeros((permutations, n))
     values, r_idx, m_idx, units = _draws(x, table, permutations, seed)
-    lags = values[:, : table.k_max] @ table.weights.T
+    lags: np.ndarray = values[:, : table.k_max] @ table.weights.T
     card = table.cardinality
     lags[r_idx, units] += table.weights[units, m_idx] * (values[r_idx, card[units]] - x[units])
     lags[:, card == 0] = 0.0
@@ -319,7 +320,7 @@ def pseudo_p_value(
     two agree.
     """
     tail = np.minimum(n_ge, n_le)
-    p = (tail + 1.0) / (permutations + 1.0)
+    p: np.ndarray = (tail + 1.0) / (permutations + 1.0)
     if alternative == "two-sided":
         p = np.minimum(1.0, 2.0 * p)
     elif alternative != "folded":

@@ -54,14 +54,13 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from geo.errors import SchemaError, ValueDomainError
+from geo.errors import EmptyInputError, GeoWarning, SchemaError, ValueDomainError
 from geo.stats._permutation import Alternative, permutation_counts, pseudo_p_value
 from geo.stats.getisord import gstar_arrays
 from geo.stats.significance import (
@@ -72,11 +71,21 @@ from geo.stats.significance import (
     resolve_weights,
     settings_defaults,
     small_sample_warning,
+    spread,
     two_sided_normal_p,
 )
+from geo.stats.warning_codes import UNDEFINED_UNITS
 from geo.stats.weights import SpatialWeights, WeightsMethod, drop_self_links
 
-__all__ = ["EHSA_CATEGORIES", "MannKendall", "mann_kendall", "classify_emerging", "spacetime_weights", "EmergingResult", "emerging_hotspots"]
+__all__ = [
+    "EHSA_CATEGORIES",
+    "MannKendall",
+    "mann_kendall",
+    "classify_emerging",
+    "spacetime_weights",
+    "EmergingResult",
+    "emerging_hotspots",
+]
 
 
 EHSA_CATEGORIES: tuple[str, ...] = (
@@ -229,7 +238,9 @@ def classify_emerging(
     return out
 
 
-def spacetime_weights(spatial: sparse.sparray | sparse.spmatrix, n_steps: int, *, time_lag: int = 1) -> sparse.csr_array:
+def spacetime_weights(
+    spatial: sparse.sparray | sparse.spmatrix, n_steps: int, *, time_lag: int = 1
+) -> sparse.csr_array:
     """Binary space-time weights for a cube laid out step by step (bin = t * n + i).
 
     The neighbours of bin ``(i, t)`` are ``(j, t)`` for the spatial neighbours ``j``
@@ -269,8 +280,17 @@ class EmergingResult:
         Step labels.
     counts
         Units per category.
+    columns
+        Names of the columns added to ``frame``.
+    permutations, seed, alpha, trend_alpha, time_lag
+        The options used.
     undefined
         Ids of units with a missing value in some step.
+    warnings
+        Warnings as data, codes ``undefined_units`` (incomplete series), ``islands``,
+        ``components``, ``small_sample`` (:mod:`geo.stats.warning_codes`).
+    extra
+        ``bins`` (cells of the cube analysed) and the ``weights`` summary.
     """
 
     frame: gpd.GeoDataFrame
@@ -285,10 +305,11 @@ class EmergingResult:
     trend_alpha: float
     time_lag: int
     undefined: tuple[Hashable, ...] = ()
-    warnings: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[GeoWarning, ...] = ()
+    extra: Mapping[str, object] = field(default_factory=dict)
 
     def summary(self) -> str:
+        """A few lines for the command line: the steps, the options, units per category, warnings."""
         lines = [
             f"emerging hot spots over {len(self.times)} steps ({self.times[0]} .. {self.times[-1]}), "
             f"time lag {self.time_lag}, alpha {self.alpha:g}, {self.permutations} permutations"
@@ -347,32 +368,78 @@ def emerging_hotspots(
     alpha = check_alpha(alpha)
     trend_alpha = alpha if trend_alpha is None else check_alpha(trend_alpha)
     columns = list(columns)
+    labels = _check_steps(columns, times, time_lag)
+    weights = resolve_weights(gdf, weights)
+    cube = _cube(gdf, columns)
+    defined = np.isfinite(cube).all(axis=1)
+    sw = weights if defined.all() else weights.subset(defined)
+    z_units, p_units = _spacetime_gi(
+        cube[defined], sw, time_lag=time_lag, permutations=permutations, seed=seed, alternative=alternative
+    )
+    cols = _emerging_columns(z_units, p_units, defined, alpha=alpha, trend_alpha=trend_alpha, prefix=prefix)
+    z_df = pd.DataFrame(np.nan, index=weights.ids, columns=list(labels))
+    p_df = pd.DataFrame(np.nan, index=weights.ids, columns=list(labels))
+    z_df.loc[defined] = z_units
+    p_df.loc[defined] = p_units
+    categories = cols[f"{prefix}category"]
+    return EmergingResult(
+        frame=add_columns(gdf, cols),
+        z=z_df,
+        p=p_df,
+        times=labels,
+        columns=tuple(cols),
+        counts={c: int((categories == c).sum()) for c in EHSA_CATEGORIES},
+        permutations=permutations,
+        seed=seed,
+        alpha=alpha,
+        trend_alpha=trend_alpha,
+        time_lag=int(time_lag),
+        undefined=tuple(weights.ids[~defined]),
+        warnings=_emerging_warnings(sw, defined),
+        extra={"bins": int(z_units.size), "weights": sw.summary()},
+    )
+
+
+def _check_steps(columns: list[str], times: Sequence[Hashable] | None, time_lag: int) -> tuple[Hashable, ...]:
+    """Check the time-step columns, their labels and the time lag; return the labels."""
     if len(columns) < MIN_STEPS:
         raise ValueDomainError(
             f"emerging hot spots need at least {MIN_STEPS} time steps; got {len(columns)} ({', '.join(columns)})"
         )
     if len(set(columns)) != len(columns):
         raise ValueDomainError("each time step needs its own column; some columns repeat")
-    times = tuple(columns if times is None else times)
-    if len(times) != len(columns):
-        raise ValueDomainError(f"{len(times)} time labels for {len(columns)} columns")
-    if isinstance(time_lag, bool) or not isinstance(time_lag, (int, np.integer)) or time_lag < 0:
+    labels = tuple(columns if times is None else times)
+    if len(labels) != len(columns):
+        raise ValueDomainError(f"{len(labels)} time labels for {len(columns)} columns")
+    if isinstance(time_lag, bool) or not isinstance(time_lag, int | np.integer) or time_lag < 0:
         raise ValueDomainError(f"time_lag must be a non-negative integer; got {time_lag!r}")
-    weights = resolve_weights(gdf, weights)
+    return labels
+
+
+def _cube(gdf: gpd.GeoDataFrame, columns: list[str]) -> np.ndarray:
+    """The ``(units, steps)`` values; refuses missing columns and a cube without a complete unit."""
     missing_cols = [c for c in columns if c not in gdf.columns]
     if missing_cols:
         raise SchemaError(f"time-step column(s) {', '.join(map(repr, missing_cols))} not in the layer")
-    cube = np.column_stack([numeric_values(gdf, c, what="time-step column") for c in columns])  # (n, T)
-    defined = np.isfinite(cube).all(axis=1)
-    if not defined.any():
-        from geo.errors import EmptyInputError
-
+    cube = np.column_stack([numeric_values(gdf, c, what="time-step column") for c in columns])
+    if not np.isfinite(cube).all(axis=1).any():
         raise EmptyInputError("no unit has a value in every time step")
-    sw = weights if defined.all() else weights.subset(defined)
-    n_def = int(defined.sum())
-    t = len(columns)
-    x = cube[defined].T.ravel()  # step-major: bin = t * n + i
-    wst = spacetime_weights(sw.base, t, time_lag=time_lag)
+    return cube
+
+
+def _spacetime_gi(
+    cube: np.ndarray,
+    weights: SpatialWeights,
+    *,
+    time_lag: int,
+    permutations: int,
+    seed: int,
+    alternative: Alternative,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gi* z-scores and p-values of every bin of a complete cube, as two ``(units, steps)`` arrays."""
+    n, t = cube.shape
+    x = cube.T.ravel()  # step-major: bin = t * n + i
+    wst = spacetime_weights(weights.base, t, time_lag=time_lag)
     z, _, table = gstar_arrays(x, wst, self_weight=1.0)
     if permutations:
         n_ge, n_le = permutation_counts(x, table, permutations=permutations, seed=seed)
@@ -380,56 +447,34 @@ def emerging_hotspots(
     else:
         p = two_sided_normal_p(z)
     p = np.where(np.isfinite(z), p, np.nan)
-    z_units = z.reshape(t, n_def).T
-    p_units = p.reshape(t, n_def).T
-    labels_def = classify_emerging(z_units, p_units, alpha=alpha, trend_alpha=trend_alpha)
-    mk = mann_kendall(np.where(np.isfinite(z_units), z_units, 0.0))
-    sig = p_units <= alpha
+    return z.reshape(t, n).T, p.reshape(t, n).T
 
-    nall = len(gdf)
 
-    def spread(values, fill):
-        out = np.full(nall, fill, dtype=np.asarray(values).dtype)
-        out[defined] = values
-        return out
-
-    cols = {
-        f"{prefix}category": spread(labels_def, "Undefined"),
-        f"{prefix}trend_tau": spread(mk.tau, np.nan),
-        f"{prefix}trend_p": spread(mk.p, np.nan),
-        f"{prefix}hot_steps": spread((sig & (z_units > 0)).sum(axis=1), 0),
-        f"{prefix}cold_steps": spread((sig & (z_units < 0)).sum(axis=1), 0),
-        f"{prefix}final_z": spread(z_units[:, -1], np.nan),
-        f"{prefix}final_p": spread(p_units[:, -1], np.nan),
+def _emerging_columns(
+    z: np.ndarray, p: np.ndarray, defined: np.ndarray, *, alpha: float, trend_alpha: float, prefix: str
+) -> dict[str, np.ndarray]:
+    """The columns added to the layer: category, trend, hot and cold steps, final z and p."""
+    categories = classify_emerging(z, p, alpha=alpha, trend_alpha=trend_alpha)
+    mk = mann_kendall(np.where(np.isfinite(z), z, 0.0))
+    sig = p <= alpha
+    return {
+        f"{prefix}category": spread(categories, defined, "Undefined"),
+        f"{prefix}trend_tau": spread(mk.tau, defined, np.nan),
+        f"{prefix}trend_p": spread(mk.p, defined, np.nan),
+        f"{prefix}hot_steps": spread((sig & (z > 0)).sum(axis=1), defined, 0),
+        f"{prefix}cold_steps": spread((sig & (z < 0)).sum(axis=1), defined, 0),
+        f"{prefix}final_z": spread(z[:, -1], defined, np.nan),
+        f"{prefix}final_p": spread(p[:, -1], defined, np.nan),
     }
-    frame = add_columns(gdf, cols)
-    z_df = pd.DataFrame(np.nan, index=weights.ids, columns=list(times))
-    p_df = pd.DataFrame(np.nan, index=weights.ids, columns=list(times))
-    z_df.loc[defined] = z_units
-    p_df.loc[defined] = p_units
-    warnings = list(sw.warnings)
+
+
+def _emerging_warnings(weights: SpatialWeights, defined: np.ndarray) -> tuple[GeoWarning, ...]:
+    """Incomplete units first (code ``undefined_units``), then the weights' warnings and a small sample."""
+    warnings = list(weights.warnings)
     if (~defined).any():
-        warnings.insert(
-            0, f"{int((~defined).sum())} unit(s) miss a value in some time step and are labelled Undefined"
-        )
-    small = small_sample_warning(n_def)
+        text = f"{int((~defined).sum())} unit(s) miss a value in some time step and are labelled Undefined"
+        warnings.insert(0, GeoWarning(UNDEFINED_UNITS, text))
+    small = small_sample_warning(int(defined.sum()))
     if small:
         warnings.append(small)
-    labels_all = cols[f"{prefix}category"]
-    counts = {c: int((labels_all == c).sum()) for c in EHSA_CATEGORIES}
-    return EmergingResult(
-        frame=frame,
-        z=z_df,
-        p=p_df,
-        times=times,
-        columns=tuple(cols),
-        counts=counts,
-        permutations=permutations,
-        seed=seed,
-        alpha=alpha,
-        trend_alpha=trend_alpha,
-        time_lag=int(time_lag),
-        undefined=tuple(weights.ids[~defined]),
-        warnings=tuple(warnings),
-        extra={"bins": int(x.size), "weights": sw.summary()},
-    )
+    return tuple(warnings)

@@ -32,7 +32,7 @@ import geopandas as gpd
 import numpy as np
 from scipy import sparse
 
-from geo.errors import ValueDomainError
+from geo.errors import GeoWarning, ValueDomainError
 from geo.stats._permutation import Alternative, NeighbourTable, permutation_counts, pseudo_p_value
 from geo.stats.significance import (
     Correction,
@@ -45,8 +45,10 @@ from geo.stats.significance import (
     settings_defaults,
     significance_cutoff,
     small_sample_warning,
+    spread,
     two_sided_normal_p,
 )
+from geo.stats.warning_codes import NEGATIVE_VALUES, UNDEFINED_UNITS
 from geo.stats.weights import SpatialWeights, WeightsMethod
 
 __all__ = ["CONFIDENCE_LEVELS", "GI_LABELS", "self_weight", "gstar_arrays", "confidence_bins", "local_gstar"]
@@ -83,7 +85,7 @@ _BIN_LABEL = {
 def self_weight(weights: SpatialWeights) -> float:
     """Weight of a unit on itself in Gi*: 1, or the kernel's value at distance 0."""
     kernel = weights.params.get("kernel")
-    if weights.method != "kernel" or kernel is None:
+    if weights.method != "kernel" or not isinstance(kernel, str):
         return 1.0
     from libpysal.kernels import kernel as lps_kernel
 
@@ -119,7 +121,9 @@ def gstar_arrays(
     return z, g, table
 
 
-def confidence_bins(z: np.ndarray, p: np.ndarray, *, correction: Correction = "none") -> tuple[np.ndarray, dict[int, float]]:
+def confidence_bins(
+    z: np.ndarray, p: np.ndarray, *, correction: Correction = "none"
+) -> tuple[np.ndarray, dict[int, float]]:
     """ArcGIS Gi_Bin: +-3 / +-2 / +-1 for 99 / 95 / 90 % confidence, 0 otherwise.
 
     Returns the bins and the p cutoff used for each level (after correction).
@@ -192,58 +196,61 @@ def local_gstar(
     z, g, table = gstar_arrays(x, sw.base, self_weight=sweight)
     isolated = table.cardinality == 0
     p_norm = two_sided_normal_p(z)
-    cols_p: dict[str, np.ndarray] = {}
     p_sim = None
     if permutations:
         n_ge, n_le = permutation_counts(x, table, permutations=permutations, seed=seed)
         p_sim = pseudo_p_value(n_ge, n_le, permutations, alternative=alternative)
         p_sim[isolated] = np.nan
-    p = p_sim if inference == "permutation" else p_norm
+    p = p_sim if inference == "permutation" and p_sim is not None else p_norm
     bins, cutoffs = confidence_bins(z, p, correction=correction)
     labels = np.array([_BIN_LABEL[b] for b in bins], dtype=object)
     labels[isolated] = "Isolated"
-
-    nall = len(gdf)
-
-    def spread(values, fill):
-        out = np.full(nall, fill, dtype=np.asarray(values).dtype)
-        out[defined] = values
-        return out
-
-    cols_p[f"{prefix}z"] = spread(z, np.nan)
-    cols_p[f"{prefix}g"] = spread(g, np.nan)
-    cols_p[f"{prefix}p_norm"] = spread(p_norm, np.nan)
-    if p_sim is not None:
-        cols_p[f"{prefix}p_sim"] = spread(p_sim, np.nan)
-    cols_p[f"{prefix}p"] = spread(p, np.nan)
-    cols_p[f"{prefix}bin"] = spread(bins, 0)
-    cols_p[f"{prefix}label"] = spread(labels, "Undefined")
-    frame = add_columns(gdf, cols_p)
-
-    warnings = list(sw.warnings)
-    if (~defined).any():
-        warnings.insert(0, f"{int((~defined).sum())} unit(s) have no value and are labelled Undefined")
-    if (x < 0).any():
-        warnings.append("the variable has negative values: the G* ratio is not meaningful (z-scores are)")
+    cols = {
+        f"{prefix}z": spread(z, defined, np.nan),
+        f"{prefix}g": spread(g, defined, np.nan),
+        f"{prefix}p_norm": spread(p_norm, defined, np.nan),
+        **({f"{prefix}p_sim": spread(p_sim, defined, np.nan)} if p_sim is not None else {}),
+        f"{prefix}p": spread(p, defined, np.nan),
+        f"{prefix}bin": spread(bins, defined, 0),
+        f"{prefix}label": spread(labels, defined, "Undefined"),
+    }
     n_tested = int((~isolated).sum())
-    small = small_sample_warning(n_tested)
-    if small:
-        warnings.append(small)
     return LocalResult(
-        frame=frame,
+        frame=add_columns(gdf, cols),
         statistic="gi_star",
         variable=column,
-        columns=tuple(cols_p),
-        n_units=nall,
+        columns=tuple(cols),
+        n_units=len(gdf),
         n_tested=n_tested,
         permutations=permutations,
         seed=seed,
         alpha=0.05,
         correction=correction,
         cutoff=cutoffs[2],
-        counts=count_labels(cols_p[f"{prefix}label"], GI_LABELS),
+        counts=count_labels(cols[f"{prefix}label"], GI_LABELS),
         undefined=tuple(weights.ids[~defined]),
         islands=sw.islands,
-        warnings=tuple(warnings),
+        warnings=_gstar_warnings(sw, defined, x, n_tested),
         extra={"cutoffs": cutoffs, "inference": inference, "self_weight": sweight, "weights": sw.summary()},
     )
+
+
+def _gstar_warnings(
+    weights: SpatialWeights, defined: np.ndarray, x: np.ndarray, n_tested: int
+) -> tuple[GeoWarning, ...]:
+    """Undefined units first, then the weights' warnings, negative values and a small sample."""
+    warnings = list(weights.warnings)
+    if (~defined).any():
+        warnings.insert(
+            0, GeoWarning(UNDEFINED_UNITS, f"{int((~defined).sum())} unit(s) have no value and are labelled Undefined")
+        )
+    if (x < 0).any():
+        warnings.append(
+            GeoWarning(
+                NEGATIVE_VALUES, "the variable has negative values: the G* ratio is not meaningful (z-scores are)"
+            )
+        )
+    small = small_sample_warning(n_tested)
+    if small:
+        warnings.append(small)
+    return tuple(warnings)

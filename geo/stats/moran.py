@@ -29,14 +29,15 @@ Conventions (those of GeoDa and esda, whose values these functions reproduce):
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
 from scipy import sparse
 
-from geo.errors import ValueDomainError
+from geo.errors import GeoWarning, ValueDomainError
 from geo.stats._permutation import Alternative, NeighbourTable, permutation_counts, pseudo_p_value
 from geo.stats.significance import (
     Correction,
@@ -50,11 +51,22 @@ from geo.stats.significance import (
     settings_defaults,
     significance_cutoff,
     small_sample_warning,
+    spread,
     two_sided_normal_p,
 )
+from geo.stats.warning_codes import UNDEFINED_UNITS
 from geo.stats.weights import SpatialWeights, WeightsMethod
 
-__all__ = ["LISA_LABELS", "MoranStatistic", "MoranResult", "moran_statistic", "moran", "moran_rate", "local_moran", "local_moran_rate"]
+__all__ = [
+    "LISA_LABELS",
+    "MoranStatistic",
+    "MoranResult",
+    "moran_statistic",
+    "moran",
+    "moran_rate",
+    "local_moran",
+    "local_moran_rate",
+]
 
 
 #: Labels of :func:`local_moran`, in legend order.
@@ -112,7 +124,8 @@ class MoranStatistic:
     permutations: int
     n: int
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, float | int | None]:
+        """The numbers as a plain dict (field name -> value)."""
         return dict(self.__dict__)
 
 
@@ -130,8 +143,15 @@ class MoranResult:
         The numbers.
     variable
         Column analysed.
-    undefined, islands, warnings
+    columns
+        Names of the two columns added to ``frame``.
+    seed
+        Random seed of the permutations.
+    undefined, islands
         As in :class:`geo.stats.significance.LocalResult`.
+    warnings
+        Warnings as data, codes ``undefined_units``, ``islands``, ``components``
+        (:mod:`geo.stats.warning_codes`).
     """
 
     frame: gpd.GeoDataFrame
@@ -139,16 +159,18 @@ class MoranResult:
     variable: str
     columns: tuple[str, ...]
     seed: int | None
-    undefined: tuple = ()
-    islands: tuple = ()
-    warnings: tuple[str, ...] = ()
+    undefined: tuple[Hashable, ...] = ()
+    islands: tuple[Hashable, ...] = ()
+    warnings: tuple[GeoWarning, ...] = ()
 
     @property
     def I(self) -> float:  # noqa: E741, E743, N802
+        """Moran's I."""
         return self.statistic.I
 
     @property
     def p_sim(self) -> float | None:
+        """The pseudo p-value (``None`` without permutations)."""
         return self.statistic.p_sim
 
 
@@ -160,7 +182,8 @@ def _standardise(y: np.ndarray, what: str) -> np.ndarray:
         raise ValueDomainError(
             f"{what} has the same value ({y[0]:g}) in every unit with data; Moran's I is undefined without variation"
         )
-    return (y - y.mean()) / sd
+    z: np.ndarray = (y - y.mean()) / sd
+    return z
 
 
 def moran_statistic(
@@ -203,8 +226,12 @@ def moran_statistic(
     v_norm = (n * n * s1 - n * s2 + 3 * s0 * s0) / ((n * n - 1) * s0 * s0) - ei * ei
     k = (np.sum(z**4) / n) / (zz / n) ** 2
     v_rand = (
-        n * ((n * n - 3 * n + 3) * s1 - n * s2 + 3 * s0 * s0) - k * ((n * n - n) * s1 - 2 * n * s2 + 6 * s0 * s0)
-    ) / ((n - 1) * (n - 2) * (n - 3) * s0 * s0) - ei * ei if n > 3 else float("nan")
+        (n * ((n * n - 3 * n + 3) * s1 - n * s2 + 3 * s0 * s0) - k * ((n * n - n) * s1 - 2 * n * s2 + 6 * s0 * s0))
+        / ((n - 1) * (n - 2) * (n - 3) * s0 * s0)
+        - ei * ei
+        if n > 3
+        else float("nan")
+    )
     z_norm = (i_obs - ei) / np.sqrt(v_norm)
     z_rand = (i_obs - ei) / np.sqrt(v_rand) if v_rand > 0 else float("nan")
     p_sim = None
@@ -240,20 +267,20 @@ class _Prepared:
     y: np.ndarray  # all units, NaN when undefined
     defined: np.ndarray  # bool mask
     weights: SpatialWeights  # among defined units
-    warnings: list[str]
+    warnings: tuple[GeoWarning, ...]  # undefined units first, then the weights'
 
 
-def _prepare(gdf: gpd.GeoDataFrame, y: np.ndarray, weights: SpatialWeights) -> _Prepared:
+def _prepare(y: np.ndarray, weights: SpatialWeights) -> _Prepared:
     defined = np.isfinite(y)
     sub = weights if defined.all() else weights.subset(defined)
     warnings = list(sub.warnings)
     if (~defined).any():
-        warnings.insert(
-            0,
+        text = (
             f"{int((~defined).sum())} unit(s) have no value (missing, or zero population for a rate) "
-            "and are labelled Undefined; links to them were dropped",
+            "and are labelled Undefined; links to them were dropped"
         )
-    return _Prepared(y, defined, sub, warnings)
+        warnings.insert(0, GeoWarning(UNDEFINED_UNITS, text))
+    return _Prepared(y, defined, sub, tuple(warnings))
 
 
 def moran(
@@ -302,12 +329,26 @@ def moran(
     permutations, seed, _ = settings_defaults(permutations, seed, 0.05)
     permutations = check_permutations(permutations)
     y = numeric_values(gdf, column)
-    return _moran(gdf, y, column, weights, permutations, seed, alternative, transform, prefix)
+    return _moran(
+        gdf, y, column, weights, permutations=permutations, seed=seed, alternative=alternative,
+        transform=transform, prefix=prefix,
+    )  # fmt: skip
 
 
-def _moran(gdf, y, label, weights, permutations, seed, alternative, transform, prefix) -> MoranResult:
+def _moran(
+    gdf: gpd.GeoDataFrame,
+    y: np.ndarray,
+    label: str,
+    weights: SpatialWeights | WeightsMethod,
+    *,
+    permutations: int,
+    seed: int,
+    alternative: Alternative,
+    transform: Literal["R", "B"],
+    prefix: str,
+) -> MoranResult:
     weights = resolve_weights(gdf, weights)
-    prep = _prepare(gdf, y, weights)
+    prep = _prepare(y, weights)
     z = _standardise(y[prep.defined], label)
     w = prep.weights.matrix(transform)
     stat = moran_statistic(z, w, permutations=permutations, seed=seed, alternative=alternative)
@@ -326,7 +367,7 @@ def _moran(gdf, y, label, weights, permutations, seed, alternative, transform, p
         seed=seed,
         undefined=undefined,
         islands=prep.weights.islands,
-        warnings=tuple(prep.warnings),
+        warnings=prep.warnings,
     )
 
 
@@ -352,7 +393,10 @@ def moran_rate(
     permutations = check_permutations(permutations)
     e, b = rate_inputs(gdf, events, base)
     y = eb_standardize(e, b)
-    return _moran(gdf, y, f"{events}/{base}", weights, permutations, seed, alternative, "R", prefix)
+    return _moran(
+        gdf, y, f"{events}/{base}", weights, permutations=permutations, seed=seed, alternative=alternative,
+        transform="R", prefix=prefix,
+    )  # fmt: skip
 
 
 def local_moran(
@@ -401,7 +445,8 @@ def local_moran(
     permutations = check_permutations(permutations, allow_zero=False)
     alpha = check_alpha(alpha)
     y = numeric_values(gdf, column)
-    return _local_moran(gdf, y, column, weights, permutations, seed, alpha, correction, alternative, prefix, "local_moran")
+    options = _LisaOptions(permutations, seed, alpha, correction, alternative, prefix)
+    return _local_moran(gdf, y, column, weights, options, statistic="local_moran")
 
 
 def local_moran_rate(
@@ -431,83 +476,103 @@ def local_moran_rate(
     alpha = check_alpha(alpha)
     e, b = rate_inputs(gdf, events, base)
     y = eb_standardize(e, b)
-    return _local_moran(
-        gdf, y, f"{events}/{base}", weights, permutations, seed, alpha, correction, alternative, prefix, "local_moran_rate"
-    )
+    options = _LisaOptions(permutations, seed, alpha, correction, alternative, prefix)
+    return _local_moran(gdf, y, f"{events}/{base}", weights, options, statistic="local_moran_rate")
 
 
-def _local_moran(gdf, y, label, weights, permutations, seed, alpha, correction, alternative, prefix, name) -> LocalResult:
+@dataclass(frozen=True)
+class _LisaOptions:
+    """The checked inference options of a local Moran's I."""
+
+    permutations: int
+    seed: int
+    alpha: float
+    correction: Correction
+    alternative: Alternative
+    prefix: str
+
+
+def _local_moran(
+    gdf: gpd.GeoDataFrame,
+    y: np.ndarray,
+    label: str,
+    weights: SpatialWeights | WeightsMethod,
+    options: _LisaOptions,
+    *,
+    statistic: str,
+) -> LocalResult:
     weights = resolve_weights(gdf, weights)
-    prep = _prepare(gdf, y, weights)
+    prep = _prepare(y, weights)
     sw = prep.weights
     z = _standardise(y[prep.defined], label)
     n = z.size
     wr = sw.matrix("R")
     table = NeighbourTable.from_sparse(wr)
     lag = table.lag(z)
-    local_i = (n - 1) / n * z * lag
-    card = table.cardinality
-    isolated = card == 0
-
-    n_ge, n_le = permutation_counts(z, table, permutations=permutations, seed=seed)
-    # I_i^perm = c z_i lag^perm: for z_i < 0 the order of the lags flips.
-    ge_i = np.where(z > 0, n_ge, np.where(z < 0, n_le, permutations))
-    le_i = np.where(z > 0, n_le, np.where(z < 0, n_ge, permutations))
-    p = pseudo_p_value(ge_i, le_i, permutations, alternative=alternative)
-    p[isolated] = np.nan
-    cutoff = significance_cutoff(p, alpha, correction)
+    isolated = table.cardinality == 0
+    p = _lisa_p_values(z, table, options)
+    cutoff = significance_cutoff(p, options.alpha, options.correction)
     sig = np.isfinite(p) & (p <= cutoff)
-    quad = np.where(z > 0, np.where(lag > 0, 1, 4), np.where(lag > 0, 2, 3))
-    quad[isolated] = 0
-    names = np.array(["Isolated", *(QUADRANTS[q] for q in (1, 2, 3, 4))], dtype=object)
-    labels = np.where(sig, names[quad], "Not significant").astype(object)
-    labels[isolated] = "Isolated"
-
-    nall = len(gdf)
-    d = prep.defined
-
-    def spread(values, fill):
-        out = np.full(nall, fill, dtype=np.asarray(values).dtype)
-        out[d] = values
-        return out
-
+    quad, labels = _lisa_clusters(z, lag, sig, isolated)
+    local_i = (n - 1) / n * z * lag
     local_i[isolated] = np.nan
+    d, prefix = prep.defined, options.prefix
     cols = {
-        f"{prefix}i": spread(local_i, np.nan),
-        f"{prefix}z": spread(z, np.nan),
-        f"{prefix}lag": spread(np.where(isolated, np.nan, lag), np.nan),
-        f"{prefix}quadrant": spread(quad.astype(np.int64), 0),
-        f"{prefix}p": spread(p, np.nan),
-        f"{prefix}significant": spread(sig, False),
-        f"{prefix}cluster": spread(labels, "Undefined"),
+        f"{prefix}i": spread(local_i, d, np.nan),
+        f"{prefix}z": spread(z, d, np.nan),
+        f"{prefix}lag": spread(np.where(isolated, np.nan, lag), d, np.nan),
+        f"{prefix}quadrant": spread(quad.astype(np.int64), d, 0),
+        f"{prefix}p": spread(p, d, np.nan),
+        f"{prefix}significant": spread(sig, d, False),
+        f"{prefix}cluster": spread(labels, d, "Undefined"),
     }
-    frame = add_columns(gdf, cols)
     # The global test shuffles whole vectors (n values per permutation); past
     # _GLOBAL_PERM_BUDGET values its analytic randomisation p-value is reported
     # instead (at that size the two agree closely).
-    global_perms = permutations if n * permutations <= _GLOBAL_PERM_BUDGET else 0
-    stat = moran_statistic(z, wr, permutations=global_perms, seed=seed, alternative=alternative)
+    global_perms = options.permutations if n * options.permutations <= _GLOBAL_PERM_BUDGET else 0
+    stat = moran_statistic(z, wr, permutations=global_perms, seed=options.seed, alternative=options.alternative)
     n_tested = int((~isolated).sum())
-    warnings = prep.warnings
     small = small_sample_warning(n_tested)
-    if small:
-        warnings.append(small)
     return LocalResult(
-        frame=frame,
-        statistic=name,
+        frame=add_columns(gdf, cols),
+        statistic=statistic,
         variable=label,
         columns=tuple(cols),
-        n_units=nall,
+        n_units=len(gdf),
         n_tested=n_tested,
-        permutations=permutations,
-        seed=seed,
-        alpha=alpha,
-        correction=correction,
+        permutations=options.permutations,
+        seed=options.seed,
+        alpha=options.alpha,
+        correction=options.correction,
         cutoff=cutoff,
         counts=count_labels(cols[f"{prefix}cluster"], LISA_LABELS),
         undefined=tuple(weights.ids[~d]),
         islands=sw.islands,
-        warnings=tuple(warnings),
+        warnings=(*prep.warnings, small) if small else prep.warnings,
         global_moran=stat,
-        extra={"alternative": alternative, "weights": sw.summary()},
+        extra={"alternative": options.alternative, "weights": sw.summary()},
     )
+
+
+def _lisa_p_values(z: np.ndarray, table: NeighbourTable, options: _LisaOptions) -> np.ndarray:
+    """Conditional-permutation pseudo p-value of each local I (NaN for islands)."""
+    r = options.permutations
+    n_ge, n_le = permutation_counts(z, table, permutations=r, seed=options.seed)
+    # I_i^perm = c z_i lag^perm: for z_i < 0 the order of the lags flips.
+    ge_i = np.where(z > 0, n_ge, np.where(z < 0, n_le, r))
+    le_i = np.where(z > 0, n_le, np.where(z < 0, n_ge, r))
+    p = pseudo_p_value(ge_i, le_i, r, alternative=options.alternative)
+    p[table.cardinality == 0] = np.nan
+    return p
+
+
+def _lisa_clusters(
+    z: np.ndarray, lag: np.ndarray, significant: np.ndarray, isolated: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scatterplot quadrant (1 HH, 2 LH, 3 LL, 4 HL, 0 isolated) and cluster label of each unit."""
+    quad = np.where(z > 0, np.where(lag > 0, 1, 4), np.where(lag > 0, 2, 3))
+    quad[isolated] = 0
+    names = np.array(["Isolated", *(QUADRANTS[q] for q in (1, 2, 3, 4))], dtype=object)
+    labels = np.where(significant, names[quad], "Not significant").astype(object)
+    labels[isolated] = "Isolated"
+    return quad, labels

@@ -23,7 +23,7 @@ Distances are in the points' CRS units, so points must be in a projected CRS
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -32,12 +32,24 @@ import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from geo.errors import CRSError, EmptyInputError, GeometryError, ValueDomainError
+from geo.errors import CRSError, EmptyInputError, GeometryError, GeoWarning, ValueDomainError
 from geo.layers.grid import HexGrid, boundary_geometry, hex_counts, hexagon_grid
-from geo.stats.significance import Correction, LocalResult, two_sided_normal_p
-from geo.stats.weights import weights_from_matrix
+from geo.stats.significance import MIN_UNITS_LOCAL, Correction, LocalResult, two_sided_normal_p
+from geo.stats.warning_codes import NO_PEAK, POINTS_OUTSIDE, SMALL_SAMPLE
+from geo.stats.weights import SpatialWeights, weights_from_matrix
+
+if TYPE_CHECKING:
+    import pyproj
 
 __all__ = ["incremental_spatial_autocorrelation", "PointHotspotResult", "optimized_hotspots"]
+
+
+#: Point events: a GeoDataFrame or GeoSeries of points, or ``(x, y)`` coordinate arrays.
+PointsLike: TypeAlias = "gpd.GeoDataFrame | gpd.GeoSeries | tuple[np.ndarray, np.ndarray]"
+
+
+#: Anything pyproj reads as a CRS (``"EPSG:2264"``, an EPSG code, a ``pyproj.CRS``).
+CRSLike: TypeAlias = "str | int | pyproj.CRS | None"
 
 
 def _band_pairs(xy: np.ndarray, max_distance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -65,9 +77,9 @@ def _moran_pairs(z: np.ndarray, i: np.ndarray, j: np.ndarray) -> tuple[float, fl
     s2 = float((((c > 0).astype(float) + col) ** 2).sum())
     ei = -1.0 / (n - 1)
     k = (np.sum(z**4) / n) / (zz / n) ** 2
-    v = (
-        n * ((n * n - 3 * n + 3) * s1 - n * s2 + 3 * s0 * s0) - k * ((n * n - n) * s1 - 2 * n * s2 + 6 * s0 * s0)
-    ) / ((n - 1) * (n - 2) * (n - 3) * s0 * s0) - ei * ei
+    v = (n * ((n * n - 3 * n + 3) * s1 - n * s2 + 3 * s0 * s0) - k * ((n * n - n) * s1 - 2 * n * s2 + 6 * s0 * s0)) / (
+        (n - 1) * (n - 2) * (n - 3) * s0 * s0
+    ) - ei * ei
     return i_stat, (i_stat - ei) / np.sqrt(v) if v > 0 else float("nan")
 
 
@@ -151,6 +163,12 @@ class PointHotspotResult:
         The :class:`geo.stats.significance.LocalResult` of Gi*.
     n_points, n_outside
         Points read and points outside the boundary (not counted).
+    warnings
+        Warnings as data: ``points_outside``, ``small_sample`` (fewer than 30 cells),
+        ``no_peak`` (the fallback distance was used), then Gi*'s
+        (:mod:`geo.stats.warning_codes`).
+    extra
+        Free for callers; empty.
     """
 
     frame: gpd.GeoDataFrame
@@ -161,10 +179,11 @@ class PointHotspotResult:
     gi: LocalResult
     n_points: int
     n_outside: int
-    warnings: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[GeoWarning, ...] = ()
+    extra: dict[str, object] = field(default_factory=dict)
 
     def summary(self) -> str:
+        """A few lines for the command line: points, hexagons, distance band, counts, warnings."""
         lines = [
             f"{self.n_points:,} points ({self.n_outside:,} outside the boundary) in {len(self.frame):,} hexagons "
             f"{self.grid.spacing:,.0f} units apart",
@@ -175,7 +194,7 @@ class PointHotspotResult:
         return "\n".join(lines)
 
 
-def _point_coordinates(points, crs) -> tuple[np.ndarray, np.ndarray, Any]:
+def _point_coordinates(points: PointsLike, crs: CRSLike) -> tuple[np.ndarray, np.ndarray, pyproj.CRS]:
     if isinstance(points, (gpd.GeoDataFrame, gpd.GeoSeries)):
         crs = points.crs
         if crs is None:
@@ -203,10 +222,10 @@ def _point_coordinates(points, crs) -> tuple[np.ndarray, np.ndarray, Any]:
 
 
 def optimized_hotspots(
-    points: gpd.GeoDataFrame | gpd.GeoSeries | tuple[np.ndarray, np.ndarray],
+    points: PointsLike,
     *,
     boundary: gpd.GeoDataFrame | gpd.GeoSeries,
-    crs: Any = None,
+    crs: CRSLike = None,
     cell_size: float | None = None,
     target_cells: int = 2500,
     distance: float | None = None,
@@ -248,53 +267,42 @@ def optimized_hotspots(
     """
     from geo.stats.getisord import local_gstar
 
-    x, y, crs = _point_coordinates(points, crs)
+    x, y, crs_obj = _point_coordinates(points, crs)
     n_points = int(x.size)
     if n_points == 0:
         raise EmptyInputError("no points to analyse")
-    geom = boundary_geometry(boundary, crs)
+    geom = boundary_geometry(boundary, crs_obj)
     if cell_size is None:
         if target_cells < 30:
             raise ValueDomainError(f"target_cells must be at least 30; got {target_cells}")
         cell_size = float(np.sqrt(geom.area / target_cells / (np.sqrt(3.0) / 2.0)))
-    grid = hexagon_grid(geom, cell_size=float(cell_size), crs=crs)
+    grid = hexagon_grid(geom, cell_size=float(cell_size), crs=crs_obj)
     counts, n_outside = hex_counts(x, y, grid)
     cells = grid.cells
-    warnings: list[str] = []
+    warnings: list[GeoWarning] = []
     if n_outside:
-        warnings.append(f"{n_outside:,} of {n_points:,} points fall outside the boundary and were not counted")
+        text = f"{n_outside:,} of {n_points:,} points fall outside the boundary and were not counted"
+        warnings.append(GeoWarning(POINTS_OUTSIDE, text))
     if counts.sum() == 0:
         raise EmptyInputError("no point falls inside the boundary")
     n = len(cells)
-    if n < 30:
-        warnings.append(f"only {n} cells: too few for local inference (ArcGIS asks for at least 30)")
+    if n < MIN_UNITS_LOCAL:
+        text = f"only {n} cells: too few for local inference (ArcGIS asks for at least {MIN_UNITS_LOCAL})"
+        warnings.append(GeoWarning(SMALL_SAMPLE, text))
     xy = cells[["x", "y"]].to_numpy()
-    isa = pd.DataFrame(columns=["distance", "moran_i", "z", "p", "mean_neighbours", "islands"])
     if distance is None:
-        bands = grid.spacing * (1.0 + np.arange(n_bands)) * (1 + 1e-9)
-        isa = incremental_spatial_autocorrelation(xy, counts, distances=bands)
-        k = _first_peak(isa["z"].to_numpy())
-        if k is not None:
-            distance, rule = float(isa["distance"].iloc[k]), "first peak"
-        else:
-            kk = int(np.clip(round(0.05 * n), 3, 30))
-            kk = min(kk, n - 1)
-            d, _ = cKDTree(xy).query(xy, k=kk + 1)
-            distance = float(d[:, -1].mean()) * (1 + 1e-9)
-            rule = f"fallback: average distance to the {kk} nearest cells (no significant peak in Moran's z)"
-            warnings.append(f"no peak of clustering found over {n_bands} distance bands; {rule}")
+        distance, rule, isa = _scan_distance(xy, counts, spacing=grid.spacing, n_bands=n_bands)
+        if rule != "first peak":
+            warnings.append(GeoWarning(NO_PEAK, f"no peak of clustering found over {n_bands} distance bands; {rule}"))
     else:
         if not (np.isfinite(distance) and distance > 0):
             raise ValueDomainError(f"distance must be a positive number of CRS units; got {distance!r}")
         rule = "given"
-    i, j, _ = _band_pairs(xy, float(distance))
-    m = sparse.csr_array((np.ones(2 * i.size), (np.r_[i, j], np.r_[j, i])), shape=(n, n))
-    w = weights_from_matrix(m, method="distance")
-    layer = cells.assign(count=counts)
+        isa = pd.DataFrame(columns=["distance", "moran_i", "z", "p", "mean_neighbours", "islands"])
     gi = local_gstar(
-        layer,
+        cells.assign(count=counts),
         "count",
-        weights=w,
+        weights=_band_weights(xy, float(distance)),
         permutations=permutations,
         seed=seed,
         inference=inference,
@@ -309,5 +317,34 @@ def optimized_hotspots(
         gi=gi,
         n_points=n_points,
         n_outside=n_outside,
-        warnings=tuple(warnings + list(gi.warnings)),
+        warnings=(*warnings, *gi.warnings),
     )
+
+
+def _scan_distance(
+    xy: np.ndarray, counts: np.ndarray, *, spacing: float, n_bands: int
+) -> tuple[float, str, pd.DataFrame]:
+    """The Gi* distance band: the first peak of Moran's z over ``n_bands`` bands, or the fallback.
+
+    Returns the distance, the rule that chose it and the incremental spatial
+    autocorrelation table.
+    """
+    bands = spacing * (1.0 + np.arange(n_bands)) * (1 + 1e-9)
+    isa = incremental_spatial_autocorrelation(xy, counts, distances=bands)
+    k = _first_peak(isa["z"].to_numpy())
+    if k is not None:
+        return float(isa["distance"].iloc[k]), "first peak", isa
+    n = len(xy)
+    kk = int(np.clip(round(0.05 * n), 3, 30))
+    kk = min(kk, n - 1)
+    d, _ = cKDTree(xy).query(xy, k=kk + 1)
+    distance = float(d[:, -1].mean()) * (1 + 1e-9)
+    return distance, f"fallback: average distance to the {kk} nearest cells (no significant peak in Moran's z)", isa
+
+
+def _band_weights(xy: np.ndarray, distance: float) -> SpatialWeights:
+    """Binary distance-band weights between the cell centres."""
+    i, j, _ = _band_pairs(xy, distance)
+    n = len(xy)
+    m = sparse.csr_array((np.ones(2 * i.size), (np.r_[i, j], np.r_[j, i])), shape=(n, n))
+    return weights_from_matrix(m, method="distance")

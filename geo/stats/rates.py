@@ -36,11 +36,22 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from geo.errors import EmptyInputError, ValueDomainError, first_rows
+from geo.errors import EmptyInputError, GeoWarning, ValueDomainError, first_rows
 from geo.stats.significance import add_columns, numeric_values, resolve_weights
+from geo.stats.warning_codes import UNDEFINED_UNITS
 from geo.stats.weights import SpatialWeights, WeightsMethod
 
-__all__ = ["RateMethod", "RateResult", "rate_inputs", "raw_rate", "excess_risk", "empirical_bayes", "spatial_empirical_bayes", "eb_standardize", "add_rate"]
+__all__ = [
+    "RateMethod",
+    "RateResult",
+    "rate_inputs",
+    "raw_rate",
+    "excess_risk",
+    "empirical_bayes",
+    "spatial_empirical_bayes",
+    "eb_standardize",
+    "add_rate",
+]
 
 
 RateMethod = Literal["raw", "excess_risk", "eb", "spatial_eb"]
@@ -65,7 +76,7 @@ class RateResult:
     undefined
         Ids of units without a rate (missing count, missing or zero base).
     warnings
-        Plain-language notes.
+        Warnings as data: code ``undefined_units`` when some units have no rate.
     """
 
     frame: gpd.GeoDataFrame
@@ -73,7 +84,7 @@ class RateResult:
     method: str
     multiplier: float
     undefined: tuple[Hashable, ...]
-    warnings: tuple[str, ...]
+    warnings: tuple[GeoWarning, ...]
 
 
 def rate_inputs(gdf: pd.DataFrame, events: str, base: str) -> tuple[np.ndarray, np.ndarray]:
@@ -96,7 +107,9 @@ def rate_inputs(gdf: pd.DataFrame, events: str, base: str) -> tuple[np.ndarray, 
     for arr, name in ((e, events), (b, base)):
         neg = np.nonzero(arr < 0)[0]
         if neg.size:
-            raise ValueDomainError(f"{name!r} has {neg.size} negative value(s) ({first_rows(neg + 1)}); counts and populations cannot be negative")
+            raise ValueDomainError(
+                f"{name!r} has {neg.size} negative value(s) ({first_rows(neg + 1)}); counts and populations cannot be negative"
+            )
     ok = np.isfinite(e) & np.isfinite(b) & (b > 0)
     if not ok.any():
         raise EmptyInputError(f"no unit has both a count in {events!r} and a positive base in {base!r}")
@@ -142,7 +155,8 @@ def _shrink(r: np.ndarray, ref: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.
     # weight of the raw rate: a / (a + ref / b), in [0, 1]; 0 when both terms vanish
     denom = a + ref / b
     w = np.divide(a, denom, out=np.zeros_like(denom), where=denom > 0)
-    return w * r + (1.0 - w) * ref
+    smoothed: np.ndarray = w * r + (1.0 - w) * ref
+    return smoothed
 
 
 def empirical_bayes(e: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -272,10 +286,13 @@ def add_rate(
     frame = add_columns(gdf, {name: r})
     undefined_mask = ~np.isfinite(r)
     ids = gdf.index
-    warnings = []
+    warnings: list[GeoWarning] = []
     if undefined_mask.any():
         warnings.append(
-            f"{int(undefined_mask.sum())} unit(s) have no rate (missing count, or missing or zero {base!r})"
+            GeoWarning(
+                UNDEFINED_UNITS,
+                f"{int(undefined_mask.sum())} unit(s) have no rate (missing count, or missing or zero {base!r})",
+            )
         )
     return RateResult(
         frame=frame,

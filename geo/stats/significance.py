@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -16,10 +16,28 @@ import pandas as pd
 from scipy import stats
 from scipy.special import ndtr
 
-from geo.errors import EmptyInputError, SchemaError, ValueDomainError, first_rows
-from geo.stats.weights import SpatialWeights, WeightsMethod, build_weights
+from geo.errors import EmptyInputError, GeoWarning, SchemaError, ValueDomainError
+from geo.stats.warning_codes import SMALL_SAMPLE
+from geo.stats.weights import SpatialWeights, WeightsMethod, build_weights, weights_from_matrix
 
-__all__ = ["Correction", "MIN_UNITS_LOCAL", "LocalResult", "settings_defaults", "numeric_values", "resolve_weights", "add_columns", "significance_cutoff", "small_sample_warning", "two_sided_normal_p", "SIGNIFICANCE_LEVELS", "significance_classes"]
+if TYPE_CHECKING:
+    from geo.stats.moran import MoranStatistic
+
+__all__ = [
+    "Correction",
+    "MIN_UNITS_LOCAL",
+    "LocalResult",
+    "settings_defaults",
+    "numeric_values",
+    "resolve_weights",
+    "add_columns",
+    "spread",
+    "significance_cutoff",
+    "small_sample_warning",
+    "two_sided_normal_p",
+    "SIGNIFICANCE_LEVELS",
+    "significance_classes",
+]
 
 
 Correction = Literal["none", "fdr", "bonferroni"]
@@ -62,11 +80,14 @@ class LocalResult:
     islands
         Ids of units with no neighbour among the defined units, labelled ``Isolated``.
     warnings
-        Plain-language warnings (small sample, islands, disconnected weights).
+        Warnings as data (:class:`geo.errors.GeoWarning`), with the codes
+        ``undefined_units``, ``islands``, ``components``, ``small_sample`` and, for
+        Gi*, ``negative_values`` (:mod:`geo.stats.warning_codes`).
     global_moran
         Global Moran's I of the same values and weights (local Moran only).
     extra
-        Statistic-specific numbers.
+        Statistic-specific numbers (e.g. Gi*'s ``cutoffs`` per confidence level,
+        ``inference``; the ``weights`` summary).
     """
 
     frame: gpd.GeoDataFrame
@@ -83,9 +104,9 @@ class LocalResult:
     counts: Mapping[str, int]
     undefined: tuple[Hashable, ...] = ()
     islands: tuple[Hashable, ...] = ()
-    warnings: tuple[str, ...] = ()
-    global_moran: Any = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[GeoWarning, ...] = ()
+    global_moran: MoranStatistic | None = None
+    extra: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def too_few_for_local_inference(self) -> bool:
@@ -102,9 +123,7 @@ class LocalResult:
             else:
                 p = f"p = {g.p_rand:.4g} under randomisation"
             lines.append(f"global Moran's I = {g.I:.4f} ({p}; z = {g.z_rand:.2f})")
-        lines.append(
-            f"significance: alpha {self.alpha:g}, correction {self.correction}, p cutoff {self.cutoff:.4g}"
-        )
+        lines.append(f"significance: alpha {self.alpha:g}, correction {self.correction}, p cutoff {self.cutoff:.4g}")
         lines += [f"  {label}: {count}" for label, count in self.counts.items()]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
@@ -123,6 +142,7 @@ def settings_defaults(permutations: int | None, seed: int | None, alpha: float |
 
 
 def check_permutations(permutations: int, *, allow_zero: bool = True) -> int:
+    """Return ``permutations`` as an int: 0 (when allowed) or 99 to 99,999."""
     if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)):
         raise TypeError(f"permutations must be an integer, got {type(permutations).__name__}")
     low = 0 if allow_zero else 99
@@ -133,6 +153,7 @@ def check_permutations(permutations: int, *, allow_zero: bool = True) -> int:
 
 
 def check_alpha(alpha: float) -> float:
+    """Return ``alpha`` as a float strictly between 0 and 1."""
     if not (isinstance(alpha, (int, float, np.floating)) and 0 < alpha < 1):
         raise ValueDomainError(f"alpha must be between 0 and 1 (e.g. 0.05); got {alpha!r}")
     return float(alpha)
@@ -183,8 +204,6 @@ def resolve_weights(
     if isinstance(weights, str):
         return build_weights(gdf, method=weights, k=k)
     if hasattr(weights, "unique_ids") and hasattr(weights, "sparse"):  # a libpysal Graph
-        from geo.stats.weights import weights_from_matrix
-
         weights = weights_from_matrix(weights.sparse, ids=weights.unique_ids, method="graph")
     if not isinstance(weights, SpatialWeights):
         raise TypeError(
@@ -198,13 +217,12 @@ def resolve_weights(
     return weights
 
 
-def add_columns(gdf: gpd.GeoDataFrame, columns: Mapping[str, Any]) -> gpd.GeoDataFrame:
+def add_columns(gdf: gpd.GeoDataFrame, columns: Mapping[str, np.ndarray | pd.Series]) -> gpd.GeoDataFrame:
     """Return a copy of ``gdf`` with ``columns`` appended; refuse to overwrite."""
     clash = [c for c in columns if c in gdf.columns]
     if clash:
         raise SchemaError(
-            f"column(s) {', '.join(map(repr, clash))} already present in the layer; "
-            "drop them or choose another prefix"
+            f"column(s) {', '.join(map(repr, clash))} already present in the layer; drop them or choose another prefix"
         )
     out = gdf.copy()
     for name, values in columns.items():
@@ -234,28 +252,37 @@ def significance_cutoff(p: np.ndarray, alpha: float, correction: Correction) -> 
     return float(p[ok[-1]]) if ok.size else -1.0
 
 
-def small_sample_warning(n_tested: int) -> str | None:
+def spread(values: np.ndarray, mask: np.ndarray, fill: float | str | bool) -> np.ndarray:
+    """Put ``values`` (one per ``True`` in ``mask``) back at their rows; ``fill`` elsewhere.
+
+    The result keeps the dtype of ``values`` (object for labels, bool, int or float).
+    """
+    values = np.asarray(values)
+    out = np.full(mask.shape[0], fill, dtype=values.dtype)
+    out[mask] = values
+    return out
+
+
+def small_sample_warning(n_tested: int) -> GeoWarning | None:
+    """The ``small_sample`` warning when fewer than :data:`MIN_UNITS_LOCAL` units were tested."""
     if n_tested < MIN_UNITS_LOCAL:
-        return (
+        return GeoWarning(
+            SMALL_SAMPLE,
             f"only {n_tested} units were tested: too few for local inference "
-            f"(ArcGIS asks for at least {MIN_UNITS_LOCAL}); read the map as descriptive"
+            f"(ArcGIS asks for at least {MIN_UNITS_LOCAL}); read the map as descriptive",
         )
     return None
 
 
-def two_sided_normal_p(z: np.ndarray) -> np.ndarray:
+def two_sided_normal_p(z: np.ndarray | float) -> np.ndarray:
     """Two-sided p-value of a standard normal z-score."""
-    return 2.0 * ndtr(-np.abs(z))
+    return np.asarray(2.0 * ndtr(-np.abs(z)), dtype=np.float64)
 
 
 def count_labels(labels: np.ndarray, order: tuple[str, ...]) -> dict[str, int]:
+    """Units per label, in the order of ``order`` (0 for labels that do not occur)."""
     s = pd.Series(labels).value_counts()
     return {lab: int(s.get(lab, 0)) for lab in order}
-
-
-def missing_rows_note(ids: pd.Index, mask: np.ndarray, what: str) -> str:
-    rows = np.nonzero(mask)[0]
-    return f"{rows.size} unit(s) {what} ({first_rows(rows + 1)}; ids {', '.join(map(str, ids[rows][:5]))})"
 
 
 Z95 = float(stats.norm.ppf(0.975))

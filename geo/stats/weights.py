@@ -24,9 +24,11 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -34,9 +36,24 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from geo.errors import CRSError, EmptyInputError, GeometryError, SchemaError, ValueDomainError, first_rows
+from geo.errors import CRSError, EmptyInputError, GeometryError, GeoWarning, SchemaError, ValueDomainError, first_rows
+from geo.stats.warning_codes import COMPONENTS, ISLANDS
 
-__all__ = ["WeightsMethod", "KernelName", "Transform", "SpatialWeights", "weights_from_matrix", "queen_weights", "rook_weights", "knn_weights", "distance_band_weights", "kernel_weights", "min_threshold_distance", "build_weights"]
+__all__ = [
+    "WeightsMethod",
+    "KernelName",
+    "Transform",
+    "ParamValue",
+    "SpatialWeights",
+    "weights_from_matrix",
+    "queen_weights",
+    "rook_weights",
+    "knn_weights",
+    "distance_band_weights",
+    "kernel_weights",
+    "min_threshold_distance",
+    "build_weights",
+]
 
 
 if TYPE_CHECKING:
@@ -50,6 +67,14 @@ KernelName = Literal["triangular", "uniform", "quadratic", "quartic", "gaussian"
 
 
 Transform = Literal["B", "R", "O"]
+
+
+#: A parameter of the weights (``k``, ``threshold``, ``bandwidth``, ``kernel``, ``crs``, ``units``).
+ParamValue: TypeAlias = str | int | float
+
+
+#: Any square matrix the weights can be read from.
+MatrixLike: TypeAlias = "sparse.sparray | sparse.spmatrix | np.ndarray"
 
 
 #: Our kernel names -> libpysal's.
@@ -84,19 +109,21 @@ class SpatialWeights:
         ``(n, n)`` CSR matrix of the untransformed weights, no self-links, no
         explicit zeros. Treat as read-only; :meth:`matrix` returns copies.
     warnings
-        Plain-language warnings (islands, several components).
+        Warnings as data: code ``islands`` (units without neighbours) and
+        ``components`` (several disconnected groups); see :mod:`geo.stats.warning_codes`.
     """
 
     method: str
     ids: pd.Index
     id_column: str | None
-    params: Mapping[str, Any]
+    params: Mapping[str, ParamValue]
     base: sparse.csr_array
-    warnings: tuple[str, ...] = ()
-    _graph: list = field(default_factory=list, repr=False)
+    warnings: tuple[GeoWarning, ...] = ()
+    _graph: list[Graph] = field(default_factory=list, repr=False)
 
     @property
     def n(self) -> int:
+        """Number of units."""
         return int(self.base.shape[0])
 
     @property
@@ -112,14 +139,17 @@ class SpatialWeights:
     @property
     def component_labels(self) -> np.ndarray:
         """Connected-component label of each unit (islands are their own component)."""
-        return connected_components(self.base, directed=True, connection="weak")[1]
+        labels = connected_components(self.base, directed=True, connection="weak")[1]
+        return np.asarray(labels, dtype=np.int64)
 
     @property
     def n_components(self) -> int:
+        """Number of connected components (each island counts as one)."""
         return int(connected_components(self.base, directed=True, connection="weak")[0])
 
     @property
     def is_symmetric(self) -> bool:
+        """Whether ``w_ij == w_ji`` for every pair (up to rounding)."""
         diff = self.base - self.base.T
         return bool(abs(diff).max() <= 1e-12) if diff.nnz else True
 
@@ -164,7 +194,7 @@ class SpatialWeights:
         sub = sparse.csr_array(self.base[pos][:, pos])
         return _make(self.method, self.ids[pos], self.id_column, self.params, sub)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, ParamValue]:
         """Numbers worth showing next to a map."""
         card = np.diff(self.base.indptr)
         return {
@@ -184,10 +214,10 @@ class SpatialWeights:
         if len(gdf) != self.n:
             return False
         ids = gdf.index if self.id_column is None else gdf.get(self.id_column)
-        return ids is not None and pd.Index(ids).equals(self.ids)
+        return ids is not None and bool(pd.Index(ids).equals(self.ids))
 
 
-def drop_self_links(m) -> sparse.csr_array:
+def drop_self_links(m: MatrixLike) -> sparse.csr_array:
     """A new CSR array without diagonal entries or explicit zeros (duplicates summed)."""
     coo = sparse.coo_array(m, dtype=np.float64)
     keep = (coo.row != coo.col) & (coo.data != 0)
@@ -198,28 +228,41 @@ def drop_self_links(m) -> sparse.csr_array:
     return out
 
 
-def _make(method: str, ids: pd.Index, id_column: str | None, params: Mapping[str, Any], m) -> SpatialWeights:
-    m = drop_self_links(m)
+def _weights_warnings(method: str, ids: pd.Index, m: sparse.csr_array) -> tuple[GeoWarning, ...]:
+    """The ``islands`` and ``components`` warnings of a weights matrix (no self-links)."""
     card = np.diff(m.indptr)
-    warnings: list[str] = []
+    warnings: list[GeoWarning] = []
     islands = ids[card == 0]
     if len(islands):
         warnings.append(
-            f"{len(islands)} unit(s) have no neighbours under {method} weights "
-            f"(ids {', '.join(map(str, islands[:8]))}{' ...' if len(islands) > 8 else ''}); "
-            "they are reported as Isolated and take no part in local tests."
+            GeoWarning(
+                ISLANDS,
+                f"{len(islands)} unit(s) have no neighbours under {method} weights "
+                f"(ids {', '.join(map(str, islands[:8]))}{' ...' if len(islands) > 8 else ''}); "
+                "they are reported as Isolated and take no part in local tests.",
+            )
         )
-    n_comp = connected_components(m, directed=True, connection="weak")[0] if m.shape[0] else 0
+    n_comp = int(connected_components(m, directed=True, connection="weak")[0]) if m.shape[0] else 0
     if n_comp - len(islands) > 1:
         warnings.append(
-            f"the weights split the units into {n_comp - len(islands)} disconnected groups "
-            f"(plus {len(islands)} island(s)); spatial lags never cross between groups."
+            GeoWarning(
+                COMPONENTS,
+                f"the weights split the units into {n_comp - len(islands)} disconnected groups "
+                f"(plus {len(islands)} island(s)); spatial lags never cross between groups.",
+            )
         )
-    return SpatialWeights(method, ids, id_column, dict(params), m, tuple(warnings))
+    return tuple(warnings)
+
+
+def _make(
+    method: str, ids: pd.Index, id_column: str | None, params: Mapping[str, ParamValue], m: MatrixLike
+) -> SpatialWeights:
+    base = drop_self_links(m)
+    return SpatialWeights(method, ids, id_column, dict(params), base, _weights_warnings(method, ids, base))
 
 
 def weights_from_matrix(
-    matrix: sparse.sparray | sparse.spmatrix | np.ndarray,
+    matrix: MatrixLike,
     *,
     ids: Sequence[Hashable] | pd.Index | None = None,
     id_column: str | None = None,
@@ -237,44 +280,49 @@ def weights_from_matrix(
     return _make(method, idx, id_column, {}, m)
 
 
-def _cached_contiguity(geom: gpd.GeoSeries, *, rook: bool) -> sparse.csr_array:
-    """Contiguity matrix from libpysal's ``Graph.build_contiguity``, cached on disk.
+def _contiguity(geom: gpd.GeoSeries, *, rook: bool, cache_dir: Path | None) -> sparse.csr_array:
+    """Contiguity matrix from libpysal's ``Graph.build_contiguity``, cached on disk in ``cache_dir``.
 
     Importing libpysal costs about 0.6 s per process (it pulls in scikit-learn); the
     matrix of a layer seen before is read back instead (a few milliseconds), keyed by
-    the exact geometry (WKB) and the rule. The cache lives in the settings' cache
-    folder; an unwritable folder only means no caching.
+    the exact geometry (WKB) and the rule. ``cache_dir=None`` means no disk cache; an
+    unwritable folder only means no caching.
     """
-    import hashlib
-
-    import shapely
-
-    from geo.settings import get_settings
-
-    h = hashlib.sha256(b"rook" if rook else b"queen")
-    for wkb in shapely.to_wkb(geom.values, hex=False, include_srid=False):
-        h.update(wkb if wkb is not None else b"-")
-    path = get_settings().cache_dir / "weights" / f"{'rook' if rook else 'queen'}-{len(geom)}-{h.hexdigest()[:24]}.npz"
-    try:
-        return sparse.csr_array(sparse.load_npz(path))
-    except (OSError, ValueError):
-        pass
+    path = None if cache_dir is None else Path(cache_dir) / _contiguity_file(geom, rook=rook)
+    if path is not None:
+        try:
+            return sparse.csr_array(sparse.load_npz(path))
+        except (OSError, ValueError):
+            pass
     from libpysal.graph import Graph
 
     matrix = sparse.csr_array(Graph.build_contiguity(geom, rook=rook).sparse, dtype=np.float64)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        sparse.save_npz(tmp, sparse.csr_matrix(matrix))
-        tmp.replace(path)
-    except OSError:
-        pass
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npz")
+            sparse.save_npz(tmp, sparse.csr_matrix(matrix))
+            tmp.replace(path)
+        except OSError:
+            pass
     return matrix
 
 
-def _from_graph(graph: Graph, method: str, ids: pd.Index, id_column: str | None, params: Mapping[str, Any]) -> SpatialWeights:
-    m = graph.sparse
-    return _make(method, ids, id_column, params, m)
+def _contiguity_file(geom: gpd.GeoSeries, *, rook: bool) -> str:
+    """Cache file name of a contiguity matrix: the rule, the unit count and a hash of the geometry (WKB)."""
+    import shapely
+
+    rule = "rook" if rook else "queen"
+    h = hashlib.sha256(rule.encode())
+    for wkb in shapely.to_wkb(geom.values, hex=False, include_srid=False):
+        h.update(wkb if wkb is not None else b"-")
+    return f"{rule}-{len(geom)}-{h.hexdigest()[:24]}.npz"
+
+
+def _from_graph(
+    graph: Graph, method: str, ids: pd.Index, id_column: str | None, params: Mapping[str, ParamValue]
+) -> SpatialWeights:
+    return _make(method, ids, id_column, params, graph.sparse)
 
 
 def _check_layer(gdf: gpd.GeoDataFrame, *, method: str, id_column: str | None) -> pd.Index:
@@ -297,7 +345,9 @@ def _check_layer(gdf: gpd.GeoDataFrame, *, method: str, id_column: str | None) -
         ids = pd.Index(gdf.index)
     else:
         if id_column not in gdf.columns:
-            raise SchemaError(f"id column {id_column!r} is not in the layer; columns: {', '.join(map(str, gdf.columns))}")
+            raise SchemaError(
+                f"id column {id_column!r} is not in the layer; columns: {', '.join(map(str, gdf.columns))}"
+            )
         ids = pd.Index(gdf[id_column])
     if ids.has_duplicates:
         dup = ids[ids.duplicated(keep=False)]
@@ -327,14 +377,18 @@ def _coords(points: gpd.GeoSeries) -> np.ndarray:
     return np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
 
 
-def queen_weights(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -> SpatialWeights:
+def queen_weights(
+    gdf: gpd.GeoDataFrame, *, id_column: str | None = None, cache_dir: Path | None = None
+) -> SpatialWeights:
     """Queen contiguity: units sharing a border or a corner are neighbours."""
-    return build_weights(gdf, method="queen", id_column=id_column)
+    return build_weights(gdf, method="queen", id_column=id_column, cache_dir=cache_dir)
 
 
-def rook_weights(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -> SpatialWeights:
+def rook_weights(
+    gdf: gpd.GeoDataFrame, *, id_column: str | None = None, cache_dir: Path | None = None
+) -> SpatialWeights:
     """Rook contiguity: units sharing a border (more than a point) are neighbours."""
-    return build_weights(gdf, method="rook", id_column=id_column)
+    return build_weights(gdf, method="rook", id_column=id_column, cache_dir=cache_dir)
 
 
 def knn_weights(gdf: gpd.GeoDataFrame, *, k: int, id_column: str | None = None) -> SpatialWeights:
@@ -392,6 +446,7 @@ def build_weights(
     kernel: KernelName = "triangular",
     bandwidth: float | None = None,
     id_column: str | None = None,
+    cache_dir: Path | None = None,
 ) -> SpatialWeights:
     """Build spatial weights for the rows of a layer.
 
@@ -414,6 +469,10 @@ def build_weights(
         Fixed kernel bandwidth in CRS units (alternative to ``k``).
     id_column
         Column holding unique unit ids; default the index.
+    cache_dir
+        Folder where contiguity matrices are kept between processes (keyed by the
+        geometry), e.g. ``get_settings().cache_dir / "weights"``; ``None``: no disk
+        cache. Distance-based weights are not cached.
 
     Returns
     -------
@@ -433,40 +492,70 @@ def build_weights(
     if method not in METHODS:
         raise ValueDomainError(f"unknown weights method {method!r}; allowed: {', '.join(METHODS)}")
     ids = _check_layer(gdf, method=method, id_column=id_column)
-    n = len(gdf)
-    params: dict[str, Any] = {"crs": gdf.crs.to_string()}
+    params: dict[str, ParamValue] = {"crs": gdf.crs.to_string()}
     if method in ("queen", "rook"):
         geom = gdf.geometry.reset_index(drop=True)
-        matrix = _cached_contiguity(geom, rook=method == "rook")
+        matrix = _contiguity(geom, rook=method == "rook", cache_dir=cache_dir)
         return _make(method, ids, id_column, params, matrix)
+    points = _projected_points(gdf, method).reset_index(drop=True)
+    if method == "knn":
+        graph = _knn_graph(points, _neighbour_count(k, len(gdf), required=True), params)
+    else:
+        if method == "distance":
+            graph = _distance_graph(gdf, points, threshold, params)
+        else:
+            graph = _kernel_graph(points, kernel=kernel, k=k, bandwidth=bandwidth, params=params)
+        params["units"] = _unit_name(gdf)
+    return _from_graph(graph, method, ids, id_column, params)
 
+
+def _neighbour_count(k: int | None, n: int, *, required: bool) -> int:
+    """Check ``k`` (knn: required; kernel: default 6) against the number of units."""
+    if required and k is None:
+        raise ValueDomainError("knn weights need k (the number of neighbours), e.g. k=6")
+    k = 6 if k is None else k
+    if isinstance(k, bool) or not isinstance(k, int | np.integer):
+        raise TypeError(f"k must be an integer, got {type(k).__name__}")
+    if not 1 <= k < n:
+        raise ValueDomainError(f"k must be between 1 and n - 1 = {n - 1} for {n} units; got k={k}")
+    return int(k)
+
+
+def _knn_graph(points: gpd.GeoSeries, k: int, params: dict[str, ParamValue]) -> Graph:
     from libpysal.graph import Graph
 
-    points = _projected_points(gdf, method).reset_index(drop=True)
-    if method == "knn" or (method == "kernel" and bandwidth is None):
-        if method == "knn" and k is None:
-            raise ValueDomainError("knn weights need k (the number of neighbours), e.g. k=6")
-        k = 6 if k is None else k
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-            raise TypeError(f"k must be an integer, got {type(k).__name__}")
-        if not 1 <= k < n:
-            raise ValueDomainError(f"k must be between 1 and n - 1 = {n - 1} for {n} units; got k={k}")
-        params["k"] = int(k)
-    if method == "knn":
-        graph = Graph.build_knn(points, k=int(k), coplanar="clique")
-        return _from_graph(graph, method, ids, id_column, params)
-    if method == "distance":
-        if threshold is None:
-            # a hair beyond the largest nearest-neighbour distance, so that the
-            # farthest pair is kept despite rounding
-            threshold = min_threshold_distance(gdf) * (1 + 1e-9)
-        if not np.isfinite(threshold) or threshold <= 0:
-            raise ValueDomainError(f"distance threshold must be a positive number of CRS units; got {threshold}")
-        params["threshold"] = float(threshold)
-        params["units"] = _unit_name(gdf)
-        graph = Graph.build_distance_band(points, threshold=float(threshold), binary=True)
-        return _from_graph(graph, method, ids, id_column, params)
-    # kernel
+    params["k"] = k
+    return Graph.build_knn(points, k=k, coplanar="clique")
+
+
+def _distance_graph(
+    gdf: gpd.GeoDataFrame, points: gpd.GeoSeries, threshold: float | None, params: dict[str, ParamValue]
+) -> Graph:
+    from libpysal.graph import Graph
+
+    if threshold is None:
+        # a hair beyond the largest nearest-neighbour distance, so that the
+        # farthest pair is kept despite rounding
+        threshold = min_threshold_distance(gdf) * (1 + 1e-9)
+    if not np.isfinite(threshold) or threshold <= 0:
+        raise ValueDomainError(f"distance threshold must be a positive number of CRS units; got {threshold}")
+    params["threshold"] = float(threshold)
+    return Graph.build_distance_band(points, threshold=float(threshold), binary=True)
+
+
+def _kernel_graph(
+    points: gpd.GeoSeries,
+    *,
+    kernel: KernelName,
+    k: int | None,
+    bandwidth: float | None,
+    params: dict[str, ParamValue],
+) -> Graph:
+    from libpysal.graph import Graph
+
+    if bandwidth is None:
+        n_neighbours = _neighbour_count(k, len(points), required=False)
+        params["k"] = n_neighbours
     if kernel not in KERNELS:
         raise ValueDomainError(f"unknown kernel {kernel!r}; allowed: {', '.join(KERNELS)}")
     params["kernel"] = kernel
@@ -474,23 +563,21 @@ def build_weights(
         if not np.isfinite(bandwidth) or bandwidth <= 0:
             raise ValueDomainError(f"kernel bandwidth must be a positive number of CRS units; got {bandwidth}")
         params["bandwidth"] = float(bandwidth)
-        graph = Graph.build_distance_band(
+        return Graph.build_distance_band(
             points, threshold=float(bandwidth), binary=False, kernel=KERNELS[kernel], bandwidth=float(bandwidth)
         )
-    else:
-        from scipy.spatial import cKDTree
+    from scipy.spatial import cKDTree
 
-        d, _ = cKDTree(_coords(points)).query(_coords(points), k=int(k) + 1)
-        # slightly beyond the farthest k-th neighbour so that it keeps a weight > 0
-        h = float(d[:, -1].max()) * (1 + 1e-9)
-        params["bandwidth"] = h
-        graph = Graph.build_kernel(points, kernel=KERNELS[kernel], k=int(k), bandwidth=h, coplanar="clique")
-    params["units"] = _unit_name(gdf)
-    return _from_graph(graph, method, ids, id_column, params)
+    xy = _coords(points)
+    d, _ = cKDTree(xy).query(xy, k=n_neighbours + 1)
+    # slightly beyond the farthest k-th neighbour so that it keeps a weight > 0
+    h = float(d[:, -1].max()) * (1 + 1e-9)
+    params["bandwidth"] = h
+    return Graph.build_kernel(points, kernel=KERNELS[kernel], k=n_neighbours, bandwidth=h, coplanar="clique")
 
 
 def _unit_name(gdf: gpd.GeoDataFrame) -> str:
     try:
-        return gdf.crs.axis_info[0].unit_name
+        return str(gdf.crs.axis_info[0].unit_name)
     except (AttributeError, IndexError):
         return "CRS units"

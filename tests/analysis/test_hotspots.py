@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from geo.analysis import hotspots
@@ -83,16 +84,46 @@ def test_small_layer_is_flagged_and_weights_options_apply():
     g, _ = _layer(4)
     run = run_hotspots(g, layer="divisions", variable="crimes", method="lisa", weights="knn", k=3, seed=1)
     assert run.too_few_for_local_inference
-    assert any("too few for local inference" in w for w in run.warnings)
+    small = [w for w in run.warnings if w.code == "small_sample"]
+    assert len(small) == 1 and "too few for local inference" in small[0].text
     assert run.extra["weights"] == "knn (k=3)"
     band = run_hotspots(g, layer="divisions", variable="crimes", method="gi", weights="distance", threshold=1.01)
     assert band.extra["weights"].startswith("distance band (1 ")  # rook-like band of one cell
 
 
+def test_warnings_are_data_with_codes():
+    g, _ = _layer()
+    g.loc[0, "crimes"] = np.nan
+    island = g.iloc[[1]].copy()
+    island["geometry"] = island.translate(50, 50)
+    island["npa"] = 999
+    g = type(g)(pd.concat([g, island], ignore_index=True), crs=g.crs)
+    run = run_hotspots(g, layer="npa", variable="crimes", method="lisa", permutations=99, correction="bonferroni")
+    assert [w.code for w in run.warnings] == ["undefined_units", "islands", "cutoff_below_floor"]
+    assert run.lines[-3:] == tuple(f"warning: {w.text}" for w in run.warnings)
+    gi = run_hotspots(g, layer="npa", variable="crimes", method="gi", permutations=0)
+    assert [w.code for w in gi.warnings] == ["undefined_units", "islands"]
+    assert gi.warnings[0].text == "1 unit(s) have no value and are labelled Undefined"
+
+
+def test_weights_cache_folder_is_passed_down(tmp_path):
+    g, _ = _layer()
+    run_hotspots(g, layer="npa", variable="crimes", method="gi", permutations=0)
+    assert not list(tmp_path.iterdir())  # no folder given: nothing written
+    cached = run_hotspots(g, layer="npa", variable="crimes", method="gi", permutations=0, cache_dir=tmp_path / "w")
+    assert len(list((tmp_path / "w").glob("queen-49-*.npz"))) == 1
+    again = run_hotspots(g, layer="npa", variable="crimes", method="gi", permutations=0, cache_dir=tmp_path / "w")
+    np.testing.assert_array_equal(cached.frame["gi_z"], again.frame["gi_z"])
+    run_hotspots(g, layer="npa", variable="crimes", method="gi", weights="knn", cache_dir=tmp_path / "w")
+    assert len(list((tmp_path / "w").iterdir())) == 1  # distance-based weights are not cached
+
+
 def test_bonferroni_cutoff_below_the_permutation_floor_is_flagged():
     g, _ = _layer()
     low = run_hotspots(g, layer="npa", variable="crimes", method="lisa", permutations=99, correction="bonferroni")
-    assert low.advice and "no unit can be significant; use more permutations" in low.advice[0]
+    assert [a.code for a in low.advice] == ["cutoff_below_floor"]
+    assert "no unit can be significant; use more permutations" in low.advice[0].text
+    assert low.advice[0] in low.warnings
     assert low.summary().splitlines()[-1].startswith("warning: the p-value cutoff after the bonferroni")
     assert low.local.counts["High-High"] == 0
     ok = run_hotspots(g, layer="npa", variable="crimes", method="lisa", permutations=9999, correction="bonferroni")

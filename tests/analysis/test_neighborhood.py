@@ -25,6 +25,12 @@ def test_hotspots_cover_every_npa(hotspots, npa_layer):
     assert set(hotspots.loc[~sig & ~undefined, "cluster"]) <= {"Not significant", "Isolated"}
 
 
+def test_weights_come_from_the_cache_folder_when_given(npa_layer, hotspots, tmp_path):
+    cached = npa_hotspots(npa_layer, year=2022, permutations=999, seed=1, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("queen-459-*.npz"))) == 1
+    assert cached.equals(hotspots)  # same weights, same result
+
+
 def test_card_numbers_equal_layer(npa_layer, hotspots, division_layer):
     card = neighborhood_card(npa_layer, hotspots, division_layer, npa_id=30, year=2022)
     row = npa_layer.set_index("npa").loc[30]

@@ -75,6 +75,10 @@ def test_hotspots_default_npa_page(open_page):
     assert table["Gi* z-score"].dropna().is_monotonic_decreasing  # sorted hottest first
     assert at.get("vega_lite_chart"), "Moran scatterplot missing"
     assert any("88 unit" in w.value for w in at.warning)  # NPAs without a 2022 rate
+    # said once, by the LISA run: Gi*'s own "undefined_units" warning is filtered out by its code
+    warnings = " ".join(w.value for w in at.warning)
+    assert "and are labelled Undefined; links to them were dropped" in warnings  # the LISA run's
+    assert "have no value and are labelled Undefined" not in warnings
 
 
 def test_hotspots_variable_weights_and_correction_change_results(open_page):
@@ -187,6 +191,7 @@ def test_emerging_page(open_page):
     script = _map(at)
     assert "Persistent Hot Spot" in script and "Undefined" in script
     assert any("88 of 459 NPAs miss a value" in i.value for i in at.info)
+    assert not any("miss a value" in w.value for w in at.warning)  # said by the note above, not repeated
     patterns = at.dataframe[0].value
     assert {"pattern", "NPAs", "rule"} <= set(patterns.columns)
     assert patterns.set_index("pattern").loc["Undefined", "NPAs"] == 88

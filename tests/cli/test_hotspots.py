@@ -22,7 +22,9 @@ def layers(monkeypatch, npa_layer):
     divisions["division"] = [f"D{i}" for i in range(14)]
     divisions["pop_2020"] = 1000.0 + np.arange(14)
     df = pd.read_csv(SHARED / "points" / "CMPD_Incidents_sample5000.csv", usecols=["X_COORD_PUBLIC", "Y_COORD_PUBLIC"])
-    incidents = gpd.GeoDataFrame(geometry=gpd.points_from_xy(df["X_COORD_PUBLIC"], df["Y_COORD_PUBLIC"]), crs="EPSG:2264")
+    incidents = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(df["X_COORD_PUBLIC"], df["Y_COORD_PUBLIC"]), crs="EPSG:2264"
+    )
     frames = {"npa": npa, "divisions": divisions, "incidents": incidents}
     from geo.layers import catalog
 
@@ -38,8 +40,22 @@ def _main(argv):
 
 def test_lisa_writes_geojson_and_prints_summary(layers, tmp_path, capsys):
     out = tmp_path / "lisa.geojson"
-    rc = _main(["--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--permutations", "999",
-                "--seed", "1", "--out", str(out)])
+    rc = _main(
+        [
+            "--layer",
+            "npa",
+            "--variable",
+            "violent_rate_2022",
+            "--method",
+            "lisa",
+            "--permutations",
+            "999",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     text = capsys.readouterr().out
     assert "global Moran's I = 0.4196" in text
@@ -51,8 +67,25 @@ def test_lisa_writes_geojson_and_prints_summary(layers, tmp_path, capsys):
 
 def test_gi_per_capita_knn_fdr_to_gpkg(layers, tmp_path, capsys):
     out = tmp_path / "gi.gpkg"
-    rc = _main(["--layer", "npa", "--variable", "violent_crimes_2022", "--per-capita", "--method", "gi",
-                "--weights", "knn", "--k", "8", "--correction", "fdr", "--out", str(out)])
+    rc = _main(
+        [
+            "--layer",
+            "npa",
+            "--variable",
+            "violent_crimes_2022",
+            "--per-capita",
+            "--method",
+            "gi",
+            "--weights",
+            "knn",
+            "--k",
+            "8",
+            "--correction",
+            "fdr",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     g = gpd.read_file(out)
     # per capita = count / rate_pop_2022 * 1000 = the published rate per 1,000
@@ -62,25 +95,81 @@ def test_gi_per_capita_knn_fdr_to_gpkg(layers, tmp_path, capsys):
 
 
 def test_moran_and_ehsa(layers, tmp_path, capsys):
-    assert _main(["--layer", "npa", "--variable", "violent_rate_2022", "--method", "moran", "--permutations", "99",
-                  "--out", str(tmp_path / "m.geojson")]) == 0
+    assert (
+        _main(
+            [
+                "--layer",
+                "npa",
+                "--variable",
+                "violent_rate_2022",
+                "--method",
+                "moran",
+                "--permutations",
+                "99",
+                "--out",
+                str(tmp_path / "m.geojson"),
+            ]
+        )
+        == 0
+    )
     assert "global Moran's I of violent_rate_2022" in capsys.readouterr().out
-    assert _main(["--layer", "npa", "--variable", "violent_crimes", "--method", "ehsa", "--permutations", "99",
-                  "--out", str(tmp_path / "e.geojson")]) == 0
+    assert (
+        _main(
+            [
+                "--layer",
+                "npa",
+                "--variable",
+                "violent_crimes",
+                "--method",
+                "ehsa",
+                "--permutations",
+                "99",
+                "--out",
+                str(tmp_path / "e.geojson"),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "emerging hot spots over 10 steps (2011 .. 2022)" in text
     g = gpd.read_file(tmp_path / "e.geojson")
     assert (g["ehsa_category"] == "Undefined").sum() == 88
 
 
+def test_weights_cached_in_the_settings_cache_folder(layers, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CMPD_CACHE_DIR", str(tmp_path / "cache"))
+    argv = ["--layer", "npa", "--variable", "violent_rate_2022", "--method", "gi", "--out", str(tmp_path / "g.geojson")]
+    assert _main(argv) == 0
+    assert len(list((tmp_path / "cache" / "weights").glob("queen-459-*.npz"))) == 1
+
+
 def test_divisions_flagged_as_too_few(layers, tmp_path, capsys):
-    assert _main(["--layer", "divisions", "--variable", "stops", "--per-capita", "--method", "lisa",
-                  "--permutations", "99", "--out", str(tmp_path / "d.geojson")]) == 0
+    assert (
+        _main(
+            [
+                "--layer",
+                "divisions",
+                "--variable",
+                "stops",
+                "--per-capita",
+                "--method",
+                "lisa",
+                "--permutations",
+                "99",
+                "--out",
+                str(tmp_path / "d.geojson"),
+            ]
+        )
+        == 0
+    )
     assert "too few for local inference" in capsys.readouterr().out
 
 
 def test_incidents_optimized_hotspots(layers, tmp_path, capsys):
-    assert _main(["--layer", "incidents", "--variable", "count", "--method", "gi", "--out", str(tmp_path / "h.geojson")]) == 0
+    assert (
+        _main(["--layer", "incidents", "--variable", "count", "--method", "gi", "--out", str(tmp_path / "h.geojson")])
+        == 0
+    )
     assert "5,000 points" in capsys.readouterr().out
 
 
@@ -88,10 +177,14 @@ def test_incidents_optimized_hotspots(layers, tmp_path, capsys):
     "argv, message",
     [
         (["--layer", "npa", "--variable", "nope", "--method", "lisa"], "'nope' is not a column"),
-        (["--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--weights", "knn", "--k", "500"],
-         "k must be between 1 and n - 1 = 458"),
-        (["--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--permutations", "5"],
-         "permutations must be 99 to 99,999"),
+        (
+            ["--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--weights", "knn", "--k", "500"],
+            "k must be between 1 and n - 1 = 458",
+        ),
+        (
+            ["--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--permutations", "5"],
+            "permutations must be 99 to 99,999",
+        ),
         (["--layer", "npa", "--variable", "nope", "--method", "ehsa"], "Prefixes available: .*violent_crimes"),
         (["--layer", "incidents", "--variable", "count", "--method", "lisa"], "--method gi"),
     ],
@@ -106,8 +199,12 @@ def test_bad_arguments_exit_2_with_message(layers, tmp_path, capsys, argv, messa
 
 
 def test_bad_output_extension(layers, tmp_path, capsys):
-    assert _main(["--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa",
-                  "--out", str(tmp_path / "x.txt")]) == 2
+    assert (
+        _main(
+            ["--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--out", str(tmp_path / "x.txt")]
+        )
+        == 2
+    )
     assert ".geojson or .gpkg" in capsys.readouterr().err
 
 

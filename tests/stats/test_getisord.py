@@ -89,7 +89,9 @@ def test_gstar_on_npas_matches_geoda_and_p_within_mc_error(npa_2022):
     gd = pygeoda.open(g[["npa", "violent_rate_2022", "geometry"]])
     gw = pygeoda.queen_weights(gd)
     R = 9999
-    res = local_gstar(g, "violent_rate_2022", weights="queen", permutations=R, seed=1, inference="permutation", alternative="folded")
+    res = local_gstar(
+        g, "violent_rate_2022", weights="queen", permutations=R, seed=1, inference="permutation", alternative="folded"
+    )
     gg = pygeoda.local_gstar(gw, g["violent_rate_2022"].tolist(), permutations=R, cpu_threads=1)
     gval = np.asarray(gg.lisa_values())
     np.testing.assert_allclose(res.frame["gi_g"], gval, atol=1e-6, rtol=0)

@@ -1,7 +1,10 @@
+"""geo.stats.weights: contiguity, distance and kernel weights on hand-made lattices; islands and components."""
+
 from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -14,9 +17,7 @@ from tests.helpers.lattices import lattice_gdf, lattice_matrix
 def grid_with_island():
     g = lattice_gdf(3, 3, np.arange(9))
     island = gpd.GeoDataFrame({"v": [9.0]}, geometry=[shapely.box(10, 10, 11, 11)], crs=g.crs)
-    return gpd.GeoDataFrame(
-        __import__("pandas").concat([g, island], ignore_index=True), geometry="geometry", crs=g.crs
-    )
+    return gpd.GeoDataFrame(pd.concat([g, island], ignore_index=True), geometry="geometry", crs=g.crs)
 
 
 def test_queen_and_rook_cardinalities_on_lattice():
@@ -38,17 +39,19 @@ def test_islands_and_components_reported(grid_with_island):
     assert w.islands == (9,)
     assert w.n_components == 2
     assert w.component_labels.tolist() == [0] * 9 + [1]
-    assert any("no neighbours" in m for m in w.warnings)
+    assert [m.code for m in w.warnings] == ["islands"]
+    assert "1 unit(s) have no neighbours under queen weights (ids 9)" in str(w.warnings[0])
 
 
 def test_disconnected_groups_warned():
     g = lattice_gdf(2, 2)
     far = g.copy()
     far["geometry"] = far.translate(100, 100)
-    both = gpd.GeoDataFrame(__import__("pandas").concat([g, far], ignore_index=True), crs=g.crs)
+    both = gpd.GeoDataFrame(pd.concat([g, far], ignore_index=True), crs=g.crs)
     w = build_weights(both, method="rook")
     assert w.n_components == 2 and w.islands == ()
-    assert any("2 disconnected groups" in m for m in w.warnings)
+    assert [m.code for m in w.warnings] == ["components"]
+    assert "2 disconnected groups" in str(w.warnings[0])
 
 
 def test_knn_distance_kernel(grid_with_island):
