@@ -37,7 +37,9 @@ print(json.dumps({"import": t1 - t0, "load": t2 - t1, "parts": times}))
 
 
 def run_once(cache: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(cache)], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(cache)], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout)
 
 

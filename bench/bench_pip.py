@@ -32,12 +32,12 @@ import numpy as np
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project root is not on sys.path
 
-from geo.layers import build
-from geo.scale.distributed import aggregate_parquet, connect, local_cluster
-from geo.scale.polygon_index import PolygonIndex, points_xy
-from geo.scale.synthetic import SYNTHETIC_DIR, uniform_points, write_points
+from geo.layers import build  # noqa: E402 (after the sys.path line)
+from geo.scale.distributed import aggregate_parquet, connect, local_cluster  # noqa: E402
+from geo.scale.polygon_index import PolygonIndex, points_xy  # noqa: E402
+from geo.scale.synthetic import SYNTHETIC_DIR, uniform_points, write_points  # noqa: E402
 
 
 def median_time(fn, *args, repeat: int = 3) -> float:
@@ -124,18 +124,98 @@ class PeakRSS:
         self._thread.join()
 
 
-def bench_dask(npa: gpd.GeoDataFrame, sizes_m: list[int], keep: bool, dgpd_max: int, repeat: int) -> dict:
+def synthetic_files(npa: gpd.GeoDataFrame, n_files: int) -> tuple[Path, list[Path]]:
+    """The benchmark's SYNTHETIC GeoParquet files (1M points each), written unless already there."""
     folder = SYNTHETIC_DIR / "bench"
-    n_files = max(sizes_m)
     existing = sorted(folder.glob("part-*.parquet"))
     t = time.perf_counter()
     if len(existing) != n_files:
-        write_points(folder, npa, n=n_files * 1_000_000, kind="uniform", seed=2024, rows_per_file=1_000_000, overwrite=True)
+        write_points(
+            folder, npa, n=n_files * 1_000_000, kind="uniform", seed=2024, rows_per_file=1_000_000, overwrite=True
+        )
     files = sorted(folder.glob("part-*.parquet"))
     size_gb = sum(f.stat().st_size for f in files) / 1e9
     print(f"synthetic points: {n_files}M in {len(files)} files, {size_gb:.2f} GB ({time.perf_counter() - t:.1f} s)")
+    return folder, files
+
+
+def bench_size(chunk: list[Path], index: PolygonIndex, client, pids: list[int], *, repeat: int, dgpd: bool) -> dict:
+    """One size: Dask wall time and peak RSS per worker, the in-process engine, optionally the dask-geopandas reader."""
+    m = len(chunk)
+    walls, peaks = [], []
+    for _ in range(repeat):
+        with PeakRSS(pids) as rss:
+            t = time.perf_counter()
+            counts, report = aggregate_parquet(
+                chunk, index=index, id_column="npa", by="category", engine="dask", client=client
+            )
+            walls.append(time.perf_counter() - t)
+        peaks.append(list(rss.peak.values()))
+    assert report.points_read == m * 1_000_000 and counts["count"].sum() == report.assigned
+    wall = statistics.median(walls)
+    local_walls = []
+    c0 = time.process_time()
+    for _ in range(repeat):
+        t = time.perf_counter()
+        local, _ = aggregate_parquet(chunk, index=index, id_column="npa", by="category")
+        local_walls.append(time.perf_counter() - t)
+    local_wall = statistics.median(local_walls)
+    run = {
+        "points": m * 1_000_000,
+        "dask_s": wall,
+        "dask_s_all": walls,
+        "dask_mpts_per_s": m / wall,
+        "peak_rss_per_worker_gb": [max(p[i] for p in peaks) / 1e9 for i in range(len(pids))],
+        "local_s": local_wall,
+        "local_cpu_s": (time.process_time() - c0) / repeat,
+        "local_mpts_per_s": m / local_wall,
+        "dask_equals_local": bool(local.equals(counts)),
+    }
+    if dgpd:
+        with PeakRSS(pids) as rss2:
+            t = time.perf_counter()
+            dg, _ = aggregate_parquet(
+                chunk,
+                index=index,
+                id_column="npa",
+                by="category",
+                engine="dask",
+                client=client,
+                reader="dask-geopandas",
+            )
+            run["dask_geopandas_reader_s"] = time.perf_counter() - t
+        run["dask_geopandas_peak_rss_per_worker_gb"] = [v / 1e9 for v in rss2.peak.values()]
+        run["dask_geopandas_equals_local"] = bool(dg.equals(local))
+    return run
+
+
+def print_run(run: dict) -> None:
+    m = run["points"] // 1_000_000
+    extra = (
+        f" | dask-geopandas reader {run['dask_geopandas_reader_s']:.1f} s" if "dask_geopandas_reader_s" in run else ""
+    )
+    print(f"{m:>3}M points: dask {run['dask_s']:6.2f} s ({run['dask_mpts_per_s']:.1f} M/s), peak RSS/worker "
+          f"{', '.join(f'{v:.2f} GB' for v in run['peak_rss_per_worker_gb'])} | in process {run['local_s']:6.2f} s "
+          f"({run['local_mpts_per_s']:.1f} M/s, cpu {run['local_cpu_s']:.2f} s) | equal: {run['dask_equals_local']}{extra}")  # fmt: skip
+
+
+def linear_fit(runs: list[dict]) -> dict | None:
+    """Dask time against points: seconds per million, intercept, R^2 (needs two sizes)."""
+    pts = np.array([r["points"] for r in runs], dtype=float)
+    secs = np.array([r["dask_s"] for r in runs])
+    if len(pts) < 2:
+        return None
+    slope, intercept = np.polyfit(pts / 1e6, secs, 1)
+    resid = secs - (slope * pts / 1e6 + intercept)
+    r2 = 1 - (resid**2).sum() / ((secs - secs.mean()) ** 2).sum()
+    print(f"dask time ~ {intercept:.2f} s + {slope:.3f} s per million points (R^2 = {r2:.4f})")
+    return {"s_per_million": slope, "intercept_s": intercept, "r2": r2}
+
+
+def bench_dask(npa: gpd.GeoDataFrame, sizes_m: list[int], keep: bool, dgpd_max: int, repeat: int) -> dict:
+    folder, files = synthetic_files(npa, max(sizes_m))
     index = PolygonIndex.build(npa, id_column="npa")
-    out: dict = {"files_gb": size_gb, "runs": []}
+    out: dict = {"files_gb": sum(f.stat().st_size for f in files) / 1e9, "runs": []}
     t = time.perf_counter()
     with local_cluster() as cluster, connect(cluster.scheduler_address) as client:
         out["cluster_start_s"] = time.perf_counter() - t
@@ -146,55 +226,12 @@ def bench_dask(npa: gpd.GeoDataFrame, sizes_m: list[int], keep: bool, dgpd_max: 
         # warm-up: the workers import geopandas & co and receive the index once
         aggregate_parquet(files[:1], index=index, id_column="npa", engine="dask", client=client)
         for m in sizes_m:
-            chunk = files[:m]
-            walls, peaks = [], []
-            for _ in range(repeat):
-                with PeakRSS(pids) as rss:
-                    t = time.perf_counter()
-                    counts, report = aggregate_parquet(chunk, index=index, id_column="npa", by="category", engine="dask", client=client)
-                    walls.append(time.perf_counter() - t)
-                peaks.append(list(rss.peak.values()))
-            assert report.points_read == m * 1_000_000 and counts["count"].sum() == report.assigned
-            wall = statistics.median(walls)
-            local_walls = []
-            c0 = time.process_time()
-            for _ in range(repeat):
-                t = time.perf_counter()
-                local, _ = aggregate_parquet(chunk, index=index, id_column="npa", by="category")
-                local_walls.append(time.perf_counter() - t)
-            local_cpu = (time.process_time() - c0) / repeat
-            local_wall = statistics.median(local_walls)
-            run = {
-                "points": m * 1_000_000,
-                "dask_s": wall,
-                "dask_s_all": walls,
-                "dask_mpts_per_s": m / wall,
-                "peak_rss_per_worker_gb": [max(p[i] for p in peaks) / 1e9 for i in range(len(pids))],
-                "local_s": local_wall,
-                "local_cpu_s": local_cpu,
-                "local_mpts_per_s": m / local_wall,
-                "dask_equals_local": bool(local.equals(counts)),
-            }
-            if m <= dgpd_max:
-                with PeakRSS(pids) as rss2:
-                    t = time.perf_counter()
-                    dg, _ = aggregate_parquet(chunk, index=index, id_column="npa", by="category", engine="dask", client=client, reader="dask-geopandas")
-                    run["dask_geopandas_reader_s"] = time.perf_counter() - t
-                run["dask_geopandas_peak_rss_per_worker_gb"] = [v / 1e9 for v in rss2.peak.values()]
-                run["dask_geopandas_equals_local"] = bool(dg.equals(local))
+            run = bench_size(files[:m], index, client, pids, repeat=repeat, dgpd=m <= dgpd_max)
             out["runs"].append(run)
-            extra = f" | dask-geopandas reader {run['dask_geopandas_reader_s']:.1f} s" if "dask_geopandas_reader_s" in run else ""
-            print(f"{m:>3}M points: dask {wall:6.2f} s ({run['dask_mpts_per_s']:.1f} M/s), peak RSS/worker "
-                  f"{', '.join(f'{v:.2f} GB' for v in run['peak_rss_per_worker_gb'])} | in process {local_wall:6.2f} s "
-                  f"({run['local_mpts_per_s']:.1f} M/s, cpu {local_cpu:.2f} s) | equal: {run['dask_equals_local']}{extra}")  # fmt: skip
-    pts = np.array([r["points"] for r in out["runs"]], dtype=float)
-    secs = np.array([r["dask_s"] for r in out["runs"]])
-    if len(pts) >= 2:
-        slope, intercept = np.polyfit(pts / 1e6, secs, 1)
-        resid = secs - (slope * pts / 1e6 + intercept)
-        r2 = 1 - (resid**2).sum() / ((secs - secs.mean()) ** 2).sum()
-        out["linear_fit"] = {"s_per_million": slope, "intercept_s": intercept, "r2": r2}
-        print(f"dask time ~ {intercept:.2f} s + {slope:.3f} s per million points (R^2 = {r2:.4f})")
+            print_run(run)
+    fit = linear_fit(out["runs"])
+    if fit is not None:
+        out["linear_fit"] = fit
     if not keep:
         shutil.rmtree(folder)
         print(f"removed {folder}")
@@ -205,7 +242,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--kernel-sizes", default="1,10", help="millions of points for kernel vs sjoin (default 1,10)")
     p.add_argument("--sizes", default="1,5,10,25,50", help="millions of points for Dask (default 1,5,10,25,50)")
-    p.add_argument("--dask-geopandas-max", type=int, default=5, help="also run the dask-geopandas reader up to this many millions")
+    p.add_argument(
+        "--dask-geopandas-max", type=int, default=5, help="also run the dask-geopandas reader up to this many millions"
+    )
     p.add_argument("--keep", action="store_true", help="keep data/synthetic/bench afterwards")
     p.add_argument("--repeat", type=int, default=3, help="runs per Dask size (median reported)")
     args = p.parse_args()

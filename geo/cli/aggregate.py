@@ -23,12 +23,10 @@ from geo.errors import DataFileError, GeometryError, SchemaError
 __all__ = ["add_parser", "write_counts", "run"]
 
 
-
-
 OUTPUTS = {".csv": "csv", ".parquet": "parquet", ".geojson": "geojson", ".json": "geojson"}
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the ``aggregate`` sub-command."""
     p = sub.add_parser(
         "aggregate",
@@ -43,13 +41,38 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     from geo.layers.catalog import layer_names
 
     p.add_argument("--layer", required=True, choices=layer_names("aggregate"), help="polygons to count in")
-    p.add_argument("--by", metavar="COLUMN", help="also count by this column of the points (one output column per value)")
-    p.add_argument("--engine", choices=("local", "dask"), default="local", help="local: in this process (default); dask: on a Dask cluster")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="Dask scheduler to use (default: start 2 local workers)")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="wait this long for the scheduler (default 10)")
-    p.add_argument("--crs", metavar="CRS", help="CRS of x/y columns when the file does not record one (default EPSG:2264)")
-    p.add_argument("--hex-size", type=float, default=1000.0, metavar="FEET", help="hexagon spacing for --layer hex (default 1000 ft)")
-    p.add_argument("--out", required=True, type=Path, metavar="FILE", help="output: .csv, .parquet (counts) or .geojson (polygons with counts)")
+    p.add_argument(
+        "--by", metavar="COLUMN", help="also count by this column of the points (one output column per value)"
+    )
+    p.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        default="local",
+        help="local: in this process (default); dask: on a Dask cluster",
+    )
+    p.add_argument(
+        "--scheduler", metavar="tcp://HOST:PORT", help="Dask scheduler to use (default: start 2 local workers)"
+    )
+    p.add_argument(
+        "--timeout", type=float, default=10.0, metavar="SECONDS", help="wait this long for the scheduler (default 10)"
+    )
+    p.add_argument(
+        "--crs", metavar="CRS", help="CRS of x/y columns when the file does not record one (default EPSG:2264)"
+    )
+    p.add_argument(
+        "--hex-size",
+        type=float,
+        default=1000.0,
+        metavar="FEET",
+        help="hexagon spacing for --layer hex (default 1000 ft)",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="output: .csv, .parquet (counts) or .geojson (polygons with counts)",
+    )
 
 
 def write_counts(counts: pd.DataFrame, polygons: gpd.GeoDataFrame, id_column: str, path: Path) -> Path:
@@ -66,15 +89,20 @@ def write_counts(counts: pd.DataFrame, polygons: gpd.GeoDataFrame, id_column: st
     else:
         from geo.output.export import write_layer
 
-        extra = [c for c in polygons.columns if c not in (id_column, polygons.geometry.name) and c not in counts.columns]
-        layer = polygons[[id_column, *extra, polygons.geometry.name]].merge(counts, on=id_column, how="left", validate="1:1")
+        extra = [
+            c for c in polygons.columns if c not in (id_column, polygons.geometry.name) and c not in counts.columns
+        ]
+        layer = polygons[[id_column, *extra, polygons.geometry.name]].merge(
+            counts, on=id_column, how="left", validate="1:1"
+        )
         write_layer(gpd.GeoDataFrame(layer, geometry=polygons.geometry.name, crs=polygons.crs), path, fmt="geojson")
     return path
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``aggregate``; return the exit code (errors raise :class:`geo.errors.GeoDataError`)."""
-    from geo.scale.distributed import aggregate_parquet, inspect_points
+    from geo.scale.distributed import aggregate_parquet
+    from geo.scale.parquet import inspect_points
     from geo.scale.polygon_index import PolygonIndex
 
     if args.scheduler and args.engine != "dask":

@@ -18,6 +18,8 @@ class Retryable(Exception):
 
 
 class HttpOptions:
+    """The session and the retry policy shared by every request of one fetch."""
+
     def __init__(self, session: requests.Session, *, retries: int, backoff: float, timeout: float) -> None:
         self.session = session
         self.retries = retries
@@ -53,6 +55,7 @@ def with_retries(opts: HttpOptions, url: str, attempt: Callable[[], Any]) -> Any
 
 
 def check_status(resp: requests.Response, url: str) -> None:
+    """Raise :class:`Retryable` for HTTP 429 and 5xx, :class:`FetchError` for other 4xx answers."""
     code = resp.status_code
     if code == 429 or code >= 500:
         raise Retryable(f"HTTP {code} {resp.reason}")
@@ -60,11 +63,11 @@ def check_status(resp: requests.Response, url: str) -> None:
         raise FetchError(f"HTTP {code} {resp.reason} from {url}")
 
 
-def get_json(opts: HttpOptions, url: str, params: dict[str, Any]) -> dict:
+def get_json(opts: HttpOptions, url: str, params: dict[str, Any]) -> dict[str, Any]:
     """GET a JSON document, turning ArcGIS error payloads (sent with HTTP 200) into errors."""
     full = _full_url(url, params)
 
-    def attempt() -> dict:
+    def attempt() -> dict[str, Any]:
         resp = opts.session.get(url, params=params, timeout=opts.timeout)
         check_status(resp, full)
         try:
@@ -86,7 +89,8 @@ def get_json(opts: HttpOptions, url: str, params: dict[str, Any]) -> dict:
             raise FetchError(f"{text}. URL: {full}")
         return payload
 
-    return with_retries(opts, full, attempt)
+    payload: dict[str, Any] = with_retries(opts, full, attempt)
+    return payload
 
 
 def _query_params(*, fmt: str, offset: int, count: int, features: bool) -> dict[str, Any]:
@@ -103,7 +107,7 @@ def _query_params(*, fmt: str, offset: int, count: int, features: bool) -> dict[
     return params
 
 
-def _exceeded(payload: dict) -> bool:
+def _exceeded(payload: dict[str, Any]) -> bool:
     props = payload.get("properties")
     flag = payload.get("exceededTransferLimit")
     if flag is None and isinstance(props, dict):
@@ -113,7 +117,7 @@ def _exceeded(payload: dict) -> bool:
 
 def pages(
     opts: HttpOptions, url: str, *, fmt: str, page_size: int, features: bool, progress: Progress
-) -> Iterator[tuple[dict, list[dict]]]:
+) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """Yield ``(payload, records)`` page by page from an ArcGIS ``/query`` endpoint.
 
     Records are ``features`` items (esri JSON ``{"attributes": ...}`` or GeoJSON features).

@@ -59,28 +59,45 @@ def load_divisions(
     s = settings_or_default(settings)
     notes: list[str] = []
     if path is None:
-        available = {}
-        for key, year in DIVISION_VINTAGES.items():
-            try:
-                available[year] = resolve(key, s.data_dir)
-            except DataFileError:
-                pass
-        if not available:
-            resolve("divisions_2025", s.data_dir)  # raises with the fetch hint
-        if vintage == "auto":
-            year = min(available, key=lambda y: (abs(y - STOPS_MIDYEAR), -y))
-            notes.append(f"using the {year} division layer, the one nearest in time to the 2020-2021 stops")
-        else:
-            if vintage not in available:
-                raise DataFileError(f"The {vintage} division layer is not in {s.data_dir}; available: {sorted(available)}.")
-            year = vintage
-        path = available[year]
+        path = _division_file(vintage, s, notes)
     path = Path(path)
     if not path.exists():
         raise DataFileError(f"{path}: file not found.")
     gdf = read_layer(path, "division boundary")
     report = LoadReport("divisions", str(path), rows_read=len(gdf), notes=notes)
     require_columns(gdf, ["DNAME"], path, "the division layer")
+    names = _division_names(gdf, path)
+    gdf = repair_polygons(gdf, report, path, names)
+    out = _dissolve_divisions(gdf.assign(division=names).to_crs(s.analysis_crs), names, report)
+    missing = sorted(set(DIVISIONS.values()) - set(out["division"]))
+    if missing:
+        report.notes.append(f"division(s) absent from the layer: {', '.join(missing)}")
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=s.analysis_crs), report
+
+
+def _division_file(vintage: Literal["auto", 2019, 2025], settings: Settings, notes: list[str]) -> Path:
+    """The fetched division layer of ``vintage`` (``"auto"``: nearest in time to the stops, noted)."""
+    available: dict[int, Path] = {}
+    for key, year in DIVISION_VINTAGES.items():
+        try:
+            available[year] = resolve(key, settings.data_dir)
+        except DataFileError:
+            pass
+    if not available:
+        resolve("divisions_2025", settings.data_dir)  # raises with the fetch hint
+    if vintage == "auto":
+        year = min(available, key=lambda y: (abs(y - STOPS_MIDYEAR), -y))
+        notes.append(f"using the {year} division layer, the one nearest in time to the 2020-2021 stops")
+        return available[year]
+    if vintage not in available:
+        raise DataFileError(
+            f"The {vintage} division layer is not in {settings.data_dir}; available: {sorted(available)}."
+        )
+    return available[vintage]
+
+
+def _division_names(gdf: gpd.GeoDataFrame, path: Path) -> pd.Series:
+    """The ``DNAME`` of every feature, stripped; an unknown name raises, naming the rows."""
     names = gdf["DNAME"].astype(str).str.strip()
     unknown = ~names.isin(list(DIVISIONS.values()))
     if unknown.any():
@@ -89,8 +106,11 @@ def load_divisions(
             f"{path}: column DNAME: unknown division name(s) {quote_values(pd.unique(names[unknown]).tolist())} at "
             f"{first_rows(rows)}; allowed: {', '.join(DIVISIONS.values())}."
         )
-    gdf = repair_polygons(gdf, report, path, names)
-    gdf = gdf.assign(division=names).to_crs(s.analysis_crs)
+    return names
+
+
+def _dissolve_divisions(gdf: gpd.GeoDataFrame, names: pd.Series, report: LoadReport) -> gpd.GeoDataFrame:
+    """One row per division, sorted by code: multi-feature divisions dissolved (and reported)."""
     dup = names.duplicated(keep=False).to_numpy()
     if dup.any():
         report.add(
@@ -106,14 +126,12 @@ def load_divisions(
     out.insert(1, "code", out["division"].map(code_of))
     out.insert(2, "short_name", out["division"].str.removesuffix(" Division"))
     out["area_sqmi"] = out.geometry.area / 5280.0**2
-    out = out.sort_values("code").reset_index(drop=True)
-    missing = sorted(set(DIVISIONS.values()) - set(out["division"]))
-    if missing:
-        report.notes.append(f"division(s) absent from the layer: {', '.join(missing)}")
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=s.analysis_crs), report
+    return out.sort_values("code").reset_index(drop=True)
 
 
-def load_npa(path: str | Path | None = None, *, settings: Settings | None = None) -> tuple[gpd.GeoDataFrame, LoadReport]:
+def load_npa(
+    path: str | Path | None = None, *, settings: Settings | None = None
+) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Load the Quality of Life Explorer neighborhood profile areas (NPAs).
 
     Parameters

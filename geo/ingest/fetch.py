@@ -32,6 +32,7 @@ import json
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -49,17 +50,12 @@ __all__ = ["PORTAL_URL", "fetch", "fetch_portal", "copy_mirror"]
 PORTAL_URL = "https://data.charlottenc.gov"
 
 
-#: Extensions of the files that make up one shapefile; ``.shx`` and ``.dbf`` are mandatory.
-_SHAPEFILE_SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
-
-
+#: Sidecars a shapefile cannot be read without (``.prj`` and ``.cpg`` are copied when present).
 _SHAPEFILE_REQUIRED = (".shx", ".dbf")
 
 
 #: Mirror files never copied: the mirror's own manifest (if it is a data folder itself).
 _NOT_COPIED = frozenset({MANIFEST_NAME})
-
-
 
 
 def fetch(
@@ -74,7 +70,7 @@ def fetch(
     timeout: float = 60,
     base_url_override: dict[str, str] | None = None,
     progress: Progress | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Fill ``data_dir`` from a mirror folder when ``mirror`` is given, else from the portal.
 
     Parameters
@@ -120,7 +116,7 @@ def fetch_portal(
     timeout: float = 60,
     base_url_override: dict[str, str] | None = None,
     progress: Progress | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Download the data sets from their publishers into ``data_dir`` and write the manifest.
 
     ArcGIS REST tables are paged with ``resultOffset``/``resultRecordCount`` until the
@@ -172,45 +168,62 @@ def fetch_portal(
     data_dir = Path(data_dir)
     say = progress or (lambda _msg: None)
     overrides = dict(base_url_override or {})
-    unknown = [k for k in overrides if k not in DATASETS]
-    if datasets is None:
-        keys = list(DATASETS)
-        explicit = False
-    else:
-        keys = list(dict.fromkeys(datasets))
-        explicit = True
-    unknown += [k for k in keys if k not in DATASETS]
+    keys = _portal_keys(datasets, overrides)
+    http = session if session is not None else requests.Session()
+    opts = HttpOptions(http, retries=retries, backoff=backoff, timeout=timeout)
+    try:
+        files, skipped, failed = _download_all(keys, overrides, data_dir, opts, page_size=page_size, progress=say)
+    finally:
+        if session is None:
+            http.close()
+    manifest = write_manifest(data_dir, mode="portal", source=PORTAL_URL, files=files, skipped=skipped, failed=failed)
+    _raise_fatal(failed, data_dir, explicit=datasets is not None)
+    return manifest
+
+
+def _portal_keys(datasets: Iterable[str] | None, overrides: dict[str, str]) -> list[str]:
+    """The data-set keys to download, in order, once each; every key must be known."""
+    keys = list(DATASETS) if datasets is None else list(dict.fromkeys(datasets))
+    unknown = [k for k in overrides if k not in DATASETS] + [k for k in keys if k not in DATASETS]
     if unknown:
         raise FetchError(f"Unknown data set(s) {quote_values(unknown)}; known: {', '.join(DATASETS)}.")
+    return keys
 
-    own_session = session is None
-    http = requests.Session() if own_session else session
-    opts = HttpOptions(http, retries=retries, backoff=backoff, timeout=timeout)
-    files: dict[str, dict] = {}
+
+def _download_all(
+    keys: list[str],
+    overrides: dict[str, str],
+    data_dir: Path,
+    opts: HttpOptions,
+    *,
+    page_size: int,
+    progress: Progress,
+) -> tuple[dict[str, dict[str, Any]], dict[str, str], dict[str, str]]:
+    """Download every data set that has an address: manifest entries, skipped keys, failed keys (with why)."""
+    files: dict[str, dict[str, Any]] = {}
     skipped: dict[str, str] = {}
     failed: dict[str, str] = {}
-    try:
-        for key in keys:
-            ds = DATASETS[key]
-            url = overrides.get(key, ds.portal_url)
-            if url is None:
-                skipped[key] = "no public download address; copy it from a mirror (python -m geo fetch --mirror DIR)"
-                continue
-            say(f"{key}: downloading from {url}")
-            try:
-                entry = _download(ds, url, data_dir, opts, page_size=page_size, progress=say)
-            except (FetchError, OSError) as exc:  # OSError: the data folder cannot be written
-                failed[key] = str(exc) if isinstance(exc, FetchError) else f"cannot write into {data_dir}: {exc}"
-                say(f"{key}: FAILED: {failed[key]}")
-                continue
-            files[key] = entry
-            rows = "" if entry["rows"] is None else f", {entry['rows']:,} rows"
-            say(f"{key}: wrote {entry['path']} ({human_size(entry['bytes'])}{rows})")
-    finally:
-        if own_session:
-            http.close()
+    for key in keys:
+        ds = DATASETS[key]
+        url = overrides.get(key, ds.portal_url)
+        if url is None:
+            skipped[key] = "no public download address; copy it from a mirror (python -m geo fetch --mirror DIR)"
+            continue
+        progress(f"{key}: downloading from {url}")
+        try:
+            entry = _download(ds, url, data_dir, opts, page_size=page_size, progress=progress)
+        except (FetchError, OSError) as exc:  # OSError: the data folder cannot be written
+            failed[key] = str(exc) if isinstance(exc, FetchError) else f"cannot write into {data_dir}: {exc}"
+            progress(f"{key}: FAILED: {failed[key]}")
+            continue
+        files[key] = entry
+        rows = "" if entry["rows"] is None else f", {entry['rows']:,} rows"
+        progress(f"{key}: wrote {entry['path']} ({human_size(entry['bytes'])}{rows})")
+    return files, skipped, failed
 
-    manifest = write_manifest(data_dir, mode="portal", source=PORTAL_URL, files=files, skipped=skipped, failed=failed)
+
+def _raise_fatal(failed: dict[str, str], data_dir: Path, *, explicit: bool) -> None:
+    """Raise for the failed data sets that were asked for by name, or that the app requires."""
     fatal = {k: v for k, v in failed.items() if explicit or DATASETS[k].required}
     if fatal:
         raise FetchError(
@@ -219,10 +232,9 @@ def fetch_portal(
             + "\nThe files that did arrive are listed in the manifest; run the command again, "
             "or use `python -m geo fetch --mirror DIR`."
         )
-    return manifest
 
 
-def copy_mirror(mirror: Path, data_dir: Path, *, progress: Progress | None = None) -> dict:
+def copy_mirror(mirror: Path, data_dir: Path, *, progress: Progress | None = None) -> dict[str, Any]:
     """Copy every file of a mirror folder into ``data_dir`` and write the manifest.
 
     Relative paths are kept, shapefile sidecars included. A file whose path is a data set's
@@ -257,8 +269,17 @@ def copy_mirror(mirror: Path, data_dir: Path, *, progress: Progress | None = Non
         raise FetchError(f"Mirror folder {mirror} does not exist (or is not a folder).")
     if mirror.resolve() == data_dir.resolve():
         raise FetchError(f"The mirror and the data folder are the same folder ({mirror}); nothing to copy.")
-
     rels = _mirror_files(mirror, exclude=data_dir)
+    _check_mirror_complete(mirror, rels)
+    previous = read_manifest(data_dir).get("files", {})
+    digests, copied, unchanged = _copy_files(mirror, data_dir, rels, progress=say)
+    files = _mirror_entries(mirror, data_dir, rels, digests, previous)
+    say(f"{copied} file(s) copied, {unchanged} unchanged, from {mirror}")
+    return write_manifest(data_dir, mode="mirror", source=str(mirror.resolve()), files=files)
+
+
+def _check_mirror_complete(mirror: Path, rels: list[str]) -> None:
+    """Raise naming every required data set and shapefile sidecar the mirror lacks."""
     present = set(rels)
     missing = [
         ds.path
@@ -276,23 +297,28 @@ def copy_mirror(mirror: Path, data_dir: Path, *, progress: Progress | None = Non
             + ". Point --mirror at a folder laid out like shared/data (stops/, divisions/, npa/ ...)."
         )
 
-    previous = read_manifest(data_dir).get("files", {})
-    old_by_path = {e.get("path"): e for e in previous.values() if isinstance(e, dict)}
-    key_of = {ds.path: ds.key for ds in DATASETS.values()}
-    for ds in DATASETS.values():
-        if ds.portal_path and ds.path not in present:
-            key_of[ds.portal_path] = ds.key
 
+def _copy_files(
+    mirror: Path, data_dir: Path, rels: list[str], *, progress: Progress
+) -> tuple[dict[str, tuple[str, int, str]], int, int]:
+    """Copy every file whose copy differs (size or SHA-256).
+
+    Returns each file's digest, size and time of copy, and how many were copied and
+    left unchanged.
+
+    Everything is copied before anything is read: a shapefile can be read only once its
+    sidecars are there.
+    """
     copied = unchanged = 0
     digests: dict[str, tuple[str, int, str]] = {}
-    for rel in rels:  # first copy everything: a shapefile can be read only once its sidecars are there
+    for rel in rels:
         src = mirror / rel
         dst = data_dir / rel
         size = src.stat().st_size
         digest = sha256(src)
         if dst.is_file() and dst.stat().st_size == size and sha256(dst) == digest:
             unchanged += 1
-            say(f"unchanged {rel}")
+            progress(f"unchanged {rel}")
         else:
             try:
                 with atomic_path(dst) as tmp:
@@ -300,21 +326,42 @@ def copy_mirror(mirror: Path, data_dir: Path, *, progress: Progress | None = Non
             except OSError as exc:
                 raise FetchError(f"Cannot copy {src} to {dst}: {exc}") from None
             copied += 1
-            say(f"copied {rel} ({human_size(size)})")
+            progress(f"copied {rel} ({human_size(size)})")
         digests[rel] = (digest, size, now())
+    return digests, copied, unchanged
 
-    files: dict[str, dict] = {}
+
+def _mirror_keys(rels: list[str]) -> dict[str, str]:
+    """Relative path -> data-set key (a portal path only when the mirror path is absent)."""
+    present = set(rels)
+    key_of = {ds.path: ds.key for ds in DATASETS.values()}
+    for ds in DATASETS.values():
+        if ds.portal_path and ds.path not in present:
+            key_of[ds.portal_path] = ds.key
+    return key_of
+
+
+def _mirror_entries(
+    mirror: Path,
+    data_dir: Path,
+    rels: list[str],
+    digests: dict[str, tuple[str, int, str]],
+    previous: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """Manifest entries of the copied files; rows and period reused from an earlier entry with the same digest."""
+    old_by_path = {e.get("path"): e for e in previous.values() if isinstance(e, dict)}
+    key_of = _mirror_keys(rels)
+    files: dict[str, dict[str, Any]] = {}
     for rel in rels:
-        src, dst = mirror / rel, data_dir / rel
         digest, size, retrieved = digests[rel]
         old = old_by_path.get(rel)
         if old and old.get("sha256") == digest and "rows" in old:
             rows, vintage = old["rows"], old.get("vintage")
         else:
-            rows, vintage = describe_file(dst)
+            rows, vintage = describe_file(data_dir / rel)
         entry = {
             "path": rel,
-            "source": str(src.resolve()),
+            "source": str((mirror / rel).resolve()),
             "retrieved": retrieved,
             "rows": rows,
             "sha256": digest,
@@ -323,8 +370,7 @@ def copy_mirror(mirror: Path, data_dir: Path, *, progress: Progress | None = Non
         if vintage is not None:
             entry["vintage"] = vintage
         files[key_of.get(rel, rel)] = entry
-    say(f"{copied} file(s) copied, {unchanged} unchanged, from {mirror}")
-    return write_manifest(data_dir, mode="mirror", source=str(mirror.resolve()), files=files)
+    return files
 
 
 def _mirror_files(mirror: Path, *, exclude: Path) -> list[str]:
@@ -343,10 +389,14 @@ def _mirror_files(mirror: Path, *, exclude: Path) -> list[str]:
     return out
 
 
-def _download(ds: Dataset, url: str, data_dir: Path, opts: HttpOptions, *, page_size: int, progress: Progress) -> dict:
+def _download(
+    ds: Dataset, url: str, data_dir: Path, opts: HttpOptions, *, page_size: int, progress: Progress
+) -> dict[str, Any]:
+    """Download one data set into ``data_dir``; its manifest entry."""
     rel = ds.portal_path or ds.path
     dest = data_dir / rel
     dest.parent.mkdir(parents=True, exist_ok=True)
+    rows: int | None
     vintage: str | None = None
     if ds.kind == "arcgis_table":
         rows, vintage = _download_table(opts, url, dest, page_size=page_size, progress=progress)
@@ -403,7 +453,7 @@ def _download_table(
 
 def _download_features(opts: HttpOptions, url: str, dest: Path, *, page_size: int, progress: Progress) -> int:
     """Page an ArcGIS feature layer (``f=geojson``) into one GeoJSON FeatureCollection."""
-    features: list[dict] = []
+    features: list[dict[str, Any]] = []
     for _payload, records in pages(opts, url, fmt="geojson", page_size=page_size, features=True, progress=progress):
         features.extend(records)
     collection = {

@@ -67,11 +67,15 @@ def read_table(path: Path, *, encoding: str = "utf-8-sig", skiprows: Sequence[in
         with opener(path, "rb") as fh:
             head = fh.read(4096)
     except (OSError, EOFError) as exc:
-        raise DataFileError(f"{path}: cannot be read as {'gzip' if opener is gzip.open else 'a file'} ({exc}).") from None
+        raise DataFileError(
+            f"{path}: cannot be read as {'gzip' if opener is gzip.open else 'a file'} ({exc})."
+        ) from None
     if b"\x00" in head:
         raise DataFileError(f"{path}: is a binary file, not a CSV (found NUL bytes). Expected comma-separated text.")
     if head.lstrip()[:1] in (b"{", b"[", b"<"):
-        raise DataFileError(f"{path}: looks like JSON or HTML/XML, not a CSV. Expected comma-separated text with a header row.")
+        raise DataFileError(
+            f"{path}: looks like JSON or HTML/XML, not a CSV. Expected comma-separated text with a header row."
+        )
     try:
         df = pd.read_csv(
             path,

@@ -12,7 +12,7 @@ import shapely
 from geo.errors import GeometryError, first_rows, quote_values
 from geo.ingest.report import LoadReport
 
-__all__ = ["polygonal"]
+__all__ = ["polygonal", "repair_polygons"]
 
 
 def polygonal(geom: shapely.Geometry | None) -> shapely.Geometry | None:
@@ -30,6 +30,32 @@ def polygonal(geom: shapely.Geometry | None) -> shapely.Geometry | None:
 
 
 def repair_polygons(gdf: gpd.GeoDataFrame, report: LoadReport, path: Path, label: pd.Series) -> gpd.GeoDataFrame:
+    """Check that every feature is a polygon and repair the invalid ones, reporting each.
+
+    Parameters
+    ----------
+    gdf
+        The layer as read.
+    report
+        Where the repairs are recorded (one ``repaired`` issue naming each feature and
+        GEOS's reason).
+    path
+        The file, named in messages.
+    label
+        A name per feature (e.g. ``"NPA 138"``), aligned to ``gdf``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``gdf`` itself when every polygon is valid, else a copy with the invalid ones
+        replaced by the polygonal parts of ``make_valid``.
+
+    Raises
+    ------
+    GeometryError
+        A feature without geometry, or not a (multi)polygon, or that cannot be repaired
+        (the rows are named).
+    """
     rownum = np.arange(1, len(gdf) + 1)
     geom = gdf.geometry
     missing = (geom.isna() | geom.is_empty).to_numpy()
@@ -56,5 +82,10 @@ def repair_polygons(gdf: gpd.GeoDataFrame, report: LoadReport, path: Path, label
         gdf = gdf.copy()
         gdf.loc[invalid, gdf.geometry.name] = gpd.GeoSeries(fixed, index=gdf.index[invalid], crs=gdf.crs)
         names = ", ".join(f"{label.iloc[i]} ({r})" for i, r in zip(np.flatnonzero(invalid), reasons, strict=True))
-        report.add("repaired", "geometry", f"invalid polygon repaired with make_valid (polygonal parts kept): {names}", rownum[invalid])
+        report.add(
+            "repaired",
+            "geometry",
+            f"invalid polygon repaired with make_valid (polygonal parts kept): {names}",
+            rownum[invalid],
+        )
     return gdf

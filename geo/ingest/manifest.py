@@ -26,10 +26,12 @@ class Period:
         self.hi: str | None = None
 
     def columns(self, names: list[str]) -> None:
+        """Take the header: find the period column (a UTF-8 byte-order mark ignored)."""
         clean = [n.lstrip("\ufeff") for n in names]
         self.index = next((clean.index(c) for c in _PERIOD_FIELDS if c in clean), None)
 
     def add(self, values: list[Any]) -> None:
+        """Take one record's values (blank and missing periods ignored)."""
         if self.index is None or self.index >= len(values):
             return
         v = values[self.index]
@@ -40,6 +42,7 @@ class Period:
         self.hi = v if self.hi is None or v > self.hi else self.hi
 
     def text(self) -> str | None:
+        """``"first..last"``, or ``None`` when no period value was seen."""
         return None if self.lo is None else f"{self.lo}..{self.hi}"
 
 
@@ -94,10 +97,10 @@ def write_manifest(
     *,
     mode: str,
     source: str,
-    files: dict[str, dict],
+    files: dict[str, dict[str, Any]],
     skipped: dict[str, str] | None = None,
     failed: dict[str, str] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Merge ``files`` into the existing manifest (keeping entries whose files still exist) and write it."""
     data_dir.mkdir(parents=True, exist_ok=True)
     kept = {
@@ -122,4 +125,5 @@ def write_manifest(
 
 
 def now() -> str:
+    """The current UTC time, to the second, in ISO 8601 (the manifest's ``retrieved``)."""
     return datetime.now(UTC).isoformat(timespec="seconds")

@@ -101,12 +101,16 @@ def load_npa_metrics(
                 )
             bad = bad | extra
         report.rows_read += len(df)
-        vals = df.loc[~bad, ycols].apply(lambda c: pd.to_numeric(c.str.strip().replace({"": np.nan, "NA": np.nan}), errors="coerce"))
+        vals = df.loc[~bad, ycols].apply(
+            lambda c: pd.to_numeric(c.str.strip().replace({"": np.nan, "NA": np.nan}), errors="coerce")
+        )
         nonnum = df.loc[~bad, ycols].apply(lambda c: c.str.strip().ne("") & c.str.strip().ne("NA")) & vals.isna()
         if nonnum.to_numpy().any():
             r = rows[~bad][nonnum.any(axis=1).to_numpy()]
             report.add("repaired", "y_*", "non-numeric value(s) read as missing", r, file=path.name)
-        long = vals.assign(npa=ids[~bad].astype(int).to_numpy()).melt(id_vars="npa", var_name="year", value_name="value")
+        long = vals.assign(npa=ids[~bad].astype(int).to_numpy()).melt(
+            id_vars="npa", var_name="year", value_name="value"
+        )
         long["year"] = long["year"].str[2:].astype(int)
         long["measure"] = measure
         long["source"] = code

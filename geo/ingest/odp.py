@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -14,6 +16,9 @@ from geo.ingest.report import LoadReport
 from geo.ingest.sources import resolve
 from geo.settings import Settings, get_settings
 from geo.vocab import ODP_RACES
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 __all__ = ["ODP_SHEETS", "parse_fraction", "OdpWorkbook", "load_odp_workbook"]
 
@@ -102,7 +107,13 @@ def _col_letter(i: int) -> str:
     return s
 
 
-def _read_sheet(ws, sheet: str, path: Path, report: LoadReport, errors: list[str]) -> pd.DataFrame:
+class _Sheet(Protocol):
+    """What :func:`_read_sheet` needs of an openpyxl worksheet (cells hold any Excel value)."""
+
+    def iter_rows(self, *, values_only: bool) -> Iterator[tuple[Any, ...]]: ...
+
+
+def _read_sheet(ws: _Sheet, sheet: str, path: Path, report: LoadReport, errors: list[str]) -> pd.DataFrame:
     key_col, kind = ODP_SHEETS[sheet]
     rows = list(ws.iter_rows(values_only=True))
     if not rows:
@@ -112,15 +123,17 @@ def _read_sheet(ws, sheet: str, path: Path, report: LoadReport, errors: list[str
     expected = ["Year", *([key_col] if key_col else []), *ODP_RACES]
     missing = [c for c in expected if c not in header]
     if missing:
-        errors.append(f"sheet {sheet}: missing column(s) {', '.join(missing)} in row 1 (found {', '.join(h for h in header if h)})")
+        errors.append(
+            f"sheet {sheet}: missing column(s) {', '.join(missing)} in row 1 (found {', '.join(h for h in header if h)})"
+        )
         return pd.DataFrame()
     value_cols = [*ODP_RACES, *(["Total"] if "Total" in header else [])]
     pos = {c: header.index(c) for c in header if c}
     records = []
     empty_rows = []
     bad: list[str] = []
-    for r, row in enumerate(rows[1:], start=2):
-        row = list(row) + [None] * (len(header) - len(row))
+    for r, values in enumerate(rows[1:], start=2):
+        row = list(values) + [None] * (len(header) - len(values))
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
             empty_rows.append(r)
             continue
@@ -159,7 +172,61 @@ def _read_sheet(ws, sheet: str, path: Path, report: LoadReport, errors: list[str
     return pd.DataFrame(records, columns=["year", "key", "race", "a", "b"])
 
 
-def load_odp_workbook(path: str | Path | None = None, *, settings: Settings | None = None) -> tuple[OdpWorkbook, LoadReport]:
+def _open_workbook(path: Path) -> Workbook:
+    """The workbook, opened read-only (the caller closes it); a clear error when it cannot be."""
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    if not path.exists():
+        raise DataFileError(f"{path}: file not found.")
+    if path.stat().st_size == 0:
+        raise DataFileError(
+            f"{path}: the file is empty (0 bytes); expected the Open Data Policing NC workbook (.xlsx)."
+        )
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+        raise DataFileError(
+            f"{path}: cannot be read as an Excel workbook ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})."
+        ) from None
+    except Exception as exc:  # zipfile.BadZipFile and friends
+        raise DataFileError(f"{path}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc}).") from None
+    return wb
+
+
+def _note_partial_years(wbk: OdpWorkbook, report: LoadReport) -> None:
+    """Set ``wbk.partial_years`` (fewer than :data:`PARTIAL_YEAR_STOPS` stops) and note them."""
+    per_year = wbk.stops.groupby("year")["stops"].sum()
+    wbk.partial_years = [int(y) for y, v in per_year.items() if v < PARTIAL_YEAR_STOPS]
+    if wbk.partial_years:
+        report.notes.append(
+            "partial year(s) "
+            + ", ".join(f"{y} ({int(per_year[y]):,} stops)" for y in wbk.partial_years)
+            + ": kept, flagged partial_year"
+        )
+
+
+def _note_inconsistencies(wbk: OdpWorkbook, report: LoadReport) -> None:
+    """Note where the sheets disagree with each other (reported, not fixed)."""
+    per_year = wbk.stops.groupby("year")["stops"].sum()
+    total = wbk.search_rate[wbk.search_rate["race"] == "Total"].set_index("year")["stops"]
+    by_race = per_year.reindex(total.index)
+    diff = by_race - total
+    if (diff != 0).any():
+        d = diff[diff != 0]
+        report.notes.append(
+            f"SEARCH_RATE's Total column counts fewer stops than the race columns in {len(d)} year(s) "
+            f"(e.g. {int(d.index[0])}: {int(total[d.index[0]]):,} vs {int(by_race[d.index[0]]):,}); the race columns are used"
+        )
+    srch = wbk.searches.set_index(["year", "race"])["searches"]
+    sr = wbk.search_rate[wbk.search_rate["race"] != "Total"].set_index(["year", "race"])["searches"]
+    if not srch.reindex(sr.index).eq(sr).all():
+        report.notes.append("SEARCH_CNT and SEARCH_RATE numerators differ in some cells")
+
+
+def load_odp_workbook(
+    path: str | Path | None = None, *, settings: Settings | None = None
+) -> tuple[OdpWorkbook, LoadReport]:
     """Read the Open Data Policing NC workbook for CMPD (citywide, 2002-2024).
 
     Parameters
@@ -185,21 +252,9 @@ def load_odp_workbook(path: str | Path | None = None, *, settings: Settings | No
         Cells that are not counts or not ``"a / b"`` fractions (every one listed by
         sheet and cell, e.g. ``SEARCH_RATE!B5``).
     """
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
     s = settings if settings is not None else get_settings()
     path = Path(path) if path is not None else resolve("odp_workbook", s.data_dir)
-    if not path.exists():
-        raise DataFileError(f"{path}: file not found.")
-    if path.stat().st_size == 0:
-        raise DataFileError(f"{path}: the file is empty (0 bytes); expected the Open Data Policing NC workbook (.xlsx).")
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
-        raise DataFileError(f"{path}: cannot be read as an Excel workbook ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}).") from None
-    except Exception as exc:  # zipfile.BadZipFile and friends
-        raise DataFileError(f"{path}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc}).") from None
+    wb = _open_workbook(path)
     try:
         missing = [sh for sh in ODP_SHEETS if sh not in wb.sheetnames]
         if missing:
@@ -239,26 +294,6 @@ def load_odp_workbook(path: str | Path | None = None, *, settings: Settings | No
         contraband=frac("CONTRABAND_RATE", None, "hits", "searches"),
         use_of_force=keyed("USE_OF_FORCE", "purpose", "count"),
     )
-    per_year = wbk.stops.groupby("year")["stops"].sum()
-    wbk.partial_years = [int(y) for y, v in per_year.items() if v < PARTIAL_YEAR_STOPS]
-    if wbk.partial_years:
-        report.notes.append(
-            "partial year(s) "
-            + ", ".join(f"{y} ({int(per_year[y]):,} stops)" for y in wbk.partial_years)
-            + ": kept, flagged partial_year"
-        )
-    # internal consistency the workbook should have; differences are reported, not fixed
-    total = wbk.search_rate[wbk.search_rate["race"] == "Total"].set_index("year")["stops"]
-    by_race = per_year.reindex(total.index)
-    diff = (by_race - total)
-    if (diff != 0).any():
-        d = diff[diff != 0]
-        report.notes.append(
-            f"SEARCH_RATE's Total column counts fewer stops than the race columns in {len(d)} year(s) "
-            f"(e.g. {int(d.index[0])}: {int(total[d.index[0]]):,} vs {int(by_race[d.index[0]]):,}); the race columns are used"
-        )
-    srch = wbk.searches.set_index(["year", "race"])["searches"]
-    sr = wbk.search_rate[wbk.search_rate["race"] != "Total"].set_index(["year", "race"])["searches"]
-    if not srch.reindex(sr.index).eq(sr).all():
-        report.notes.append("SEARCH_CNT and SEARCH_RATE numerators differ in some cells")
+    _note_partial_years(wbk, report)
+    _note_inconsistencies(wbk, report)
     return wbk, report

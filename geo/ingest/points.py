@@ -43,11 +43,18 @@ def _points_from_lonlat(
     keep = ~(missing | implausible)
     out = df.loc[keep].copy()
     out.insert(0, "row", rows[keep])
-    gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(x[keep], y[keep]), crs="EPSG:4326").to_crs(settings.analysis_crs)
+    gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(x[keep], y[keep]), crs="EPSG:4326").to_crs(
+        settings.analysis_crs
+    )
     if county is not None:
         inside = gdf.geometry.intersects(county).to_numpy()
         gdf["in_county"] = inside
-        report.add("flagged", "geometry", "point outside Mecklenburg County (kept; in_county=False)", gdf["row"].to_numpy()[~inside])
+        report.add(
+            "flagged",
+            "geometry",
+            "point outside Mecklenburg County (kept; in_county=False)",
+            gdf["row"].to_numpy()[~inside],
+        )
     return gdf.reset_index(drop=True)
 
 
@@ -59,7 +66,9 @@ def _county(settings: Settings) -> shapely.Geometry | None:
     return shapely.union_all(npa.geometry.values).buffer(1.0)
 
 
-def load_ois(*, settings: Settings | None = None, path: str | Path | None = None) -> tuple[gpd.GeoDataFrame, LoadReport]:
+def load_ois(
+    *, settings: Settings | None = None, path: str | Path | None = None
+) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Load officer-involved shooting incidents as points.
 
     Returns
@@ -123,7 +132,9 @@ def load_ois_tables(*, settings: Settings | None = None) -> tuple[dict[str, pd.D
     return out, report
 
 
-def load_incidents(*, settings: Settings | None = None, path: str | Path | None = None) -> tuple[gpd.GeoDataFrame, LoadReport]:
+def load_incidents(
+    *, settings: Settings | None = None, path: str | Path | None = None
+) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Load the CMPD incident-report sample as points.
 
     Returns
@@ -141,7 +152,9 @@ def load_incidents(*, settings: Settings | None = None, path: str | Path | None 
     df = read_table(path)
     require_columns(df, ["LATITUDE_PUBLIC", "LONGITUDE_PUBLIC", "HIGHEST_NIBRS_CODE"], path, "the incidents table")
     report = LoadReport("incidents", str(path), rows_read=len(df))
-    gdf = _points_from_lonlat(df, "LONGITUDE_PUBLIC", "LATITUDE_PUBLIC", path=path, report=report, settings=s, county=_county(s))
+    gdf = _points_from_lonlat(
+        df, "LONGITUDE_PUBLIC", "LATITUDE_PUBLIC", path=path, report=report, settings=s, county=_county(s)
+    )
 
     def col(name: str) -> pd.Series:
         return gdf[name].str.strip() if name in gdf else pd.Series("", index=gdf.index)

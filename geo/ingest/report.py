@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -47,9 +47,11 @@ class Issue:
 
     @property
     def count(self) -> int:
+        """Rows concerned."""
         return len(self.rows)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the first 10 row numbers only (see :func:`report_to_cache_dict`)."""
         return {
             "action": self.action,
             "column": self.column,
@@ -105,21 +107,26 @@ class LoadReport:
 
     @property
     def rows_set_aside(self) -> int:
+        """Rows left out of the clean frame (a row counts once, whatever its reasons)."""
         return len(self._rows("set_aside"))
 
     @property
     def rows_kept(self) -> int:
+        """Rows in the clean frame."""
         return self.rows_read - self.rows_set_aside
 
     @property
     def rows_repaired(self) -> int:
+        """Rows with a value changed."""
         return len(self._rows("repaired"))
 
     @property
     def rows_flagged(self) -> int:
+        """Rows kept with a flag or under a named bucket."""
         return len(self._rows("flagged") | self._rows("kept"))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, with the row counts and every issue (see :meth:`Issue.to_dict`)."""
         return {
             "name": self.name,
             "source": self.source,
@@ -141,24 +148,30 @@ class LoadReport:
         ]
         for i in self.issues:
             where = f"{i.file}, " if i.file else ""
-            lines.append(f"  - {i.action.replace('_', ' ')} {i.count:,} [{i.column}]: {i.reason} ({where}{first_rows(i.rows)})")
+            lines.append(
+                f"  - {i.action.replace('_', ' ')} {i.count:,} [{i.column}]: {i.reason} ({where}{first_rows(i.rows)})"
+            )
         for n in self.notes:
             lines.append(f"  * {n}")
         return "\n".join(lines)
 
 
-def report_from_dict(d: dict) -> LoadReport:
+def report_from_dict(d: dict[str, Any]) -> LoadReport:
     """Rebuild a :class:`LoadReport` from :meth:`LoadReport.to_dict` output plus full rows.
 
     The cache stores issues with all their rows under ``"rows"``.
     """
     rep = LoadReport(d["name"], d["source"], rows_read=d["rows_read"], notes=list(d.get("notes", [])))
     for i in d["issues"]:
-        rep.issues.append(Issue(i["action"], i["column"], i["reason"], list(i.get("rows", i.get("first_rows", []))), i.get("file", "")))
+        rep.issues.append(
+            Issue(
+                i["action"], i["column"], i["reason"], list(i.get("rows", i.get("first_rows", []))), i.get("file", "")
+            )
+        )
     return rep
 
 
-def report_to_cache_dict(report: LoadReport) -> dict:
+def report_to_cache_dict(report: LoadReport) -> dict[str, Any]:
     """Like :meth:`LoadReport.to_dict` but keeping every row number (for the cache)."""
     d = report.to_dict()
     for out, issue in zip(d["issues"], report.issues, strict=True):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from geo.errors import DataFileError
 
@@ -162,15 +162,18 @@ DATASETS: dict[str, Dataset] = {
 }
 
 
-def read_manifest(data_dir: Path) -> dict:
+def read_manifest(data_dir: Path) -> dict[str, Any]:
     """Read ``manifest.json`` in ``data_dir``; an empty manifest if there is none."""
     path = Path(data_dir) / MANIFEST_NAME
     if not path.exists():
         return {"files": {}}
     try:
-        return json.loads(path.read_text())
+        manifest: dict[str, Any] = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise DataFileError(f"{path}: the data manifest is not valid JSON ({exc}). Run `python -m geo fetch` again.") from None
+        raise DataFileError(
+            f"{path}: the data manifest is not valid JSON ({exc}). Run `python -m geo fetch` again."
+        ) from None
+    return manifest
 
 
 def resolve(key: str, data_dir: Path) -> Path:
@@ -188,7 +191,11 @@ def resolve(key: str, data_dir: Path) -> Path:
     data_dir = Path(data_dir)
     ds = DATASETS[key]
     entry = read_manifest(data_dir).get("files", {}).get(key)
-    candidates = ([entry["path"]] if entry and "path" in entry else []) + [ds.path] + ([ds.portal_path] if ds.portal_path else [])
+    candidates: list[str] = (
+        ([str(entry["path"])] if entry and "path" in entry else [])
+        + [ds.path]
+        + ([ds.portal_path] if ds.portal_path else [])
+    )
     for rel in candidates:
         p = data_dir / rel
         if p.exists():

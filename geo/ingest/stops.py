@@ -1,10 +1,16 @@
 """The CMPD Officer Traffic Stops table: raw CSV in, clean frame and row report out.
 
 Row numbers in messages are 1-based data rows (the header is not counted).
+
+:func:`load_stops` reads in three steps: *check* (read the file, require the columns,
+parse months and numbers and find the values outside their domain), *set aside* (raise
+one error listing every problem, or leave those rows out and report them) and
+*assemble* (build the clean columns, each builder reporting what it repaired or flagged).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -12,15 +18,15 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import EmptyInputError, ValueDomainError, first_rows, quote_values
-from geo.ingest.files import data_path, read_table, require_columns, settings_or_default
+from geo.ingest.files import data_path, read_table, require_columns
 from geo.ingest.report import LoadReport
 from geo.settings import Settings
 from geo.vocab import (
     AGE_BANDS,
     AGE_EDGES,
+    AGE_FLAGGED,
     AGE_MAX,
     AGE_MIN,
-    AGE_FLAGGED,
     AGE_MISSING,
     DIVISIONS,
     DRIVER_GROUPS,
@@ -32,6 +38,134 @@ from geo.vocab import (
 )
 
 __all__ = ["load_stops"]
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """The stops table parsed: stripped strings, numbers, and where values fall outside their domain.
+
+    ``raw`` keeps the values as written (shown in messages); the masks are aligned to its rows.
+    """
+
+    raw: pd.DataFrame
+    text: pd.DataFrame
+    rownum: np.ndarray
+    year: pd.Series
+    month: pd.Series
+    bad_month: np.ndarray
+    age: pd.Series
+    bad_age: np.ndarray
+    years: pd.Series
+    bad_years: np.ndarray
+    blank_division: np.ndarray
+    unknown_division: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """Rows of one column with values outside its domain: the error line and the report entry."""
+
+    column: str
+    reason: str
+    message: str
+    mask: np.ndarray
+
+
+def _read(path: Path) -> pd.DataFrame:
+    """The stops CSV as strings, with every required column and at least one row."""
+    raw = read_table(path)
+    require_columns(raw, STOP_COLUMNS, path, "the stops table")
+    if raw.empty:
+        raise EmptyInputError(f"{path}: the stops table has a header but no data rows.")
+    return raw
+
+
+def _months(text: pd.Series) -> tuple[pd.Series, pd.Series, np.ndarray]:
+    """Year and month numbers of ``YYYY/MM`` (or ``YYYY-MM``) values, and where they are not a month."""
+    m = text.str.extract(r"^(\d{4})[/-](\d{1,2})$")
+    year = pd.to_numeric(m[0], errors="coerce")
+    mon = pd.to_numeric(m[1], errors="coerce")
+    bad = (year.isna() | mon.isna() | (mon < 1) | (mon > 12) | (year < 1990) | (year > 2100)).to_numpy()
+    return year, mon, bad
+
+
+def _whole_numbers(text: pd.Series, *, nonnegative: bool) -> tuple[pd.Series, np.ndarray]:
+    """Numbers of a column (blank: missing), and where a value is not a whole (non-negative) number."""
+    num = pd.to_numeric(text.replace("", np.nan), errors="coerce")
+    bad = (num.isna() & (text != "")) | (num.notna() & ((num % 1) != 0))
+    if nonnegative:
+        bad |= num.notna() & (num < 0)
+    return num, bad.to_numpy()
+
+
+def _parse(raw: pd.DataFrame) -> _Fields:
+    """Strip every value, parse months and numbers, and classify the division names."""
+    text = raw.apply(lambda c: c.str.strip())
+    year, month, bad_month = _months(text["Month_of_Stop"])
+    age, bad_age = _whole_numbers(text["Driver_Age"], nonnegative=False)
+    years, bad_years = _whole_numbers(text["Officer_Years_of_Service"], nonnegative=True)
+    division = text["CMPD_Division"]
+    blank = (division == "").to_numpy()
+    unknown = (~division.isin(list(DIVISIONS.values())) & ~pd.Series(blank, index=division.index)).to_numpy()
+    return _Fields(
+        raw=raw,
+        text=text,
+        rownum=np.arange(1, len(raw) + 1),
+        year=year,
+        month=month,
+        bad_month=bad_month,
+        age=age,
+        bad_age=bad_age,
+        years=years,
+        bad_years=bad_years,
+        blank_division=blank,
+        unknown_division=unknown,
+    )
+
+
+def _problem(
+    f: _Fields, column: str, mask: np.ndarray, what: str, *, reason: str | None = None, allowed: str = ""
+) -> _Problem | None:
+    """The problem of ``column`` at ``mask`` (``None`` when no row has it), naming values and rows."""
+    if not mask.any():
+        return None
+    values = quote_values(pd.unique(f.raw.loc[mask, column]))
+    message = f"column {column}: {mask.sum():,} {what} ({values}) at {first_rows(f.rownum[mask])}{allowed}"
+    return _Problem(column, reason or what, message, mask)
+
+
+def _domain_problems(f: _Fields) -> list[_Problem]:
+    """Every column with values outside its domain, in column order."""
+    found = [
+        _problem(f, "Month_of_Stop", f.bad_month, "value(s) not a month in YYYY/MM form"),
+        _problem(f, "Driver_Age", f.bad_age, "non-numeric age(s)"),
+        _problem(f, "Officer_Years_of_Service", f.bad_years, "non-numeric or negative years of service"),
+        _problem(
+            f,
+            "CMPD_Division",
+            f.unknown_division,
+            "unknown division name(s)",
+            reason="unknown division name",
+            allowed=f"; allowed: {', '.join(DIVISIONS.values())} or blank",
+        ),
+    ]
+    return [p for p in found if p is not None]
+
+
+def _set_aside(
+    problems: list[_Problem], f: _Fields, report: LoadReport, *, path: Path, on_error: Literal["raise", "set_aside"]
+) -> np.ndarray:
+    """Raise one error listing every problem, or report the rows set aside; the rows kept."""
+    if problems and on_error == "raise":
+        lines = "\n  - ".join(p.message for p in problems)
+        raise ValueDomainError(f"{path}: {len(problems)} problem(s) in the stops table:\n  - {lines}")
+    keep = np.ones(len(f.rownum), dtype=bool)
+    for p in problems:
+        report.add("set_aside", p.column, p.reason, f.rownum[p.mask])
+        keep &= ~p.mask
+    if not keep.any():
+        raise EmptyInputError(f"{path}: no stop rows are left after setting aside the rows with problems.")
+    return keep
 
 
 def _age_band(age: pd.Series, flagged: pd.Series) -> pd.Categorical:
@@ -48,6 +182,110 @@ def _years_band(years: pd.Series) -> pd.Categorical:
     out = band.astype(object)
     out[years.isna().to_numpy()] = AGE_MISSING
     return pd.Categorical(out, categories=[*YEARS_BANDS, AGE_MISSING])
+
+
+def _month_columns(f: _Fields) -> dict[str, pd.Series]:
+    """``month`` (first day of the month) and ``year``."""
+    parts = {"year": f.year.fillna(2000), "month": f.month.clip(1, 12).fillna(1), "day": 1}
+    month = pd.to_datetime(parts, errors="coerce").astype("datetime64[ns]")
+    return {"month": month, "year": f.year.astype("Int64")}
+
+
+def _categorical(f: _Fields, column: str, report: LoadReport) -> pd.Categorical:
+    """``column`` as its known categories; other values become ``OTHER`` and are reported."""
+    cats = STOP_CATEGORIES[column]
+    values = f.text[column]
+    unknown = (~values.isin(cats)).to_numpy()
+    if unknown.any():
+        shown = pd.unique(f.raw.loc[unknown, column])
+        report.add(
+            "repaired",
+            column,
+            f"value(s) outside the known categories ({quote_values(shown)}) kept as '{OTHER}'",
+            f.rownum[unknown],
+        )
+    allowed = list(cats) if OTHER in cats else [*cats, OTHER]
+    return pd.Categorical(values.where(~unknown, OTHER), categories=allowed)
+
+
+def _officer_years_columns(f: _Fields, report: LoadReport) -> dict[str, object]:
+    """``officer_years`` and its band; missing years are flagged."""
+    years = f.years.where(~f.bad_years).astype("Int64")
+    missing = years.isna().to_numpy() & ~f.bad_years
+    report.add(
+        "flagged", "Officer_Years_of_Service", "years of service missing (kept; band 'Unknown')", f.rownum[missing]
+    )
+    return {"officer_years": years, "officer_years_band": _years_band(years)}
+
+
+def _driver_group(race: pd.Series, ethnicity: pd.Series) -> pd.Categorical:
+    """Hispanic drivers of any race, else the driver's race."""
+    hispanic = (ethnicity == "Hispanic").to_numpy()
+    return pd.Categorical(np.where(hispanic, "Hispanic", race.astype(str)), categories=list(DRIVER_GROUPS))
+
+
+def _driver_age_columns(f: _Fields, report: LoadReport) -> dict[str, object]:
+    """``driver_age``, ``age_flagged`` (outside the age limits) and ``age_band``; both flags reported."""
+    age = f.age.where(~f.bad_age).astype("Int64")
+    flagged = ((age < AGE_MIN) | (age > AGE_MAX)).fillna(False).to_numpy(dtype=bool)
+    report.add("flagged", "Driver_Age", f"age outside {AGE_MIN}-{AGE_MAX} (kept; age_flagged=True)", f.rownum[flagged])
+    missing = age.isna().to_numpy() & ~f.bad_age
+    report.add("flagged", "Driver_Age", "age missing (kept; band 'Unknown')", f.rownum[missing])
+    return {"driver_age": age, "age_flagged": flagged, "age_band": _age_band(age, pd.Series(flagged))}
+
+
+def _searched(f: _Fields, report: LoadReport) -> pd.api.extensions.ExtensionArray:
+    """``Yes``/``No`` as a nullable boolean; other values are flagged and left missing."""
+    answer = f.text["Was_a_Search_Conducted"].str.lower()
+    unclear = ~answer.isin(["yes", "no"]).to_numpy()
+    report.add(
+        "flagged",
+        "Was_a_Search_Conducted",
+        "not Yes/No (kept; searched unknown, left out of search rates)",
+        f.rownum[unclear],
+    )
+    return pd.array(np.where(unclear, None, answer == "yes"), dtype="boolean")
+
+
+def _division_columns(f: _Fields, keep: np.ndarray, report: LoadReport) -> dict[str, object]:
+    """``division`` (blank and set-aside names under ``NO_DIVISION``) and ``division_recorded``."""
+    blank, unknown = f.blank_division, f.unknown_division
+    division = pd.Categorical(
+        f.text["CMPD_Division"].where(~(blank | unknown), NO_DIVISION), categories=[*DIVISIONS.values(), NO_DIVISION]
+    )
+    report.add("kept", "CMPD_Division", f"division blank (kept under '{NO_DIVISION}')", f.rownum[blank & keep])
+    return {"division": division, "division_recorded": ~blank}
+
+
+def _clean_frame(f: _Fields, keep: np.ndarray, report: LoadReport) -> pd.DataFrame:
+    """The clean stops (kept rows only), columns in the documented order."""
+    out = pd.DataFrame({"row": f.rownum})
+    has_id = "OBJECTID" in f.text
+    out["objectid"] = pd.to_numeric(f.text["OBJECTID"], errors="coerce").astype("Int64") if has_id else out["row"]
+    out = out.assign(**_month_columns(f))
+    out["reason"] = _categorical(f, "Reason_for_Stop", report)
+    out["officer_race"] = _categorical(f, "Officer_Race", report)
+    out["officer_gender"] = _categorical(f, "Officer_Gender", report)
+    out = out.assign(**_officer_years_columns(f, report))
+    out["driver_race"] = _categorical(f, "Driver_Race", report)
+    out["driver_ethnicity"] = _categorical(f, "Driver_Ethnicity", report)
+    out["driver_group"] = _driver_group(out["driver_race"], out["driver_ethnicity"])
+    out["driver_gender"] = _categorical(f, "Driver_Gender", report)
+    out = out.assign(**_driver_age_columns(f, report))
+    out["searched"] = _searched(f, report)
+    out["result"] = _categorical(f, "Result_of_Stop", report)
+    out = out.assign(**_division_columns(f, keep, report))
+    return out.loc[keep].reset_index(drop=True)
+
+
+def _note_period(stops: pd.DataFrame, report: LoadReport) -> None:
+    """Add the months covered and the stops with and without a division to the report's notes."""
+    if stops["month"].notna().any():
+        report.notes.append(
+            f"months {stops['month'].min():%Y-%m} to {stops['month'].max():%Y-%m}; "
+            f"{int(stops['division_recorded'].sum()):,} stops with a division, "
+            f"{int((~stops['division_recorded']).sum()):,} without"
+        )
 
 
 def load_stops(
@@ -68,7 +306,7 @@ def load_stops(
     path
         The stops CSV (``.csv`` or ``.csv.gz``); by default the fetched file.
     settings
-        Settings (data folder, age limits).
+        Settings (data folder).
     on_error
         ``"raise"`` (default): an unparseable month, a non-numeric age or years of
         service, or an unknown division raises one :class:`ValueDomainError` listing
@@ -91,125 +329,10 @@ def load_stops(
     DataFileError, SchemaError, ValueDomainError, EmptyInputError
     """
     path = data_path(path, "stops", settings)
-    raw = read_table(path)
-    require_columns(raw, STOP_COLUMNS, path, "the stops table")
+    raw = _read(path)
     report = LoadReport("stops", str(path), rows_read=len(raw))
-    if raw.empty:
-        raise EmptyInputError(f"{path}: the stops table has a header but no data rows.")
-    rownum = np.arange(1, len(raw) + 1)
-    df = raw.apply(lambda c: c.str.strip())
-    errors: list[str] = []
-    bad_rows: dict[str, np.ndarray] = {}
-
-    def domain_problem(column: str, mask: np.ndarray, what: str) -> None:
-        if mask.any():
-            vals = pd.unique(raw.loc[mask, column])
-            errors.append(f"column {column}: {mask.sum():,} {what} ({quote_values(vals)}) at {first_rows(rownum[mask])}")
-            bad_rows[f"{column}: {what}"] = mask
-
-    # months
-    m = df["Month_of_Stop"].str.extract(r"^(\d{4})[/-](\d{1,2})$")
-    year = pd.to_numeric(m[0], errors="coerce")
-    mon = pd.to_numeric(m[1], errors="coerce")
-    bad_month = (year.isna() | mon.isna() | (mon < 1) | (mon > 12) | (year < 1990) | (year > 2100)).to_numpy()
-    domain_problem("Month_of_Stop", bad_month, "value(s) not a month in YYYY/MM form")
-
-    # numbers
-    age = pd.to_numeric(df["Driver_Age"].replace("", np.nan), errors="coerce")
-    bad_age = ((age.isna() & (df["Driver_Age"] != "")) | (age.notna() & ((age % 1) != 0))).to_numpy()
-    domain_problem("Driver_Age", bad_age, "non-numeric age(s)")
-    yrs = pd.to_numeric(df["Officer_Years_of_Service"].replace("", np.nan), errors="coerce")
-    bad_yrs = ((yrs.isna() & (df["Officer_Years_of_Service"] != "")) | (yrs.notna() & ((yrs < 0) | ((yrs % 1) != 0)))).to_numpy()
-    domain_problem("Officer_Years_of_Service", bad_yrs, "non-numeric or negative years of service")
-
-    # divisions
-    div = df["CMPD_Division"]
-    blank_div = (div == "").to_numpy()
-    unknown_div = (~div.isin(list(DIVISIONS.values())) & ~pd.Series(blank_div, index=div.index)).to_numpy()
-    if unknown_div.any():
-        vals = pd.unique(raw.loc[unknown_div, "CMPD_Division"])
-        errors.append(
-            f"column CMPD_Division: {unknown_div.sum():,} unknown division name(s) ({quote_values(vals)}) at "
-            f"{first_rows(rownum[unknown_div])}; allowed: {', '.join(DIVISIONS.values())} or blank"
-        )
-        bad_rows["CMPD_Division: unknown division name"] = unknown_div
-
-    if errors and on_error == "raise":
-        raise ValueDomainError(f"{path}: {len(errors)} problem(s) in the stops table:\n  - " + "\n  - ".join(errors))
-    keep = np.ones(len(df), dtype=bool)
-    for reason, mask in bad_rows.items():
-        col, what = reason.split(": ", 1)
-        report.add("set_aside", col, what, rownum[mask])
-        keep &= ~mask
-    if not keep.any():
-        raise EmptyInputError(f"{path}: no stop rows are left after setting aside the rows with problems.")
-
-    out = pd.DataFrame({"row": rownum})
-    out["objectid"] = pd.to_numeric(df["OBJECTID"], errors="coerce").astype("Int64") if "OBJECTID" in df else out["row"]
-    out["month"] = pd.to_datetime(
-        {"year": year.fillna(2000), "month": mon.clip(1, 12).fillna(1), "day": 1}, errors="coerce"
-    ).astype("datetime64[ns]")
-    out["year"] = year.astype("Int64")
-
-    def categorical(column: str, new: str) -> None:
-        cats = STOP_CATEGORIES[column]
-        vals = df[column]
-        unknown = (~vals.isin(cats)).to_numpy()
-        if unknown.any():
-            shown = pd.unique(raw.loc[unknown, column])
-            report.add(
-                "repaired",
-                column,
-                f"value(s) outside the known categories ({quote_values(shown)}) kept as '{OTHER}'",
-                rownum[unknown],
-            )
-        allowed = list(cats) if OTHER in cats else [*cats, OTHER]
-        out[new] = pd.Categorical(vals.where(~unknown, OTHER), categories=allowed)
-
-    categorical("Reason_for_Stop", "reason")
-    categorical("Officer_Race", "officer_race")
-    categorical("Officer_Gender", "officer_gender")
-    out["officer_years"] = yrs.where(~bad_yrs).astype("Int64")
-    missing_yrs = out["officer_years"].isna().to_numpy() & ~bad_yrs
-    report.add("flagged", "Officer_Years_of_Service", "years of service missing (kept; band 'Unknown')", rownum[missing_yrs])
-    out["officer_years_band"] = _years_band(out["officer_years"])
-    categorical("Driver_Race", "driver_race")
-    categorical("Driver_Ethnicity", "driver_ethnicity")
-    hisp = (out["driver_ethnicity"] == "Hispanic").to_numpy()
-    out["driver_group"] = pd.Categorical(
-        np.where(hisp, "Hispanic", out["driver_race"].astype(str)), categories=list(DRIVER_GROUPS)
-    )
-    categorical("Driver_Gender", "driver_gender")
-    out["driver_age"] = age.where(~bad_age).astype("Int64")
-    flagged = ((out["driver_age"] < AGE_MIN) | (out["driver_age"] > AGE_MAX)).fillna(False).to_numpy(dtype=bool)
-    report.add("flagged", "Driver_Age", f"age outside {AGE_MIN}-{AGE_MAX} (kept; age_flagged=True)", rownum[flagged])
-    missing_age = out["driver_age"].isna().to_numpy() & ~bad_age
-    report.add("flagged", "Driver_Age", "age missing (kept; band 'Unknown')", rownum[missing_age])
-    out["age_flagged"] = flagged
-    out["age_band"] = _age_band(out["driver_age"], pd.Series(flagged))
-
-    srch = df["Was_a_Search_Conducted"].str.lower()
-    bad_search = ~srch.isin(["yes", "no"]).to_numpy()
-    report.add(
-        "flagged",
-        "Was_a_Search_Conducted",
-        "not Yes/No (kept; searched unknown, left out of search rates)",
-        rownum[bad_search],
-    )
-    out["searched"] = pd.array(np.where(bad_search, None, srch == "yes"), dtype="boolean")
-    categorical("Result_of_Stop", "result")
-
-    out["division"] = pd.Categorical(
-        div.where(~(blank_div | unknown_div), NO_DIVISION), categories=[*DIVISIONS.values(), NO_DIVISION]
-    )
-    out["division_recorded"] = ~blank_div
-    report.add("kept", "CMPD_Division", f"division blank (kept under '{NO_DIVISION}')", rownum[blank_div & keep])
-
-    out = out.loc[keep].reset_index(drop=True)
-    if out["month"].notna().any():
-        report.notes.append(
-            f"months {out['month'].min():%Y-%m} to {out['month'].max():%Y-%m}; "
-            f"{int(out['division_recorded'].sum()):,} stops with a division, "
-            f"{int((~out['division_recorded']).sum()):,} without"
-        )
-    return out, report
+    fields = _parse(raw)
+    keep = _set_aside(_domain_problems(fields), fields, report, path=path, on_error=on_error)
+    stops = _clean_frame(fields, keep, report)
+    _note_period(stops, report)
+    return stops, report

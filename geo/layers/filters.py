@@ -121,20 +121,7 @@ class StopFilter:
         mask = np.ones(len(stops), dtype=bool)
         applied: list[str] = []
         for label, column, values in steps:
-            if column in ("month>=", "month<="):
-                require_stop_columns(stops, ["month"])
-                month = stops["month"].to_numpy()
-                step = month >= np.datetime64(values) if column == "month>=" else month <= np.datetime64(values)
-            else:
-                require_stop_columns(stops, [column])
-                col = stops[column]
-                allowed = [str(c) for c in col.cat.categories] if isinstance(col.dtype, pd.CategoricalDtype) else sorted(map(str, pd.unique(col)))
-                unknown = [v for v in values if v not in allowed]
-                if unknown:
-                    raise ValueDomainError(
-                        f"Filter {label.split(' in ')[0]}: unknown value(s) {quote_values(unknown)}; allowed: {', '.join(allowed)}."
-                    )
-                step = col.isin(list(values)).to_numpy()
+            step = _step_mask(stops, label, column, values)
             mask &= step
             applied.append(label)
             if not mask.any():
@@ -174,3 +161,25 @@ def require_stop_columns(stops: pd.DataFrame, columns: Iterable[str]) -> None:
             f"The stops frame is missing column(s) {', '.join(missing)}; expected the clean frame of geo.ingest.stops.load_stops "
             f"(found: {', '.join(map(str, stops.columns))})."
         )
+
+
+def _step_mask(stops: pd.DataFrame, label: str, column: str, values: tuple[str, ...] | pd.Timestamp) -> np.ndarray:
+    """The stops one filter step keeps: a month bound, or values of a category column (checked)."""
+    if isinstance(values, pd.Timestamp):  # the "month>=" and "month<=" steps
+        require_stop_columns(stops, ["month"])
+        month = stops["month"].to_numpy()
+        bound = np.datetime64(values)
+        return np.asarray(month >= bound if column == "month>=" else month <= bound, dtype=bool)
+    require_stop_columns(stops, [column])
+    col = stops[column]
+    allowed = (
+        [str(c) for c in col.cat.categories]
+        if isinstance(col.dtype, pd.CategoricalDtype)
+        else sorted(map(str, pd.unique(col)))
+    )
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise ValueDomainError(
+            f"Filter {label.split(' in ')[0]}: unknown value(s) {quote_values(unknown)}; allowed: {', '.join(allowed)}."
+        )
+    return np.asarray(col.isin(list(values)).to_numpy(), dtype=bool)

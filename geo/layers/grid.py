@@ -11,7 +11,7 @@ import shapely
 
 from geo.errors import CRSError, EmptyInputError, GeometryError, ValueDomainError
 
-__all__ = ["HexGrid", "hexagon_grid", "hex_counts"]
+__all__ = ["HexGrid", "boundary_geometry", "hexagon_grid", "hex_counts"]
 
 
 _SQRT3 = np.sqrt(3.0)
@@ -43,10 +43,28 @@ class HexGrid:
     @property
     def radius(self) -> float:
         """Centre-to-corner distance."""
-        return self.spacing / _SQRT3
+        return float(self.spacing / _SQRT3)
 
 
-def boundary_geometry(boundary, crs) -> Any:
+def boundary_geometry(boundary: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry, crs: Any) -> shapely.Geometry:
+    """One valid (multi)polygon from a boundary layer (dissolved, in ``crs``) or a geometry.
+
+    Parameters
+    ----------
+    boundary
+        A polygon layer (its non-empty geometries are united) or one geometry.
+    crs
+        CRS to reproject a layer to (``None``: keep the layer's).
+
+    Raises
+    ------
+    CRSError
+        The layer has no CRS.
+    EmptyInputError
+        The layer has no geometry.
+    GeometryError
+        The boundary is not a polygon or multipolygon.
+    """
     if isinstance(boundary, (gpd.GeoDataFrame, gpd.GeoSeries)):
         if boundary.crs is None:
             raise CRSError("the boundary layer has no CRS")
@@ -131,10 +149,12 @@ def hexagon_grid(
     r_vals = np.arange(-1, int(np.ceil((maxy - miny) / (1.5 * radius))) + 2)
     q_lo = int(np.floor(-r_vals.max() / 2.0)) - 2
     q_hi = int(np.ceil((maxx - minx) / cell_size - r_vals.min() / 2.0)) + 2
-    qq, rr = np.meshgrid(np.arange(q_lo, q_hi + 1), r_vals)
-    qq, rr = qq.ravel(), rr.ravel()
+    q_mesh, r_mesh = np.meshgrid(np.arange(q_lo, q_hi + 1), r_vals)
+    qq, rr = q_mesh.ravel(), r_mesh.ravel()
     cx, cy = _centres(qq, rr, radius, origin)
-    inside_bbox = (cx >= minx - cell_size) & (cx <= maxx + cell_size) & (cy >= miny - cell_size) & (cy <= maxy + cell_size)
+    inside_bbox = (
+        (cx >= minx - cell_size) & (cx <= maxx + cell_size) & (cy >= miny - cell_size) & (cy <= maxy + cell_size)
+    )
     qq, rr, cx, cy = qq[inside_bbox], rr[inside_bbox], cx[inside_bbox], cy[inside_bbox]
     angles = np.deg2rad(30.0 + 60.0 * np.arange(7))
     ring = np.stack([cx[:, None] + radius * np.cos(angles), cy[:, None] + radius * np.sin(angles)], axis=-1)

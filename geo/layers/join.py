@@ -25,11 +25,15 @@ def check_projected(*layers: tuple[str, gpd.GeoDataFrame]) -> None:
         if gdf.crs is None:
             raise CRSError(f"{name} has no CRS; set it before joining.")
         if not gdf.crs.is_projected:
-            raise CRSError(f"{name} is in a geographic CRS ({gdf.crs.to_string()}); project it (e.g. to EPSG:2264) before joining.")
+            raise CRSError(
+                f"{name} is in a geographic CRS ({gdf.crs.to_string()}); project it (e.g. to EPSG:2264) before joining."
+            )
         if crs is None:
             crs = gdf.crs
         elif gdf.crs != crs:
-            raise CRSError(f"{name} is in {gdf.crs.to_string()} but the other layer is in {crs.to_string()}; reproject one of them.")
+            raise CRSError(
+                f"{name} is in {gdf.crs.to_string()} but the other layer is in {crs.to_string()}; reproject one of them."
+            )
 
 
 def assign_points(
@@ -82,7 +86,11 @@ def assign_points(
     pairs = pairs.sort_values(["pt", "id"], kind="stable").drop_duplicates("pt", keep="first")
     idx = np.full(len(pts), -1)
     idx[pairs["pt"].to_numpy()] = pairs["poly"].to_numpy()
-    values = pd.Series(ids).take(np.where(idx < 0, 0, idx)).reset_index(drop=True) if len(ids) else pd.Series([None] * len(pts))
+    values = (
+        pd.Series(ids).take(np.where(idx < 0, 0, idx)).reset_index(drop=True)
+        if len(ids)
+        else pd.Series([None] * len(pts))
+    )
     if np.issubdtype(np.asarray(ids).dtype, np.integer):
         values = values.astype("Int64")
     values = values.where(idx >= 0)
@@ -161,11 +169,15 @@ def majority_overlap(source: gpd.GeoDataFrame, target: gpd.GeoDataFrame, *, targ
     src["_src"] = np.arange(len(src))
     pieces = gpd.overlay(src, target[[target_id, target.geometry.name]], how="intersection", keep_geom_type=True)
     pieces["_a"] = pieces.geometry.area
-    best = pieces.sort_values(["_src", "_a"], ascending=[True, False]).drop_duplicates("_src").set_index("_src")[target_id]
+    best = (
+        pieces.sort_values(["_src", "_a"], ascending=[True, False]).drop_duplicates("_src").set_index("_src")[target_id]
+    )
     return pd.Series(best.reindex(range(len(src))).to_numpy(), index=source.index, name=target_id)
 
 
-def assign_to_units(points: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, *, id_column: str) -> tuple[pd.Series, LoadReport]:
+def assign_to_units(
+    points: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, *, id_column: str
+) -> tuple[pd.Series, LoadReport]:
     """Assign each point to the polygon containing it (the one swappable spatial step).
 
     Uses :func:`geo.layers.join.assign_points` (a point on a shared boundary goes to the
@@ -180,5 +192,7 @@ def assign_to_units(points: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, *, id_
     pts = points[[points.geometry.name]].copy()
     if "row" in points.columns:
         pts["row"] = points["row"].to_numpy()
-    assigned, report = assign_points(pts, polygons[[id_column, polygons.geometry.name]], id_column=id_column, out_column="_unit")
+    assigned, report = assign_points(
+        pts, polygons[[id_column, polygons.geometry.name]], id_column=id_column, out_column="_unit"
+    )
     return pd.Series(assigned["_unit"].to_numpy(), index=points.index, name=id_column), report

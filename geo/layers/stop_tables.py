@@ -53,7 +53,9 @@ def stop_counts(stops: pd.DataFrame, *, by: str | Sequence[str]) -> pd.DataFrame
     by = [by] if isinstance(by, str) else list(by)
     missing = [c for c in by if c not in stops.columns]
     if missing:
-        raise SchemaError(f"Cannot group stops by {', '.join(missing)}: no such column. Columns: {', '.join(stops.columns)}.")
+        raise SchemaError(
+            f"Cannot group stops by {', '.join(missing)}: no such column. Columns: {', '.join(stops.columns)}."
+        )
     flags = pd.DataFrame(
         {
             "stops": 1,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -11,9 +12,7 @@ import pandas as pd
 from geo.errors import SchemaError
 from geo.scale.polygon_index import PolygonIndex, check_crs, points_xy
 
-__all__ = ["AggregateReport", "count_units", "counts_frame", "aggregate"]
-
-
+__all__ = ["AggregateReport", "count_units", "counts_frame", "aggregate", "index_for"]
 
 
 #: Name of the category used for points whose ``by`` value is missing.
@@ -72,7 +71,8 @@ class AggregateReport:
             notes,
         )
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: every count, the flags and the notes."""
         return {
             "points_read": self.points_read,
             "assigned": self.assigned,
@@ -99,6 +99,25 @@ class AggregateReport:
             lines.append(f"  missing category (counted under {MISSING_CATEGORY!r}): {self.by_missing:,}")
         lines += [f"  * {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+def index_for(polygons: gpd.GeoDataFrame | None, index: PolygonIndex | None, *, id_column: str) -> PolygonIndex:
+    """The prebuilt ``index`` (checked to be on ``id_column``), or one built from ``polygons``.
+
+    Raises
+    ------
+    TypeError
+        Neither is given.
+    SchemaError
+        ``index`` was built on another column.
+    """
+    if index is None:
+        if polygons is None:
+            raise TypeError("Pass polygons or a prebuilt index.")
+        return PolygonIndex.build(polygons, id_column=id_column)
+    if index.id_column != id_column:
+        raise SchemaError(f"The index was built on {index.id_column!r}, not {id_column!r}.")
+    return index
 
 
 def count_units(
@@ -243,14 +262,11 @@ def aggregate(
     """
     if not isinstance(points, gpd.GeoDataFrame):
         raise TypeError(f"points must be a GeoDataFrame, not {type(points).__name__}.")
-    if index is None:
-        if polygons is None:
-            raise TypeError("Pass polygons or a prebuilt index.")
-        index = PolygonIndex.build(polygons, id_column=id_column)
-    elif index.id_column != id_column:
-        raise SchemaError(f"The index was built on {index.id_column!r}, not {id_column!r}.")
+    index = index_for(polygons, index, id_column=id_column)
     if by is not None and by not in points.columns:
-        raise SchemaError(f"Cannot break counts down by {by!r}: no such column in the points. Columns: {', '.join(map(str, points.columns))}.")
+        raise SchemaError(
+            f"Cannot break counts down by {by!r}: no such column in the points. Columns: {', '.join(map(str, points.columns))}."
+        )
     check_crs(points.crs, index)
     x, y, _ = points_xy(points.geometry)
     counts, rep = count_units(x, y, index, categories=points[by] if by else None)

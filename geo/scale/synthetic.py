@@ -18,19 +18,28 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
+from pyproj import CRS
 
 from geo.errors import DataFileError, EmptyInputError
 from geo.scale.polygon_index import PolygonIndex
 from geo.settings import PROJECT_ROOT
 
-__all__ = ["SYNTHETIC_DIR", "SYNTHETIC_METADATA_KEY", "CATEGORIES", "uniform_points", "clustered_points", "write_points", "is_synthetic"]
+__all__ = [
+    "SYNTHETIC_DIR",
+    "SYNTHETIC_METADATA_KEY",
+    "CATEGORIES",
+    "uniform_points",
+    "clustered_points",
+    "write_points",
+    "is_synthetic",
+]
 
 
 #: Default folder for synthetic data (git-ignored).
@@ -110,7 +119,8 @@ def clustered_points(
     return x, y
 
 
-def _geo_metadata(crs: object, bbox: list[float]) -> dict:
+def _geo_metadata(crs: CRS, bbox: list[float]) -> dict[str, Any]:
+    """GeoParquet 1.1 metadata of a native ``point`` geometry column."""
     return {
         "version": "1.1.0",
         "primary_column": "geometry",
@@ -118,26 +128,33 @@ def _geo_metadata(crs: object, bbox: list[float]) -> dict:
             "geometry": {
                 "encoding": "point",
                 "geometry_types": ["Point"],
-                "crs": crs.to_json_dict(),  # type: ignore[attr-defined]
+                "crs": crs.to_json_dict(),
                 "bbox": bbox,
             }
         },
     }
 
 
-def _table(x: np.ndarray, y: np.ndarray, crs: object, category: np.ndarray | None, meta: dict) -> pa.Table:
+def _table(x: np.ndarray, y: np.ndarray, crs: CRS, category: np.ndarray | None, meta: dict[str, Any]) -> pa.Table:
+    """One file's table: GeoArrow points, the ``synthetic`` flag, the category; metadata that says SYNTHETIC."""
     geom = pa.StructArray.from_arrays(
         [pa.array(x), pa.array(y)],
         fields=[pa.field("x", pa.float64(), nullable=False), pa.field("y", pa.float64(), nullable=False)],
     )
-    ext = {b"ARROW:extension:name": b"geoarrow.point", b"ARROW:extension:metadata": json.dumps({"crs": crs.to_json_dict()}).encode()}  # type: ignore[attr-defined]
+    ext = {
+        b"ARROW:extension:name": b"geoarrow.point",
+        b"ARROW:extension:metadata": json.dumps({"crs": crs.to_json_dict()}).encode(),
+    }
     fields = [pa.field("geometry", geom.type, metadata=ext), pa.field("synthetic", pa.bool_())]
     arrays = [geom, pa.array(np.ones(len(x), dtype=bool))]
     if category is not None:
         fields.append(pa.field("category", pa.dictionary(pa.int8(), pa.string())))
         arrays.append(pa.DictionaryArray.from_arrays(pa.array(category, type=pa.int8()), pa.array(list(CATEGORIES))))
     bbox = [float(x.min()), float(y.min()), float(x.max()), float(y.max())] if len(x) else [0.0, 0.0, 0.0, 0.0]
-    metadata = {b"geo": json.dumps(_geo_metadata(crs, bbox)).encode(), SYNTHETIC_METADATA_KEY: json.dumps(meta).encode()}
+    metadata = {
+        b"geo": json.dumps(_geo_metadata(crs, bbox)).encode(),
+        SYNTHETIC_METADATA_KEY: json.dumps(meta).encode(),
+    }
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=metadata))
 
 
@@ -195,7 +212,9 @@ def write_points(
     folder.mkdir(parents=True, exist_ok=True)
     old = sorted(folder.glob("part-*.parquet"))
     if old and not overwrite:
-        raise DataFileError(f"{folder} already holds {len(old)} part-*.parquet files; pass overwrite=True or choose another folder.")
+        raise DataFileError(
+            f"{folder} already holds {len(old)} part-*.parquet files; pass overwrite=True or choose another folder."
+        )
     for p in old:
         p.unlink()
     index = _county(polygons) if kind == "uniform" else None
@@ -208,8 +227,20 @@ def write_points(
             x, y = uniform_points(m, polygons, seed=seed + i, index=index)
         else:
             x, y = clustered_points(m, polygons, seed=seed + i)
-        cat = np.random.default_rng([seed + i, 1]).choice(len(probs), size=m, p=probs).astype(np.int8) if category else None
-        meta = {"synthetic": True, "warning": _WARNING, "kind": kind, "seed": seed + i, "rows": m, "total_rows": n, "part": i}
+        cat = (
+            np.random.default_rng([seed + i, 1]).choice(len(probs), size=m, p=probs).astype(np.int8)
+            if category
+            else None
+        )
+        meta = {
+            "synthetic": True,
+            "warning": _WARNING,
+            "kind": kind,
+            "seed": seed + i,
+            "rows": m,
+            "total_rows": n,
+            "part": i,
+        }
         path = folder / f"part-{i:05d}.parquet"
         pq.write_table(_table(x, y, polygons.crs, cat, meta), path, row_group_size=rows_per_file, compression="snappy")
         paths.append(path)
@@ -234,7 +265,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from geo.layers.build import npa
 
-    p = argparse.ArgumentParser(prog="python -m geo.scale.synthetic", description="Write SYNTHETIC points (benchmarks and tests only) as partitioned GeoParquet.")
+    p = argparse.ArgumentParser(
+        prog="python -m geo.scale.synthetic",
+        description="Write SYNTHETIC points (benchmarks and tests only) as partitioned GeoParquet.",
+    )
     p.add_argument("--n", type=int, required=True, help="number of points")
     p.add_argument("--kind", choices=("uniform", "clustered"), default="uniform")
     p.add_argument("--seed", type=int, default=0)
@@ -243,7 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--overwrite", action="store_true")
     args = p.parse_args(argv)
     out = args.out or SYNTHETIC_DIR / f"{args.kind}_{args.n}"
-    paths = write_points(out, npa(), n=args.n, kind=args.kind, seed=args.seed, rows_per_file=args.rows_per_file, overwrite=args.overwrite)
+    paths = write_points(
+        out, npa(), n=args.n, kind=args.kind, seed=args.seed, rows_per_file=args.rows_per_file, overwrite=args.overwrite
+    )
     print(f"wrote {args.n:,} SYNTHETIC points in {len(paths)} file(s) under {out}")
     return 0
 

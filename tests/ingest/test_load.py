@@ -74,13 +74,17 @@ def test_missing_column(stops_csv):
 
 def test_unknown_division_names_rows(stops_csv):
     p = stops_csv([{}, {"CMPD_Division": "Gotham Division"}, {}, {"CMPD_Division": "Gotham Division"}])
-    with pytest.raises(ValueDomainError, match=r"CMPD_Division: 2 unknown division name\(s\) \('Gotham Division'\) at rows 2, 4"):
+    with pytest.raises(
+        ValueDomainError, match=r"CMPD_Division: 2 unknown division name\(s\) \('Gotham Division'\) at rows 2, 4"
+    ):
         load_stops(p)
 
 
 def test_unparseable_month(stops_csv):
     p = stops_csv([{}, {}, {"Month_of_Stop": "Jan 2020"}])
-    with pytest.raises(ValueDomainError, match=r"(?s)stops\.csv.*column Month_of_Stop: 1 value\(s\) not a month.*'Jan 2020'.*row 3"):
+    with pytest.raises(
+        ValueDomainError, match=r"(?s)stops\.csv.*column Month_of_Stop: 1 value\(s\) not a month.*'Jan 2020'.*row 3"
+    ):
         load_stops(p)
 
 
@@ -230,7 +234,13 @@ def test_divisions_bowtie_repaired(tmp_path):
     bowtie = [[[-80.8, 35.2], [-80.7, 35.3], [-80.7, 35.2], [-80.8, 35.3], [-80.8, 35.2]]]
     p = _write_geojson(
         tmp_path / "bow.geojson",
-        [{"type": "Feature", "properties": {"DNAME": "Metro Division"}, "geometry": {"type": "Polygon", "coordinates": bowtie}}],
+        [
+            {
+                "type": "Feature",
+                "properties": {"DNAME": "Metro Division"},
+                "geometry": {"type": "Polygon", "coordinates": bowtie},
+            }
+        ],
     )
     d, report = boundaries.load_divisions(p)
     assert d.geometry.is_valid.all() and d.geom_type.iloc[0] in ("Polygon", "MultiPolygon")
@@ -241,18 +251,31 @@ def test_divisions_null_geometry(tmp_path):
     p = _write_geojson(
         tmp_path / "null.geojson",
         [
-            {"type": "Feature", "properties": {"DNAME": "Metro Division"}, "geometry": {"type": "Polygon", "coordinates": _square(-80.8, 35.2)}},
+            {
+                "type": "Feature",
+                "properties": {"DNAME": "Metro Division"},
+                "geometry": {"type": "Polygon", "coordinates": _square(-80.8, 35.2)},
+            },
             {"type": "Feature", "properties": {"DNAME": "North Division"}, "geometry": None},
         ],
     )
-    with pytest.raises(GeometryError, match=r"null\.geojson: column geometry: 1 feature\(s\) have no geometry \('North Division'\) at row 2"):
+    with pytest.raises(
+        GeometryError,
+        match=r"null\.geojson: column geometry: 1 feature\(s\) have no geometry \('North Division'\) at row 2",
+    ):
         boundaries.load_divisions(p)
 
 
 def test_divisions_unknown_name(tmp_path):
     p = _write_geojson(
         tmp_path / "names.geojson",
-        [{"type": "Feature", "properties": {"DNAME": "Gotham"}, "geometry": {"type": "Polygon", "coordinates": _square(-80.8, 35.2)}}],
+        [
+            {
+                "type": "Feature",
+                "properties": {"DNAME": "Gotham"},
+                "geometry": {"type": "Polygon", "coordinates": _square(-80.8, 35.2)},
+            }
+        ],
     )
     with pytest.raises(ValueDomainError, match=r"column DNAME: unknown division name\(s\) 'Gotham' at row 1"):
         boundaries.load_divisions(p)
@@ -261,7 +284,13 @@ def test_divisions_unknown_name(tmp_path):
 def test_divisions_missing_column(tmp_path):
     p = _write_geojson(
         tmp_path / "cols.geojson",
-        [{"type": "Feature", "properties": {"NAME": "x"}, "geometry": {"type": "Polygon", "coordinates": _square(-80.8, 35.2)}}],
+        [
+            {
+                "type": "Feature",
+                "properties": {"NAME": "x"},
+                "geometry": {"type": "Polygon", "coordinates": _square(-80.8, 35.2)},
+            }
+        ],
     )
     with pytest.raises(SchemaError, match=r"missing column\(s\) DNAME"):
         boundaries.load_divisions(p)
@@ -277,7 +306,13 @@ def test_divisions_not_a_layer(tmp_path):
 def test_points_not_polygons(tmp_path):
     p = _write_geojson(
         tmp_path / "pts.geojson",
-        [{"type": "Feature", "properties": {"DNAME": "Metro Division"}, "geometry": {"type": "Point", "coordinates": [-80.8, 35.2]}}],
+        [
+            {
+                "type": "Feature",
+                "properties": {"DNAME": "Metro Division"},
+                "geometry": {"type": "Point", "coordinates": [-80.8, 35.2]},
+            }
+        ],
     )
     with pytest.raises(GeometryError, match=r"not polygons \('Point'\)"):
         boundaries.load_divisions(p)
@@ -294,7 +329,11 @@ def test_npa_repaired_and_complete(settings):
 
 
 def test_npa_duplicate_ids(tmp_path):
-    f = {"type": "Feature", "properties": {"id": "7"}, "geometry": {"type": "Polygon", "coordinates": _square(-80.8, 35.2)}}
+    f = {
+        "type": "Feature",
+        "properties": {"id": "7"},
+        "geometry": {"type": "Polygon", "coordinates": _square(-80.8, 35.2)},
+    }
     p = _write_geojson(tmp_path / "dup.geojson", [f, f])
     with pytest.raises(ValueDomainError, match=r"duplicate NPA id\(s\) 7 at rows 1, 2"):
         boundaries.load_npa(p)

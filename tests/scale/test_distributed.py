@@ -19,7 +19,8 @@ import shapely
 from geo import cli
 from geo.errors import CRSError, DataFileError, GeometryError, SchemaError
 from geo.scale.counting import aggregate
-from geo.scale.distributed import SchedulerError, aggregate_parquet, connect, inspect_points
+from geo.scale.distributed import SchedulerError, aggregate_parquet, connect
+from geo.scale.parquet import inspect_points
 from geo.scale.polygon_index import PolygonIndex
 from geo.scale.synthetic import SYNTHETIC_METADATA_KEY, is_synthetic, write_points
 from geo.settings import PROJECT_ROOT
@@ -63,7 +64,6 @@ def clustered(npa, tmp_path_factory):
 @pytest.fixture
 def run_cli(monkeypatch, settings, capsys):
     """``python -m geo aggregate ...`` in process: (exit code, stdout, stderr)."""
-    monkeypatch.setitem(cli._PLUGINS, "aggregate", "geo.cli.aggregate")
     monkeypatch.setenv("CMPD_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("CMPD_CACHE_DIR", str(settings.cache_dir))
 
@@ -89,7 +89,16 @@ def read_points(folder) -> gpd.GeoDataFrame:
 
 
 def test_cli_dask_equals_local_per_unit_and_by_category(run_cli, clustered, cluster, tmp_path):
-    code, out, err = run_cli("--points", str(clustered / "*.parquet"), "--layer", "npa", "--by", "category", "--out", str(tmp_path / "local.csv"))
+    code, out, err = run_cli(
+        "--points",
+        str(clustered / "*.parquet"),
+        "--layer",
+        "npa",
+        "--by",
+        "category",
+        "--out",
+        str(tmp_path / "local.csv"),
+    )
     assert code == 0, err
     code, out_dask, err = run_cli(
         "--points", str(clustered), "--layer", "npa", "--by", "category", "--engine", "dask",
@@ -116,7 +125,9 @@ def test_local_engine_equals_sjoin_counts(clustered, npa, index):
     pts = read_points(clustered)
     j = gpd.sjoin(pts, npa[["npa", "geometry"]], predicate="intersects", how="inner").reset_index(names="pt")
     j = j.sort_values(["pt", "npa"]).drop_duplicates("pt")
-    expected = j.groupby(["npa", "category"], observed=True).size().unstack(fill_value=0).reindex(npa["npa"], fill_value=0)
+    expected = (
+        j.groupby(["npa", "category"], observed=True).size().unstack(fill_value=0).reindex(npa["npa"], fill_value=0)
+    )
     for cat in expected.columns:
         np.testing.assert_array_equal(counts[f"category={cat}"], expected[cat].to_numpy())
     assert report.outside == len(pts) - len(j) and report.null_geometry == 0 and report.files == 4
@@ -137,20 +148,26 @@ def test_shared_boundary_points_same_in_dask_local_and_sjoin(npa, index, client,
     pts = np.vstack([coords, (coords[:-1] + coords[1:]) / 2, rng.uniform((xmin, ymin), (xmax, ymax), (20_000, 2))])
     pd.DataFrame({"x": pts[:, 0], "y": pts[:, 1]}).to_parquet(tmp_path / "edges.parquet", row_group_size=10_000)
     local, report = aggregate_parquet(tmp_path / "edges.parquet", index=index, id_column="npa")
-    dask, dreport = aggregate_parquet(tmp_path / "edges.parquet", index=index, id_column="npa", engine="dask", client=client)
+    dask, dreport = aggregate_parquet(
+        tmp_path / "edges.parquet", index=index, id_column="npa", engine="dask", client=client
+    )
     pd.testing.assert_frame_equal(local, dask)
     g = gpd.GeoDataFrame(geometry=gpd.points_from_xy(pts[:, 0], pts[:, 1]), crs=npa.crs)
     j = gpd.sjoin(g, npa[["npa", "geometry"]], predicate="intersects", how="inner").reset_index(names="pt")
     matches = j.groupby("pt").size()
     first = j.sort_values(["pt", "npa"]).drop_duplicates("pt")
-    np.testing.assert_array_equal(local["count"], first["npa"].value_counts().reindex(npa["npa"], fill_value=0).to_numpy())
+    np.testing.assert_array_equal(
+        local["count"], first["npa"].value_counts().reindex(npa["npa"], fill_value=0).to_numpy()
+    )
     assert report.shared_boundary == dreport.shared_boundary == int((matches > 1).sum()) > 5000
     assert report.outside == len(pts) - len(first)
 
 
 def test_dask_geopandas_reader_equals_arrow_reader(clustered, index, client):
     arrow, _ = aggregate_parquet(clustered, index=index, id_column="npa", by="category", engine="dask", client=client)
-    dgpd, report = aggregate_parquet(clustered, index=index, id_column="npa", by="category", engine="dask", client=client, reader="dask-geopandas")
+    dgpd, report = aggregate_parquet(
+        clustered, index=index, id_column="npa", by="category", engine="dask", client=client, reader="dask-geopandas"
+    )
     pd.testing.assert_frame_equal(arrow, dgpd)
     assert "reader dask-geopandas" in report.notes[-1]
 
@@ -191,13 +208,17 @@ def test_null_geometries_are_counted_and_reported(index, npa, client, tmp_path, 
     local, report = aggregate_parquet(tmp_path / "nulls.parquet", index=index, id_column="npa")
     assert report.null_geometry == 5 and report.points_read == 1000
     assert local["count"].sum() + report.outside == 995
-    dask, dreport = aggregate_parquet(tmp_path / "nulls.parquet", index=index, id_column="npa", engine="dask", client=client)
+    dask, dreport = aggregate_parquet(
+        tmp_path / "nulls.parquet", index=index, id_column="npa", engine="dask", client=client
+    )
     pd.testing.assert_frame_equal(dask, local)
     assert dreport.null_geometry == 5
     counts, xyreport = aggregate_parquet(tmp_path / "xy.parquet", index=index, id_column="npa")
     assert xyreport.null_geometry == 4
     assert any("carry no CRS; assumed EPSG:2264" in n for n in xyreport.notes)
-    code, out, _ = run_cli("--points", str(tmp_path / "nulls.parquet"), "--layer", "divisions", "--out", str(tmp_path / "d.parquet"))
+    code, out, _ = run_cli(
+        "--points", str(tmp_path / "nulls.parquet"), "--layer", "divisions", "--out", str(tmp_path / "d.parquet")
+    )
     assert code == 0 and "no geometry / missing coordinates (not counted): 5" in out and "SYNTHETIC" not in out
     assert pd.read_parquet(tmp_path / "d.parquet").columns.tolist() == ["division", "count"]
 
@@ -209,7 +230,9 @@ def test_points_without_coordinates_fail_clearly(index, tmp_path, run_cli):
     pd.DataFrame({"id": [1, 2], "value": [3.0, 4.0]}).to_parquet(tmp_path / "nocoords.parquet")
     with pytest.raises(SchemaError, match=r"nocoords.parquet: no point coordinates.*Columns: 'id', 'value'"):
         aggregate_parquet(tmp_path / "nocoords.parquet", index=index, id_column="npa")
-    code, out, err = run_cli("--points", str(tmp_path / "nocoords.parquet"), "--layer", "npa", "--out", str(tmp_path / "o.csv"))
+    code, out, err = run_cli(
+        "--points", str(tmp_path / "nocoords.parquet"), "--layer", "npa", "--out", str(tmp_path / "o.csv")
+    )
     assert code == 2 and "no point coordinates" in err and "Traceback" not in err
     assert not (tmp_path / "o.csv").exists()
 
@@ -228,11 +251,26 @@ def test_unreachable_scheduler_fails_fast_with_a_message(run_cli, clustered, tmp
         connect("127.0.0.1:8786")
 
 
-@pytest.mark.skipif("aggregate" not in cli._PLUGINS, reason="the lead registers 'aggregate' in geo/cli.py")
 def test_python_m_geo_aggregate_exit_code(clustered, settings, tmp_path):
     env = {**os.environ, "CMPD_DATA_DIR": str(settings.data_dir), "CMPD_CACHE_DIR": str(settings.cache_dir)}
-    args = ["aggregate", "--points", str(clustered), "--layer", "npa", "--engine", "dask", "--scheduler", f"tcp://127.0.0.1:{closed_port()}", "--timeout", "1", "--out", str(tmp_path / "o.csv")]
-    r = subprocess.run([sys.executable, "-m", "geo", *args], capture_output=True, text=True, cwd=PROJECT_ROOT, env=env, timeout=120)
+    args = [
+        "aggregate",
+        "--points",
+        str(clustered),
+        "--layer",
+        "npa",
+        "--engine",
+        "dask",
+        "--scheduler",
+        f"tcp://127.0.0.1:{closed_port()}",
+        "--timeout",
+        "1",
+        "--out",
+        str(tmp_path / "o.csv"),
+    ]
+    r = subprocess.run(
+        [sys.executable, "-m", "geo", *args], capture_output=True, text=True, cwd=PROJECT_ROOT, env=env, timeout=120
+    )
     assert r.returncode == 2 and "no Dask scheduler answered" in r.stderr
 
 
@@ -251,14 +289,25 @@ def test_other_bad_inputs(index, clustered, tmp_path, run_cli):
     pd.DataFrame({"x": [1.0], "y": [2.0]}).to_parquet(mixed / "b.parquet")
     with pytest.raises(SchemaError, match=r"b.parquet: column\(s\) 'geometry' missing"):
         aggregate_parquet(mixed, index=index, id_column="npa")
-    code, _, err = run_cli("--points", str(clustered), "--layer", "npa", "--scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path / "o.csv"))
+    code, _, err = run_cli(
+        "--points",
+        str(clustered),
+        "--layer",
+        "npa",
+        "--scheduler",
+        "tcp://127.0.0.1:1",
+        "--out",
+        str(tmp_path / "o.csv"),
+    )
     assert code == 2 and "--scheduler needs --engine dask" in err
     code, _, err = run_cli("--points", str(clustered), "--layer", "npa", "--out", str(tmp_path / "o.txt"))
     assert code == 2 and "cannot tell the format" in err
 
 
 def test_geojson_output_has_every_unit(run_cli, clustered, tmp_path):
-    code, out, err = run_cli("--points", str(clustered), "--layer", "hex", "--hex-size", "6000", "--out", str(tmp_path / "hex.geojson"))
+    code, out, err = run_cli(
+        "--points", str(clustered), "--layer", "hex", "--hex-size", "6000", "--out", str(tmp_path / "hex.geojson")
+    )
     assert code == 0, err
     g = gpd.read_file(tmp_path / "hex.geojson")
     assert g.crs.to_epsg() == 4326 and {"cell_id", "count"} <= set(g.columns)

@@ -15,13 +15,15 @@ from hypothesis import strategies as st
 
 from geo.errors import CRSError, GeometryError, SchemaError
 from geo.layers.join import assign_points
-from geo.scale.counting import MISSING_CATEGORY, aggregate, count_units, counts_frame
+from geo.scale.counting import MISSING_CATEGORY, aggregate, count_units, counts_frame, index_for
 from geo.scale.polygon_index import PolygonIndex, assign
 
 CRS = "EPSG:2264"
 
 
-def sjoin_smallest(x: np.ndarray, y: np.ndarray, polygons: gpd.GeoDataFrame, id_column: str) -> tuple[np.ndarray, np.ndarray]:
+def sjoin_smallest(
+    x: np.ndarray, y: np.ndarray, polygons: gpd.GeoDataFrame, id_column: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Independent reference: geopandas.sjoin(intersects), smallest id on ties; also the match count."""
     pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=polygons.crs)
     j = gpd.sjoin(pts, polygons[[id_column, "geometry"]].reset_index(drop=True), predicate="intersects", how="inner")
@@ -44,8 +46,11 @@ def ids_of(pos: np.ndarray, index: PolygonIndex) -> np.ndarray:
 
 @pytest.fixture(params=[0.0, 1_000_000.0], ids=["near-origin(GEOS path)", "state-plane(exact path)"])
 def shapes(request):
-    """Two squares sharing x = off+10 (ids 2 left, 1 right), a square with a hole (id 5), and
-    a square (id 7) overlapping id 5's corner."""
+    """Four hand-made polygons with a shared edge, a hole and an overlap.
+
+    Two squares share x = off+10 (ids 2 left, 1 right), a square has a hole (id 5), and a
+    square (id 7) overlaps id 5's corner.
+    """
     o = request.param
     holed = shapely.Polygon(
         [(o + 30, o), (o + 40, o), (o + 40, o + 10), (o + 30, o + 10)],
@@ -53,7 +58,12 @@ def shapes(request):
     )
     gdf = gpd.GeoDataFrame(
         {"pid": [2, 1, 5, 7]},
-        geometry=[shapely.box(o, o, o + 10, o + 10), shapely.box(o + 10, o, o + 20, o + 10), holed, shapely.box(o + 38, o + 8, o + 45, o + 15)],
+        geometry=[
+            shapely.box(o, o, o + 10, o + 10),
+            shapely.box(o + 10, o, o + 20, o + 10),
+            holed,
+            shapely.box(o + 38, o + 8, o + 45, o + 15),
+        ],
         crs=CRS,
     )
     return o, gdf
@@ -91,7 +101,9 @@ def test_hand_made_points_follow_the_rules(shapes):
 
 
 def test_string_ids_use_string_order():
-    gdf = gpd.GeoDataFrame({"name": ["b", "a"]}, geometry=[shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], crs=CRS)
+    gdf = gpd.GeoDataFrame(
+        {"name": ["b", "a"]}, geometry=[shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], crs=CRS
+    )
     gdf = gdf.set_geometry(gdf.translate(2e6, 5e5))
     index = PolygonIndex.build(gdf, id_column="name")
     pos = index.query(np.array([2e6 + 10.0, 2e6 + 5]), np.array([5e5 + 5.0, 5e5 + 5]))
@@ -131,9 +143,14 @@ def test_real_incidents_equal_assign_points_and_sjoin(settings):
         assert (pos >= 0).sum() > 4500  # the sample is mostly inside the county
 
 
-def boundary_and_random_points(polys: gpd.GeoDataFrame, n: int, seed: int, *, max_edges: int | None = None) -> np.ndarray:
-    """Vertices (exactly on shared boundaries), edge midpoints and points along edges (on the
-    segment or within rounding of it), uniform points over the county and beyond, clustered points."""
+def boundary_and_random_points(
+    polys: gpd.GeoDataFrame, n: int, seed: int, *, max_edges: int | None = None
+) -> np.ndarray:
+    """Points where assignment is hard, and points where it is easy.
+
+    Vertices (exactly on shared boundaries), edge midpoints and points along edges (on the
+    segment or within rounding of it), uniform points over the county and beyond, clustered points.
+    """
     from geo.scale.synthetic import clustered_points, uniform_points
 
     rng = np.random.default_rng(seed)
@@ -148,7 +165,9 @@ def boundary_and_random_points(polys: gpd.GeoDataFrame, n: int, seed: int, *, ma
     base = np.vstack([coords, mid, along, near])
     xmin, ymin, xmax, ymax = polys.total_bounds
     k = (n - len(base)) // 3
-    beyond = np.column_stack([rng.uniform(xmin - 20_000, xmax + 20_000, k), rng.uniform(ymin - 20_000, ymax + 20_000, k)])
+    beyond = np.column_stack(
+        [rng.uniform(xmin - 20_000, xmax + 20_000, k), rng.uniform(ymin - 20_000, ymax + 20_000, k)]
+    )
     ux, uy = uniform_points(k, polys, seed=seed)
     cx, cy = clustered_points(n - len(base) - 2 * k, polys, seed=seed, spread=4000.0)
     return np.vstack([base, beyond, np.column_stack([ux, uy]), np.column_stack([cx, cy])])
@@ -199,14 +218,20 @@ def test_hex_and_divisions_boundaries_equal_sjoin(settings):
 def test_random_voronoi_coverages_equal_sjoin(seed, n_sites, offset):
     rng = np.random.default_rng(seed)
     sites = shapely.multipoints(rng.uniform(0, 1000, (n_sites, 2)) + offset)
-    cells = shapely.get_parts(shapely.voronoi_polygons(sites, extend_to=shapely.box(offset, offset, offset + 1000, offset + 1000)))
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(sites, extend_to=shapely.box(offset, offset, offset + 1000, offset + 1000))
+    )
     cells = shapely.intersection(cells, shapely.box(offset, offset, offset + 1000, offset + 1000))
     ids = rng.permutation(len(cells))
     polys = gpd.GeoDataFrame({"cid": ids}, geometry=cells, crs=CRS)
     coords = shapely.get_coordinates(cells)
     a, b = coords[:-1], coords[1:]
-    pts = np.vstack([coords, (a + b) / 2, a + rng.uniform(0, 1, (len(a), 1)) * (b - a), rng.uniform(-100, 1100, (500, 2)) + offset])
-    index = PolygonIndex.build(polys, id_column="cid", cell_size=float(rng.choice([7.0, 50.0, 333.0])), subdivide=int(rng.choice([1, 4])))
+    pts = np.vstack(
+        [coords, (a + b) / 2, a + rng.uniform(0, 1, (len(a), 1)) * (b - a), rng.uniform(-100, 1100, (500, 2)) + offset]
+    )
+    index = PolygonIndex.build(
+        polys, id_column="cid", cell_size=float(rng.choice([7.0, 50.0, 333.0])), subdivide=int(rng.choice([1, 4]))
+    )
     pos, shared = index.query(pts[:, 0], pts[:, 1], return_shared=True)
     ref, matches = sjoin_smallest(pts[:, 0], pts[:, 1], polys, "cid")
     assert ids_of(pos, index).tolist() == ref.tolist()
@@ -218,12 +243,21 @@ def test_random_voronoi_coverages_equal_sjoin(seed, n_sites, offset):
 
 def test_aggregate_counts_every_unit_and_reports(shapes):
     o, gdf = shapes
-    geoms = shapely.points(np.array([(5, 5), (6, 6), (10, 5), (35, 5), (44, 14)]) + o).tolist() + [None, shapely.Point()]
+    geoms = shapely.points(np.array([(5, 5), (6, 6), (10, 5), (35, 5), (44, 14)]) + o).tolist() + [
+        None,
+        shapely.Point(),
+    ]
     pts = gpd.GeoDataFrame({"kind": ["a", "b", "a", "a", None, "b", "a"]}, geometry=geoms, crs=CRS)
     before = pts.copy()
     counts, report = aggregate(pts, gdf, id_column="pid")
     assert counts.to_dict("list") == {"pid": [2, 1, 5, 7], "count": [2, 1, 0, 1]}
-    assert (report.points_read, report.assigned, report.outside, report.null_geometry, report.shared_boundary) == (7, 4, 1, 2, 1)
+    assert (report.points_read, report.assigned, report.outside, report.null_geometry, report.shared_boundary) == (
+        7,
+        4,
+        1,
+        2,
+        1,
+    )
     counts, report = aggregate(pts, gdf, id_column="pid", by="kind")
     assert counts.columns.tolist() == ["pid", "count", f"kind={MISSING_CATEGORY}", "kind=a", "kind=b"]
     assert counts["kind=a"].tolist() == [1, 1, 0, 0]
@@ -241,7 +275,10 @@ def test_partial_counts_add_up(settings):
     pts = boundary_and_random_points(npa, 200_000, seed=2)
     cats = pd.Series(np.random.default_rng(0).choice(["x", "y", None], len(pts)))
     whole, rep = count_units(pts[:, 0], pts[:, 1], index, categories=cats)
-    parts = [count_units(pts[i : i + 70_000, 0], pts[i : i + 70_000, 1], index, categories=cats[i : i + 70_000]) for i in range(0, len(pts), 70_000)]
+    parts = [
+        count_units(pts[i : i + 70_000, 0], pts[i : i + 70_000, 1], index, categories=cats[i : i + 70_000])
+        for i in range(0, len(pts), 70_000)
+    ]
     summed = pd.concat([p[0] for p in parts]).groupby(level=[0, 1]).sum()
     pd.testing.assert_frame_equal(counts_frame(summed, index, by="c"), counts_frame(whole, index, by="c"))
     assert sum(p[1].outside for p in parts) == rep.outside
@@ -267,6 +304,26 @@ def test_build_refuses_bad_polygon_layers():
         PolygonIndex.build(gpd.GeoDataFrame({"k": [1]}, geometry=[sq]), id_column="k")
     with pytest.raises(GeometryError, match="only Polygon and MultiPolygon"):
         PolygonIndex.build(gpd.GeoDataFrame({"k": [1, 2]}, geometry=[sq, shapely.Point(0, 0)], crs=CRS), id_column="k")
+    one = gpd.GeoDataFrame({"k": [1]}, geometry=[sq], crs=CRS)
+    with pytest.raises(GeometryError, match="no non-empty polygons"):
+        PolygonIndex.build(gpd.GeoDataFrame({"k": [1]}, geometry=[shapely.Polygon()], crs=CRS), id_column="k")
+    with pytest.raises(ValueError, match="subdivide must be 1, 2, 4, 8 or 16, not 3"):
+        PolygonIndex.build(one, id_column="k", subdivide=3)
+    with pytest.raises(ValueError, match="cell_size must be a positive number, not -1.0"):
+        PolygonIndex.build(one, id_column="k", cell_size=-1.0)
+    with pytest.raises(ValueError, match="choose a larger cell_size"):
+        PolygonIndex.build(one, id_column="k", cell_size=1e-5)
+
+
+def test_index_must_match_the_id_column(shapes):
+    _, gdf = shapes
+    index = PolygonIndex.build(gdf, id_column="pid")
+    pts = gpd.GeoDataFrame(geometry=[shapely.Point(1, 1)], crs=CRS)
+    assert index_for(None, index, id_column="pid") is index
+    with pytest.raises(SchemaError, match="The index was built on 'pid', not 'other'"):
+        aggregate(pts, index=index, id_column="other")
+    with pytest.raises(TypeError, match="Pass polygons or a prebuilt index"):
+        aggregate(pts, id_column="pid")
 
 
 def test_points_must_be_points_in_the_same_crs(shapes):
