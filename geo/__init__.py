@@ -13,7 +13,7 @@ stages below it (an import-linter contract checks this in ``make lint``)::
       ▼                          ▼
     geo.stats                  geo.scale
       weights, moran, getisord,  polygon_index, counting, distributed (Dask),
-      rates, emerging,           synthetic → points counted per unit at scale
+      rates, emerging,           parquet, synthetic → points counted per unit at scale
       point_hotspots, significance
       ▼
     geo.analysis       hotspots, disparity, benchmark, funnel, models, use_of_force,
