@@ -1,7 +1,7 @@
 """Altair charts shared by the disparity and use-of-force pages (drawing only; numbers come from ``geo``).
 
-Colours are the Okabe-Ito palette, which stays distinguishable with every common
-form of colour blindness; small cells also differ in shape, not only in colour.
+Colours come from :mod:`geo.maps.palettes` (Okabe-Ito, colour-blind safe); small cells
+also differ in shape, not only in colour.
 """
 
 from __future__ import annotations
@@ -9,35 +9,24 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from geo.vocab import MIN_CELL
+from geo.caveats import RELIABLE_CELL_LABEL, SMALL_CELL_LABEL
+from geo.maps.palettes import (
+    DRIVER_GROUP_COLORS,
+    ESTIMATE_COLOR,
+    NEUTRAL_COLOR,
+    SMALL_CELL_COLOR,
+    SMOOTHED_COLOR,
+)
 
-INK = "#0072B2"
-SMALL = "#E69F00"
-FAR = "#D55E00"
-GREEN = "#009E73"
-GREY = "#777777"
-#: One colour per driver group (CMPD's groups and the state's names for them).
-GROUP_COLORS = {
-    "White": "#0072B2",
-    "Black": "#D55E00",
-    "Hispanic": "#009E73",
-    "Latinx": "#009E73",
-    "Asian": "#CC79A7",
-    "Native American": "#E69F00",
-    "Indigenous": "#E69F00",
-    "Other/Unknown": "#56B4E9",
-    "Other": "#56B4E9",
-    "All drivers": "#000000",
-    "All": "#000000",
-}
-RELIABLE = f"{MIN_CELL} or more"
-SMALL_LABEL = f"Small cell (under {MIN_CELL})"
-SMALL_NOTE = f"⚠ small cell (under {MIN_CELL})"
+
+def color_scale(colors: dict[str, str]) -> alt.Scale:
+    """Colour scale of a palette: its labels in legend order, each with its colour."""
+    return alt.Scale(domain=list(colors), range=list(colors.values()))
 
 
 def group_scale(groups: list[str]) -> alt.Scale:
     """Colour scale for driver groups (unknown groups in grey)."""
-    return alt.Scale(domain=groups, range=[GROUP_COLORS.get(g, GREY) for g in groups])
+    return alt.Scale(domain=groups, range=[DRIVER_GROUP_COLORS.get(g, NEUTRAL_COLOR) for g in groups])
 
 
 def interval_chart(
@@ -64,10 +53,10 @@ def interval_chart(
     rate as a black tick; ``rule_at`` draws a dashed reference line (e.g. parity at 1).
     ``legend=False`` leaves the legend out (for narrow columns; say it in a caption).
     """
-    d = t.assign(_y=t[y].astype(str), _cell=t["small_cell"].map({True: SMALL_LABEL, False: RELIABLE}))
+    d = t.assign(_y=t[y].astype(str), _cell=t["small_cell"].map({True: SMALL_CELL_LABEL, False: RELIABLE_CELL_LABEL}))
     d = d[d[value].notna()]
     scale = alt.Scale(type="log") if log else alt.Scale(zero=True)
-    cells = alt.Scale(domain=[RELIABLE, SMALL_LABEL], range=[INK, SMALL])
+    cells = alt.Scale(domain=[RELIABLE_CELL_LABEL, SMALL_CELL_LABEL], range=[ESTIMATE_COLOR, SMALL_CELL_COLOR])
     show = {} if legend else {"legend": None}
     tips = [
         alt.Tooltip("_y:N", title=y_title),
@@ -95,14 +84,16 @@ def interval_chart(
             shape=alt.Shape(
                 "_cell:N",
                 title="Denominator",
-                scale=alt.Scale(domain=[RELIABLE, SMALL_LABEL], range=["circle", "triangle"]),
+                scale=alt.Scale(domain=[RELIABLE_CELL_LABEL, SMALL_CELL_LABEL], range=["circle", "triangle"]),
                 **show,
             ),
             tooltip=tips,
         ),
     ]
     if eb:
-        parts.append(base.mark_tick(color="#000000", thickness=2, size=14).encode(x=f"{eb}:Q", tooltip=tips))
+        parts.append(base.mark_tick(color=SMOOTHED_COLOR, thickness=2, size=14).encode(x=f"{eb}:Q", tooltip=tips))
     if rule_at is not None:
-        parts.append(alt.Chart(pd.DataFrame({"v": [rule_at]})).mark_rule(color=GREY, strokeDash=[4, 4]).encode(x="v:Q"))
+        parts.append(
+            alt.Chart(pd.DataFrame({"v": [rule_at]})).mark_rule(color=NEUTRAL_COLOR, strokeDash=[4, 4]).encode(x="v:Q")
+        )
     return alt.layer(*parts).properties(height=alt.Step(26))

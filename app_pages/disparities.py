@@ -7,6 +7,7 @@ Every figure counts the stops left by the sidebar filters. The numbers come from
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import altair as alt
@@ -14,12 +15,24 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from app_pages.charts import FAR, GREY, INK, RELIABLE, SMALL, SMALL_LABEL, SMALL_NOTE, group_scale, interval_chart
+from app_pages.charts import color_scale, group_scale, interval_chart
 from geo import caveats
 from geo.analysis import benchmark, disparity, funnel, models
 from geo.analysis.disparity import DEFAULT_REFERENCE
+from geo.caveats import RELIABLE_CELL_LABEL, SMALL_CELL_LABEL, SMALL_CELL_NOTE
 from geo.errors import EmptyInputError, GeoDataError, ValueDomainError
 from geo.layers.filters import StopFilter
+from geo.maps.palettes import (
+    FUNNEL_COLORS,
+    LABEL_COLOR,
+    NEUTRAL_COLOR,
+    ODDS_RATIO_COLORS,
+    RATE_SCHEME,
+    REFERENCE_LINE_COLOR,
+    SMALL_CELL_FILL,
+    TEXT_ON_DARK,
+    TEXT_ON_LIGHT,
+)
 from geo.vocab import GROUP_POPULATION, MIN_CELL
 
 Filters = StopFilter
@@ -113,7 +126,7 @@ def _officer(filters: Filters, by: str, outcome: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _matrix(filters: Filters, outcome: str, reference: str) -> pd.DataFrame:
+def _matrix_rates(filters: Filters, outcome: str, reference: str) -> pd.DataFrame:
     return disparity.officer_driver_matrix(common.stops(), outcome=outcome, reference=reference, filters=filters)
 
 
@@ -169,7 +182,7 @@ def _rate_view(t: pd.DataFrame, *, unit_label: str | None, base: str) -> pd.Data
             "Group": t["group"].astype(str),
             "With outcome": t["count"],
             base: t["denominator"],
-            "Cell": t["small_cell"].map({True: SMALL_NOTE, False: ""}),
+            "Cell": t["small_cell"].map({True: SMALL_CELL_NOTE, False: ""}),
             "Rate": t["rate"],
             "95% low": t["lo"],
             "95% high": t["hi"],
@@ -211,13 +224,37 @@ def _show_table(
 # --------------------------------------------------------------------------- sections
 
 
-def _rates_section(filters: Filters) -> None:
-    st.markdown(caveats.RATE_CAVEAT)
+@dataclass(frozen=True)
+class _RateChoice:
+    """What the rates section shows: one outcome, compared across one dimension, in one scope."""
+
+    outcome: str
+    dimension: str
+    scope: str
+    reference: str
+    among: str
+
+    @property
+    def per(self) -> str | None:
+        return SCOPES[self.scope]
+
+    @property
+    def base(self) -> str:
+        return "Searched stops" if self.among == "searched" else "Stops"
+
+    @property
+    def what(self) -> str:
+        among = " among searched stops" if self.among == "searched" else ""
+        return OUTCOME_LABELS[self.outcome].lower() + " rate" + among
+
+
+def _rate_controls(groups_of: Callable[[str], list[str]]) -> tuple[_RateChoice, list[str]]:
+    """The rates section's widgets; also returns the groups of the chosen dimension."""
     c = st.columns(4)
     outcome = c[0].selectbox("Outcome", list(OUTCOME_LABELS), format_func=OUTCOME_LABELS.get, key="dp_outcome")
     dim = c[1].selectbox("Compare", list(DIMENSION_LABELS), format_func=DIMENSION_LABELS.get, key="dp_dim")
-    scope_label = c[2].selectbox("Where", list(SCOPES), key="dp_scope")
-    groups = _groups(filters, dim)
+    scope = c[2].selectbox("Where", list(SCOPES), key="dp_scope")
+    groups = groups_of(dim)
     default = DEFAULT_REFERENCE.get(dim)
     ref = c[3].selectbox(
         "Reference group",
@@ -234,48 +271,56 @@ def _rates_section(filters: Filters) -> None:
             help=f"A search-based outcome: its small-cell threshold is {MIN_CELL} searches.",
         ):
             among = "searched"
-    per = SCOPES[scope_label]
-    t = _rates(filters, outcome, dim, per, ref, among)
-    base = "Searched stops" if among == "searched" else "Stops"
-    what = OUTCOME_LABELS[outcome].lower() + " rate" + (" among searched stops" if among == "searched" else "")
+    return _RateChoice(outcome, dim, scope, ref, among), groups
 
-    city = t if per is None else None
-    if per is not None:
-        units = list(dict.fromkeys(t["unit"].astype(str)))
-        others = [g for g in groups if g != ref]
-        pick = st.selectbox(
-            "Group to chart",
-            groups,
-            index=groups.index(others[0]) if others else 0,
-            key=f"dp_chart_group_{dim}",
-        )
-        chart_t = t[t["group"].astype(str) == pick]
-        y, y_title = "unit", scope_label.removeprefix("Per ").capitalize()
-        title = f"{pick}: {what} by {y_title.lower()} ({len(units)} units)"
-    else:
-        chart_t = t
-        y, y_title = "group", DIMENSION_LABELS[dim]
-        title = f"Citywide {what}"
+
+def _rate_chart_rows(t: pd.DataFrame, choice: _RateChoice, groups: list[str]) -> tuple[pd.DataFrame, str, str, str]:
+    """The rows to chart, their axis column and title, and the chart title.
+
+    Citywide, every group is a row; per division or month, one chosen group is charted across the units.
+    """
+    if choice.per is None:
+        return t, "group", DIMENSION_LABELS[choice.dimension], f"Citywide {choice.what}"
+    units = list(dict.fromkeys(t["unit"].astype(str)))
+    others = [g for g in groups if g != choice.reference]
+    pick = st.selectbox(
+        "Group to chart",
+        groups,
+        index=groups.index(others[0]) if others else 0,
+        key=f"dp_chart_group_{choice.dimension}",
+    )
+    y_title = choice.scope.removeprefix("Per ").capitalize()
+    return (
+        t[t["group"].astype(str) == pick],
+        "unit",
+        y_title,
+        f"{pick}: {choice.what} by {y_title.lower()} ({len(units)} units)",
+    )
+
+
+def _rate_headline(t: pd.DataFrame, choice: _RateChoice) -> None:
+    """The highest reliable citywide rate in one sentence, and a warning when cells are small."""
     reliable = t[~t["small_cell"]]
-    if city is not None and len(reliable):
+    if choice.per is None and len(reliable):
         top = reliable.loc[reliable["rate"].idxmax()]
         st.markdown(
-            f"Highest {common.text(what)} among groups with at least {MIN_CELL} {base.lower()}: "
+            f"Highest {common.text(choice.what)} among groups with at least {MIN_CELL} {choice.base.lower()}: "
             f"**{common.text(top['group'])}**, {_pct(top['rate'])} (95% interval {_pct(top['lo'])} to {_pct(top['hi'])}), "
             f"{int(top['count']):,} of {int(top['denominator']):,}."
         )
     n_small = int(t["small_cell"].sum())
     if n_small:
-        st.warning(
-            f"{n_small} of {len(t)} cells rest on fewer than {MIN_CELL} {base.lower()} (marked {SMALL_NOTE}, orange "
-            "triangles): their rates are too uncertain to headline. Read their interval and smoothed rate."
-        )
+        st.warning(caveats.small_cells_warning(n_small, len(t), base=choice.base))
+
+
+def _rate_charts(rows: pd.DataFrame, *, y: str, y_title: str, title: str, reference: str) -> None:
+    """Rates (left) and disparity ratios against the reference group (right), side by side."""
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{common.text(title)}**")
         st.altair_chart(
             interval_chart(
-                chart_t, y=y, y_title=y_title, value="rate", lo="lo", hi="hi", x_title="Rate", fmt=".1%", eb="eb_rate"
+                rows, y=y, y_title=y_title, value="rate", lo="lo", hi="hi", x_title="Rate", fmt=".1%", eb="eb_rate"
             ),
             width="stretch",
         )
@@ -283,30 +328,41 @@ def _rates_section(filters: Filters) -> None:
             "Dot: the recorded rate with its 95 % Wilson interval. Black tick: the smoothed (empirical-Bayes) rate."
         )
     with right:
-        st.markdown(f"**Disparity ratio against {common.text(ref)} drivers**")
-        ratio_t = chart_t[~chart_t["is_reference"].astype(bool)]
-        if ratio_t["ratio"].notna().any():
-            st.altair_chart(
-                interval_chart(
-                    ratio_t,
-                    y=y,
-                    y_title=y_title,
-                    value="ratio",
-                    lo="ratio_lo",
-                    hi="ratio_hi",
-                    x_title=f"Rate ratio vs {ref}",
-                    fmt=".2f",
-                    rule_at=1.0,
-                    log=True,
-                ),
-                width="stretch",
-            )
-            st.caption("Log scale; the dashed line is parity (ratio 1). Intervals: 95 %, log method.")
-        else:
+        st.markdown(f"**Disparity ratio against {common.text(reference)} drivers**")
+        ratio_t = rows[~rows["is_reference"].astype(bool)]
+        if not ratio_t["ratio"].notna().any():
             st.info("No ratio to chart here: the reference group has no events (or this is the reference group).")
-    unit_label = None if per is None else y_title
+            return
+        st.altair_chart(
+            interval_chart(
+                ratio_t,
+                y=y,
+                y_title=y_title,
+                value="ratio",
+                lo="ratio_lo",
+                hi="ratio_hi",
+                x_title=f"Rate ratio vs {reference}",
+                fmt=".2f",
+                rule_at=1.0,
+                log=True,
+            ),
+            width="stretch",
+        )
+        st.caption("Log scale; the dashed line is parity (ratio 1). Intervals: 95 %, log method.")
+
+
+def _rates_section(filters: Filters) -> None:
+    st.markdown(caveats.RATE_CAVEAT)
+    choice, groups = _rate_controls(lambda dim: _groups(filters, dim))
+    t = _rates(filters, choice.outcome, choice.dimension, choice.per, choice.reference, choice.among)
+    rows, y, y_title, title = _rate_chart_rows(t, choice, groups)
+    _rate_headline(t, choice)
+    _rate_charts(rows, y=y, y_title=y_title, title=title, reference=choice.reference)
+    unit_label = None if choice.per is None else y_title
     _show_table(
-        _rate_view(t, unit_label=unit_label, base=base), key="dp_rates_table", column_config=_rate_columns(base)
+        _rate_view(t, unit_label=unit_label, base=choice.base),
+        key="dp_rates_table",
+        column_config=_rate_columns(choice.base),
     )
     st.caption(caveats.RATIO_CAVEAT + " " + caveats.EB_CAVEAT)
     _notes(t.attrs.get("notes", []))
@@ -318,7 +374,7 @@ def _benchmark_section(filters: Filters) -> None:
     ref = st.selectbox("Reference group", groups, index=groups.index("White"), key="dp_bench_ref")
     t = _benchmark(filters, ref)
     d = t[t["per_1000"] > 0].copy()  # log scale: units with no stops are in the table only
-    d["_cell"] = d["small_cell"].map({True: SMALL_LABEL, False: RELIABLE})
+    d["_cell"] = d["small_cell"].map({True: SMALL_CELL_LABEL, False: RELIABLE_CELL_LABEL})
     if d.empty:
         st.info(
             "No division has stops to set against its residents with these filters (stops with no division recorded are not benchmarked)."
@@ -351,7 +407,9 @@ def _benchmark_section(filters: Filters) -> None:
         base.mark_point(filled=True, size=45).encode(
             x="per_1000:Q",
             shape=alt.Shape(
-                "_cell:N", title="Stops", scale=alt.Scale(domain=[RELIABLE, SMALL_LABEL], range=["circle", "triangle"])
+                "_cell:N",
+                title="Stops",
+                scale=alt.Scale(domain=[RELIABLE_CELL_LABEL, SMALL_CELL_LABEL], range=["circle", "triangle"]),
             ),
             tooltip=tips,
         ),
@@ -366,7 +424,7 @@ def _benchmark_section(filters: Filters) -> None:
             "Stops per 1,000 residents": t["per_1000"],
             "95% low": t["lo"],
             "95% high": t["hi"],
-            "Cell": t["small_cell"].map({True: SMALL_NOTE, False: ""}),
+            "Cell": t["small_cell"].map({True: SMALL_CELL_NOTE, False: ""}),
             f"Ratio vs {ref}": t["ratio"],
             "Ratio 95% low": t["ratio_lo"],
             "Ratio 95% high": t["ratio_hi"],
@@ -399,11 +457,10 @@ def _forest(ors: pd.DataFrame, terms: list[str]) -> alt.LayerChart:
         + d["reference"].astype(str)
         + ")"
     )
-    d["side"] = "interval includes 1"
-    d.loc[d["hi"] < 1, "side"] = "lower odds than reference"
-    d.loc[d["lo"] > 1, "side"] = "higher odds than reference"
-    dom = ["higher odds than reference", "interval includes 1", "lower odds than reference"]
-    rng = [FAR, GREY, INK]
+    higher, includes_1, lower = ODDS_RATIO_COLORS
+    d["side"] = includes_1
+    d.loc[d["hi"] < 1, "side"] = lower
+    d.loc[d["lo"] > 1, "side"] = higher
     tips = [
         alt.Tooltip("label:N", title="Level"),
         alt.Tooltip("odds_ratio:Q", title="Odds ratio", format=".2f"),
@@ -414,14 +471,14 @@ def _forest(ors: pd.DataFrame, terms: list[str]) -> alt.LayerChart:
         alt.Tooltip("p_value:Q", title="p", format=".2g"),
     ]
     y = alt.Y("label:N", sort=list(d["label"]), title=None, axis=alt.Axis(labelLimit=360))
-    color = alt.Color("side:N", title=None, scale=alt.Scale(domain=dom, range=rng))
+    color = alt.Color("side:N", title=None, scale=color_scale(ODDS_RATIO_COLORS))
     base = alt.Chart(d).encode(y=y, color=color)
     return alt.layer(
         base.mark_rule(strokeWidth=2).encode(
             x=alt.X("lo:Q", scale=alt.Scale(type="log"), title="Odds ratio (log scale), 95% interval"), x2="hi:Q"
         ),
         base.mark_point(filled=True, size=60, shape="diamond").encode(x="odds_ratio:Q", tooltip=tips),
-        alt.Chart(pd.DataFrame({"v": [1.0]})).mark_rule(color="#000000", strokeDash=[4, 4]).encode(x="v:Q"),
+        alt.Chart(pd.DataFrame({"v": [1.0]})).mark_rule(color=REFERENCE_LINE_COLOR, strokeDash=[4, 4]).encode(x="v:Q"),
     ).properties(height=alt.Step(20))
 
 
@@ -447,7 +504,7 @@ def _models_section(filters: Filters) -> None:
     m[2].metric("Rows left out", f"{r['n_input'] - r['n_used']:,}")
     m[3].metric(f"{OUTCOME_LABELS[outcome]}es" if outcome == "search" else "Arrests", f"{r['events']:,}")
     if not r["converged"]:
-        st.warning("The fit did not converge: read the odds ratios with extra caution.")
+        st.warning(caveats.NOT_CONVERGED)
     ors = r["odds_ratios"]
     present = [t for t in models.TERMS if t in set(ors["term"])]
     default = [t for t in present if t not in ("month", "division")]
@@ -501,9 +558,8 @@ def _models_section(filters: Filters) -> None:
     _notes(r["notes"], label="Model notes")
 
 
-def _officers_section(filters: Filters) -> None:
-    st.info(caveats.ACCOUNTABILITY_CAVEAT)
-    outcome = st.selectbox("Outcome", list(OUTCOME_LABELS), format_func=OUTCOME_LABELS.get, key="dp_off_outcome")
+def _officer_rates(filters: Filters, outcome: str) -> list[str]:
+    """One rates chart per officer attribute, side by side, then one table of them all; returns the data notes."""
     cols = st.columns(len(OFFICER_LABELS))
     notes: list[str] = []
     for col, (by, label) in zip(cols, OFFICER_LABELS.items(), strict=True):
@@ -539,16 +595,11 @@ def _officers_section(filters: Filters) -> None:
     view["Ratio vs reference"] = tables["ratio"]
     view["Reference"] = tables["reference"]
     _show_table(view, key="dp_officer_table", column_config=_rate_columns("Stops"))
+    return notes
 
-    st.subheader("Officer race × driver group")
-    groups = _groups(filters, "driver_group")
-    ref = st.selectbox(
-        "Reference driver group (ratios within each officer group)",
-        groups,
-        index=groups.index("White") if "White" in groups else 0,
-        key="dp_matrix_ref",
-    )
-    m = _matrix(filters, outcome, ref)
+
+def _matrix_chart(m: pd.DataFrame, *, reference: str) -> alt.LayerChart:
+    """Heat map of rates, officer race (rows) by driver group (columns); small cells grey, outside the colour scale."""
     reliable = m[~m["small_cell"]]
     mid = float(reliable["rate"].quantile(0.6)) if len(reliable) else 0.0
     d = m.assign(
@@ -572,36 +623,53 @@ def _officers_section(filters: Filters) -> None:
         alt.Tooltip("hi:Q", title="95% high", format=".1%"),
         alt.Tooltip("count:Q", title="With outcome", format=","),
         alt.Tooltip("denominator:Q", title="Stops", format=","),
-        alt.Tooltip("ratio:Q", title=f"Ratio vs {ref}", format=".2f"),
+        alt.Tooltip("ratio:Q", title=f"Ratio vs {reference}", format=".2f"),
     ]
     # small cells are grey, outside the colour scale: a 40 % rate from 5 stops must not set the colours
-    heat = alt.layer(
-        base.transform_filter("!datum.small_cell")
-        .mark_rect()
-        .encode(
-            color=alt.Color(
-                "rate:Q", title="Rate", scale=alt.Scale(scheme="viridis", zero=True), legend=alt.Legend(format=".0%")
-            ),
-            tooltip=tips,
-        ),
-        base.transform_filter("datum.small_cell").mark_rect(color="#e6e6e6").encode(tooltip=tips),
+    rate_color = alt.Color(
+        "rate:Q", title="Rate", scale=alt.Scale(scheme=RATE_SCHEME, zero=True), legend=alt.Legend(format=".0%")
+    )
+    return alt.layer(
+        base.transform_filter("!datum.small_cell").mark_rect().encode(color=rate_color, tooltip=tips),
+        base.transform_filter("datum.small_cell").mark_rect(color=SMALL_CELL_FILL).encode(tooltip=tips),
         base.mark_text(fontSize=12).encode(
             text="_label:N",
-            color=alt.condition("datum._dark_text", alt.value("black"), alt.value("white")),
+            color=alt.condition("datum._dark_text", alt.value(TEXT_ON_LIGHT), alt.value(TEXT_ON_DARK)),
             tooltip=tips,
         ),
     ).properties(height=alt.Step(30))
-    st.altair_chart(heat, width="stretch")
+
+
+def _matrix(filters: Filters, outcome: str) -> list[str]:
+    """Officer race by driver group: the reference widget, the heat map and its table; returns the data notes."""
+    st.subheader("Officer race × driver group")
+    groups = _groups(filters, "driver_group")
+    ref = st.selectbox(
+        "Reference driver group (ratios within each officer group)",
+        groups,
+        index=groups.index("White") if "White" in groups else 0,
+        key="dp_matrix_ref",
+    )
+    m = _matrix_rates(filters, outcome, ref)
+    st.altair_chart(_matrix_chart(m, reference=ref), width="stretch")
     st.caption(
         f"{OUTCOME_LABELS[outcome]} rate of the stops each officer group made (rows: officer race). Grey cells marked (small) rest on fewer than {MIN_CELL} stops and are left out of the colour scale."
     )
     mview = _rate_view(m, unit_label="Officer race", base="Stops")
     _show_table(mview, key="dp_matrix_table", column_config=_rate_columns("Stops"))
-    _notes(list(dict.fromkeys([*notes, *m.attrs.get("notes", [])])))
+    return list(m.attrs.get("notes", []))
 
 
-def _funnel_section(filters: Filters) -> None:
-    st.markdown(caveats.FUNNEL_CAVEAT)
+def _officers_section(filters: Filters) -> None:
+    st.info(caveats.ACCOUNTABILITY_CAVEAT)
+    outcome = st.selectbox("Outcome", list(OUTCOME_LABELS), format_func=OUTCOME_LABELS.get, key="dp_off_outcome")
+    notes = _officer_rates(filters, outcome)
+    matrix_notes = _matrix(filters, outcome)
+    _notes(list(dict.fromkeys([*notes, *matrix_notes])))
+
+
+def _funnel_controls(filters: Filters) -> tuple[str, str, str, str, bool]:
+    """The funnel section's widgets: outcome, measure, reference group, group, and overdispersion."""
     c = st.columns(4)
     outcome = c[0].selectbox("Outcome", list(OUTCOME_LABELS), format_func=OUTCOME_LABELS.get, key="dp_fun_outcome")
     measure = c[1].radio(
@@ -627,31 +695,29 @@ def _funnel_section(filters: Filters) -> None:
         disabled=measure == "rate",
     )
     over = st.checkbox("Widen the limits for overdispersion (ordinary spread between divisions)", key="dp_fun_over")
-    if measure == "ratio" and group == ref:
-        st.warning("Choose two different groups for a disparity ratio.")
-        return
-    table, curve = _funnel(filters, outcome, measure, group, ref, over)
+    return outcome, measure, ref, group, over
+
+
+def _funnel_status(table: pd.DataFrame) -> pd.DataFrame:
+    """The divisions that can be plotted, each with where it lies against the limits (a key of ``FUNNEL_COLORS``)."""
+    within, outside95, outside998 = FUNNEL_COLORS
     d = table[table["estimable"]].copy()
-    if d.empty or curve is None:
-        st.warning("No division has enough events for a funnel plot with these filters.")
-        _notes(table.attrs.get("notes", []))
-        return
-    d["status"] = "within 95% limits"
-    d.loc[d["outside95"], "status"] = "outside 95% limits"
-    d.loc[d["outside998"], "status"] = "outside 99.8% limits"
-    dom = ["within 95% limits", "outside 95% limits", "outside 99.8% limits"]
-    is_ratio = measure == "ratio"
-    fmt = ".2f" if is_ratio else ".1%"
-    x_title = "Precision (1 / SE² of the log ratio)" if is_ratio else "Stops in the division"
-    y_title = str(table["measure"].iloc[0]).capitalize()
+    d["status"] = within
+    d.loc[d["outside95"], "status"] = outside95
+    d.loc[d["outside998"], "status"] = outside998
+    return d
+
+
+def _funnel_limits(curve: pd.DataFrame, *, is_ratio: bool, x_title: str, y_title: str, fmt: str) -> alt.Chart:
+    """The 95 % (dashed) and 99.8 % (solid) control limits, on a log precision axis."""
     yscale = (
         alt.Scale(type="log", nice=False, padding=12) if is_ratio else alt.Scale(zero=False, nice=False, padding=12)
     )
     long = curve.melt(id_vars="x", var_name="limit", value_name="y")
     long["level"] = long["limit"].map(lambda s: "99.8% limits" if "998" in s else "95% limits")
-    lines = (
+    return (
         alt.Chart(long)
-        .mark_line(color=GREY)
+        .mark_line(color=NEUTRAL_COLOR)
         .encode(
             x=alt.X("x:Q", scale=alt.Scale(type="log", nice=False), title=x_title),
             y=alt.Y("y:Q", scale=yscale, title=y_title, axis=alt.Axis(format=fmt)),
@@ -663,7 +729,24 @@ def _funnel_section(filters: Filters) -> None:
             ),
         )
     )
-    target = alt.Chart(pd.DataFrame({"y": [float(table["target"].iloc[0])]})).mark_rule(color="#000000").encode(y="y:Q")
+
+
+def _funnel_format(*, is_ratio: bool) -> str:
+    """Number format of the funnel's values: ratios to two decimals, rates as percentages."""
+    return ".2f" if is_ratio else ".1%"
+
+
+def _funnel_chart(table: pd.DataFrame, curve: pd.DataFrame, d: pd.DataFrame, *, is_ratio: bool) -> alt.LayerChart:
+    """Funnel plot: the limits, the citywide line, every division, and the names of those outside 99.8 %."""
+    fmt = _funnel_format(is_ratio=is_ratio)
+    x_title = "Precision (1 / SE² of the log ratio)" if is_ratio else "Stops in the division"
+    y_title = str(table["measure"].iloc[0]).capitalize()
+    lines = _funnel_limits(curve, is_ratio=is_ratio, x_title=x_title, y_title=y_title, fmt=fmt)
+    target = (
+        alt.Chart(pd.DataFrame({"y": [float(table["target"].iloc[0])]}))
+        .mark_rule(color=REFERENCE_LINE_COLOR)
+        .encode(y="y:Q")
+    )
     tips = [
         alt.Tooltip("unit:N", title="Division"),
         alt.Tooltip("value:Q", title=y_title, format=fmt),
@@ -672,27 +755,27 @@ def _funnel_section(filters: Filters) -> None:
         alt.Tooltip("z:Q", title="z", format=".2f"),
         alt.Tooltip("status:N", title="Against the city"),
     ]
+    dom = list(FUNNEL_COLORS)
     pts = (
         alt.Chart(d)
         .mark_point(filled=True, size=90)
         .encode(
             x="x:Q",
             y="value:Q",
-            color=alt.Color("status:N", title="Division", scale=alt.Scale(domain=dom, range=[INK, SMALL, FAR])),
+            color=alt.Color("status:N", title="Division", scale=color_scale(FUNNEL_COLORS)),
             shape=alt.Shape("status:N", scale=alt.Scale(domain=dom, range=["circle", "square", "triangle-up"])),
             tooltip=tips,
         )
     )
     labels = (
         alt.Chart(d[d["outside998"]])
-        .mark_text(align="left", dx=7, fontSize=10, color="#333333")
+        .mark_text(align="left", dx=7, fontSize=10, color=LABEL_COLOR)
         .encode(x="x:Q", y="value:Q", text="unit:N")
     )
-    st.altair_chart(alt.layer(lines, target, pts, labels).properties(height=460), width="stretch")
-    st.caption(
-        f"Solid black line: the citywide value ({float(table['target'].iloc[0]):{fmt}}). "
-        "Grey curves: 95 % (dashed) and 99.8 % (solid) control limits. Divisions outside the 99.8 % limits are named; hover for the others."
-    )
+    return alt.layer(lines, target, pts, labels).properties(height=460)
+
+
+def _funnel_table(table: pd.DataFrame) -> None:
     view = pd.DataFrame(
         {
             "Division": table["unit"],
@@ -714,6 +797,28 @@ def _funnel_section(filters: Filters) -> None:
             "z": st.column_config.NumberColumn(format="%.2f"),
         },
     )
+
+
+def _funnel_section(filters: Filters) -> None:
+    st.markdown(caveats.FUNNEL_CAVEAT)
+    outcome, measure, ref, group, over = _funnel_controls(filters)
+    if measure == "ratio" and group == ref:
+        st.warning("Choose two different groups for a disparity ratio.")
+        return
+    table, curve = _funnel(filters, outcome, measure, group, ref, over)
+    d = _funnel_status(table)
+    if d.empty or curve is None:
+        st.warning("No division has enough events for a funnel plot with these filters.")
+        _notes(table.attrs.get("notes", []))
+        return
+    is_ratio = measure == "ratio"
+    st.altair_chart(_funnel_chart(table, curve, d, is_ratio=is_ratio), width="stretch")
+    fmt = _funnel_format(is_ratio=is_ratio)
+    st.caption(
+        f"Solid black line: the citywide value ({float(table['target'].iloc[0]):{fmt}}). "
+        "Grey curves: 95 % (dashed) and 99.8 % (solid) control limits. Divisions outside the 99.8 % limits are named; hover for the others."
+    )
+    _funnel_table(table)
     _notes(table.attrs.get("notes", []))
 
 
@@ -721,6 +826,7 @@ def _funnel_section(filters: Filters) -> None:
 
 
 def page() -> None:
+    """Draw the disparities page: the stops left by the sidebar filters, one tab per view (only the open one runs)."""
     st.title("Disparities and accountability")
     st.write(
         "Do race, gender, age and other factors play a role in what officers do at a traffic stop? Rates with 95 % "

@@ -11,7 +11,11 @@ from geo.output.export import MEDIA_TYPES, layer_bytes
 from geo.settings import get_settings
 
 LAYERS = {CATALOG[name].label: name for name in layer_names("export")}
-FORMATS = {"GeoJSON (RFC 7946, WGS 84)": "geojson", "GeoPackage (NC State Plane feet)": "gpkg", "CSV (WKT geometry)": "csv"}
+FORMATS = {
+    "GeoJSON (RFC 7946, WGS 84)": "geojson",
+    "GeoPackage (NC State Plane feet)": "gpkg",
+    "CSV (WKT geometry)": "csv",
+}
 
 
 @st.cache_data(show_spinner="Preparing the file ...")
@@ -20,6 +24,7 @@ def _bytes(layer: str, fmt: str, filters: StopFilter, key: str) -> bytes:
 
 
 def page() -> None:
+    """Draw the export page: choose a layer and a format, preview it, download it."""
     st.title("Export layers")
     st.write(
         "Download a layer with all its attributes. GeoJSON follows RFC 7946 (longitude/latitude, WGS 84); "

@@ -7,6 +7,7 @@ import streamlit as st
 from app_pages import common
 from geo.caveats import RESIDENTS_NOT_DRIVERS, STOPS_NO_COORDINATES
 from geo.maps import draw
+from geo.maps.palettes import CHOROPLETH_CMAPS
 from geo.output.variables import variables_for
 
 SCHEMES = {
@@ -16,10 +17,10 @@ SCHEMES = {
     "Equal interval": "equal_interval",
     "Box map": "box_plot",
 }
-CMAPS = ["YlOrRd", "viridis", "Blues", "PuBuGn", "Greys"]
 
 
 def page() -> None:
+    """Draw the map explorer: a layer, a variable and a classification drive one choropleth and its table."""
     st.title("Map explorer")
     left, right = st.columns([1, 3])
     with left:
@@ -40,7 +41,9 @@ def page() -> None:
         var = st.selectbox("Variable", options, format_func=lambda v: v.label, key=f"mx_var_{key}_{group}")
         scheme_label = st.selectbox("Classification", list(SCHEMES), key="mx_scheme")
         k = st.slider("Classes", 3, 9, 5, key="mx_k", disabled=SCHEMES[scheme_label] == "box_plot")
-        cmap = st.selectbox("Colours", CMAPS, key="mx_cmap", help="All are readable by colour-blind users.")
+        cmap = st.selectbox(
+            "Colours", list(CHOROPLETH_CMAPS), key="mx_cmap", help="All are readable by colour-blind users."
+        )
     with right:
         if key == "divisions":
             st.caption(STOPS_NO_COORDINATES)
@@ -48,7 +51,9 @@ def page() -> None:
                 st.caption(f"Stops counted: {common.describe_filters(filters)}.")
             if "per_1000" in var.column:
                 st.info(RESIDENTS_NOT_DRIVERS)
-        tips = list(dict.fromkeys([var.column, "pop_2020", *(["stops", "division"] if key == "divisions" else ["division"])]))
+        tips = list(
+            dict.fromkeys([var.column, "pop_2020", *(["stops", "division"] if key == "divisions" else ["division"])])
+        )
         tips = [t for t in tips if t in frame.columns and t != name_field]
         fmts = {v.column: v.fmt for v in variables if v.column in tips}
         labels = {v.column: v.label for v in variables}

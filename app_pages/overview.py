@@ -11,13 +11,8 @@ from geo.ingest import sources
 from geo.settings import get_settings
 
 
-def page() -> None:
-    st.title("CMPD hot spots: overview")
-    st.write(
-        "Open data from the Charlotte-Mecklenburg Police Department and the Quality of Life Explorer, "
-        "checked row by row, joined to CMPD divisions and neighborhoods (NPAs), and analysed for hot spots "
-        "and disparities. Use the pages on the left; the sidebar filters apply to every stop-based figure."
-    )
+def _headline() -> None:
+    """Headline figures: the stops left by the sidebar filters, their searches, the areas and residents."""
     stops = common.stops()
     npa = common.npa_layer()
     divs = common.division_base()
@@ -30,6 +25,9 @@ def page() -> None:
     c[3].metric("Neighborhoods (NPAs)", f"{len(npa)}")
     c[4].metric("Residents (2020)", f"{npa['pop_2020'].sum():,.0f}", help="Mecklenburg County, from the NPA data")
 
+
+def _coverage() -> None:
+    """Every data set in the fetch manifest: file, rows, period, when and where it was retrieved."""
     st.subheader("Data coverage")
     manifest = sources.read_manifest(get_settings().data_dir)
     rows = []
@@ -50,25 +48,23 @@ def page() -> None:
     st.caption(f"Fetched ({manifest.get('mode', 'unknown')}) from {manifest.get('source', 'unknown')}")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
+
+def _row_report() -> None:
+    """What each loader did with every row: counts per data set, then the reasons with the first row numbers."""
     st.subheader("What happened to every row")
     reps = common.reports()
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "data": r["name"],
-                    "read": r["rows_read"],
-                    "kept": r["rows_kept"],
-                    "repaired": r["rows_repaired"],
-                    "flagged": r["rows_flagged"],
-                    "set aside": r["rows_set_aside"],
-                }
-                for r in reps
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+    counts = [
+        {
+            "data": r["name"],
+            "read": r["rows_read"],
+            "kept": r["rows_kept"],
+            "repaired": r["rows_repaired"],
+            "flagged": r["rows_flagged"],
+            "set aside": r["rows_set_aside"],
+        }
+        for r in reps
+    ]
+    st.dataframe(pd.DataFrame(counts), hide_index=True, width="stretch")
     details = pd.DataFrame(
         [
             {
@@ -90,6 +86,18 @@ def page() -> None:
             for n in r["notes"]:
                 st.caption(f"{r['name']}: {n}")
 
+
+def page() -> None:
+    """Draw the overview page: headline figures, data coverage, the row report and the caveats."""
+    st.title("CMPD hot spots: overview")
+    st.write(
+        "Open data from the Charlotte-Mecklenburg Police Department and the Quality of Life Explorer, "
+        "checked row by row, joined to CMPD divisions and neighborhoods (NPAs), and analysed for hot spots "
+        "and disparities. Use the pages on the left; the sidebar filters apply to every stop-based figure."
+    )
+    _headline()
+    _coverage()
+    _row_report()
     st.subheader("What these numbers can and cannot say")
     for title, body in CAVEATS.items():
         st.markdown(f"**{title}.** {body}")

@@ -12,6 +12,7 @@ import streamlit as st
 
 from app_pages import common
 from geo.analysis.stops_check import check_stops_upload
+from geo.maps.palettes import ESTIMATE_COLOR
 from geo.vocab import STOP_COLUMNS
 
 
@@ -106,10 +107,11 @@ def show_check(result: dict[str, Any], *, on_error: str) -> None:
         )
     with right:
         st.markdown("**Stops per month in this file**")
-        st.bar_chart(result["by_month"], x="month", y="stops", x_label="Month", y_label="Stops", color="#0072B2")
+        st.bar_chart(result["by_month"], x="month", y="stops", x_label="Month", y_label="Stops", color=ESTIMATE_COLOR)
 
 
 def page() -> None:
+    """Draw the upload page: check an uploaded stops file with the app's own loader and show the result."""
     st.title("Check a stops file")
     st.write(
         "Have a newer export of CMPD's Officer Traffic Stops table? Check it here with the same loader the app uses: "

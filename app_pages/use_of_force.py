@@ -13,13 +13,22 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from app_pages.charts import GREY, GROUP_COLORS, group_scale, interval_chart
+from app_pages.charts import color_scale, group_scale, interval_chart
 from geo import caveats, vocab
 from geo.analysis import use_of_force
+from geo.caveats import SMALL_SEARCH_CELL_NOTE
 from geo.errors import GeoDataError
 from geo.ingest import odp
 from geo.ingest.points import load_ois_tables
 from geo.maps import draw
+from geo.maps.palettes import (
+    CELL_BORDER_COLOR,
+    COUNT_RAMP,
+    DA_REVIEW_COLORS,
+    INJURY_COLORS,
+    OFFICER_GENDER_RANGE,
+    SOURCE_COLORS,
+)
 from geo.settings import get_settings
 
 TABS = [
@@ -30,13 +39,6 @@ TABS = [
     "Two sources, two counts",
 ]
 LEVELS = {"Divisions": "division", "Neighborhoods (NPA)": "npa"}
-#: Okabe-Ito colours for the DA's review of each shooting.
-REVIEW_COLORS = {
-    "Legally Justified": "#0072B2",
-    "No DA review": "#E69F00",
-    "Pending Decision": "#009E73",
-    "Not Legally Justified as determined by NC AG Office": "#D55E00",
-}
 MEASURES: dict[str, tuple[str, str]] = {
     "Stops": ("stops", ",.0f"),
     "Searches": ("searches", ",.0f"),
@@ -126,7 +128,7 @@ def _map_section() -> None:
         m = draw.categorical_map(
             frame,
             "da_legal_review",
-            colors=REVIEW_COLORS,
+            colors=DA_REVIEW_COLORS,
             unknown="missing",
             missing_label="Other review status",
             name_field="month",
@@ -223,14 +225,14 @@ def _areas_section() -> None:
     st.markdown(f"**Shootings by {noun.lower()} and year**")
     heat = (
         alt.Chart(d)
-        .mark_rect(stroke="#d9d9d9", strokeWidth=0.5)
+        .mark_rect(stroke=CELL_BORDER_COLOR, strokeWidth=0.5)
         .encode(
             x=alt.X("year:O", title="Year"),
             y=alt.Y("unit:N", sort=order, title=None, axis=alt.Axis(labelLimit=220)),
             color=alt.Color(
                 "incidents:Q",
                 title="Shootings",
-                scale=alt.Scale(range=["#ffffff", "#08519c"], domainMin=0, interpolate="rgb"),
+                scale=alt.Scale(range=COUNT_RAMP, domainMin=0, interpolate="rgb"),
             ),
             tooltip=[
                 alt.Tooltip("unit:N", title=noun),
@@ -261,9 +263,7 @@ def _people_section() -> None:
                 color=alt.Color(
                     "injury:N",
                     title="Injury",
-                    scale=alt.Scale(
-                        domain=["Fatal Injury", "Non-Fatal Injury", "Miss"], range=["#D55E00", "#E69F00", "#56B4E9"]
-                    ),
+                    scale=color_scale(INJURY_COLORS),
                 ),
                 tooltip=["race", "injury", "count"],
             )
@@ -280,25 +280,18 @@ def _people_section() -> None:
             .encode(
                 y=alt.Y("race:N", title=None, sort="-x", axis=alt.Axis(labelLimit=200)),
                 x=alt.X("sum(count):Q", title="Officers"),
-                color=alt.Color("gender:N", title="Gender", scale=alt.Scale(range=["#0072B2", "#E69F00", GREY])),
+                color=alt.Color("gender:N", title="Gender", scale=alt.Scale(range=OFFICER_GENDER_RANGE)),
                 tooltip=["race", "gender", "count"],
             )
             .properties(height=alt.Step(24)),
             width="stretch",
         )
         _table(d.rename(columns={"race": "Race", "gender": "Gender", "count": "Officers"}), key="uf_officers_table")
-    st.caption(
-        "Counts of people and officer involvements across the 2005-2018 shootings; an officer in several shootings is counted in each."
-    )
+    st.caption(caveats.OIS_PEOPLE_NOTE)
 
 
-def _state_section() -> None:
-    st.caption(
-        "Open Data Policing NC (NC State Bureau of Investigation data), citywide CMPD figures by year and driver race. "
-        "The state's races: Latinx is Hispanic of any race; the others are non-Hispanic. These are not filtered by the sidebar."
-    )
-    y = _yearly()
-    races = [r for r in dict.fromkeys(y["race"]) if r != "All"]
+def _yearly_chart(y: pd.DataFrame, races: list[str]) -> None:
+    """One yearly measure of the state tables, a line per driver race (with its 95 % band for rates)."""
     c = st.columns([2, 3, 1.4])
     label = c[0].selectbox("Measure", list(MEASURES), key="uf_measure")
     chosen = c[1].multiselect("Drivers", [*races, "All"], default=["Black", "White", "Latinx", "All"], key="uf_races")
@@ -340,17 +333,9 @@ def _state_section() -> None:
     if col.startswith("u"):
         st.info(caveats.UOF_CAVEAT)
 
-    st.subheader("Outcome test: contraband hit rates by driver race")
-    st.warning(caveats.HIT_RATE_CAVEAT)
-    full = sorted(int(v) for v in y.loc[~y["partial_year"], "year"].unique())
-    c = st.columns([3, 1])
-    years = c[0].select_slider("Years pooled", options=full, value=(full[0], full[-1]), key="uf_hit_years")
-    ref = c[1].selectbox(
-        "Reference", list(vocab.ODP_RACES), index=list(vocab.ODP_RACES).index("White"), key="uf_hit_ref"
-    )
-    h = _hit_rates(ref, (int(years[0]), int(years[1])))
-    span = f"{int(years[0])}-{int(years[1])} pooled"
-    pooled = h[h["unit"] == span]
+
+def _hit_rate_charts(pooled: pd.DataFrame, *, span: str, reference: str) -> None:
+    """Pooled hit rates (left) and their ratios to the reference race (right), side by side."""
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Hit rate, {span}**")
@@ -370,7 +355,7 @@ def _state_section() -> None:
             width="stretch",
         )
     with right:
-        st.markdown(f"**Ratio to {common.text(ref)} drivers' hit rate**")
+        st.markdown(f"**Ratio to {common.text(reference)} drivers' hit rate**")
         st.altair_chart(
             interval_chart(
                 pooled[~pooled["is_reference"]],
@@ -379,7 +364,7 @@ def _state_section() -> None:
                 value="ratio",
                 lo="ratio_lo",
                 hi="ratio_hi",
-                x_title=f"Hit-rate ratio vs {ref}",
+                x_title=f"Hit-rate ratio vs {reference}",
                 fmt=".2f",
                 rule_at=1.0,
                 log=True,
@@ -388,8 +373,13 @@ def _state_section() -> None:
             ),
             width="stretch",
         )
+
+
+def _hit_rate_table(h: pd.DataFrame, *, reference: str) -> None:
+    """Every hit rate (each year and the pooled years), newest first, with intervals and ratios."""
     pct = st.column_config.NumberColumn(format="percent")
     two = st.column_config.NumberColumn(format="%.2f")
+    ratio = f"Ratio vs {reference}"
     view = pd.DataFrame(
         {
             "Years": h["unit"],
@@ -400,8 +390,8 @@ def _state_section() -> None:
             "95% low": h["lo"],
             "95% high": h["hi"],
             "Smoothed (EB)": h["eb_rate"],
-            "Cell": h["small_cell"].map({True: f"⚠ under {vocab.MIN_CELL} searches", False: ""}),
-            f"Ratio vs {ref}": h["ratio"],
+            "Cell": h["small_cell"].map({True: SMALL_SEARCH_CELL_NOTE, False: ""}),
+            ratio: h["ratio"],
             "Ratio 95% low": h["ratio_lo"],
             "Ratio 95% high": h["ratio_hi"],
         }
@@ -414,7 +404,7 @@ def _state_section() -> None:
             "95% low": pct,
             "95% high": pct,
             "Smoothed (EB)": pct,
-            f"Ratio vs {ref}": two,
+            ratio: two,
             "Ratio 95% low": two,
             "Ratio 95% high": two,
             "Searches": st.column_config.NumberColumn(format="localized"),
@@ -424,19 +414,47 @@ def _state_section() -> None:
         height=320,
     )
 
+
+def _hit_rates_part(y: pd.DataFrame) -> None:
+    """The outcome test: choose the pooled years and the reference race; charts and table of the hit rates."""
+    st.subheader("Outcome test: contraband hit rates by driver race")
+    st.warning(caveats.HIT_RATE_CAVEAT)
+    full = sorted(int(v) for v in y.loc[~y["partial_year"], "year"].unique())
+    c = st.columns([3, 1])
+    years = c[0].select_slider("Years pooled", options=full, value=(full[0], full[-1]), key="uf_hit_years")
+    ref = c[1].selectbox(
+        "Reference", list(vocab.ODP_RACES), index=list(vocab.ODP_RACES).index("White"), key="uf_hit_ref"
+    )
+    h = _hit_rates(ref, (int(years[0]), int(years[1])))
+    span = f"{int(years[0])}-{int(years[1])} pooled"
+    _hit_rate_charts(h[h["unit"] == span], span=span, reference=ref)
+    _hit_rate_table(h, reference=ref)
+
+
+def _use_of_force_part(y: pd.DataFrame, races: list[str]) -> None:
+    """Stops with force used, by year and driver race, then every yearly figure."""
     st.subheader("Use of force by year and driver race")
     st.info(caveats.UOF_CAVEAT)
     u = y.pivot(index="year", columns="race", values="use_of_force").reindex(columns=[*races, "All"])
     u.index = u.index.astype(str)
     u = u.reset_index().rename(columns={"year": "Year"})
     _table(u, key="uf_uof_table", height=320)
-
+    pct = st.column_config.NumberColumn(format="percent")
     with st.expander("Every yearly figure (stops, searches, hit rates, use of force)"):
         _table(
             y,
             key="uf_yearly_table",
             config={c: pct for c in ("search_rate", "search_lo", "search_hi", "hit_rate", "hit_lo", "hit_hi")},
         )
+
+
+def _state_section() -> None:
+    st.caption(caveats.STATE_TABLES_NOTE)
+    y = _yearly()
+    races = [r for r in dict.fromkeys(y["race"]) if r != "All"]
+    _yearly_chart(y, races)
+    _hit_rates_part(y)
+    _use_of_force_part(y, races)
 
 
 def _reconcile_section() -> None:
@@ -478,19 +496,18 @@ def _reconcile_section() -> None:
             color=alt.Color(
                 "source:N",
                 title="Source",
-                scale=alt.Scale(range=[GROUP_COLORS["White"], GROUP_COLORS["Native American"]]),
+                scale=alt.Scale(range=list(SOURCE_COLORS.values())),
                 legend=alt.Legend(labelLimit=300, orient="bottom"),
             ),
             tooltip=["year:O", "source:N", alt.Tooltip("stops:Q", format=",")],
         )
         .properties(width=140, height=260),
     )
-    st.caption(
-        "All CMPD stops of each year, whatever the sidebar filters: the state counts cannot be filtered the same way."
-    )
+    st.caption(caveats.STATE_COUNTS_UNFILTERED)
 
 
 def page() -> None:
+    """Draw the use-of-force page: one tab per view of the shootings and the state tables (only the open one runs)."""
     st.title("Use of force")
     st.write(
         "Officer-involved shootings recorded by CMPD (2005-2018) on a map and counted per division and neighborhood, "

@@ -5,9 +5,40 @@ One place for every caveat, so that every page, table, export and note says the 
 
 from __future__ import annotations
 
-from geo.vocab import MIN_CELL
+from geo.vocab import AGE_MAX, AGE_MIN, MIN_CELL
 
-__all__ = ["STOPS_NO_COORDINATES", "RESIDENTS_NOT_DRIVERS", "SOURCES_COUNT_DIFFERENTLY", "TOWNS_OUTSIDE", "CENSUS_DRIVER_GROUPS", "POINT_SAMPLE", "CRIME_FISCAL_YEARS", "RATE_CAVEAT", "RATIO_CAVEAT", "SMALL_CELL_CAVEAT", "EB_CAVEAT", "BENCHMARK_CAVEAT", "FUNNEL_CAVEAT", "ACCOUNTABILITY_CAVEAT", "MODEL_CAVEAT", "OIS_CAVEAT", "HIT_RATE_CAVEAT", "RECONCILIATION_NOTE", "UOF_CAVEAT", "CAVEATS"]
+__all__ = [
+    "STOPS_NO_COORDINATES",
+    "RESIDENTS_NOT_DRIVERS",
+    "SOURCES_COUNT_DIFFERENTLY",
+    "TOWNS_OUTSIDE",
+    "CENSUS_DRIVER_GROUPS",
+    "POINT_SAMPLE",
+    "CRIME_FISCAL_YEARS",
+    "RATE_CAVEAT",
+    "RATIO_CAVEAT",
+    "SMALL_CELL_CAVEAT",
+    "RELIABLE_CELL_LABEL",
+    "SMALL_CELL_LABEL",
+    "SMALL_CELL_NOTE",
+    "SMALL_SEARCH_CELL_NOTE",
+    "small_cells_warning",
+    "EB_CAVEAT",
+    "BENCHMARK_CAVEAT",
+    "FUNNEL_CAVEAT",
+    "ACCOUNTABILITY_CAVEAT",
+    "MODEL_CAVEAT",
+    "NOT_CONVERGED",
+    "OIS_CAVEAT",
+    "OIS_PEOPLE_NOTE",
+    "HIT_RATE_CAVEAT",
+    "STATE_TABLES_NOTE",
+    "STATE_COUNTS_UNFILTERED",
+    "RECONCILIATION_NOTE",
+    "UOF_CAVEAT",
+    "DATA_PREPARATION",
+    "CAVEATS",
+]
 
 
 STOPS_NO_COORDINATES = (
@@ -73,6 +104,36 @@ SMALL_CELL_CAVEAT = (
 )
 
 
+#: The small-cell flag: legend labels of the charts, and the mark beside a small cell in a table.
+RELIABLE_CELL_LABEL = f"{MIN_CELL} or more"
+SMALL_CELL_LABEL = f"Small cell (under {MIN_CELL})"
+SMALL_CELL_NOTE = f"⚠ small cell (under {MIN_CELL})"
+SMALL_SEARCH_CELL_NOTE = f"⚠ under {MIN_CELL} searches"
+
+
+def small_cells_warning(n_small: int, n_cells: int, *, base: str) -> str:
+    """The warning above a rates table with small cells.
+
+    Parameters
+    ----------
+    n_small
+        How many cells rest on fewer than :data:`geo.vocab.MIN_CELL` of ``base``.
+    n_cells
+        How many cells the table has.
+    base
+        What the rates are shares of, e.g. ``"Stops"`` or ``"Searched stops"``.
+
+    Returns
+    -------
+    str
+        One sentence for ``st.warning``.
+    """
+    return (
+        f"{n_small} of {n_cells} cells rest on fewer than {MIN_CELL} {base.lower()} (marked {SMALL_CELL_NOTE}, orange "
+        "triangles): their rates are too uncertain to headline. Read their interval and smoothed rate."
+    )
+
+
 EB_CAVEAT = (
     "Smoothed rates (empirical Bayes) pull each rate toward the citywide rate, more so the fewer stops it rests on; "
     "they are steadier for ranking small units but are estimates, not counts."
@@ -113,11 +174,20 @@ MODEL_CAVEAT = (
 )
 
 
+NOT_CONVERGED = "The fit did not converge: read the odds ratios with extra caution."
+
+
 OIS_CAVEAT = (
     "Officer-involved shootings are rare (76 incidents in 2005-2018), so rates per 100,000 residents rest on a "
     "handful of events and their intervals are wide. The population is the 2020 census, later than the "
     "shootings, and residents are not the only people police meet in a place. Counts are of incidents, "
     "not of people shot."
+)
+
+
+OIS_PEOPLE_NOTE = (
+    "Counts of people and officer involvements across the 2005-2018 shootings; an officer in several shootings is "
+    "counted in each."
 )
 
 
@@ -128,6 +198,18 @@ HIT_RATE_CAVEAT = (
     "the marginal one an officer was unsure about (the infra-marginality problem). A lower hit rate for a group "
     "is a warning sign, not proof; an equal one is not an all-clear. These are citywide state figures: they "
     "cannot be broken down by division."
+)
+
+
+STATE_TABLES_NOTE = (
+    "Open Data Policing NC (NC State Bureau of Investigation data), citywide CMPD figures by year and driver race. "
+    "The state's races: Latinx is Hispanic of any race; the others are non-Hispanic. These are not filtered by the "
+    "sidebar."
+)
+
+
+STATE_COUNTS_UNFILTERED = (
+    "All CMPD stops of each year, whatever the sidebar filters: the state counts cannot be filtered the same way."
 )
 
 
@@ -144,6 +226,26 @@ UOF_CAVEAT = (
     "Use of force here is the state's count of stops in which force was used against the driver, by race; "
     "it is not CMPD's use-of-force report, which is not available."
 )
+
+
+#: How the data is prepared, and what that assumes (Markdown list, for the methods page).
+DATA_PREPARATION = f"""
+- **Every row is accounted for.** Each loader reports rows read, kept, repaired, flagged and set aside, with
+  reasons and row numbers (see the Overview page, or `python -m geo report`).
+- **Stops** are joined to divisions by name (all 13 names in the table match the division layer; Airport
+  Division has no stops and shows zero). Stops with a blank division are kept as "No division recorded".
+  Driver ages outside {AGE_MIN}-{AGE_MAX} are flagged, not dropped.
+- **Divisions**: the 2019 layer is used by default (nearest in time to the 2020-2021 stops); Airport's two parts
+  are dissolved and Steele Creek's self-intersecting polygon is repaired.
+- **Neighborhoods (NPAs)**: 459 Quality of Life Explorer areas covering the county; NPA 138 is repaired.
+  Population by race (2020) is apportioned to divisions by area (the share of each NPA's area inside each
+  division), which assumes people are spread evenly within an NPA.
+- **Points** (shootings, incidents) are assigned to divisions and NPAs by a spatial join in NC State Plane
+  (EPSG:2264, US feet); a point on a shared boundary goes to exactly one area (the smallest id).
+- **Rates** are missing, not infinite, where the population is zero.
+- Analysis uses EPSG:2264; maps and GeoJSON use WGS 84 (EPSG:4326). Map shapes are simplified for display
+  only; every statistic uses the full geometry.
+"""
 
 
 CAVEATS: dict[str, str] = {

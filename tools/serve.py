@@ -32,6 +32,7 @@ def _warm() -> None:
 
 
 def main() -> int:
+    """Warm the imports in the background and run ``streamlit run app.py`` with the given options."""
     sys.path.insert(0, str(ROOT))
     threading.Thread(target=_warm, name="warm-imports", daemon=True).start()
     from streamlit.web import cli

@@ -61,14 +61,16 @@ class Package:
 
     @property
     def spec(self) -> str:
+        """The npm package spec, ``name@version``."""
         return f"{self.name}@{self.version}"
 
     @property
     def tarball_name(self) -> str:
+        """The file name ``npm pack`` gives the tarball (scope dropped, ``/`` made ``-``)."""
         return f"{self.name.lstrip('@').replace('/', '-')}-{self.version}.tgz"
 
 
-# Keep the Leaflet version in step with geo/maps.py (LEAFLET_VERSION); folium 0.20 itself
+# Keep the Leaflet version in step with geo/maps/assets.py (LEAFLET_VERSION); folium 0.20 itself
 # asks for 1.9.3, and 1.9.4 is the bug-fix release of the same API.
 PACKAGES: tuple[Package, ...] = (
     Package(
@@ -236,6 +238,7 @@ def vendor(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Vendor the assets, or only check them with ``--check``; return the exit code (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dest", type=Path, default=DEFAULT_DEST, help=f"target folder (default {DEFAULT_DEST})")
     parser.add_argument("--check", action="store_true", help="only check; exit 1 if missing or stale")

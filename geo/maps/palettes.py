@@ -1,12 +1,43 @@
 """Every colour the maps and charts use, in one place: categories, ramps and "no data".
 
-Categorical palettes are colour-blind safe (ColorBrewer): warm against cool, no
-red-green contrast; darker for stronger patterns.
+Map palettes are colour-blind safe (ColorBrewer): warm against cool, no red-green
+contrast; darker for stronger patterns. Chart colours are the Okabe-Ito palette, which
+stays distinguishable with every common form of colour blindness; the charts also tell
+small cells apart by shape, not only by colour.
 """
 
 from __future__ import annotations
 
-__all__ = ["MISSING_COLOR", "LISA_COLORS", "SEQUENTIAL_CMAPS", "SIGNIFICANCE_COLORS", "GI_COLORS", "EHSA_COLORS"]
+__all__ = [
+    "MISSING_COLOR",
+    "LISA_COLORS",
+    "SEQUENTIAL_CMAPS",
+    "CHOROPLETH_CMAPS",
+    "SIGNIFICANCE_COLORS",
+    "GI_COLORS",
+    "EHSA_COLORS",
+    "OKABE_ITO",
+    "ESTIMATE_COLOR",
+    "SMALL_CELL_COLOR",
+    "OUTLIER_COLOR",
+    "NEUTRAL_COLOR",
+    "REFERENCE_LINE_COLOR",
+    "SMOOTHED_COLOR",
+    "LABEL_COLOR",
+    "SMALL_CELL_FILL",
+    "TEXT_ON_LIGHT",
+    "TEXT_ON_DARK",
+    "RATE_SCHEME",
+    "COUNT_RAMP",
+    "CELL_BORDER_COLOR",
+    "DRIVER_GROUP_COLORS",
+    "ODDS_RATIO_COLORS",
+    "FUNNEL_COLORS",
+    "DA_REVIEW_COLORS",
+    "INJURY_COLORS",
+    "OFFICER_GENDER_RANGE",
+    "SOURCE_COLORS",
+]
 
 
 #: Fill for areas without a value ("No data").
@@ -36,6 +67,10 @@ SEQUENTIAL_CMAPS: frozenset[str] = frozenset(
         "RdBu", "RdYlBu", "PuOr", "BrBG", "PiYG", "PRGn",
     }
 )  # fmt: skip
+
+
+#: The ramps a reader may choose for a choropleth (map explorer), all readable with colour blindness.
+CHOROPLETH_CMAPS: tuple[str, ...] = ("YlOrRd", "viridis", "Blues", "PuBuGn", "Greys")
 
 
 #: Significance map colours (ColorBrewer Greens, as GeoDa), strictest first.
@@ -87,4 +122,98 @@ EHSA_COLORS: dict[str, str] = {
     "Historical Cold Spot": "#c6dbef",
     "No Pattern Detected": "#f7f7f7",
     "Undefined": "#404040",
+}
+
+
+#: The Okabe-Ito palette (Okabe and Ito, 2008), by the names its authors gave the colours.
+OKABE_ITO: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+}
+
+#: An estimate that rests on enough data (a rate, a count), and the plain colour of a bar.
+ESTIMATE_COLOR = OKABE_ITO["blue"]
+#: A small cell (fewer than :data:`geo.vocab.MIN_CELL` stops or searches): too uncertain to headline.
+SMALL_CELL_COLOR = OKABE_ITO["orange"]
+#: A value far from its reference: outside the 99.8 % control limits, or clearly higher odds.
+OUTLIER_COLOR = OKABE_ITO["vermillion"]
+#: What is neither high nor low: control limits, the dashed parity line of a rates chart, intervals
+#: that include 1, driver groups without a colour of their own.
+NEUTRAL_COLOR = "#777777"
+#: The solid line every value is read against: a funnel plot's citywide value, a forest plot's odds ratio 1.
+REFERENCE_LINE_COLOR = OKABE_ITO["black"]
+#: The smoothed (empirical-Bayes) rate, a tick beside the recorded rate.
+SMOOTHED_COLOR = OKABE_ITO["black"]
+#: Text labels drawn on a chart (e.g. the names of outlying divisions).
+LABEL_COLOR = "#333333"
+#: Heat-map cells too small to colour: kept out of the colour scale, so 5 stops cannot set it.
+SMALL_CELL_FILL = "#e6e6e6"
+#: Text on a light heat-map cell, and on a dark one.
+TEXT_ON_LIGHT = "black"
+TEXT_ON_DARK = "white"
+#: Vega colour scheme of heat maps of rates (perceptually uniform, colour-blind safe).
+RATE_SCHEME = "viridis"
+#: Heat maps of counts: white for none to ColorBrewer Blues' darkest blue for the most.
+COUNT_RAMP: list[str] = ["#ffffff", "#08519c"]
+#: Thin border between heat-map cells.
+CELL_BORDER_COLOR = "#d9d9d9"
+
+#: One colour per driver group: CMPD's groups and the state's names for them (Latinx,
+#: Indigenous, Other, All) share a colour. A group not listed is drawn in :data:`NEUTRAL_COLOR`.
+DRIVER_GROUP_COLORS: dict[str, str] = {
+    "White": OKABE_ITO["blue"],
+    "Black": OKABE_ITO["vermillion"],
+    "Hispanic": OKABE_ITO["bluish green"],
+    "Latinx": OKABE_ITO["bluish green"],
+    "Asian": OKABE_ITO["reddish purple"],
+    "Native American": OKABE_ITO["orange"],
+    "Indigenous": OKABE_ITO["orange"],
+    "Other/Unknown": OKABE_ITO["sky blue"],
+    "Other": OKABE_ITO["sky blue"],
+    "All drivers": OKABE_ITO["black"],
+    "All": OKABE_ITO["black"],
+}
+
+#: Odds ratios by where their 95 % interval lies against 1, in legend order.
+ODDS_RATIO_COLORS: dict[str, str] = {
+    "higher odds than reference": OUTLIER_COLOR,
+    "interval includes 1": NEUTRAL_COLOR,
+    "lower odds than reference": ESTIMATE_COLOR,
+}
+
+#: Funnel-plot divisions by where they lie against the city's control limits, in legend order.
+FUNNEL_COLORS: dict[str, str] = {
+    "within 95% limits": ESTIMATE_COLOR,
+    "outside 95% limits": SMALL_CELL_COLOR,
+    "outside 99.8% limits": OUTLIER_COLOR,
+}
+
+#: The district attorney's review of each officer-involved shooting.
+DA_REVIEW_COLORS: dict[str, str] = {
+    "Legally Justified": OKABE_ITO["blue"],
+    "No DA review": OKABE_ITO["orange"],
+    "Pending Decision": OKABE_ITO["bluish green"],
+    "Not Legally Justified as determined by NC AG Office": OKABE_ITO["vermillion"],
+}
+
+#: What happened to each person shot at: fatal in the warmest colour, a miss in the coolest.
+INJURY_COLORS: dict[str, str] = {
+    "Fatal Injury": OKABE_ITO["vermillion"],
+    "Non-Fatal Injury": OKABE_ITO["orange"],
+    "Miss": OKABE_ITO["sky blue"],
+}
+
+#: Officer gender, in the chart's (alphabetical) order of the genders: Female, Male, Undisclosed.
+OFFICER_GENDER_RANGE: list[str] = [OKABE_ITO["blue"], OKABE_ITO["orange"], NEUTRAL_COLOR]
+
+#: The two sources of yearly stop counts, in the chart's (alphabetical) order.
+SOURCE_COLORS: dict[str, str] = {
+    "CMPD stops table": OKABE_ITO["blue"],
+    "State (Open Data Policing NC)": OKABE_ITO["orange"],
 }

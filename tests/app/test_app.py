@@ -89,7 +89,10 @@ def test_empty_filter_shows_message_not_exception(app):
     app.sidebar.multiselect(key="f_divisions").set_value(["Airport Division"]).run()
     app.switch_page("app_pages/map_explorer.py").run()
     assert not [str(x.value) for x in app.exception]
-    assert any("no stops" in e.value.lower() or "zero" in e.value.lower() or "no rows" in e.value.lower() for e in [*app.error, *app.warning, *app.info])
+    assert any(
+        "no stops" in e.value.lower() or "zero" in e.value.lower() or "no rows" in e.value.lower()
+        for e in [*app.error, *app.warning, *app.info]
+    )
 
 
 def test_neighborhood_card_follows_the_list(app):

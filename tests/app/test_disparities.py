@@ -21,10 +21,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geo import vocab
+from geo import caveats, vocab
 from geo.analysis import disparity
 from geo.ingest.stops import load_stops
 from geo.layers import filters
+from geo.maps import palettes
 from geo.settings import PROJECT_ROOT
 
 APP = PROJECT_ROOT / "app.py"
@@ -137,6 +138,18 @@ def _unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text)
 
 
+def _color_scales(at: AppTest) -> list[dict]:
+    """The colour scales (with a domain) of every chart on the page."""
+    scales = []
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        for layer in spec.get("layer", [spec]):
+            scale = layer.get("encoding", {}).get("color", {}).get("scale", {})
+            if "domain" in scale:
+                scales.append(scale)
+    return scales
+
+
 # --------------------------------------------------------------------------- disparities
 
 
@@ -207,6 +220,28 @@ def test_small_cells_are_flagged_per_division(open_page):
     t = _frame(at, "Group")
     best = t[t["Cell"] == ""].sort_values("Rate").iloc[-1]["Group"]
     assert f"**{best}**" in head
+
+
+def test_small_cell_warning_counts_the_small_cells(open_page):
+    at = open_page(DISPARITIES)
+    at.selectbox(key="dp_scope").set_value("Per division").run()
+    t = _frame(at, "Division")
+    n_small = int((t["Stops"] < vocab.MIN_CELL).sum())
+    assert [w.value for w in at.warning] == [caveats.small_cells_warning(n_small, len(t), base="Stops")]
+    assert (t.loc[t["Stops"] < vocab.MIN_CELL, "Cell"] == caveats.SMALL_CELL_NOTE).all()
+
+
+def test_chart_colours_come_from_the_palette(open_page):
+    at = open_page(DISPARITIES)
+    cells = {"domain": [caveats.RELIABLE_CELL_LABEL, caveats.SMALL_CELL_LABEL]}
+    cells["range"] = [palettes.ESTIMATE_COLOR, palettes.SMALL_CELL_COLOR]
+    assert cells in _color_scales(at)
+    _tab(at, "dp_tab", "Funnel plot")
+    funnel = {"domain": list(palettes.FUNNEL_COLORS), "range": list(palettes.FUNNEL_COLORS.values())}
+    assert funnel in _color_scales(at)
+    _tab(at, "dp_tab", "Models")
+    odds = {"domain": list(palettes.ODDS_RATIO_COLORS), "range": list(palettes.ODDS_RATIO_COLORS.values())}
+    assert odds in _color_scales(at)
 
 
 def test_empty_filter_shows_warning(open_page):
@@ -305,6 +340,14 @@ def test_use_of_force_tabs_run(open_page):
         _tab(at, "uf_tab", tab)
         assert not _problems(at), tab
         assert at.dataframe, tab
+
+
+def test_use_of_force_colours_come_from_the_palette(open_page):
+    at = open_page(USE_OF_FORCE)
+    _tab(at, "uf_tab", "People involved")
+    injury = {"domain": list(palettes.INJURY_COLORS), "range": list(palettes.INJURY_COLORS.values())}
+    assert injury in _color_scales(at)
+    assert not _problems(at)
 
 
 def test_shooting_counts_per_division_match_a_spatial_join(open_page, settings):
