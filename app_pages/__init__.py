@@ -1,0 +1,1 @@
+"""The Streamlit pages: each wires widgets to one geo call and draws; common.py holds what they share."""

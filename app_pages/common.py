@@ -13,6 +13,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from geo.caveats import CAVEATS
 from geo.errors import GeoDataError
 from geo.layers import build, catalog
 from geo.layers.filters import StopFilter
@@ -40,6 +41,28 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
     return run
 
 
+def section(fn: Callable[..., None], *args: Any) -> None:
+    """Run one section of a page; a data problem (e.g. a group with no stops) becomes a warning there."""
+    try:
+        fn(*args)
+    except GeoDataError as exc:
+        st.warning(text(exc))
+
+
+def notes(items: list[str], *, label: str = "Notes on the data behind this table") -> None:
+    """Notes from a geo result (what was left out, bucketed or flagged), escaped, in an expander."""
+    if items:
+        with st.expander(label):
+            for n in items:
+                st.markdown(f"- {text(n)}")
+
+
+def caveats() -> None:
+    """Every caveat of :data:`geo.caveats.CAVEATS`, titled."""
+    for title, body in CAVEATS.items():
+        st.markdown(f"**{title}.** {body}")
+
+
 def text(value: object) -> str:
     """Escape text from the data for st.markdown (see :func:`geo.text.escape_md`)."""
     return escape_md(value)
@@ -50,6 +73,7 @@ def text(value: object) -> str:
 
 @st.cache_data(show_spinner="Loading the stops ...")
 def stops() -> pd.DataFrame:
+    """The clean stops frame (see :func:`geo.ingest.stops.load_stops`)."""
     return build.stops(get_settings())
 
 
@@ -88,6 +112,7 @@ def incidents() -> gpd.GeoDataFrame:
 
 @st.cache_data(show_spinner="Loading the divisions ...")
 def division_base() -> gpd.GeoDataFrame:
+    """Divisions with what does not depend on the stops (see :func:`geo.layers.build.division_base`)."""
     return build.division_base(get_settings())
 
 
@@ -104,7 +129,8 @@ def filtered_stops(filters: StopFilter) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner="Checking the data ...")
-def reports() -> list[dict]:
+def reports() -> list[dict[str, Any]]:
+    """Every loader's row report, as dictionaries."""
     return [r.to_dict() for r in build.reports(get_settings())]
 
 

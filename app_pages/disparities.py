@@ -153,21 +153,6 @@ def _funnel(
 # --------------------------------------------------------------------------- display helpers
 
 
-def _notes(notes: list[str], *, label: str = "Notes on the data behind this table") -> None:
-    if notes:
-        with st.expander(label):
-            for n in notes:
-                st.markdown(f"- {common.text(n)}")
-
-
-def _section(fn: Callable[..., None], *args: Any) -> None:
-    """Run one section; a data problem (e.g. a group with no stops) becomes a warning there."""
-    try:
-        fn(*args)
-    except GeoDataError as exc:
-        st.warning(common.text(exc))
-
-
 def _pct(x: float) -> str:
     return "no data" if pd.isna(x) else f"{x:.1%}"
 
@@ -365,7 +350,7 @@ def _rates_section(filters: Filters) -> None:
         column_config=_rate_columns(choice.base),
     )
     st.caption(caveats.RATIO_CAVEAT + " " + caveats.EB_CAVEAT)
-    _notes(t.attrs.get("notes", []))
+    common.notes(t.attrs.get("notes", []))
 
 
 def _benchmark_section(filters: Filters) -> None:
@@ -379,7 +364,7 @@ def _benchmark_section(filters: Filters) -> None:
         st.info(
             "No division has stops to set against its residents with these filters (stops with no division recorded are not benchmarked)."
         )
-        _notes(t.attrs.get("notes", []))
+        common.notes(t.attrs.get("notes", []))
         return
     order = [u for u in dict.fromkeys(d["unit"]) if u != "All divisions"] + ["All divisions"]
     dom = [*groups, "All drivers"]
@@ -444,7 +429,7 @@ def _benchmark_section(filters: Filters) -> None:
             "Ratio 95% high": st.column_config.NumberColumn(format="%.2f"),
         },
     )
-    _notes(t.attrs.get("notes", []))
+    common.notes(t.attrs.get("notes", []))
 
 
 def _forest(ors: pd.DataFrame, terms: list[str]) -> alt.LayerChart:
@@ -555,7 +540,7 @@ def _models_section(filters: Filters) -> None:
             st.markdown(f"- {common.text(TERM_LABELS.get(term, term))} left out: {common.text(why)}")
     refs = ", ".join(f"{TERM_LABELS.get(k, k)}: {v}" for k, v in r["references"].items())
     st.caption(f"Reference levels: {common.text(refs)}. Pseudo R² (McFadden) {r['pseudo_r2']:.3f}.")
-    _notes(r["notes"], label="Model notes")
+    common.notes(r["notes"], label="Model notes")
 
 
 def _officer_rates(filters: Filters, outcome: str) -> list[str]:
@@ -665,7 +650,7 @@ def _officers_section(filters: Filters) -> None:
     outcome = st.selectbox("Outcome", list(OUTCOME_LABELS), format_func=OUTCOME_LABELS.get, key="dp_off_outcome")
     notes = _officer_rates(filters, outcome)
     matrix_notes = _matrix(filters, outcome)
-    _notes(list(dict.fromkeys([*notes, *matrix_notes])))
+    common.notes(list(dict.fromkeys([*notes, *matrix_notes])))
 
 
 def _funnel_controls(filters: Filters) -> tuple[str, str, str, str, bool]:
@@ -809,7 +794,7 @@ def _funnel_section(filters: Filters) -> None:
     d = _funnel_status(table)
     if d.empty or curve is None:
         st.warning("No division has enough events for a funnel plot with these filters.")
-        _notes(table.attrs.get("notes", []))
+        common.notes(table.attrs.get("notes", []))
         return
     is_ratio = measure == "ratio"
     st.altair_chart(_funnel_chart(table, curve, d, is_ratio=is_ratio), width="stretch")
@@ -819,7 +804,7 @@ def _funnel_section(filters: Filters) -> None:
         "Grey curves: 95 % (dashed) and 99.8 % (solid) control limits. Divisions outside the 99.8 % limits are named; hover for the others."
     )
     _funnel_table(table)
-    _notes(table.attrs.get("notes", []))
+    common.notes(table.attrs.get("notes", []))
 
 
 # --------------------------------------------------------------------------- page
@@ -846,7 +831,7 @@ def page() -> None:
     for tab, section in zip(tabs, sections, strict=True):
         with tab:
             if tab.open is not False:  # lazy: only the open tab runs (None when tabs do not track state)
-                _section(section, filters)
+                common.section(section, filters)
 
 
 if __name__ == "__main__":

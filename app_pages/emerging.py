@@ -23,7 +23,7 @@ RATE, EB_RATE, COUNT = "Rate per 1,000 residents", "Rate per 1,000 residents, sm
 MEASURES = {RATE: (True, "none"), EB_RATE: (True, "eb"), COUNT: (False, "none")}
 WEIGHTS = {"Queen contiguity": "queen", "Rook contiguity": "rook", "6 nearest neighbours": "knn"}
 PERMUTATIONS = [99, 199, 499, 999, 4999, 9999]
-STATUS_COLORS = {"Hot spot": "#b2182b", "Cold spot": "#2166ac", "Not significant": "#bdbdbd", "No value": "#404040"}
+STATUS_COLORS = palettes.EMERGING_STATUS_COLORS
 
 EXPLANATION = """
 Each neighborhood (NPA) gets a Getis-Ord **Gi\\*** z-score for every year: is it, together with its neighbours
@@ -205,7 +205,7 @@ def _unit(run: hotspots.HotspotRun, unit, var_label: str, value_title: str) -> N
     x = alt.X("year:O", title="Year")
     values = (
         alt.Chart(series)
-        .mark_bar(color="#9e9ac8")
+        .mark_bar(color=palettes.SERIES_BAR_COLOR)
         .encode(
             x=x,
             y=alt.Y("value:Q", title=value_title),
@@ -215,10 +215,10 @@ def _unit(run: hotspots.HotspotRun, unit, var_label: str, value_title: str) -> N
     )
     zs = series.dropna(subset=["z"])
     domain = list(STATUS_COLORS)
-    z_line = alt.Chart(zs).mark_line(color="#636363").encode(x=x, y=alt.Y("z:Q", title="Gi* z-score"))
+    z_line = alt.Chart(zs).mark_line(color=palettes.SERIES_LINE_COLOR).encode(x=x, y=alt.Y("z:Q", title="Gi* z-score"))
     z_pts = (
         alt.Chart(zs)
-        .mark_circle(size=90, stroke="#333333", strokeWidth=0.5)
+        .mark_circle(size=90, stroke=palettes.POINT_STROKE_DARK, strokeWidth=0.5)
         .encode(
             x=x,
             y="z:Q",
@@ -234,7 +234,9 @@ def _unit(run: hotspots.HotspotRun, unit, var_label: str, value_title: str) -> N
         )
     )
     band = (
-        alt.Chart(pd.DataFrame({"z": [-1.96, 0.0, 1.96]})).mark_rule(strokeDash=[4, 4], color="#999999").encode(y="z:Q")
+        alt.Chart(pd.DataFrame({"z": [-1.96, 0.0, 1.96]}))
+        .mark_rule(strokeDash=[4, 4], color=palettes.GUIDE_LINE_COLOR)
+        .encode(y="z:Q")
     )
     z_chart = alt.layer(band, z_line, z_pts).properties(title="Gi* z-score each year (dashed: ±1.96)", height=240)
     c1, c2 = st.columns(2)

@@ -403,7 +403,7 @@ def _scatter(view, value_col: str, name_col: str, name_alias: str, g, selected) 
     y = alt.Y("lisa_lag:Q", title="Average of its neighbours (standard deviations)")
     dots = (
         alt.Chart(pts)
-        .mark_circle(size=45, opacity=0.85, stroke="#555555", strokeWidth=0.4)
+        .mark_circle(size=45, opacity=0.85, stroke=palettes.POINT_STROKE_COLOR, strokeWidth=0.4)
         .encode(
             x=x,
             y=y,
@@ -420,15 +420,15 @@ def _scatter(view, value_col: str, name_col: str, name_alias: str, g, selected) 
         )
     )
     layers = [
-        alt.Chart(pd.DataFrame({"v": [0.0]})).mark_rule(color="#999999").encode(x="v:Q"),
-        alt.Chart(pd.DataFrame({"v": [0.0]})).mark_rule(color="#999999").encode(y="v:Q"),
+        alt.Chart(pd.DataFrame({"v": [0.0]})).mark_rule(color=palettes.GUIDE_LINE_COLOR).encode(x="v:Q"),
+        alt.Chart(pd.DataFrame({"v": [0.0]})).mark_rule(color=palettes.GUIDE_LINE_COLOR).encode(y="v:Q"),
         dots,
-        alt.Chart(line).mark_line(color="#000000").encode(x="lisa_z:Q", y="lisa_lag:Q"),
+        alt.Chart(line).mark_line(color=palettes.FIT_LINE_COLOR).encode(x="lisa_z:Q", y="lisa_lag:Q"),
     ]
     if selected is not None and selected in pts.index:
         layers.append(
             alt.Chart(pts.loc[[selected]])
-            .mark_point(size=220, shape="circle", filled=False, color="#000000", strokeWidth=2.5)
+            .mark_point(size=220, shape="circle", filled=False, color=palettes.SELECTED_OUTLINE_COLOR, strokeWidth=2.5)
             .encode(x="lisa_z:Q", y="lisa_lag:Q")
         )
     p = "" if g.p_sim is None else f", pseudo p = {g.p_sim:.3g} ({g.permutations:,} permutations)"
@@ -463,7 +463,9 @@ def _table(view, value_col: str, var_label: str, name_col: str, name_alias: str,
         na_rep="",
     )  # fmt: skip
     if selected is not None and selected in table.index:
-        styler = styler.set_properties(subset=pd.IndexSlice[[selected], :], **{"background-color": "#ffe08a"})
+        styler = styler.set_properties(
+            subset=pd.IndexSlice[[selected], :], **{"background-color": palettes.SELECTED_ROW_FILL}
+        )
         st.caption(f"The selected {NOUNS[name_alias]} is highlighted, first. Click a column heading to sort.")
     else:
         st.caption("Click a column heading to sort; click an area on the map to highlight its row.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import common
-from geo.caveats import CAVEATS, DATA_PREPARATION
+from geo.caveats import DATA_PREPARATION
 from geo.ingest import sources
 
 
@@ -19,8 +19,7 @@ def page() -> None:
     st.subheader("How the data is prepared")
     st.markdown(DATA_PREPARATION)
     st.subheader("Caveats")
-    for title, body in CAVEATS.items():
-        st.markdown(f"**{title}.** {body}")
+    common.caveats()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from geo.caveats import CAVEATS
 from geo.ingest import sources
 from geo.settings import get_settings
 
@@ -99,8 +98,7 @@ def page() -> None:
     _coverage()
     _row_report()
     st.subheader("What these numbers can and cannot say")
-    for title, body in CAVEATS.items():
-        st.markdown(f"**{title}.** {body}")
+    common.caveats()
 
 
 if __name__ == "__main__":

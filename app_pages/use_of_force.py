@@ -17,7 +17,6 @@ from app_pages.charts import color_scale, group_scale, interval_chart
 from geo import caveats, vocab
 from geo.analysis import use_of_force
 from geo.caveats import SMALL_SEARCH_CELL_NOTE
-from geo.errors import GeoDataError
 from geo.ingest import odp
 from geo.ingest.points import load_ois_tables
 from geo.maps import draw
@@ -92,21 +91,6 @@ def _reconcile() -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _section(fn: Any, *args: Any) -> None:
-    """Run one section; missing or bad data becomes a warning there, not an error for the page."""
-    try:
-        fn(*args)
-    except GeoDataError as exc:
-        st.warning(common.text(exc))
-
-
-def _notes(notes: list[str], label: str = "Notes on the data") -> None:
-    if notes:
-        with st.expander(label):
-            for n in notes:
-                st.markdown(f"- {common.text(n)}")
 
 
 def _table(df: pd.DataFrame, *, key: str, config: dict[str, Any] | None = None, height: int | str = "auto") -> None:
@@ -245,7 +229,7 @@ def _areas_section() -> None:
     )
     st.altair_chart(heat, width="stretch")
     st.caption(caveats.OIS_CAVEAT)
-    _notes(s.notes + [f"{i.count} shooting(s): {i.reason}" for i in s.report.issues])
+    common.notes(s.notes + [f"{i.count} shooting(s): {i.reason}" for i in s.report.issues], label="Notes on the data")
 
 
 def _people_section() -> None:
@@ -519,7 +503,7 @@ def page() -> None:
     for tab, section in zip(tabs, sections, strict=True):
         with tab:
             if tab.open is not False:  # lazy: only the open tab runs
-                _section(section)
+                common.section(section)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,15 @@ small cells apart by shape, not only by colour.
 from __future__ import annotations
 
 __all__ = [
+    "POINT_STROKE_COLOR",
+    "POINT_STROKE_DARK",
+    "GUIDE_LINE_COLOR",
+    "FIT_LINE_COLOR",
+    "SELECTED_OUTLINE_COLOR",
+    "SELECTED_ROW_FILL",
+    "SERIES_BAR_COLOR",
+    "SERIES_LINE_COLOR",
+    "EMERGING_STATUS_COLORS",
     "MISSING_COLOR",
     "LISA_COLORS",
     "SEQUENTIAL_CMAPS",
@@ -216,4 +225,27 @@ OFFICER_GENDER_RANGE: list[str] = [OKABE_ITO["blue"], OKABE_ITO["orange"], NEUTR
 SOURCE_COLORS: dict[str, str] = {
     "CMPD stops table": OKABE_ITO["blue"],
     "State (Open Data Policing NC)": OKABE_ITO["orange"],
+}
+
+
+#: Hot-spot charts (the Moran scatterplot, an emerging hot spot's yearly series).
+#: The outline of a scatter point, and of a point on a series.
+POINT_STROKE_COLOR = "#555555"
+POINT_STROKE_DARK = "#333333"
+#: Guide lines: the axes through zero, the +/-1.96 z-score band.
+GUIDE_LINE_COLOR = "#999999"
+#: The fitted line of a scatterplot, and the ring around the selected unit.
+FIT_LINE_COLOR = "#000000"
+SELECTED_OUTLINE_COLOR = "#000000"
+#: The background of the selected unit's row in a table.
+SELECTED_ROW_FILL = "#ffe08a"
+#: The yearly values of one unit (bars), and its z-scores (line).
+SERIES_BAR_COLOR = "#9e9ac8"
+SERIES_LINE_COLOR = "#636363"
+#: An emerging hot spot's status in one year: the 99 % Gi* colours for hot and cold.
+EMERGING_STATUS_COLORS: dict[str, str] = {
+    "Hot spot": GI_COLORS["Hot Spot with 99% Confidence"],
+    "Cold spot": GI_COLORS["Cold Spot with 99% Confidence"],
+    "Not significant": MISSING_COLOR,
+    "No value": GI_COLORS["Undefined"],
 }
