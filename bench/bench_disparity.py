@@ -61,7 +61,10 @@ def main() -> None:
         parts["tables"].append(t1 - t0)
         parts["models"].append(t2 - t1)
     rows = sum(len(t) for t in tabs.values())
-    print(f"tables: {rows:,} rows in {len(tabs)} tables; models: " + ", ".join(f"{k} n={v.n_used:,}" for k, v in fits.items()))
+    print(
+        f"tables: {rows:,} rows in {len(tabs)} tables; models: "
+        + ", ".join(f"{k} n={v.n_used:,}" for k, v in fits.items())
+    )
     print(
         f"whole suite: median {statistics.median(times):.3f} s, min {min(times):.3f} s over {args.repeat} runs "
         f"(tables median {statistics.median(parts['tables']):.3f} s, models median {statistics.median(parts['models']):.3f} s; "
@@ -77,7 +80,9 @@ def main() -> None:
     use_of_force.odp_yearly(wb)
     use_of_force.hit_rates(wb)
     use_of_force.reconcile_counts(stops, wb)
-    print(f"state workbook load + yearly/hit-rate/reconciliation tables: {time.perf_counter() - t0:.3f} s (not in the suite)")
+    print(
+        f"state workbook load + yearly/hit-rate/reconciliation tables: {time.perf_counter() - t0:.3f} s (not in the suite)"
+    )
 
 
 if __name__ == "__main__":

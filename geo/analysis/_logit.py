@@ -8,6 +8,8 @@ from them, confirms convergence and supplies standard errors, z and p values.
 
 from __future__ import annotations
 
+from typing import Any, Protocol, TypeGuard
+
 import numpy as np
 import statsmodels.api as sm
 
@@ -71,11 +73,14 @@ class Indicators:
             self.maps.append(E)
         self.sizes = sizes
         self.pairs = [
-            (a, b, self.codes[a] * sizes[b] + self.codes[b]) for a in range(len(sizes)) for b in range(a + 1, len(sizes))
+            (a, b, self.codes[a] * sizes[b] + self.codes[b])
+            for a in range(len(sizes))
+            for b in range(a + 1, len(sizes))
         ]
         self._dense: np.ndarray | None = None
 
     def linpred(self, beta: np.ndarray) -> np.ndarray:
+        """``X b`` (``beta`` without the dummy reference column)."""
         ext = np.append(beta, 0.0)
         eta = np.zeros(len(self.cols))
         for code, E in zip(self.codes, self.maps, strict=True):
@@ -83,23 +88,28 @@ class Indicators:
         return eta
 
     def xtv(self, v: np.ndarray) -> np.ndarray:
+        """``X' v``."""
         g = np.zeros(self.K)
         for code, E, size in zip(self.codes, self.maps, self.sizes, strict=True):
             g += E.T @ np.bincount(code, weights=v, minlength=size)
         return g[: self.k]
 
     def xtwx(self, w: np.ndarray) -> np.ndarray:
+        """``X' diag(w) X``."""
         H = np.zeros((self.K, self.K))
         for code, E, size in zip(self.codes, self.maps, self.sizes, strict=True):
             h = np.bincount(code, weights=w, minlength=size)
             H += (E.T * h) @ E
         for a, b, idx in self.pairs:
-            h = np.bincount(idx, weights=w, minlength=self.sizes[a] * self.sizes[b]).reshape(self.sizes[a], self.sizes[b])
+            h = np.bincount(idx, weights=w, minlength=self.sizes[a] * self.sizes[b]).reshape(
+                self.sizes[a], self.sizes[b]
+            )
             block = self.maps[a].T @ h @ self.maps[b]
             H += block + block.T
         return H[: self.k, : self.k]
 
     def dense(self) -> np.ndarray:
+        """The design as a dense (read-only, cached) matrix, for statsmodels' bookkeeping."""
         if self._dense is not None:
             return self._dense
         X = np.zeros((len(self.cols), self.K))
@@ -148,7 +158,17 @@ def _newton(y: np.ndarray, design: Indicators, *, maxiter: int, tol: float = 1e-
     return None
 
 
-class _IndicatorLogit(sm.Logit):
+class LogitFit(Protocol):
+    """What :mod:`geo.analysis.models` reads of a statsmodels ``LogitResults``."""
+
+    params: np.ndarray
+    bse: np.ndarray
+    llf: float
+    aic: float
+    mle_retvals: dict[str, Any]
+
+
+class _IndicatorLogit(sm.Logit):  # type: ignore[misc]  # statsmodels has no type hints: its Logit is Any here
     """statsmodels ``Logit`` that computes ``X b``, ``X' v`` and ``X' W X`` from the indicator structure.
 
     The overrides return exactly what statsmodels' dense products return (see
@@ -156,33 +176,65 @@ class _IndicatorLogit(sm.Logit):
     covariance are statsmodels' own.
     """
 
-    def __init__(self, endog: np.ndarray, exog: np.ndarray, *, indicators: Indicators | None = None, **kwargs) -> None:
+    def __init__(
+        self, endog: np.ndarray, exog: np.ndarray, *, indicators: Indicators | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(endog, exog, check_rank=False, **kwargs)  # the rank check (an SVD) costs more than the fit
         self._ind = indicators
 
-    def _own(self) -> bool:
-        return self._ind is not None and np.ndim(self.exog) == 2 and self.exog.shape[1] == self._ind.k
+    def _own(self) -> Indicators | None:
+        """The indicator structure when this model's design is the one it describes (not a null model)."""
+        ind = self._ind
+        return ind if ind is not None and np.ndim(self.exog) == 2 and self.exog.shape[1] == ind.k else None
 
-    def predict(self, params, exog=None, which="mean", offset=None):  # noqa: D102
-        own = exog is None and offset is None and getattr(self, "offset", None) is None and self._own()
-        if not own or which not in ("mean", "linear"):
-            return super().predict(params, exog=exog, which=which, offset=offset)
-        linpred = self._ind.linpred(np.asarray(params, dtype=float))
-        return linpred if which == "linear" else self.cdf(linpred)
+    def predict(
+        self,
+        params: np.ndarray,
+        exog: np.ndarray | None = None,
+        which: str = "mean",
+        offset: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Mean or linear prediction; from the indicator structure for this model's own design."""
+        plain = exog is None and offset is None and getattr(self, "offset", None) is None
+        ind = self._own() if plain else None
+        if ind is None or which not in ("mean", "linear"):
+            out: np.ndarray = super().predict(params, exog=exog, which=which, offset=offset)
+            return out
+        linpred = ind.linpred(np.asarray(params, dtype=float))
+        if which == "linear":
+            return linpred
+        mean: np.ndarray = self.cdf(linpred)
+        return mean
 
     def score(self, params: np.ndarray) -> np.ndarray:
-        if not self._own():
-            return super().score(params)
-        return self._ind.xtv(self.endog - self.predict(params))
+        """Gradient of the log-likelihood, ``X' (y - mu)``."""
+        ind = self._own()
+        if ind is None:
+            out: np.ndarray = super().score(params)
+            return out
+        return ind.xtv(self.endog - self.predict(params))
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
-        if not self._own():
-            return super().hessian(params)  # statsmodels also builds a 1-column null model
+        """Hessian of the log-likelihood, ``-X' W X``."""
+        ind = self._own()
+        if ind is None:
+            out: np.ndarray = super().hessian(params)  # statsmodels also builds a 1-column null model
+            return out
         L = self.predict(params)
-        return -self._ind.xtwx(L * (1 - L))
+        return -ind.xtwx(L * (1 - L))
 
 
-def fit_logit(y: np.ndarray, design: Indicators, *, maxiter: int):
+def _usable(result: LogitFit | None) -> TypeGuard[LogitFit]:
+    """A fit with finite estimates and standard errors."""
+    return result is not None and bool(np.all(np.isfinite(result.params))) and bool(np.all(np.isfinite(result.bse)))
+
+
+def _converged(result: LogitFit | None) -> TypeGuard[LogitFit]:
+    """A usable fit whose Newton iterations converged."""
+    return _usable(result) and bool(result.mle_retvals.get("converged", False))
+
+
+def fit_logit(y: np.ndarray, design: Indicators, *, maxiter: int) -> LogitFit | None:
     """Fit with statsmodels, started from a fast NumPy Newton solution.
 
     The NumPy solver (:func:`_newton`) does the iterations cheaply; statsmodels'
@@ -194,26 +246,22 @@ def fit_logit(y: np.ndarray, design: Indicators, *, maxiter: int):
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         start = _newton(y, design, maxiter=maxiter)
     model = _IndicatorLogit(y, design.dense(), indicators=design)
-
-    def ok(r) -> bool:
-        return r is not None and np.all(np.isfinite(r.params)) and np.all(np.isfinite(r.bse))
-
-    res = None
+    res: LogitFit | None = None
     try:
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             res = model.fit(method="newton", disp=0, maxiter=maxiter, start_params=start)
     except np.linalg.LinAlgError:
         res = None
-    if ok(res) and res.mle_retvals.get("converged", False):
+    if _converged(res):
         return res
     try:
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             if start is not None:  # warm start was bad: try statsmodels' own start
                 res = model.fit(method="newton", disp=0, maxiter=maxiter)
-                if ok(res) and res.mle_retvals.get("converged", False):
+                if _converged(res):
                     return res
             start = model.fit(method="bfgs", disp=0, maxiter=500).params
             res = model.fit(method="newton", disp=0, maxiter=maxiter, start_params=start)
     except np.linalg.LinAlgError:
         return None
-    return res if ok(res) else None
+    return res if _usable(res) else None

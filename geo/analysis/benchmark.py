@@ -1,11 +1,14 @@
 """The benchmark test: stops per 1,000 residents by driver group in each division.
 
-Read :data:`geo.caveats.BENCHMARK_CAVEAT` beside it: residents are not drivers.
+Read :data:`geo.caveats.BENCHMARK_CAVEAT` beside it: residents are not drivers. The
+per-resident rate with its exact Poisson interval (:func:`per_population`) is also the
+one behind the shootings' rates per 100,000 (:mod:`geo.analysis.use_of_force`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
@@ -14,17 +17,39 @@ from geo.caveats import BENCHMARK_CAVEAT
 from geo.errors import SchemaError, ValueDomainError
 from geo.layers.filters import StopFilter, require_stop_columns
 from geo.stats.significance import Z95
-from geo.vocab import GROUP_POPULATION, MIN_CELL, NO_DIVISION
+from geo.vocab import DRIVER_GROUPS, GROUP_POPULATION, MIN_CELL, NO_DIVISION
 
-__all__ = ["stop_benchmark"]
+__all__ = ["stop_benchmark", "poisson_interval", "per_population"]
 
 
-def _poisson_interval(k: np.ndarray, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (Garwood) interval for a Poisson count."""
-    k = np.asarray(k, dtype=float)
+def poisson_interval(count: npt.ArrayLike, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Garwood) interval for a Poisson count: ``chi2`` quantiles, lower bound 0 at a count of 0."""
+    k = np.asarray(count, dtype=float)
     lo = np.where(k > 0, stats.chi2.ppf(alpha / 2, 2 * k) / 2, 0.0)
     hi = stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2
     return lo, hi
+
+
+def per_population(
+    count: npt.ArrayLike, population: npt.ArrayLike, *, per: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counts per ``per`` people with the exact Poisson interval (:func:`poisson_interval`).
+
+    Returns
+    -------
+    rate, lo, hi : numpy.ndarray
+        Missing where the population is missing or not positive.
+    """
+    k = np.asarray(count, dtype=float)
+    pop = np.asarray(population, dtype=float)
+    ok = np.isfinite(pop) & (pop > 0)
+    safe = np.where(ok, pop, 1.0)
+    lo, hi = poisson_interval(k)
+    return (
+        np.where(ok, k / safe * per, np.nan),
+        np.where(ok, lo / safe * per, np.nan),
+        np.where(ok, hi / safe * per, np.nan),
+    )
 
 
 def stop_benchmark(
@@ -64,20 +89,9 @@ def stop_benchmark(
         Other/Unknown) are not benchmarked; ``attrs["notes"]`` says how many. Read
         :data:`BENCHMARK_CAVEAT` beside it.
     """
-    data = filtered(stops, filters)
+    data, _ = filtered(stops, filters)
     require_stop_columns(data, ["division", "driver_group"])
-    needed = ["pop_2020", *GROUP_POPULATION.values()]
-    if not isinstance(population, pd.DataFrame):
-        raise TypeError(f"population must be a pandas DataFrame, not {type(population).__name__}.")
-    missing = [c for c in needed if c not in population.columns]
-    if missing:
-        raise SchemaError(
-            f"The population table is missing column(s) {', '.join(missing)}; expected {', '.join(needed)} indexed by division."
-        )
-    if reference not in GROUP_POPULATION:
-        raise ValueDomainError(f"Benchmark reference {reference!r} has no population column; allowed: {', '.join(GROUP_POPULATION)}.")
-    pop = population[needed].astype(float)
-    pop.index = pop.index.astype(str)
+    pop = _check_population(population, reference=reference)
     recorded = data[data["division"] != NO_DIVISION]
     notes = data_notes(data)
     seen = [str(d) for d in pd.unique(recorded["division"].astype(str))]
@@ -85,55 +99,100 @@ def stop_benchmark(
     divs = [*pop.index, *unknown_pop]
     if unknown_pop:
         notes.append(f"no population for division(s) {', '.join(unknown_pop)}: their stops have no per-resident rate")
-    counts = pd.crosstab(recorded["division"].astype(str), recorded["driver_group"].astype(str)).reindex(index=divs, fill_value=0)
-    groups = list(GROUP_POPULATION)
-    not_bench = int(len(recorded) - counts.reindex(columns=groups, fill_value=0).to_numpy().sum())
+    counts = pd.crosstab(recorded["division"].astype(str), recorded["driver_group"].astype(str)).reindex(
+        index=divs, fill_value=0
+    )
+    not_bench = int(len(recorded) - counts.reindex(columns=list(GROUP_POPULATION), fill_value=0).to_numpy().sum())
     if not_bench:
-        notes.append(f"{not_bench:,} stops of drivers without a comparable population group (Native American, Other/Unknown) are counted only in 'All drivers'")
+        notes.append(
+            f"{not_bench:,} stops of drivers without a comparable population group ({', '.join(_NOT_BENCHMARKED)}) "
+            "are counted only in 'All drivers'"
+        )
+    out = _counts_and_residents(counts, pop, divs=divs, unknown_pop=unknown_pop)
+    out["per_1000"], out["lo"], out["hi"] = per_population(out["count"], out["residents"], per=1000)
+    out["small_cell"] = out["count"] < min_cell
+    out["reference"] = reference
+    out["ratio"], out["ratio_lo"], out["ratio_hi"] = _ratio_to_reference(out, reference=reference)
+    n_nodiv = int((data["division"] == NO_DIVISION).sum())
+    if n_nodiv:
+        notes.append(f"{n_nodiv:,} stops with no division recorded are not in any division's rate")
+    if "month" in data and len(data):
+        notes.append(_period_note(data["month"]))
+    out.attrs["notes"] = notes
+    out.attrs["caveat"] = BENCHMARK_CAVEAT
+    return out
+
+
+#: Driver groups with no comparable population column (counted only in "All drivers").
+_NOT_BENCHMARKED = tuple(g for g in DRIVER_GROUPS if g not in GROUP_POPULATION)
+
+
+def _check_population(population: pd.DataFrame, *, reference: str) -> pd.DataFrame:
+    """The population columns the benchmark needs, as floats indexed by division name."""
+    needed = ["pop_2020", *GROUP_POPULATION.values()]
+    if not isinstance(population, pd.DataFrame):
+        raise TypeError(f"population must be a pandas DataFrame, not {type(population).__name__}.")
+    missing = [c for c in needed if c not in population.columns]
+    if missing:
+        raise SchemaError(
+            f"The population table is missing column(s) {', '.join(missing)}; expected {', '.join(needed)} "
+            "indexed by division."
+        )
+    if reference not in GROUP_POPULATION:
+        raise ValueDomainError(
+            f"Benchmark reference {reference!r} has no population column; allowed: {', '.join(GROUP_POPULATION)}."
+        )
+    pop = population[needed].astype(float)
+    pop.index = pop.index.astype(str)
+    return pop
+
+
+def _counts_and_residents(
+    counts: pd.DataFrame, pop: pd.DataFrame, *, divs: list[str], unknown_pop: list[str]
+) -> pd.DataFrame:
+    """``unit, group, count, residents``: each division and all divisions, each group and all drivers.
+
+    The all-divisions row counts only the stops of divisions that have a population.
+    """
     rows = []
     for unit, sub_pop in [*((d, pop.reindex([d])) for d in divs), ("All divisions", pop.reindex(divs))]:
         if unit == "All divisions":
-            row_counts = counts.loc[[d for d in divs if d not in unknown_pop]].sum()  # divisions with a population
+            row_counts = counts.loc[[d for d in divs if d not in unknown_pop]].sum()
         else:
             row_counts = counts.loc[unit]
-        for g in [*groups, "All drivers"]:
+        for g in [*GROUP_POPULATION, "All drivers"]:
             k = int(row_counts.get(g, 0)) if g != "All drivers" else int(row_counts.sum())
             col = "pop_2020" if g == "All drivers" else GROUP_POPULATION[g]
             res = float(sub_pop[col].sum(min_count=1)) if sub_pop[col].notna().any() else np.nan
             rows.append((unit, g, k, res))
-    out = pd.DataFrame(rows, columns=["unit", "group", "count", "residents"])
-    res = out["residents"].to_numpy()
-    ok = np.isfinite(res) & (res > 0)
-    k = out["count"].to_numpy(dtype=float)
-    lo, hi = _poisson_interval(k)
-    out["per_1000"] = np.where(ok, k / np.where(ok, res, 1) * 1000, np.nan)
-    out["lo"] = np.where(ok, lo / np.where(ok, res, 1) * 1000, np.nan)
-    out["hi"] = np.where(ok, hi / np.where(ok, res, 1) * 1000, np.nan)
-    out["small_cell"] = out["count"] < min_cell
-    out["reference"] = reference
+    return pd.DataFrame(rows, columns=["unit", "group", "count", "residents"])
+
+
+def _ratio_to_reference(out: pd.DataFrame, *, reference: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stops per resident of each group against ``reference`` in the same unit, 95 % interval ``sqrt(1/a + 1/c)``."""
+    a = out["count"].to_numpy(dtype=float)
+    ra = out["residents"].to_numpy()
     ref = out[out["group"] == reference].set_index("unit")
-    a = k
     c = out["unit"].map(ref["count"]).to_numpy(dtype=float)
-    ra = res
     rc = out["unit"].map(ref["residents"]).to_numpy(dtype=float)
     ratio = np.full(len(out), np.nan)
     rlo = ratio.copy()
     rhi = ratio.copy()
     is_group = (out["group"] != "All drivers").to_numpy()
-    okr = is_group & ok & np.isfinite(rc) & (rc > 0) & (c > 0)
+    okr = is_group & np.isfinite(ra) & (ra > 0) & np.isfinite(rc) & (rc > 0) & (c > 0)
     ratio[okr] = (a[okr] / ra[okr]) / (c[okr] / rc[okr])
     ci = okr & (a > 0) & (out["group"] != reference).to_numpy()
     se = np.sqrt(1 / a[ci] + 1 / c[ci])
     rlo[ci] = ratio[ci] * np.exp(-Z95 * se)
     rhi[ci] = ratio[ci] * np.exp(Z95 * se)
-    out["ratio"], out["ratio_lo"], out["ratio_hi"] = ratio, rlo, rhi
-    n_nodiv = int((data["division"] == NO_DIVISION).sum())
-    if n_nodiv:
-        notes.append(f"{n_nodiv:,} stops with no division recorded are not in any division's rate")
-    if "month" in data and len(data):
-        m0, m1 = data["month"].min(), data["month"].max()
-        months = (m1.year - m0.year) * 12 + m1.month - m0.month + 1
-        notes.append(f"rates count the stops of {m0:%Y-%m} to {m1:%Y-%m} ({months} months) per 1,000 residents; they are not yearly rates")
-    out.attrs["notes"] = notes
-    out.attrs["caveat"] = BENCHMARK_CAVEAT
-    return out
+    return ratio, rlo, rhi
+
+
+def _period_note(month: pd.Series) -> str:
+    """The months the rates count (they are not yearly rates)."""
+    m0, m1 = month.min(), month.max()
+    months = (m1.year - m0.year) * 12 + m1.month - m0.month + 1
+    return (
+        f"rates count the stops of {m0:%Y-%m} to {m1:%Y-%m} ({months} months) per 1,000 residents; "
+        "they are not yearly rates"
+    )

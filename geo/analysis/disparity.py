@@ -37,7 +37,7 @@ Filters
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, cast, get_args
 
 import numpy as np
 import pandas as pd
@@ -46,40 +46,41 @@ from statsmodels.stats.proportion import proportion_confint
 from geo.errors import EmptyInputError, ValueDomainError
 from geo.layers.filters import StopFilter, require_stop_columns
 from geo.stats.significance import Z95
-from geo.vocab import AGE_FLAGGED, AGE_MAX, AGE_MIN, MIN_CELL, NO_DIVISION, OTHER, OUTCOMES
+from geo.vocab import AGE_FLAGGED, AGE_MAX, AGE_MIN, AGE_MISSING, MIN_CELL, NO_DIVISION, OTHER, OUTCOMES
 
-__all__ = ["DRIVER_DIMENSIONS", "OFFICER_DIMENSIONS", "DEFAULT_REFERENCE", "groups_present", "data_notes", "outcome_flags", "wilson", "ratio_interval", "eb_smooth", "rates", "officer_rates", "officer_driver_matrix"]
+__all__ = [
+    "DRIVER_DIMENSIONS",
+    "OFFICER_DIMENSIONS",
+    "DEFAULT_REFERENCE",
+    "describe_filter",
+    "groups_present",
+    "data_notes",
+    "outcome_flags",
+    "wilson",
+    "ratio_interval",
+    "eb_smooth",
+    "rates",
+    "officer_rates",
+    "officer_driver_matrix",
+]
 
 
 Outcome = Literal["search", "arrest", "citation", "written_warning", "verbal_warning", "no_action"]
 
 
-Dimension = Literal[
-    "driver_group",
-    "driver_race",
-    "driver_ethnicity",
-    "driver_gender",
-    "age_band",
-    "reason",
-    "officer_race",
-    "officer_gender",
-    "officer_years_band",
-    "division",
-    "month",
-    "year",
-]
+#: Driver characteristics the rate tables break down by.
+DriverDimension = Literal["driver_group", "driver_race", "driver_ethnicity", "driver_gender", "age_band", "reason"]
 
+#: Officer characteristics for the accountability tables.
+OfficerDimension = Literal["officer_years_band", "officer_race", "officer_gender"]
+
+Dimension = Literal[DriverDimension, OfficerDimension, "division", "month", "year"]
 
 Among = Literal["all", "searched"]
 
+DRIVER_DIMENSIONS: tuple[str, ...] = get_args(DriverDimension)
 
-#: Driver characteristics the rate tables break down by.
-DRIVER_DIMENSIONS: tuple[str, ...] = ("driver_group", "driver_race", "driver_ethnicity", "driver_gender", "age_band", "reason")
-
-
-#: Officer characteristics for the accountability tables.
-OFFICER_DIMENSIONS: tuple[str, ...] = ("officer_years_band", "officer_race", "officer_gender")
-
+OFFICER_DIMENSIONS: tuple[str, ...] = get_args(OfficerDimension)
 
 ALL_DIMENSIONS: tuple[str, ...] = (*DRIVER_DIMENSIONS, *OFFICER_DIMENSIONS, "division", "month", "year")
 
@@ -104,12 +105,27 @@ DEFAULT_REFERENCE: dict[str, str | None] = {
 CITY = "All stops"
 
 
-def filtered(stops: pd.DataFrame, filters: StopFilter | None) -> pd.DataFrame:
+#: Every outcome, in the vocabulary's order (the names :data:`Outcome` lists).
+_ALL_OUTCOMES = cast("tuple[Outcome, ...]", tuple(OUTCOMES))
+
+
+#: Missing values of a category column become this level of their own (never dropped).
+MISSING_LEVEL = "Missing"
+
+
+def describe_filter(filters: StopFilter | None) -> str:
+    """The filter in words, as notes and errors name it: ``"all stops"`` without one."""
+    return filters.describe() if filters is not None else "all stops"
+
+
+def filtered(stops: pd.DataFrame, filters: StopFilter | None) -> tuple[pd.DataFrame, str]:
+    """The stops ``filters`` keeps (all without one) and the filter in words; raise on no stops."""
     if not isinstance(stops, pd.DataFrame):
         raise TypeError(f"stops must be a pandas DataFrame, not {type(stops).__name__}.")
     if len(stops) == 0:
         raise EmptyInputError("The stops frame has no rows.")
-    return filters.apply(stops) if filters is not None else stops
+    data = filters.apply(stops) if filters is not None else stops
+    return data, describe_filter(filters)
 
 
 def groups_present(stops: pd.DataFrame, dimension: Dimension, *, filters: StopFilter | None = None) -> list[str]:
@@ -130,7 +146,7 @@ def groups_present(stops: pd.DataFrame, dimension: Dimension, *, filters: StopFi
     >>> groups_present(stops, "driver_gender")  # doctest: +SKIP
     ['Male', 'Female']
     """
-    prep = PreparedStops(filtered(stops, filters))
+    prep = PreparedStops(filtered(stops, filters)[0])
     codes, levels = prep.codes(dimension)
     counts = np.bincount(codes, minlength=len(levels))
     return [lv for lv, c in zip(levels, counts.tolist(), strict=True) if c > 0]
@@ -156,7 +172,9 @@ def data_notes(stops: pd.DataFrame) -> list[str]:
         if column in stops:
             k = int((stops[column] == OTHER).sum())
             if k:
-                extra = " (left out of result rates and the arrest model)" if column == "result" else " (kept as their own group)"
+                extra = " (kept as their own group)"
+                if column == "result":
+                    extra = " (left out of result rates and the arrest model)"
                 notes.append(f"{label} '{OTHER}': {k:,} of {n:,} stops{extra}")
     if "searched" in stops:
         k = int(stops["searched"].isna().sum())
@@ -165,11 +183,15 @@ def data_notes(stops: pd.DataFrame) -> list[str]:
     if "officer_years" in stops:
         k = int(stops["officer_years"].isna().sum())
         if k:
-            notes.append(f"officer years of service missing: {k:,} stops (band 'Unknown'; left out of the models)")
+            notes.append(
+                f"officer years of service missing: {k:,} stops (band '{AGE_MISSING}'; left out of the models)"
+            )
     if "age_flagged" in stops:
         k = int(stops["age_flagged"].sum())
         if k:
-            notes.append(f"driver age outside {AGE_MIN}-{AGE_MAX}: {k:,} stops (band '{AGE_FLAGGED}'; left out of the models)")
+            notes.append(
+                f"driver age outside {AGE_MIN}-{AGE_MAX}: {k:,} stops (band '{AGE_FLAGGED}'; left out of the models)"
+            )
     if "division" in stops:
         k = int((stops["division"] == NO_DIVISION).sum())
         if k:
@@ -215,14 +237,17 @@ class PreparedStops:
         self.notes: list[str] = []
 
     def codes(self, dim: str) -> tuple[np.ndarray, list[str]]:
+        """Code per stop and level names of ``dim``: months in time order, missing values a last level."""
         if dim not in self._codes:
             if dim not in ALL_DIMENSIONS:
                 raise ValueDomainError(f"Unknown dimension {dim!r}; allowed: {', '.join(ALL_DIMENSIONS)}.")
             if dim in ("month", "year"):
                 require_stop_columns(self.stops, ["month"])
-                m = self.stops["month"].to_numpy().astype(f"datetime64[{'M' if dim == 'month' else 'Y'}]")
-                uniq, codes = np.unique(m, return_inverse=True)
-                levels = [str(x) for x in np.datetime_as_string(uniq, unit="M" if dim == "month" else "Y")]
+                unit: Literal["M", "Y"] = "M" if dim == "month" else "Y"
+                uniq, codes = np.unique(
+                    self.stops["month"].to_numpy().astype(f"datetime64[{unit}]"), return_inverse=True
+                )
+                levels = [str(x) for x in np.datetime_as_string(uniq, unit=unit)]
             else:
                 require_stop_columns(self.stops, [dim])
                 col = self.stops[dim]
@@ -232,11 +257,12 @@ class PreparedStops:
                 levels = [str(c) for c in col.cat.categories]
                 if (codes < 0).any():  # never drop silently: missing values become their own level
                     codes = np.where(codes < 0, len(levels), codes)
-                    levels = [*levels, "Missing"]
+                    levels = [*levels, MISSING_LEVEL]
             self._codes[dim] = (codes.astype(np.int64), levels)
         return self._codes[dim]
 
     def flags(self, outcome: Outcome, among: Among) -> tuple[np.ndarray, np.ndarray]:
+        """``(event, valid)`` of :func:`outcome_flags`, computed once per ``(outcome, among)``."""
         key = (outcome, among)
         if key not in self._flags:
             self._flags[key] = outcome_flags(self.stops, outcome, among=among)
@@ -320,7 +346,9 @@ def eb_smooth(count: np.ndarray, denominator: np.ndarray, *, prior_rate: float) 
     return out, m
 
 
-def _resolve_reference(dim: str, levels: list[str], present: np.ndarray, reference: str | None, where: str) -> int | None:
+def _resolve_reference(
+    dim: str, levels: list[str], present: np.ndarray, reference: str | None, where: str
+) -> int | None:
     if reference == "auto":
         reference = DEFAULT_REFERENCE.get(dim)
     if reference is None:
@@ -338,17 +366,10 @@ def _resolve_reference(dim: str, levels: list[str], present: np.ndarray, referen
     return i
 
 
-def prepared_rates(
-    prep: PreparedStops,
-    *,
-    outcome: Outcome,
-    by: str,
-    per: str | None,
-    reference: str | None,
-    among: Among,
-    min_cell: int,
-    where: str,
-) -> pd.DataFrame:
+def _cell_counts(
+    prep: PreparedStops, *, outcome: Outcome, by: str, per: str | None, among: Among
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """Events and denominators per (unit, group) cell, with the unit and group level names."""
     event, valid = prep.flags(outcome, among)
     gcodes, glevels = prep.codes(by)
     ng = len(glevels)
@@ -362,39 +383,64 @@ def prepared_rates(
     key = ucodes * ng + gcodes
     den = np.bincount(key[valid], minlength=nu * ng).reshape(nu, ng)
     cnt = np.bincount(key[event], minlength=nu * ng).reshape(nu, ng)
+    return cnt, den, ulevels, glevels
+
+
+def _smoothed(cnt: np.ndarray, den: np.ndarray, *, per_unit: bool) -> np.ndarray:
+    """Empirical-Bayes rates: per group across units toward the group's citywide rate, or across groups."""
+    eb = np.full(den.shape, np.nan)
+    if not per_unit:
+        eb[0], _ = eb_smooth(cnt[0], den[0], prior_rate=cnt.sum() / den.sum())
+        return eb
+    for g in range(den.shape[1]):
+        if den[:, g].sum() > 0:
+            eb[:, g], _ = eb_smooth(cnt[:, g], den[:, g], prior_rate=cnt[:, g].sum() / den[:, g].sum())
+    return eb
+
+
+def _ratios(cnt: np.ndarray, den: np.ndarray, ref: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each cell's ratio to the reference group of its unit (1 for the reference itself, no interval)."""
+    if ref is None:
+        none = np.full(den.shape, np.nan)
+        return none, none, none
+    ratio, rlo, rhi = ratio_interval(cnt, den, cnt[:, [ref]], den[:, [ref]])
+    ratio[:, ref] = np.where(cnt[:, ref] > 0, 1.0, np.nan)
+    rlo[:, ref] = np.nan
+    rhi[:, ref] = np.nan
+    return ratio, rlo, rhi
+
+
+def prepared_rates(
+    prep: PreparedStops,
+    *,
+    outcome: Outcome,
+    by: str,
+    per: str | None,
+    reference: str | None,
+    among: Among,
+    min_cell: int,
+    where: str,
+) -> pd.DataFrame:
+    """The table of :func:`rates` from prepared stops (``where``: the filter, for messages); notes to ``prep``."""
+    cnt, den, ulevels, glevels = _cell_counts(prep, outcome=outcome, by=by, per=per, among=among)
     if den.sum() == 0:
         raise EmptyInputError(f"No stops with a known {outcome} outcome in the filtered data ({where}).")
     ref = _resolve_reference(by, glevels, den.sum(axis=0) > 0, reference, where)
-
-    # smoothing: per group across units toward the group's citywide rate, or across groups toward the city
-    eb = np.full(den.shape, np.nan)
-    if per is None:
-        eb[0], _ = eb_smooth(cnt[0], den[0], prior_rate=cnt.sum() / den.sum())
-    else:
-        for g in range(ng):
-            if den[:, g].sum() > 0:
-                eb[:, g], _ = eb_smooth(cnt[:, g], den[:, g], prior_rate=cnt[:, g].sum() / den[:, g].sum())
-
-    if ref is not None:
-        ratio, rlo, rhi = ratio_interval(cnt, den, cnt[:, [ref]], den[:, [ref]])
-        ratio[:, ref] = np.where(cnt[:, ref] > 0, 1.0, np.nan)
-        rlo[:, ref] = np.nan
-        rhi[:, ref] = np.nan
-    else:
-        ratio = rlo = rhi = np.full(den.shape, np.nan)
-
-    ui, gi = np.nonzero(den > 0)
+    eb = _smoothed(cnt, den, per_unit=per is not None)
+    ratio, rlo, rhi = _ratios(cnt, den, ref)
     if ref is not None and per is not None:
-        lacking = [ulevels[u] for u in range(nu) if den[u].sum() > 0 and cnt[u, ref] == 0]
+        lacking = [ulevels[u] for u in range(len(ulevels)) if den[u].sum() > 0 and cnt[u, ref] == 0]
         if lacking:
             prep.notes.append(
-                f"{outcome}: reference group '{glevels[ref]}' has no {outcome} events (or no stops) in {len(lacking)} "
-                f"{per} unit(s), so no ratio there: {', '.join(lacking[:8])}{' ...' if len(lacking) > 8 else ''}"
+                f"{outcome}: reference group '{glevels[ref]}' has no {outcome} events (or no stops) in "
+                f"{len(lacking)} {per} unit(s), so no ratio there: {', '.join(lacking[:8])}"
+                f"{' ...' if len(lacking) > 8 else ''}"
             )
+    ui, gi = np.nonzero(den > 0)
     d = den[ui, gi]
     c = cnt[ui, gi]
     lo, hi = wilson(c, d)
-    out = pd.DataFrame(
+    return pd.DataFrame(
         {
             "outcome": outcome,
             "base": "stops" if among == "all" else "searched stops",
@@ -416,7 +462,6 @@ def prepared_rates(
             "ratio_hi": rhi[ui, gi],
         }
     )
-    return out
 
 
 def rates(
@@ -475,10 +520,11 @@ def rates(
     >>> rates(stops, outcome="search", by="driver_group").set_index("group")["ratio"]["Black"]  # doctest: +SKIP
     3.30...
     """
-    data = filtered(stops, filters)
-    where = filters.describe() if filters is not None else "all stops"
+    data, where = filtered(stops, filters)
     prep = PreparedStops(data)
-    out = prepared_rates(prep, outcome=outcome, by=by, per=per, reference=reference, among=among, min_cell=min_cell, where=where)
+    out = prepared_rates(
+        prep, outcome=outcome, by=by, per=per, reference=reference, among=among, min_cell=min_cell, where=where
+    )
     out.attrs["notes"] = data_notes(data) + prep.notes
     return out
 
@@ -486,21 +532,26 @@ def rates(
 def officer_rates(
     stops: pd.DataFrame,
     *,
-    by: Literal["officer_years_band", "officer_race", "officer_gender"] = "officer_years_band",
-    outcomes: Sequence[Outcome] = tuple(OUTCOMES),
+    by: OfficerDimension = "officer_years_band",
+    outcomes: Sequence[Outcome] = _ALL_OUTCOMES,
     filters: StopFilter | None = None,
     min_cell: int = MIN_CELL,
 ) -> pd.DataFrame:
     """Outcome rates by officer years-of-service band, race or gender (stacked over outcomes)."""
     if by not in OFFICER_DIMENSIONS:
         raise ValueDomainError(f"Unknown officer dimension {by!r}; allowed: {', '.join(OFFICER_DIMENSIONS)}.")
-    prep = PreparedStops(filtered(stops, filters))
-    where = filters.describe() if filters is not None else "all stops"
+    data, where = filtered(stops, filters)
+    prep = PreparedStops(data)
     out = pd.concat(
-        [prepared_rates(prep, outcome=o, by=by, per=None, reference="auto", among="all", min_cell=min_cell, where=where) for o in outcomes],
+        [
+            prepared_rates(
+                prep, outcome=o, by=by, per=None, reference="auto", among="all", min_cell=min_cell, where=where
+            )
+            for o in outcomes
+        ],
         ignore_index=True,
     )
-    out.attrs["notes"] = data_notes(prep.stops) + prep.notes
+    out.attrs["notes"] = data_notes(data) + prep.notes
     return out
 
 
@@ -508,7 +559,7 @@ def officer_driver_matrix(
     stops: pd.DataFrame,
     *,
     outcome: Outcome = "search",
-    officer: Literal["officer_race", "officer_gender", "officer_years_band"] = "officer_race",
+    officer: OfficerDimension = "officer_race",
     driver: Literal["driver_group", "driver_race"] = "driver_group",
     reference: str = "White",
     filters: StopFilter | None = None,

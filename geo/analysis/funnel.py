@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -63,109 +64,188 @@ def funnel(
     """
     if measure not in ("ratio", "rate"):
         raise ValueDomainError(f"Unknown funnel measure {measure!r}; allowed: 'ratio', 'rate'.")
-    data = filtered(stops, filters)
+    data, where = filtered(stops, filters)
     prep = PreparedStops(data)
-    where = filters.describe() if filters is not None else "all stops"
-    event, valid = prep.flags(outcome, "all")
     notes = data_notes(data)
     if measure == "rate":
-        city_den = int(valid.sum())
-        if city_den == 0:
-            raise EmptyInputError(f"No stops with a known {outcome} outcome in the filtered data ({where}).")
-        target = float(event.sum() / city_den)
-        t = prepared_rates(prep, outcome=outcome, by=unit, per=None, reference=None, among="all", min_cell=MIN_CELL, where=where)
-        t = t[t["group"] != NO_DIVISION].reset_index(drop=True)
-        n = t["denominator"].to_numpy(dtype=float)
-        se = np.sqrt(target * (1 - target) / n)
-        value = t["rate"].to_numpy(dtype=float)
-        estimable = se > 0
-        out = pd.DataFrame(
-            {"unit": t["group"], "measure": f"{outcome} rate", "count": t["count"], "denominator": t["denominator"]}
-        )
-        x = n
-        tval, ttarget = value, target
+        points = _rate_points(prep, outcome=outcome, unit=unit, where=where)
     else:
-        t = prepared_rates(prep, outcome=outcome, by=dimension, per=unit, reference=reference, among="all", min_cell=MIN_CELL, where=where)
-        levels = prep.codes(dimension)[1]
-        if group not in levels:
-            raise ValueDomainError(f"Funnel group {group!r} is not a {dimension} group; allowed: {', '.join(levels)}.")
-        if group == reference:
-            raise ValueDomainError(f"Funnel group and reference are both {group!r}; choose two different groups.")
-        city = prepared_rates(prep, outcome=outcome, by=dimension, per=None, reference=reference, among="all", min_cell=MIN_CELL, where=where)
-        city = city.set_index("group")
-        if group not in city.index:
-            raise ValueDomainError(f"Funnel group {group!r} has no stops in the filtered data ({where}).")
-        p1 = city.loc[group, "count"] / city.loc[group, "denominator"]
-        p2 = city.loc[reference, "count"] / city.loc[reference, "denominator"]
-        if p1 <= 0 or p2 <= 0:
-            raise ValueDomainError(
-                f"The citywide {outcome} rate of {group if p1 <= 0 else reference} drivers is zero in the filtered data ({where}); "
-                "a ratio funnel needs events in both groups."
-            )
-        target = float(p1 / p2)
-        units = [u for u in pd.unique(t["unit"]) if u != NO_DIVISION]
-        g = t[t["group"] == group].set_index("unit").reindex(units)
-        r = t[t["group"] == reference].set_index("unit").reindex(units)
-        a, n1 = g["count"].fillna(0).to_numpy(float), g["denominator"].fillna(0).to_numpy(float)
-        c, n2 = r["count"].fillna(0).to_numpy(float), r["denominator"].fillna(0).to_numpy(float)
-        has_n = (n1 > 0) & (n2 > 0)
-        se = np.full(len(units), np.nan)
-        se[has_n] = np.sqrt((1 - p1) / (n1[has_n] * p1) + (1 - p2) / (n2[has_n] * p2))
-        value, _, _ = ratio_interval(a, n1, c, n2)
-        estimable = has_n & (a > 0) & (c > 0)
-        out = pd.DataFrame(
-            {
-                "unit": units,
-                "measure": f"{outcome} rate ratio, {group} / {reference}",
-                "count": a.astype(np.int64),
-                "denominator": n1.astype(np.int64),
-                "ref_count": c.astype(np.int64),
-                "ref_denominator": n2.astype(np.int64),
-            }
+        points = _ratio_points(
+            prep, outcome=outcome, group=group, reference=reference, dimension=dimension, unit=unit, where=where
         )
-        x = 1 / se**2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            tval = np.where(estimable, np.log(np.where(estimable, value, 1.0)), np.nan)
-        ttarget = np.log(target)
-        if (~estimable).any():
-            notes.append(
-                f"{int((~estimable).sum())} unit(s) with no {outcome} events for {group} or {reference} drivers have no ratio: "
-                + ", ".join(np.asarray(units, dtype=object)[~estimable])
-            )
+    notes += points.notes
     tau2 = 0.0
     if overdispersion:
-        k = int(estimable.sum())
-        if k >= 3:
-            w = 1 / se[estimable] ** 2
-            zs = (tval[estimable] - ttarget) / se[estimable]
-            zs = np.clip(zs, *np.quantile(zs, [0.1, 0.9]))  # 10 % winsorised, as Spiegelhalter recommends
-            phi = float(np.mean(zs**2))
-            tau2 = max(0.0, (k * phi - (k - 1)) / (w.sum() - (w**2).sum() / w.sum()))
-        else:
-            notes.append("fewer than 3 units: no overdispersion adjustment")
-    se_used = np.sqrt(se**2 + tau2)
-    out["value"] = value
-    out["target"] = target
-    out["x"] = x
-    out["se"] = se_used
-    for name, zc in (("95", Z95), ("998", Z998)):
-        if measure == "ratio":
-            out[f"lo{name}"] = target * np.exp(-zc * se_used)
-            out[f"hi{name}"] = target * np.exp(zc * se_used)
-        else:
-            out[f"lo{name}"] = np.clip(target - zc * se_used, 0, 1)
-            out[f"hi{name}"] = np.clip(target + zc * se_used, 0, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["z"] = np.where(estimable, (tval - ttarget) / se_used, np.nan)
-    out["estimable"] = estimable
-    out["outside95"] = estimable & ((out["value"] < out["lo95"]) | (out["value"] > out["hi95"])).to_numpy()
-    out["outside998"] = estimable & ((out["value"] < out["lo998"]) | (out["value"] > out["hi998"])).to_numpy()
-    out["tau2"] = tau2
+        tau2, note = _overdispersion(points)
+        if note:
+            notes.append(note)
+    out = _with_limits(points, tau2=tau2, ratio=measure == "ratio")
     n_nodiv = int((data["division"] == NO_DIVISION).sum()) if unit == "division" else 0
     if n_nodiv:
         notes.append(f"{n_nodiv:,} stops with no division recorded are in the citywide target but not plotted")
     out.attrs["notes"] = notes
     out.attrs["caveat"] = FUNNEL_CAVEAT
+    return out
+
+
+@dataclass
+class _Points:
+    """One funnel's units before the limits: their table, values and standard errors.
+
+    ``value`` is on the plotted scale; ``tval`` and ``ttarget`` on the scale the
+    limits are symmetric on (the log scale for ratios).
+    """
+
+    frame: pd.DataFrame
+    value: np.ndarray
+    target: float
+    x: np.ndarray
+    se: np.ndarray
+    estimable: np.ndarray
+    tval: np.ndarray
+    ttarget: float
+    notes: list[str] = field(default_factory=list)
+
+
+def _rate_points(prep: PreparedStops, *, outcome: Outcome, unit: str, where: str) -> _Points:
+    """Each unit's rate (all drivers) against the citywide rate; ``se = sqrt(p0 (1-p0) / n)``."""
+    event, valid = prep.flags(outcome, "all")
+    city_den = int(valid.sum())
+    if city_den == 0:
+        raise EmptyInputError(f"No stops with a known {outcome} outcome in the filtered data ({where}).")
+    target = float(event.sum() / city_den)
+    t = _rates(prep, outcome=outcome, by=unit, per=None, reference=None, where=where)
+    t = t[t["group"] != NO_DIVISION].reset_index(drop=True)
+    n = t["denominator"].to_numpy(dtype=float)
+    se = np.sqrt(target * (1 - target) / n)
+    value = t["rate"].to_numpy(dtype=float)
+    frame = pd.DataFrame(
+        {"unit": t["group"], "measure": f"{outcome} rate", "count": t["count"], "denominator": t["denominator"]}
+    )
+    return _Points(frame, value=value, target=target, x=n, se=se, estimable=se > 0, tval=value, ttarget=target)
+
+
+def _city_rates(
+    prep: PreparedStops, *, outcome: Outcome, group: str, reference: str, dimension: str, where: str
+) -> tuple[float, float]:
+    """The citywide rates of ``group`` and ``reference``; both must be known groups with events."""
+    levels = prep.codes(dimension)[1]
+    if group not in levels:
+        raise ValueDomainError(f"Funnel group {group!r} is not a {dimension} group; allowed: {', '.join(levels)}.")
+    if group == reference:
+        raise ValueDomainError(f"Funnel group and reference are both {group!r}; choose two different groups.")
+    city = _rates(prep, outcome=outcome, by=dimension, per=None, reference=reference, where=where).set_index("group")
+    if group not in city.index:
+        raise ValueDomainError(f"Funnel group {group!r} has no stops in the filtered data ({where}).")
+    p1 = city.loc[group, "count"] / city.loc[group, "denominator"]
+    p2 = city.loc[reference, "count"] / city.loc[reference, "denominator"]
+    if p1 <= 0 or p2 <= 0:
+        raise ValueDomainError(
+            f"The citywide {outcome} rate of {group if p1 <= 0 else reference} drivers is zero in the filtered data "
+            f"({where}); a ratio funnel needs events in both groups."
+        )
+    return p1, p2
+
+
+def _ratio_points(
+    prep: PreparedStops, *, outcome: Outcome, group: str, reference: str, dimension: str, unit: str, where: str
+) -> _Points:
+    """Each unit's ratio ``rate(group) / rate(reference)`` against the citywide ratio, on the log scale."""
+    t = _rates(prep, outcome=outcome, by=dimension, per=unit, reference=reference, where=where)
+    p1, p2 = _city_rates(prep, outcome=outcome, group=group, reference=reference, dimension=dimension, where=where)
+    target = float(p1 / p2)
+    units = [u for u in pd.unique(t["unit"]) if u != NO_DIVISION]
+    g = t[t["group"] == group].set_index("unit").reindex(units)
+    r = t[t["group"] == reference].set_index("unit").reindex(units)
+    a, n1 = g["count"].fillna(0).to_numpy(float), g["denominator"].fillna(0).to_numpy(float)
+    c, n2 = r["count"].fillna(0).to_numpy(float), r["denominator"].fillna(0).to_numpy(float)
+    has_n = (n1 > 0) & (n2 > 0)
+    se = np.full(len(units), np.nan)
+    se[has_n] = np.sqrt((1 - p1) / (n1[has_n] * p1) + (1 - p2) / (n2[has_n] * p2))
+    value, _, _ = ratio_interval(a, n1, c, n2)
+    estimable = has_n & (a > 0) & (c > 0)
+    frame = pd.DataFrame(
+        {
+            "unit": units,
+            "measure": f"{outcome} rate ratio, {group} / {reference}",
+            "count": a.astype(np.int64),
+            "denominator": n1.astype(np.int64),
+            "ref_count": c.astype(np.int64),
+            "ref_denominator": n2.astype(np.int64),
+        }
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tval = np.where(estimable, np.log(np.where(estimable, value, 1.0)), np.nan)
+    notes = []
+    if (~estimable).any():
+        notes.append(
+            f"{int((~estimable).sum())} unit(s) with no {outcome} events for {group} or {reference} drivers have no "
+            "ratio: " + ", ".join(np.asarray(units, dtype=object)[~estimable])
+        )
+    return _Points(
+        frame,
+        value=value,
+        target=target,
+        x=1 / se**2,
+        se=se,
+        estimable=estimable,
+        tval=tval,
+        ttarget=np.log(target),
+        notes=notes,
+    )
+
+
+def _rates(
+    prep: PreparedStops, *, outcome: Outcome, by: str, per: str | None, reference: str | None, where: str
+) -> pd.DataFrame:
+    return prepared_rates(
+        prep, outcome=outcome, by=by, per=per, reference=reference, among="all", min_cell=MIN_CELL, where=where
+    )
+
+
+def _overdispersion(points: _Points) -> tuple[float, str | None]:
+    """Spiegelhalter's additive random effect ``tau2`` (10 % winsorised ``z``), or a note if it cannot be had."""
+    est = points.estimable
+    k = int(est.sum())
+    if k < 3:
+        return 0.0, "fewer than 3 units: no overdispersion adjustment"
+    w = 1 / points.se[est] ** 2
+    zs = (points.tval[est] - points.ttarget) / points.se[est]
+    zs = np.clip(zs, *np.quantile(zs, [0.1, 0.9]))  # 10 % winsorised, as Spiegelhalter recommends
+    phi = float(np.mean(zs**2))
+    return max(0.0, (k * phi - (k - 1)) / (w.sum() - (w**2).sum() / w.sum())), None
+
+
+def _limits(target: float, se: np.ndarray, *, ratio: bool) -> dict[str, np.ndarray]:
+    """95 % and 99.8 % control limits around ``target``: ``target exp(± z se)`` for ratios, else clipped ``± z se``."""
+    out = {}
+    for name, z in (("95", Z95), ("998", Z998)):
+        if ratio:
+            out[f"lo{name}"] = target * np.exp(-z * se)
+            out[f"hi{name}"] = target * np.exp(z * se)
+        else:
+            out[f"lo{name}"] = np.clip(target - z * se, 0, 1)
+            out[f"hi{name}"] = np.clip(target + z * se, 0, 1)
+    return out
+
+
+def _with_limits(points: _Points, *, tau2: float, ratio: bool) -> pd.DataFrame:
+    """The funnel table: the units' frame with value, target, x, se (widened by ``tau2``), limits, z and flags."""
+    se_used = np.sqrt(points.se**2 + tau2)
+    out = points.frame.copy()
+    out["value"] = points.value
+    out["target"] = points.target
+    out["x"] = points.x
+    out["se"] = se_used
+    for name, limit in _limits(points.target, se_used, ratio=ratio).items():
+        out[name] = limit
+    est = points.estimable
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["z"] = np.where(est, (points.tval - points.ttarget) / se_used, np.nan)
+    out["estimable"] = est
+    out["outside95"] = est & ((out["value"] < out["lo95"]) | (out["value"] > out["hi95"])).to_numpy()
+    out["outside998"] = est & ((out["value"] < out["lo998"]) | (out["value"] > out["hi998"])).to_numpy()
+    out["tau2"] = tau2
     return out
 
 
@@ -190,11 +270,6 @@ def funnel_curve(table: pd.DataFrame, *, points: int = 100) -> pd.DataFrame:
     is_ratio = "ratio" in str(table["measure"].iloc[0])
     out = pd.DataFrame({"x": x})
     se = np.sqrt((1 / x if is_ratio else target * (1 - target) / x) + tau2)
-    for name, z in (("95", Z95), ("998", Z998)):
-        if is_ratio:
-            out[f"lo{name}"] = target * np.exp(-z * se)
-            out[f"hi{name}"] = target * np.exp(z * se)
-        else:
-            out[f"lo{name}"] = np.clip(target - z * se, 0, 1)
-            out[f"hi{name}"] = np.clip(target + z * se, 0, 1)
+    for name, limit in _limits(target, se, ratio=is_ratio).items():
+        out[name] = limit
     return out

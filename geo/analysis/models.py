@@ -31,7 +31,7 @@ Fitting
 Every column of the design is an indicator, so the design is kept as one column index
 per term and row; the terms are coded once (:func:`build_design`) and shared by both
 models. A NumPy Newton-Raphson (``X'WX`` from weighted 2-D histograms of blocks of
-terms, see :class:`_Indicators`; step halving) finds the estimates; statsmodels
+terms, see :class:`~geo.analysis._logit.Indicators`; step halving) finds the estimates; statsmodels
 ``Logit`` then starts from them with its own Newton iterations, confirms convergence
 and supplies standard errors, z and p values. If the warm start fails, statsmodels
 starts from zero (then BFGS). Parameter names follow patsy's, so the result equals
@@ -43,13 +43,14 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from geo.analysis._logit import Indicators, fit_logit
+from geo.analysis.disparity import DEFAULT_REFERENCE, PreparedStops, filtered, outcome_flags
 from geo.errors import EmptyInputError, SchemaError, ValueDomainError
 from geo.layers.filters import StopFilter
 from geo.stats.significance import Z95
@@ -76,8 +77,8 @@ TERMS: tuple[str, ...] = (
 )
 
 
-#: Preferred reference level per term (the most common level is used when absent).
-_PREFERRED_REFERENCE = {"driver_ethnicity": "Non-Hispanic", "officer_years_band": "0-4", "officer_race": "White"}
+#: Preferred reference level per term, as in the rate tables (the most common level is used when absent).
+_PREFERRED_REFERENCE = {t: DEFAULT_REFERENCE[t] for t in ("driver_ethnicity", "officer_years_band", "officer_race")}
 
 
 @dataclass
@@ -122,43 +123,21 @@ def build_design(stops: pd.DataFrame, *, filters: StopFilter | None = None) -> D
     missing = [c for c in needed if c not in stops.columns]
     if missing:
         raise SchemaError(f"The stops frame is missing column(s) {', '.join(missing)} needed by the models.")
-    if len(stops) == 0:
-        raise EmptyInputError("The stops frame has no rows.")
-    data = filters.apply(stops) if filters is not None else stops
+    data, where = filtered(stops, filters)
+    prep = PreparedStops(data)
     codes: dict[str, np.ndarray] = {}
     levels: dict[str, list[str]] = {}
     for term in TERMS:
-        if term == "month":
-            m = data["month"].to_numpy().astype("datetime64[M]")
-            uniq, inv = np.unique(m, return_inverse=True)
-            codes[term] = inv.astype(np.int64)
-            levels[term] = [str(x) for x in np.datetime_as_string(uniq, unit="M")]
-        else:
-            col = data[term]
-            if not isinstance(col.dtype, pd.CategoricalDtype):
-                col = col.astype("category")
-            c = col.cat.codes.to_numpy().astype(np.int64)
-            lv = [str(x) for x in col.cat.categories]
-            if (c < 0).any():
-                c = np.where(c < 0, len(lv), c)
-                lv = [*lv, "Missing"]
-            codes[term] = c
-            levels[term] = lv
+        codes[term], levels[term] = prep.codes(term)
     age = np.isin(np.asarray(levels["age_band"], dtype=object)[codes["age_band"]], (AGE_FLAGGED, AGE_MISSING))
-    yrs = np.asarray(levels["officer_years_band"], dtype=object)[codes["officer_years_band"]] == "Unknown"
+    yrs = np.asarray(levels["officer_years_band"], dtype=object)[codes["officer_years_band"]] == AGE_MISSING
     if "officer_years" in data:
         yrs = yrs | data["officer_years"].isna().to_numpy(dtype=bool)
     base_drop = [
         (f"driver age outside {AGE_MIN}-{AGE_MAX} or missing (flagged by the loader)", age),
         ("officer years of service missing", yrs),
     ]
-    return Design(
-        stops=data,
-        codes=codes,
-        levels=levels,
-        base_drop=base_drop,
-        where=filters.describe() if filters is not None else "all stops",
-    )
+    return Design(stops=data, codes=codes, levels=levels, base_drop=base_drop, where=where)
 
 
 @dataclass
@@ -198,7 +177,7 @@ class ModelResult:
         Time to build the matrix and fit.
     """
 
-    outcome: str
+    outcome: ModelOutcome
     formula: str
     odds_ratios: pd.DataFrame
     params: pd.Series
@@ -237,10 +216,11 @@ class ModelResult:
 
     @property
     def _y(self) -> np.ndarray:
-        y, _ = _outcome(self._design.stops, self.outcome)
-        return y[self._rows]
+        y, _ = outcome_flags(self._design.stops, self.outcome)
+        used: np.ndarray = y[self._rows]
+        return used
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (odds ratios, counts, drops, notes)."""
         return {
             "outcome": self.outcome,
@@ -258,18 +238,7 @@ class ModelResult:
         }
 
 
-def _outcome(stops: pd.DataFrame, outcome: str) -> tuple[np.ndarray, np.ndarray]:
-    if outcome == "search":
-        valid = stops["searched"].notna().to_numpy()
-        y = stops["searched"].fillna(False).to_numpy(dtype=bool)
-    elif outcome == "arrest":
-        valid = (stops["result"] != OTHER).to_numpy()
-        y = (stops["result"] == "Arrest").to_numpy()
-    else:
-        raise ValueDomainError(f"Unknown model outcome {outcome!r}; allowed: 'search', 'arrest'.")
-    return y & valid, valid
-
-
+#: Outcome -> the words its messages use: (events, "was ...").
 _EVENT_WORDS = {"search": ("searches", "searched"), "arrest": ("arrests", "arrested")}
 
 
@@ -322,145 +291,240 @@ def fit_model(
         design = build_design(stops, filters=filters)
     if outcome not in _EVENT_WORDS:
         raise ValueDomainError(f"Unknown model outcome {outcome!r}; allowed: 'search', 'arrest'.")
-    plural, verb = _EVENT_WORDS[outcome]
-    data = design.stops
-    n_input = len(data)
-    y_all, valid = _outcome(data, outcome)
+    y_all, valid = outcome_flags(design.stops, outcome)
+    kept = _usable_rows(design, y_all, valid, outcome=outcome)
+    rows = np.flatnonzero(kept.keep)
+    y = y_all[rows]
+    events = int(y.sum())
+    _require_variation(kept, len(rows), events, outcome=outcome, where=design.where)
+    coding = _code_terms(design, rows, outcome=outcome, reference=reference)
+    if len(rows) < max(min_rows, coding.k + 1):
+        raise EmptyInputError(
+            f"Too few stops for the {outcome} model ({design.where}): {len(rows):,} usable rows for {coding.k} "
+            f"parameters (at least {max(min_rows, coding.k + 1):,} needed). Widen the filter."
+        )
+    indicators = _indicators(design, rows, coding)
+    fit = _fit(y, indicators, coding.names, outcome=outcome, where=design.where, maxiter=maxiter)
+    notes = [f"filter: {design.where}"]
+    if events < 10 * coding.k:
+        notes.append(
+            f"only {events:,} {_EVENT_WORDS[outcome][0]} for {coding.k} parameters (fewer than 10 per parameter): "
+            "estimates are unstable"
+        )
+    notes += fit.notes
+    llnull = _null_loglike(events, len(rows))
+    return ModelResult(
+        outcome=outcome,
+        formula="y ~ " + " + ".join(f"C({t}, Treatment({coding.refs[t]!r}))" for t in coding.terms),
+        odds_ratios=_odds_ratio_table(design, rows, y, coding, fit),
+        params=fit.params,
+        bse=fit.bse,
+        n_input=len(design.stops),
+        n_used=len(rows),
+        events=events,
+        dropped=pd.DataFrame(kept.drops, columns=["reason", "rows"]),
+        terms_left_out=coding.left_out,
+        references=coding.refs,
+        notes=notes,
+        converged=fit.converged,
+        llf=fit.llf,
+        llnull=llnull,
+        pseudo_r2=float(1 - fit.llf / llnull) if llnull else float("nan"),
+        aic=fit.aic,
+        seconds=time.perf_counter() - t0,
+        _design=design,
+        _rows=rows,
+        _terms=coding.terms,
+    )
 
-    keep = np.ones(n_input, dtype=bool)
-    drops: list[tuple[str, int]] = []
 
-    def drop(reason: str, mask: np.ndarray) -> None:
-        hit = keep & mask
+@dataclass
+class _Kept:
+    """The rows still in a model, and every reason (with its count) a row was left out."""
+
+    keep: np.ndarray
+    drops: list[tuple[str, int]] = field(default_factory=list)
+
+    def drop(self, reason: str, mask: np.ndarray) -> None:
+        """Leave out the kept rows in ``mask``, counted under ``reason`` (if there are any)."""
+        hit = self.keep & mask
         k = int(hit.sum())
         if k:
-            drops.append((reason, k))
-            keep[hit] = False
+            self.drops.append((reason, k))
+            self.keep[hit] = False
 
-    drop(
+
+def _usable_rows(design: Design, y_all: np.ndarray, valid: np.ndarray, *, outcome: ModelOutcome) -> _Kept:
+    """Leave out rows with an unknown outcome, the design's base drops and levels with no variation."""
+    kept = _Kept(np.ones(len(design.stops), dtype=bool))
+    kept.drop(
         "search flag not Yes/No (outcome unknown)" if outcome == "search" else f"result '{OTHER}' (outcome unknown)",
         ~valid,
     )
     for reason, mask in design.base_drop:
-        drop(reason, mask)
-
-    def no_variation(n_rows: int, n_events: int) -> None:
-        if n_rows == 0:
-            raise EmptyInputError(
-                f"No stops left for the {outcome} model ({design.where}): "
-                + "; ".join(f"{r}: {k:,}" for r, k in drops)
-                + ". Widen the filter."
-            )
-        if n_events == 0 or n_events == n_rows:
-            raise ValueDomainError(
-                f"The {outcome} model cannot be fitted: {'none' if n_events == 0 else 'every one'} of the {n_rows:,} "
-                f"usable stops ({design.where}) was {verb}, so there is nothing to compare. "
-                "Widen the filter."
-            )
-
-    no_variation(int(keep.sum()), int((keep & y_all).sum()))
-
-    # levels with no variation in the outcome: odds ratio infinite -> set aside, named
+        kept.drop(reason, mask)
+    _require_variation(kept, int(kept.keep.sum()), int((kept.keep & y_all).sum()), outcome=outcome, where=design.where)
+    # a level with no variation in the outcome has an infinite odds ratio: set its rows aside, named;
+    # dropping rows can empty another level, so repeat (a few passes always suffice)
     for _ in range(5):
-        changed = False
-        for term in TERMS:
-            c = design.codes[term]
-            nlev = len(design.levels[term])
-            n_at = np.bincount(c[keep], minlength=nlev)
-            e_at = np.bincount(c[keep & y_all], minlength=nlev)
-            present = n_at > 0
-            if present.sum() < 2:
-                continue
-            for i in np.flatnonzero(present & ((e_at == 0) | (e_at == n_at))):
-                what = f"no {plural}" if e_at[i] == 0 else f"every stop {verb}"
-                drop(
-                    f"{term} = '{design.levels[term][i]}': {what} among its {n_at[i]:,} stops (odds ratio not estimable)",
-                    c == i,
-                )
-                changed = True
-        if not changed:
+        if not _drop_constant_levels(kept, design, y_all, outcome=outcome):
             break
+    return kept
 
-    rows = np.flatnonzero(keep)
-    n_used = len(rows)
-    y = y_all[rows]
-    events = int(y.sum())
-    no_variation(n_used, events)
 
-    # terms, references, columns
-    terms: list[str] = []
-    left_out: dict[str, str] = {}
-    refs: dict[str, str] = {}
-    colmaps: dict[str, np.ndarray] = {}
-    names = ["Intercept"]
-    col_term: list[tuple[str, str]] = []
+def _drop_constant_levels(kept: _Kept, design: Design, y_all: np.ndarray, *, outcome: ModelOutcome) -> bool:
+    """One pass over the terms: drop every level whose kept rows all share one outcome; whether any was."""
+    plural, verb = _EVENT_WORDS[outcome]
+    changed = False
+    for term in TERMS:
+        c = design.codes[term]
+        nlev = len(design.levels[term])
+        n_at = np.bincount(c[kept.keep], minlength=nlev)
+        e_at = np.bincount(c[kept.keep & y_all], minlength=nlev)
+        present = n_at > 0
+        if present.sum() < 2:
+            continue
+        for i in np.flatnonzero(present & ((e_at == 0) | (e_at == n_at))):
+            what = f"no {plural}" if e_at[i] == 0 else f"every stop {verb}"
+            kept.drop(
+                f"{term} = '{design.levels[term][i]}': {what} among its {n_at[i]:,} stops (odds ratio not estimable)",
+                c == i,
+            )
+            changed = True
+    return changed
+
+
+def _require_variation(kept: _Kept, n_rows: int, n_events: int, *, outcome: ModelOutcome, where: str) -> None:
+    """Raise unless the rows left hold both stops with and stops without the outcome."""
+    if n_rows == 0:
+        raise EmptyInputError(
+            f"No stops left for the {outcome} model ({where}): "
+            + "; ".join(f"{r}: {k:,}" for r, k in kept.drops)
+            + ". Widen the filter."
+        )
+    if n_events == 0 or n_events == n_rows:
+        raise ValueDomainError(
+            f"The {outcome} model cannot be fitted: {'none' if n_events == 0 else 'every one'} of the {n_rows:,} "
+            f"usable stops ({where}) was {_EVENT_WORDS[outcome][1]}, so there is nothing to compare. "
+            "Widen the filter."
+        )
+
+
+@dataclass
+class _Coding:
+    """The terms in a model, their reference levels and the design column of every other level.
+
+    ``colmaps[term][level]`` is the design column of a level (-1 for the reference and
+    levels absent from the rows); ``names`` are patsy's names of the columns
+    (``Intercept`` first) and ``col_term`` the ``(term, level)`` of each after it.
+    """
+
+    terms: list[str] = field(default_factory=list)
+    left_out: dict[str, str] = field(default_factory=dict)
+    refs: dict[str, str] = field(default_factory=dict)
+    colmaps: dict[str, np.ndarray] = field(default_factory=dict)
+    names: list[str] = field(default_factory=lambda: ["Intercept"])
+    col_term: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def k(self) -> int:
+        """Number of parameters (columns of the design, the intercept included)."""
+        return len(self.names)
+
+    def add(self, term: str, levels: list[str], ref: int, present: np.ndarray) -> None:
+        """Add ``term`` with reference level ``ref``: one column per other level ``present``."""
+        self.refs[term] = levels[ref]
+        cmap = np.full(len(levels), -1, dtype=np.int64)
+        label = f"C({term}, Treatment({levels[ref]!r}))"
+        for i in present:
+            if i != ref:
+                cmap[i] = len(self.names)
+                self.names.append(f"{label}[T.{levels[i]}]")
+                self.col_term.append((term, levels[i]))
+        self.colmaps[term] = cmap
+        self.terms.append(term)
+
+
+def _code_terms(design: Design, rows: np.ndarray, *, outcome: ModelOutcome, reference: str) -> _Coding:
+    """Code every term of :data:`TERMS` on ``rows``; a term with a single level there is left out, named."""
+    coding = _Coding()
     for term in TERMS:
         lv = design.levels[term]
-        c = design.codes[term][rows]
-        n_at = np.bincount(c, minlength=len(lv))
+        n_at = np.bincount(design.codes[term][rows], minlength=len(lv))
         present = np.flatnonzero(n_at > 0)
         if len(present) < 2:
             only = lv[present[0]] if len(present) else "none"
-            left_out[term] = f"a single level ('{only}') in the rows used"
+            coding.left_out[term] = f"a single level ('{only}') in the rows used"
             continue
-        if term == "driver_race":
-            if reference not in lv:
-                raise ValueDomainError(f"Reference {reference!r} is not a driver_race level; allowed: {', '.join(lv)}.")
-            ref = lv.index(reference)
-            if n_at[ref] == 0:
-                raise ValueDomainError(
-                    f"Reference driver race {reference!r} has no stops among the rows used for the {outcome} model "
-                    f"({design.where}); levels present: {', '.join(lv[i] for i in present)}. Choose another reference."
-                )
-        elif term == "month":
-            ref = int(present[0])
-        elif _PREFERRED_REFERENCE.get(term) in lv and n_at[lv.index(_PREFERRED_REFERENCE[term])] > 0:
-            ref = lv.index(_PREFERRED_REFERENCE[term])
-        else:
-            ref = int(np.argmax(n_at))
-        refs[term] = lv[ref]
-        cmap = np.full(len(lv), -1, dtype=np.int64)
-        label = f"C({term}, Treatment({lv[ref]!r}))"
-        for i in present:
-            if i != ref:
-                cmap[i] = len(names)
-                names.append(f"{label}[T.{lv[i]}]")
-                col_term.append((term, lv[i]))
-        colmaps[term] = cmap
-        terms.append(term)
-    k = len(names)
-    if n_used < max(min_rows, k + 1):
-        raise EmptyInputError(
-            f"Too few stops for the {outcome} model ({design.where}): {n_used:,} usable rows for {k} parameters "
-            f"(at least {max(min_rows, k + 1):,} needed). Widen the filter."
-        )
+        ref = _reference_level(term, lv, n_at, outcome=outcome, reference=reference, where=design.where)
+        coding.add(term, lv, ref, present)
+    return coding
 
-    cols = np.empty((n_used, len(terms) + 1), dtype=np.int64)
+
+def _reference_level(
+    term: str, levels: list[str], n_at: np.ndarray, *, outcome: ModelOutcome, reference: str, where: str
+) -> int:
+    """The reference level of ``term``: ``reference`` for driver race, the first month, else preferred or commonest."""
+    if term == "driver_race":
+        if reference not in levels:
+            raise ValueDomainError(f"Reference {reference!r} is not a driver_race level; allowed: {', '.join(levels)}.")
+        ref = levels.index(reference)
+        if n_at[ref] == 0:
+            raise ValueDomainError(
+                f"Reference driver race {reference!r} has no stops among the rows used for the {outcome} model "
+                f"({where}); levels present: {', '.join(levels[i] for i in np.flatnonzero(n_at > 0))}. "
+                "Choose another reference."
+            )
+        return ref
+    if term == "month":
+        return int(np.flatnonzero(n_at > 0)[0])
+    preferred = _PREFERRED_REFERENCE.get(term)
+    if preferred in levels and n_at[levels.index(preferred)] > 0:
+        return levels.index(preferred)
+    return int(np.argmax(n_at))
+
+
+def _indicators(design: Design, rows: np.ndarray, coding: _Coding) -> Indicators:
+    """The indicator design of ``rows``; reused from the design's last model when it has the same columns."""
+    k = coding.k
+    cols = np.empty((len(rows), len(coding.terms) + 1), dtype=np.int64)
     cols[:, 0] = 0
-    for j, term in enumerate(terms, start=1):
-        c = colmaps[term][design.codes[term][rows]]
+    for j, term in enumerate(coding.terms, start=1):
+        c = coding.colmaps[term][design.codes[term][rows]]
         cols[:, j] = np.where(c >= 0, c, k)  # the reference level -> the dummy column k
     cached = design._indicators
     if cached is not None and cached.k == k and cached.cols.shape == cols.shape and np.array_equal(cached.cols, cols):
-        indicators = cached  # the other model used the same rows and columns: reuse its index arrays
-    else:
-        indicators = Indicators(cols, k)
-        design._indicators = indicators
+        return cached  # the other model used the same rows and columns: reuse its index arrays
+    design._indicators = Indicators(cols, k)
+    return design._indicators
 
-    notes: list[str] = [f"filter: {design.where}"]
-    if events < 10 * k:
-        notes.append(f"only {events:,} {plural} for {k} parameters (fewer than 10 per parameter): estimates are unstable")
+
+@dataclass
+class _Fit:
+    """What the fit gives: estimates and standard errors (named), likelihood, convergence and notes."""
+
+    params: pd.Series
+    bse: pd.Series
+    llf: float
+    aic: float
+    converged: bool
+    notes: list[str]
+
+
+def _fit(
+    y: np.ndarray, indicators: Indicators, names: list[str], *, outcome: ModelOutcome, where: str, maxiter: int
+) -> _Fit:
+    """Fit with the :mod:`~geo.analysis._logit` engine; statsmodels' warnings become notes."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = fit_logit(y.astype(float), indicators, maxiter=maxiter)
     if res is None:
         raise ValueDomainError(
-            f"The {outcome} model cannot be fitted ({design.where}): the design is singular or the fit diverges "
+            f"The {outcome} model cannot be fitted ({where}): the design is singular or the fit diverges "
             "(some categories coincide or separate the outcome, e.g. one officer group only in one division). "
             "Widen the filter."
         )
-    for w in caught:
-        notes.append(f"statsmodels: {str(w.message).splitlines()[0]}")
+    notes = [f"statsmodels: {str(w.message).splitlines()[0]}" for w in caught]
     converged = bool(res.mle_retvals.get("converged", False))
     if not converged:
         notes.append(f"Newton's method did not converge in {maxiter} iterations; treat the estimates with caution")
@@ -468,26 +532,28 @@ def fit_model(
     bse = pd.Series(np.asarray(res.bse), index=names)
     if not np.all(np.isfinite(bse.to_numpy())):
         notes.append("some standard errors are not finite (near-collinear categories)")
-    zval = params / bse
-    pval = pd.Series(2 * stats.norm.sf(np.abs(zval.to_numpy())), index=names)
+    return _Fit(params=params, bse=bse, llf=float(res.llf), aic=float(res.aic), converged=converged, notes=notes)
 
-    n_level = {}
-    e_level = {}
-    for term in terms:
+
+def _odds_ratio_table(design: Design, rows: np.ndarray, y: np.ndarray, coding: _Coding, fit: _Fit) -> pd.DataFrame:
+    """One row per non-reference level: odds ratio with its 95 % Wald interval, z, p and counts."""
+    zval = fit.params / fit.bse
+    pval = pd.Series(2 * stats.norm.sf(np.abs(zval.to_numpy())), index=coding.names)
+    n_level: dict[tuple[str, str], int] = {}  # stops and events at each (term, level) used
+    e_level: dict[tuple[str, str], int] = {}
+    for term in coding.terms:
         lv = design.levels[term]
         c = design.codes[term][rows]
-        n_at = np.bincount(c, minlength=len(lv))
-        e_at = np.bincount(c[y], minlength=len(lv))
-        for i, name in enumerate(lv):
-            n_level[(term, name)] = int(n_at[i])
-            e_level[(term, name)] = int(e_at[i])
-    b = params.to_numpy()[1:]
-    s = bse.to_numpy()[1:]
-    table = pd.DataFrame(
+        n_level |= {(term, name): int(v) for name, v in zip(lv, np.bincount(c, minlength=len(lv)), strict=True)}
+        e_level |= {(term, name): int(v) for name, v in zip(lv, np.bincount(c[y], minlength=len(lv)), strict=True)}
+    b = fit.params.to_numpy()[1:]
+    s = fit.bse.to_numpy()[1:]
+    col_term = coding.col_term
+    return pd.DataFrame(
         {
             "term": [t for t, _ in col_term],
             "level": [lv for _, lv in col_term],
-            "reference": [refs[t] for t, _ in col_term],
+            "reference": [coding.refs[t] for t, _ in col_term],
             "odds_ratio": np.exp(b),
             "lo": np.exp(b - Z95 * s),
             "hi": np.exp(b + Z95 * s),
@@ -497,34 +563,15 @@ def fit_model(
             "p_value": pval.to_numpy()[1:],
             "n": [n_level[ct] for ct in col_term],
             "events": [e_level[ct] for ct in col_term],
-            "name": names[1:],
+            "name": coding.names[1:],
         }
     )
-    formula = "y ~ " + " + ".join(f"C({t}, Treatment({refs[t]!r}))" for t in terms)
-    llnull = float(events * np.log(events / n_used) + (n_used - events) * np.log(1 - events / n_used))  # intercept-only MLE
-    return ModelResult(
-        outcome=outcome,
-        formula=formula,
-        odds_ratios=table,
-        params=params,
-        bse=bse,
-        n_input=n_input,
-        n_used=n_used,
-        events=events,
-        dropped=pd.DataFrame(drops, columns=["reason", "rows"]),
-        terms_left_out=left_out,
-        references=refs,
-        notes=notes,
-        converged=converged,
-        llf=float(res.llf),
-        llnull=llnull,
-        pseudo_r2=float(1 - res.llf / llnull) if llnull else float("nan"),
-        aic=float(res.aic),
-        seconds=time.perf_counter() - t0,
-        _design=design,
-        _rows=rows,
-        _terms=terms,
-    )
+
+
+def _null_loglike(events: int, n: int) -> float:
+    """Log-likelihood of the intercept-only model (its maximum, in closed form)."""
+    p = events / n
+    return float(events * np.log(p) + (n - events) * np.log(1 - p))
 
 
 def fit_models(

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from geo.analysis.benchmark import per_population
 from geo.analysis.disparity import eb_smooth, ratio_interval, wilson
 from geo.caveats import HIT_RATE_CAVEAT, RECONCILIATION_NOTE
 from geo.errors import EmptyInputError, SchemaError, ValueDomainError, quote_values
@@ -30,16 +30,9 @@ from geo.ingest.odp import OdpWorkbook
 from geo.ingest.report import LoadReport
 from geo.layers.join import assign_to_units
 from geo.stats.significance import Z95
-from geo.vocab import DRIVER_GROUP_TO_ODP, MIN_CELL, ODP_RACES
+from geo.vocab import DRIVER_GROUP_TO_ODP, MIN_CELL, ODP_RACES, OTHER
 
 __all__ = ["OisSummary", "ois_summary", "ois_people", "odp_yearly", "hit_rates", "reconcile_counts"]
-
-
-def _poisson(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    k = np.asarray(k, dtype=float)
-    lo = np.where(k > 0, stats.chi2.ppf(0.025, 2 * k) / 2, 0.0)
-    hi = stats.chi2.ppf(0.975, 2 * k + 2) / 2
-    return lo, hi
 
 
 @dataclass
@@ -128,36 +121,17 @@ def ois_summary(
     years = df["year"].dropna().astype(int)
     y0, y1 = (int(years.min()), int(years.max())) if len(years) else (np.nan, np.nan)
     n_years = (y1 - y0 + 1) if len(years) else np.nan
-    if population is not None:
-        pop = population[pop_column] if isinstance(population, pd.DataFrame) else population
-        if isinstance(population, pd.DataFrame) and pop_column not in population.columns:
-            raise SchemaError(f"The population table has no column {pop_column!r}; columns: {', '.join(map(str, population.columns))}.")
-        res = totals["unit"].map(pop).astype(float).to_numpy()
-        missing = [u for u in units if u not in pop.index]
-        if missing:
-            notes.append(f"no population for {len(missing)} unit(s): {quote_values(missing)}")
-    else:
-        res = np.full(len(totals), np.nan)
-    ok = np.isfinite(res) & (res > 0)
-    k = totals["incidents"].to_numpy(dtype=float)
-    lo, hi = _poisson(k)
-    safe = np.where(ok, res, 1.0)
+    res, note = _residents(totals["unit"], units, population, pop_column=pop_column)
+    if note:
+        notes.append(note)
     totals["residents"] = res
-    totals["per_100k"] = np.where(ok, k / safe * 1e5, np.nan)
-    totals["lo"] = np.where(ok, lo / safe * 1e5, np.nan)
-    totals["hi"] = np.where(ok, hi / safe * 1e5, np.nan)
+    totals["per_100k"], totals["lo"], totals["hi"] = per_population(totals["incidents"], res, per=1e5)
     totals["per_100k_per_year"] = totals["per_100k"] / n_years
     totals["first_year"] = y0
     totals["last_year"] = y1
-    if len(years):
-        grid = pd.MultiIndex.from_product([all_units, range(y0, y1 + 1)], names=["unit", "year"])
-        by_year = df.dropna(subset=["year"]).assign(year=lambda d: d["year"].astype(int)).groupby(["unit", "year"]).size()
-        by_year = by_year.reindex(grid, fill_value=0).rename("incidents").reset_index()
-        empty_years = sorted(set(range(y0, y1 + 1)) - set(years))
-        if empty_years:
-            notes.append(f"no shootings recorded in {', '.join(map(str, empty_years))} (zeros in the yearly table)")
-    else:
-        by_year = pd.DataFrame(columns=["unit", "year", "incidents"])
+    by_year, note = _by_year(df, all_units, years)
+    if note:
+        notes.append(note)
     by_year["residents"] = by_year["unit"].map(dict(zip(totals["unit"], res, strict=True))).astype(float)
     by_year["per_100k"] = np.where(by_year["residents"] > 0, by_year["incidents"] / by_year["residents"] * 1e5, np.nan)
     outside = int((df["unit"] == OUTSIDE).sum())
@@ -165,6 +139,40 @@ def ois_summary(
         notes.append(f"{outside} shooting(s) fall outside every {id_column} polygon ('{OUTSIDE}')")
     notes.append(f"shootings {y0}-{y1}; residents from the 2020 census ({pop_column})")
     return OisSummary(totals=totals, by_year=by_year, report=report, notes=notes)
+
+
+def _residents(
+    unit: pd.Series, units: list[str], population: pd.DataFrame | pd.Series | None, *, pop_column: str
+) -> tuple[np.ndarray, str | None]:
+    """Residents of each ``unit`` (missing without a population), and a note on the polygons without one."""
+    if population is None:
+        return np.full(len(unit), np.nan), None
+    if isinstance(population, pd.DataFrame):
+        if pop_column not in population.columns:
+            raise SchemaError(
+                f"The population table has no column {pop_column!r}; "
+                f"columns: {', '.join(map(str, population.columns))}."
+            )
+        pop = population[pop_column]
+    else:
+        pop = population
+    res = unit.map(pop).astype(float).to_numpy()
+    missing = [u for u in units if u not in pop.index]
+    return res, f"no population for {len(missing)} unit(s): {quote_values(missing)}" if missing else None
+
+
+def _by_year(df: pd.DataFrame, all_units: list[str], years: pd.Series) -> tuple[pd.DataFrame, str | None]:
+    """``unit, year, incidents`` for every unit and year from the first to the last; a note on years with none."""
+    if not len(years):
+        return pd.DataFrame(columns=["unit", "year", "incidents"]), None
+    y0, y1 = int(years.min()), int(years.max())
+    grid = pd.MultiIndex.from_product([all_units, range(y0, y1 + 1)], names=["unit", "year"])
+    counts = df.dropna(subset=["year"]).assign(year=lambda d: d["year"].astype(int)).groupby(["unit", "year"]).size()
+    by_year = counts.reindex(grid, fill_value=0).rename("incidents").reset_index()
+    empty_years = sorted(set(range(y0, y1 + 1)) - set(years))
+    if not empty_years:
+        return by_year, None
+    return by_year, f"no shootings recorded in {', '.join(map(str, empty_years))} (zeros in the yearly table)"
 
 
 def ois_people(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -193,6 +201,12 @@ def ois_people(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _share(part: pd.Series, whole: pd.Series, *, per: float | None = None) -> np.ndarray:
+    """``part / whole`` (times ``per``), missing where ``whole`` is 0."""
+    share = part / whole.where(whole > 0, 1)
+    return np.where(whole > 0, share if per is None else share * per, np.nan)
+
+
 def odp_yearly(workbook: OdpWorkbook, *, min_cell: int = MIN_CELL) -> pd.DataFrame:
     """Citywide yearly stops, searches, contraband hit rates and use of force by driver race.
 
@@ -216,11 +230,11 @@ def odp_yearly(workbook: OdpWorkbook, *, min_cell: int = MIN_CELL) -> pd.DataFra
     t = pd.concat([t, allr]).reset_index()
     order = {r: i for i, r in enumerate([*ODP_RACES, "All"])}
     t = t.sort_values(["year", "race"], key=lambda c: c.map(order) if c.name == "race" else c).reset_index(drop=True)
-    t["search_rate"] = np.where(t["stops"] > 0, t["searches"] / t["stops"].where(t["stops"] > 0, 1), np.nan)
+    t["search_rate"] = _share(t["searches"], t["stops"])
     t["search_lo"], t["search_hi"] = wilson(t["searches"].to_numpy(), t["stops"].to_numpy())
-    t["hit_rate"] = np.where(t["searches"] > 0, t["hits"] / t["searches"].where(t["searches"] > 0, 1), np.nan)
+    t["hit_rate"] = _share(t["hits"], t["searches"])
     t["hit_lo"], t["hit_hi"] = wilson(t["hits"].to_numpy(), t["searches"].to_numpy())
-    t["uof_per_10k_stops"] = np.where(t["stops"] > 0, t["use_of_force"] / t["stops"].where(t["stops"] > 0, 1) * 1e4, np.nan)
+    t["uof_per_10k_stops"] = _share(t["use_of_force"], t["stops"], per=1e4)
     t["small_cell"] = t["searches"] < min_cell
     t["partial_year"] = t["year"].isin(workbook.partial_years)
     return t
@@ -244,7 +258,9 @@ def hit_rates(
     Read :data:`HIT_RATE_CAVEAT` beside it.
     """
     if reference not in ODP_RACES:
-        raise ValueDomainError(f"Hit-rate reference {reference!r} is not a race of the state data; allowed: {', '.join(ODP_RACES)}.")
+        raise ValueDomainError(
+            f"Hit-rate reference {reference!r} is not a race of the state data; allowed: {', '.join(ODP_RACES)}."
+        )
     c = workbook.contraband.copy()
     if not include_partial:
         c = c[~c["year"].isin(workbook.partial_years)]
@@ -252,7 +268,9 @@ def hit_rates(
         y0, y1 = years
         c = c[(c["year"] >= y0) & (c["year"] <= y1)]
     if c.empty:
-        raise EmptyInputError(f"No contraband rows for years {years}; the workbook covers {workbook.contraband['year'].min()}-{workbook.contraband['year'].max()}.")
+        raise EmptyInputError(
+            f"No contraband rows for years {years}; the workbook covers {workbook.contraband['year'].min()}-{workbook.contraband['year'].max()}."
+        )
     span = f"{int(c['year'].min())}-{int(c['year'].max())} pooled"
     pooled = c.groupby("race", sort=False)[["hits", "searches"]].sum().reset_index().assign(unit=span)
     yearly = c.assign(unit=c["year"].astype(str))[["unit", "race", "hits", "searches"]]
@@ -270,9 +288,10 @@ def hit_rates(
     t["small_cell"] = n < min_cell
     eb = np.full(len(t), np.nan)
     is_year = (t["unit"] != span).to_numpy()
+    prior = pooled.set_index("race")
     for g in pd.unique(t["group"]):
         m = is_year & (t["group"] == g).to_numpy()
-        p0 = pooled.set_index("race").loc[g, "hits"] / max(pooled.set_index("race").loc[g, "searches"], 1)
+        p0 = prior.loc[g, "hits"] / max(prior.loc[g, "searches"], 1)
         eb[m], _ = eb_smooth(k[m], n[m], prior_rate=p0)
     eb[~is_year] = t.loc[~is_year, "rate"].to_numpy()
     t["eb_rate"] = eb
@@ -303,7 +322,8 @@ def reconcile_counts(stops: pd.DataFrame, workbook: OdpWorkbook) -> pd.DataFrame
     missing = [c for c in ("year", "driver_group") if c not in stops.columns]
     if missing:
         raise SchemaError(f"The stops frame is missing column(s) {', '.join(missing)}.")
-    cmpd = stops.assign(race=stops["driver_group"].astype(str).map(DRIVER_GROUP_TO_ODP).fillna("Other"))
+    unknown = DRIVER_GROUP_TO_ODP[OTHER]  # the state's race for a driver group it has no name for
+    cmpd = stops.assign(race=stops["driver_group"].astype(str).map(DRIVER_GROUP_TO_ODP).fillna(unknown))
     cmpd = cmpd.groupby(["year", "race"]).size().rename("cmpd_stops")
     cmpd_years = sorted(int(y) for y in pd.unique(stops["year"].dropna()))
     state = workbook.stops.set_index(["year", "race"])["stops"].rename("state_stops")
@@ -325,6 +345,6 @@ def reconcile_counts(stops: pd.DataFrame, workbook: OdpWorkbook) -> pd.DataFrame
             rows.append((y, race, a, b))
     out = pd.DataFrame(rows, columns=["year", "group", "cmpd_stops", "state_stops"])
     out["difference"] = out["cmpd_stops"] - out["state_stops"]
-    out["ratio"] = np.where(out["state_stops"] > 0, out["cmpd_stops"] / out["state_stops"].where(out["state_stops"] > 0, 1), np.nan)
+    out["ratio"] = _share(out["cmpd_stops"], out["state_stops"])
     out.attrs["note"] = RECONCILIATION_NOTE
     return out

@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from geo.analysis.disparity import rates
+from geo.analysis.disparity import Dimension, describe_filter, rates
 from geo.caveats import EB_CAVEAT, RATE_CAVEAT, RATIO_CAVEAT, SMALL_CELL_CAVEAT
 from geo.layers.filters import StopFilter
 from geo.vocab import MIN_CELL
@@ -34,7 +34,7 @@ __all__ = ["BY_CHOICES", "OUTCOME_CHOICES", "add_parser", "run"]
 
 
 #: ``--by`` choice -> stops column.
-BY_CHOICES: dict[str, str] = {
+BY_CHOICES: dict[str, Dimension] = {
     "division": "division",
     "month": "month",
     "reason": "reason",
@@ -46,10 +46,23 @@ BY_CHOICES: dict[str, str] = {
 OUTCOME_CHOICES = ("search", "arrest", "citation")
 
 
-_COLUMNS = ("unit", "group", "count", "denominator", "rate", "lo", "hi", "small_cell", "eb_rate", "ratio", "ratio_lo", "ratio_hi")
+_COLUMNS = (
+    "unit",
+    "group",
+    "count",
+    "denominator",
+    "rate",
+    "lo",
+    "hi",
+    "small_cell",
+    "eb_rate",
+    "ratio",
+    "ratio_lo",
+    "ratio_hi",
+)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Add the ``disparity`` sub-command to ``python -m geo``."""
     p = subparsers.add_parser(
         "disparity",
@@ -75,9 +88,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--end", metavar="YYYY-MM", help="last month to include")
     p.add_argument("--reason", action="append", metavar="REASON", help="keep only this reason for stop (repeatable)")
     p.add_argument("--division", action="append", metavar="DNAME", help="keep only this division (repeatable)")
-    p.add_argument("--driver-gender", action="append", metavar="GENDER", help="keep only this driver gender (repeatable)")
-    p.add_argument("--age-band", action="append", metavar="BAND", help="keep only this age band, e.g. 18-24 (repeatable)")
-    p.add_argument("--min-cell", type=int, default=MIN_CELL, metavar="N", help="small-cell threshold (default 50)")
+    p.add_argument(
+        "--driver-gender", action="append", metavar="GENDER", help="keep only this driver gender (repeatable)"
+    )
+    p.add_argument(
+        "--age-band", action="append", metavar="BAND", help="keep only this age band, e.g. 18-24 (repeatable)"
+    )
+    p.add_argument(
+        "--min-cell", type=int, default=MIN_CELL, metavar="N", help=f"small-cell threshold (default {MIN_CELL})"
+    )
     p.add_argument("--json", action="store_true", help="print machine-readable rows")
     return p
 
@@ -134,8 +153,7 @@ def run(args: argparse.Namespace) -> int:
     stops = stops()
     t = table(args, stops)
     notes = t.attrs.get("notes", [])
-    flt = _filters(args)
-    where = flt.describe() if flt is not None else "all stops"
+    where = describe_filter(_filters(args))
     if args.json:
         rows = [{k: _clean(v) for k, v in r.items()} for r in t[list(_COLUMNS)].to_dict(orient="records")]
         print(
@@ -160,15 +178,22 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"{args.outcome} rate by {getattr(args, 'groups', 'driver_group')} within each {args.by} ({where}); reference: {args.reference}")
+    print(
+        f"{args.outcome} rate by {getattr(args, 'groups', 'driver_group')} within each {args.by} ({where}); reference: {args.reference}"
+    )
     out = pd.DataFrame(
         {
             args.by: t["unit"],
             "group": t["group"],
             "events/stops": [f"{c:,}/{d:,}" for c, d in zip(t["count"], t["denominator"], strict=True)],
-            "rate [95% CI]": [f"{_fmt_pct(r)} [{_fmt_pct(lo)}-{_fmt_pct(hi)}]" for r, lo, hi in zip(t["rate"], t["lo"], t["hi"], strict=True)],
+            "rate [95% CI]": [
+                f"{_fmt_pct(r)} [{_fmt_pct(lo)}-{_fmt_pct(hi)}]"
+                for r, lo, hi in zip(t["rate"], t["lo"], t["hi"], strict=True)
+            ],
             "smoothed": [_fmt_pct(x) for x in t["eb_rate"]],
-            "ratio [95% CI]": [_fmt_ratio(r, lo, hi) for r, lo, hi in zip(t["ratio"], t["ratio_lo"], t["ratio_hi"], strict=True)],
+            "ratio [95% CI]": [
+                _fmt_ratio(r, lo, hi) for r, lo, hi in zip(t["ratio"], t["ratio_lo"], t["ratio_hi"], strict=True)
+            ],
             "small": ["*" if s else "" for s in t["small_cell"]],
         }
     )

@@ -1,5 +1,8 @@
-"""Disparity tables: counts against plain crosstabs, intervals against statsmodels, hand-computed
-funnel limits and empirical-Bayes rates, filters, bad input, and the command line."""
+"""Disparity tables: rates, intervals, funnels, benchmarks, filters and the command line.
+
+Counts against plain crosstabs, intervals against statsmodels, hand-computed funnel limits
+and empirical-Bayes rates, filters, bad input, and the command line.
+"""
 
 from __future__ import annotations
 
@@ -118,7 +121,9 @@ def test_small_cell_flags(stops):
     # search-based outcome: the denominator is the searches, the flag counts searches
     s = disparity.rates(stops, outcome="arrest", by="driver_group", per="division", among="searched")
     searched = stops[stops["searched"].fillna(False).astype(bool)]
-    ct = pd.crosstab([searched["division"].astype(str), searched["driver_group"].astype(str)], searched["result"] == "Arrest")
+    ct = pd.crosstab(
+        [searched["division"].astype(str), searched["driver_group"].astype(str)], searched["result"] == "Arrest"
+    )
     got = s.set_index(["unit", "group"])
     assert (got["denominator"] == ct.sum(axis=1).loc[got.index]).all()
     np.testing.assert_array_equal(s["small_cell"], s["denominator"] < 50)
@@ -172,7 +177,9 @@ def test_eb_smooth_no_spread_and_too_few_units():
 
 def test_eb_rates_in_table_use_the_documented_prior(stops):
     t = disparity.rates(stops, outcome="search", by="driver_group")
-    eb, _ = disparity.eb_smooth(t["count"].to_numpy(), t["denominator"].to_numpy(), prior_rate=t["count"].sum() / t["denominator"].sum())
+    eb, _ = disparity.eb_smooth(
+        t["count"].to_numpy(), t["denominator"].to_numpy(), prior_rate=t["count"].sum() / t["denominator"].sum()
+    )
     np.testing.assert_allclose(t["eb_rate"], eb)
     d = disparity.rates(stops, outcome="search", by="driver_group", per="division")
     black = d[d["group"] == "Black"]
@@ -211,7 +218,10 @@ def test_funnel_ratio_limits_by_hand(funnel_stops):
     se_central = math.sqrt((1 - p1) / (100 * p1) + (1 - p2) / (100 * p2))
     se_metro = math.sqrt((1 - p1) / (200 * p1) + (1 - p2) / (100 * p2))
     z95, z998 = 1.959963984540054, 3.090232306167813
-    for unit, se, value in (("Central Division", se_central, (20 / 100) / (5 / 100)), ("Metro Division", se_metro, (10 / 200) / (10 / 100))):
+    for unit, se, value in (
+        ("Central Division", se_central, (20 / 100) / (5 / 100)),
+        ("Metro Division", se_metro, (10 / 200) / (10 / 100)),
+    ):
         row = f.loc[unit]
         assert row["target"] == pytest.approx(target, rel=1e-12)
         assert row["value"] == pytest.approx(value, rel=1e-12)
@@ -256,6 +266,28 @@ def test_funnel_overdispersion_by_hand(stops):
     assert (curve["hi998"] >= curve["hi95"]).all() and (curve["lo998"] <= curve["lo95"]).all()
 
 
+def test_funnel_curve_by_hand(funnel_stops):
+    z95, z998 = 1.959963984540054, 3.090232306167813
+    ratio = funnel.funnel(funnel_stops, group="Black", reference="White")
+    curve = funnel.funnel_curve(ratio, points=5)
+    x = curve["x"].to_numpy()
+    np.testing.assert_allclose(x, np.geomspace(ratio["x"].min() / 2, ratio["x"].max() * 1.2, 5), rtol=1e-12)
+    target = (30 / 300) / (15 / 210)
+    np.testing.assert_allclose(curve["lo95"], target * np.exp(-z95 * np.sqrt(1 / x)), rtol=1e-12)
+    np.testing.assert_allclose(curve["hi998"], target * np.exp(z998 * np.sqrt(1 / x)), rtol=1e-12)
+    rate = funnel.funnel_curve(funnel.funnel(funnel_stops, measure="rate"), points=5)
+    p0 = 45 / 510
+    se = np.sqrt(p0 * (1 - p0) / rate["x"].to_numpy())
+    np.testing.assert_allclose(rate["hi95"], np.clip(p0 + z95 * se, 0, 1), rtol=1e-12)
+    np.testing.assert_allclose(rate["lo998"], np.clip(p0 - z998 * se, 0, 1), rtol=1e-12)
+
+
+def test_funnel_overdispersion_needs_three_units(funnel_stops):
+    f = funnel.funnel(funnel_stops, overdispersion=True)
+    assert (f["tau2"] == 0).all()
+    assert "fewer than 3 units: no overdispersion adjustment" in f.attrs["notes"]
+
+
 def test_funnel_real_data_excludes_no_division(stops):
     f = funnel.funnel(stops)
     assert "No division recorded" not in set(f["unit"])
@@ -287,26 +319,39 @@ def test_benchmark_by_hand(stops, population):
     ct = pd.crosstab(stops["division"].astype(str), stops["driver_group"].astype(str))
     row = b.set_index(["unit", "group"])
     for unit in population.index:
-        for group, col in (("White", "white_nh_2020"), ("Black", "black_nh_2020"), ("Hispanic", "hispanic_2020"), ("Asian", "asian_nh_2020")):
+        for group, col in (
+            ("White", "white_nh_2020"),
+            ("Black", "black_nh_2020"),
+            ("Hispanic", "hispanic_2020"),
+            ("Asian", "asian_nh_2020"),
+        ):
             k = int(ct.loc[unit, group]) if unit in ct.index else 0
             assert row.loc[(unit, group), "count"] == k
             assert row.loc[(unit, group), "per_1000"] == pytest.approx(k / population.loc[unit, col] * 1000)
     k = int(ct.loc["Central Division", "Black"])
     assert row.loc[("Central Division", "Black"), "lo"] == pytest.approx(stats.chi2.ppf(0.025, 2 * k) / 2 / 7000 * 1000)
-    assert row.loc[("Central Division", "Black"), "hi"] == pytest.approx(stats.chi2.ppf(0.975, 2 * k + 2) / 2 / 7000 * 1000)
+    assert row.loc[("Central Division", "Black"), "hi"] == pytest.approx(
+        stats.chi2.ppf(0.975, 2 * k + 2) / 2 / 7000 * 1000
+    )
     a, c = k, int(ct.loc["Central Division", "White"])
     rr = (a / 7000) / (c / 8000)
     assert row.loc[("Central Division", "Black"), "ratio"] == pytest.approx(rr)
-    assert row.loc[("Central Division", "Black"), "ratio_hi"] == pytest.approx(rr * math.exp(1.959963984540054 * math.sqrt(1 / a + 1 / c)))
+    assert row.loc[("Central Division", "Black"), "ratio_hi"] == pytest.approx(
+        rr * math.exp(1.959963984540054 * math.sqrt(1 / a + 1 / c))
+    )
     assert row.loc[("Airport Division", "All drivers"), "count"] == 0
     assert row.loc[("All divisions", "All drivers"), "residents"] == 51000.0
     # the all-divisions row counts only stops in divisions that have a population
-    assert row.loc[("All divisions", "All drivers"), "count"] == ct.reindex(population.index, fill_value=0).to_numpy().sum()
+    assert (
+        row.loc[("All divisions", "All drivers"), "count"]
+        == ct.reindex(population.index, fill_value=0).to_numpy().sum()
+    )
     assert "2020-01 to 2021-12 (24 months)" in " ".join(b.attrs["notes"])
     assert b.attrs["caveat"] == caveats.BENCHMARK_CAVEAT
     assert "not the driving population" in caveats.BENCHMARK_CAVEAT
     notes = " ".join(b.attrs["notes"])
     assert "no population for division(s)" in notes and "no division recorded" in notes
+    assert "without a comparable population group (Native American, Other/Unknown)" in notes
 
 
 def test_benchmark_bad_population(stops, population):
@@ -333,7 +378,12 @@ def test_officer_rates_equal_crosstab(stops):
 def test_officer_driver_search_matrix(stops):
     wide = disparity.officer_driver_matrix(stops, wide=True)
     known = stops[stops["searched"].notna()]
-    ct = pd.crosstab(known["officer_race"].astype(str), known["driver_group"].astype(str), values=known["searched"].astype(float), aggfunc="mean")
+    ct = pd.crosstab(
+        known["officer_race"].astype(str),
+        known["driver_group"].astype(str),
+        values=known["searched"].astype(float),
+        aggfunc="mean",
+    )
     for officer in wide.index:
         for driver in wide.columns:
             if not np.isnan(ct.loc[officer, driver]):
@@ -359,9 +409,16 @@ def test_filter_matches_plain_pandas(stops):
     exp = exp[exp["denominator"] > 0]
     got = t.set_index("group")[["count", "denominator"]]
     pd.testing.assert_frame_equal(got.loc[exp.index], exp, check_names=False, check_dtype=False)
-    assert f.describe() == "month from 2021-01; month to 2021-06; reason in Speeding, Investigation; driver gender in Female"
-    assert hash(f) == hash(StopFilter(start="2021-01", end="2021-06", reasons=("Speeding", "Investigation"), driver_genders=("Female",)))
-    kw = filters.filter_stops(stops, start="2021-01", end="2021-06", reasons=["Speeding", "Investigation"], driver_genders="Female")
+    assert (
+        f.describe()
+        == "month from 2021-01; month to 2021-06; reason in Speeding, Investigation; driver gender in Female"
+    )
+    assert hash(f) == hash(
+        StopFilter(start="2021-01", end="2021-06", reasons=("Speeding", "Investigation"), driver_genders=("Female",))
+    )
+    kw = filters.filter_stops(
+        stops, start="2021-01", end="2021-06", reasons=["Speeding", "Investigation"], driver_genders="Female"
+    )
     assert len(kw) == len(sub)
 
 
@@ -370,7 +427,9 @@ def test_filter_errors(stops):
         StopFilter(reasons=("Jaywalking",)).apply(stops)
     with pytest.raises(EmptyInputError, match="No stops left after the filter 'month from 2023-01'"):
         StopFilter(start="2023-01").apply(stops)
-    with pytest.raises(EmptyInputError, match=r"after the filter 'division in Airport Division' \(after reason in Speeding\)"):
+    with pytest.raises(
+        EmptyInputError, match=r"after the filter 'division in Airport Division' \(after reason in Speeding\)"
+    ):
         StopFilter(reasons="Speeding", divisions="Airport Division").apply(stops)
     with pytest.raises(ValueDomainError, match="start 2021-06 is after end 2021-01"):
         StopFilter(start="2021-06", end="2021-01")
@@ -384,7 +443,10 @@ def test_reference_absent_from_filtered_data(stops):
     f = StopFilter(divisions="Steele Creek Division", reasons="SeatBelt")
     sub = f.apply(stops)
     assert len(sub) == 8 and "White" not in set(sub["driver_group"].astype(str))
-    with pytest.raises(ValueDomainError, match=r"Reference group 'White' has no stops in the filtered data \(reason in SeatBelt; division in Steele Creek Division\); driver_group groups present: Black, Hispanic"):
+    with pytest.raises(
+        ValueDomainError,
+        match=r"Reference group 'White' has no stops in the filtered data \(reason in SeatBelt; division in Steele Creek Division\); driver_group groups present: Black, Hispanic",
+    ):
         disparity.rates(stops, by="driver_group", filters=f)
     with pytest.raises(ValueDomainError, match="is not a driver_group group; allowed"):
         disparity.rates(stops, by="driver_group", reference="Martian")
@@ -394,7 +456,12 @@ def test_reference_absent_from_filtered_data(stops):
 
 
 def test_unknown_categories_are_kept_and_reported(stops_csv):
-    rows = [{"Driver_Race": "Martian"}] * 3 + [{"Result_of_Stop": "Warp"}] * 2 + [{"Officer_Years_of_Service": ""}] + [{}] * 60
+    rows = (
+        [{"Driver_Race": "Martian"}] * 3
+        + [{"Result_of_Stop": "Warp"}] * 2
+        + [{"Officer_Years_of_Service": ""}]
+        + [{}] * 60
+    )
     rows += [{"Driver_Race": "White"}] * 60
     s, report = load_stops(stops_csv(rows))
     t = disparity.rates(s, outcome="arrest", by="driver_race")
@@ -406,6 +473,20 @@ def test_unknown_categories_are_kept_and_reported(stops_csv):
     assert "officer years of service missing: 1" in notes
     search = disparity.rates(s, outcome="search", by="driver_race")
     assert search["denominator"].sum() == len(s)
+
+
+def test_filter_in_words_and_missing_values_as_a_level(stops):
+    assert disparity.describe_filter(None) == "all stops"
+    f = StopFilter(reasons="Speeding")
+    data, where = disparity.filtered(stops, f)
+    assert where == f.describe() == "reason in Speeding" and len(data) == (stops["reason"] == "Speeding").sum()
+    data, where = disparity.filtered(stops, None)
+    assert data is stops and where == "all stops"
+    # a category value the frame does not know (NaN) is counted under a level of its own
+    blank = stops.assign(officer_gender=stops["officer_gender"].where(np.arange(len(stops)) >= 5))
+    t = disparity.rates(blank, by="officer_gender", reference=None).set_index("group")
+    assert t.loc["Missing", "denominator"] == stops["searched"].iloc[:5].notna().sum() > 0
+    assert t["denominator"].sum() == stops["searched"].notna().sum()
 
 
 def test_bad_arguments(stops):
@@ -428,7 +509,18 @@ def test_rates_cover_every_outcome_dimension_and_scope(stops):
         for dim in disparity.DRIVER_DIMENSIONS:
             for per in (None, "division", "month"):
                 r = disparity.rates(stops, outcome=outcome, by=dim, per=per, reference="auto")
-                for col in ("count", "denominator", "rate", "lo", "hi", "small_cell", "eb_rate", "ratio", "ratio_lo", "ratio_hi"):
+                for col in (
+                    "count",
+                    "denominator",
+                    "rate",
+                    "lo",
+                    "hi",
+                    "small_cell",
+                    "eb_rate",
+                    "ratio",
+                    "ratio_lo",
+                    "ratio_hi",
+                ):
                     assert col in r.columns
     one = disparity.rates(stops, outcome="citation", by="age_band", per="month")
     exp = crosstab_counts(stops, "citation", ["month", "age_band"])
@@ -459,7 +551,20 @@ def test_cli_json_rows(cli_env, stops, capsys):
     t = disparity.rates(stops, outcome="arrest", by="driver_group", per="officer_years_band")
     assert len(out["rows"]) == len(t)
     first = out["rows"][0]
-    assert set(first) == {"unit", "group", "count", "denominator", "rate", "lo", "hi", "small_cell", "eb_rate", "ratio", "ratio_lo", "ratio_hi"}
+    assert set(first) == {
+        "unit",
+        "group",
+        "count",
+        "denominator",
+        "rate",
+        "lo",
+        "hi",
+        "small_cell",
+        "eb_rate",
+        "ratio",
+        "ratio_lo",
+        "ratio_hi",
+    }
     assert first["unit"] == "0-4" and first["group"] == "White" and first["ratio_lo"] is None
     exp = crosstab_counts(stops, "arrest", ["officer_years_band", "driver_group"])
     assert first["count"] == exp.loc[("0-4", "White"), "count"]
@@ -467,10 +572,26 @@ def test_cli_json_rows(cli_env, stops, capsys):
 
 
 def test_cli_text_and_filters(cli_env, capsys):
-    args = _parse(["--by", "division", "--outcome", "citation", "--reference", "Black", "--reason", "Speeding", "--start", "2021-01"])
+    args = _parse(
+        [
+            "--by",
+            "division",
+            "--outcome",
+            "citation",
+            "--reference",
+            "Black",
+            "--reason",
+            "Speeding",
+            "--start",
+            "2021-01",
+        ]
+    )
     assert cli_disparity.run(args) == 0
     out = capsys.readouterr().out
-    assert "citation rate by driver_group within each division (month from 2021-01; reason in Speeding); reference: Black" in out
+    assert (
+        "citation rate by driver_group within each division (month from 2021-01; reason in Speeding); reference: Black"
+        in out
+    )
     assert "Central Division" in out and "small cell" in out
 
 
@@ -496,7 +617,9 @@ def test_black_reference(stops):
     f = funnel.funnel(stops, group="White", reference="Black")
     assert f["measure"].iloc[0] == "search rate ratio, White / Black"
     city = disparity.rates(stops, outcome="search", by="driver_group", reference="Black").set_index("group")
-    assert city.loc["Black", "is_reference"] and city.loc["White", "ratio"] == pytest.approx((910 / 37880) / (6157 / 77655))
+    assert city.loc["Black", "is_reference"] and city.loc["White", "ratio"] == pytest.approx(
+        (910 / 37880) / (6157 / 77655)
+    )
     race = disparity.rates(stops, outcome="search", by="driver_race", reference="Black")
     assert (race["reference"] == "Black").all()
     with pytest.raises(ValueDomainError, match="not a driver_race group"):

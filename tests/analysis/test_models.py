@@ -1,5 +1,8 @@
-"""Outcome models: coefficients equal a direct statsmodels formula fit on an independently built
-frame; rows dropped with reasons; clear errors for filters that leave too little."""
+"""Outcome models: the fit, the rows dropped and the errors.
+
+Coefficients equal a direct statsmodels formula fit on an independently built frame; rows
+are dropped with reasons; filters that leave too little give clear errors.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +27,9 @@ def fits(stops):
     return models.fit_models(stops)
 
 
-def independent_frame(stops: pd.DataFrame, outcome: str, *, drop_levels: dict[str, list[str]] | None = None) -> pd.DataFrame:
+def independent_frame(
+    stops: pd.DataFrame, outcome: str, *, drop_levels: dict[str, list[str]] | None = None
+) -> pd.DataFrame:
     """The model's rows and terms built with plain pandas from the clean stops."""
     df = stops[~stops["age_band"].astype(str).isin(["Outside 15-100", "Unknown"]) & stops["officer_years"].notna()]
     if outcome == "search":
@@ -66,7 +71,9 @@ def test_full_models_equal_direct_formula_fit(stops, fits, outcome):
     r = fits[outcome]
     assert r.converged
     assert r.n_input == len(stops) == 139524
-    assert r.dropped.to_dict(orient="records") == [{"reason": "driver age outside 15-100 or missing (flagged by the loader)", "rows": 63}]
+    assert r.dropped.to_dict(orient="records") == [
+        {"reason": "driver age outside 15-100 or missing (flagged by the loader)", "rows": 63}
+    ]
     assert r.n_used == 139524 - 63
     assert r.references["driver_race"] == "White" and r.references["month"] == "2020-01"
     assert r.references["officer_years_band"] == "0-4"
@@ -145,7 +152,14 @@ def test_dropped_rows_have_reasons(synthetic):
     assert reasons["officer years of service missing"] == 3
     checkpoint = [k for k in reasons if k.startswith("reason = 'CheckPoint': no searches among its")]
     assert len(checkpoint) == 1
-    n_cp = int(((synthetic["reason"] == "CheckPoint") & ~synthetic["age_flagged"] & synthetic["officer_years"].notna() & synthetic["searched"].notna()).sum())
+    n_cp = int(
+        (
+            (synthetic["reason"] == "CheckPoint")
+            & ~synthetic["age_flagged"]
+            & synthetic["officer_years"].notna()
+            & synthetic["searched"].notna()
+        ).sum()
+    )
     assert reasons[checkpoint[0]] == n_cp
     assert r.n_used + r.dropped["rows"].sum() == r.n_input == 1500
     assert "CheckPoint" not in set(r.odds_ratios["level"])

@@ -1,5 +1,8 @@
-"""Use of force: shooting counts against an independent spatial join, the state workbook against
-its own cells (read with openpyxl), the fraction parser, and the reconciliation table."""
+"""Use of force: shootings by place and year, and the state's tables.
+
+Shooting counts against an independent spatial join, the state workbook against its own
+cells (read with openpyxl), the fraction parser, and the reconciliation table.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from geo import caveats
-from geo.analysis import use_of_force
+from geo.analysis import benchmark, use_of_force
 from geo.errors import DataFileError, SchemaError, ValueDomainError
 from geo.ingest import odp, sources
 from geo.ingest.boundaries import load_divisions, load_npa
@@ -97,7 +100,10 @@ def test_rates_per_100k_and_years(ois, divisions):
     assert by_year.groupby("unit")["incidents"].sum().reindex(t.index).tolist() == t["incidents"].tolist()
     assert sorted(by_year["year"].unique()) == list(range(2005, 2019))
     assert by_year.loc[by_year["year"] == 2009, "incidents"].sum() == 0
-    assert by_year.groupby("year")["incidents"].sum().to_dict() == ois.groupby("year").size().reindex(range(2005, 2019), fill_value=0).to_dict()
+    assert (
+        by_year.groupby("year")["incidents"].sum().to_dict()
+        == ois.groupby("year").size().reindex(range(2005, 2019), fill_value=0).to_dict()
+    )
     assert any("2009" in n for n in res.notes)
     # individuals and officers come from the companion tables
     assert t["individuals"].sum() == ois["individuals"].sum()
@@ -176,7 +182,10 @@ def test_workbook_fractions_equal_cells(workbook, workbook_path):
 
 def test_workbook_keyed_sheets_equal_cells(workbook, workbook_path):
     wbk, _ = workbook
-    for sheet, table, value in (("USE_OF_FORCE", wbk.use_of_force, "count"), ("STOP_PURPOSE", wbk.stop_purpose, "stops")):
+    for sheet, table, value in (
+        ("USE_OF_FORCE", wbk.use_of_force, "count"),
+        ("STOP_PURPOSE", wbk.stop_purpose, "stops"),
+    ):
         ws, header = _cells(workbook_path, sheet)
         t = table.set_index(["year", "purpose", "race"])[value]
         for row in ws.iter_rows(min_row=2, values_only=True):
@@ -215,7 +224,9 @@ def test_hit_rates_outcome_test(workbook):
     a, n1, c, n2 = 1019, 2074, 226 + 270, 464 + 608
     rr = (a / n1) / (c / n2)
     assert pooled.loc["Black", "ratio"] == pytest.approx(rr)
-    assert pooled.loc["Black", "ratio_lo"] == pytest.approx(rr * math.exp(-1.959963984540054 * math.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n2)))
+    assert pooled.loc["Black", "ratio_lo"] == pytest.approx(
+        rr * math.exp(-1.959963984540054 * math.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n2))
+    )
     assert pooled.loc["Indigenous", "small_cell"]
     yearly = h[h["unit"] == "2021"].set_index("group")
     lo, hi = proportion_confint(270, 608, method="wilson")
@@ -316,7 +327,29 @@ def test_bad_workbooks(tmp_path, workbook_path):
         odp.load_odp_workbook(nocol)
 
 
-def test_workbook_poisson_helper_matches_scipy():
-    lo, hi = use_of_force._poisson(np.array([0, 3]))
+def test_poisson_interval_matches_scipy():
+    lo, hi = benchmark.poisson_interval(np.array([0, 3]))
     assert lo[0] == 0 and hi[0] == pytest.approx(stats.chi2.ppf(0.975, 2) / 2)
     assert lo[1] == pytest.approx(stats.chi2.ppf(0.025, 6) / 2)
+
+
+def test_per_population_is_missing_without_residents():
+    rate, lo, hi = benchmark.per_population(np.array([3, 3, 3, 0]), np.array([2000.0, np.nan, 0.0, 1000.0]), per=1000)
+    assert rate[0] == pytest.approx(1.5) and np.isnan(rate[1:3]).all() and rate[3] == 0
+    assert lo[0] == pytest.approx(stats.chi2.ppf(0.025, 6) / 2 / 2) and hi[0] == pytest.approx(
+        stats.chi2.ppf(0.975, 8) / 2 / 2
+    )
+    assert np.isnan(lo[1:3]).all() and np.isnan(hi[1:3]).all() and lo[3] == 0
+
+
+def test_ois_population_column_and_missing_units(ois, divisions):
+    pop = pd.DataFrame({"pop_2020": 100000.0}, index=divisions["division"])
+    with pytest.raises(SchemaError, match=r"population table has no column 'pop_2010'; columns: pop_2020"):
+        use_of_force.ois_summary(ois, divisions, id_column="division", population=pop, pop_column="pop_2010")
+    res = use_of_force.ois_summary(
+        ois, divisions, id_column="division", population=pop["pop_2020"].drop("Metro Division")
+    )
+    t = res.totals.set_index("unit")
+    assert np.isnan(t.loc["Metro Division", "per_100k"]) and np.isnan(t.loc["Metro Division", "lo"])
+    assert t.loc["Central Division", "residents"] == 100000.0
+    assert "no population for 1 unit(s): 'Metro Division'" in res.notes
