@@ -92,7 +92,16 @@ def main() -> None:
             # widget change: the "Classes" slider, one step at a time
             slider = page.locator('input[type="range"][max="9"]').first
             times = []
-            for key in ["ArrowLeft", "ArrowLeft", "ArrowRight", "ArrowRight", "ArrowLeft", "ArrowRight", "ArrowLeft", "ArrowRight"]:
+            for key in [
+                "ArrowLeft",
+                "ArrowLeft",
+                "ArrowRight",
+                "ArrowRight",
+                "ArrowLeft",
+                "ArrowRight",
+                "ArrowLeft",
+                "ArrowRight",
+            ]:
                 page.wait_for_timeout(500)  # let Streamlit settle between changes
                 before = _legend_text(page)
                 slider.focus()
@@ -100,7 +109,9 @@ def main() -> None:
                 page.keyboard.press(key)
                 _wait_change(page, before)
                 times.append(time.monotonic() - t)
-            print(f"widget change -> repainted map: median {statistics.median(times):.2f} s, max {max(times):.2f} s over {len(times)} (target <= 1 s)")
+            print(
+                f"widget change -> repainted map: median {statistics.median(times):.2f} s, max {max(times):.2f} s over {len(times)} (target <= 1 s)"
+            )
 
             # layer switch to the 459 NPAs
             t = time.monotonic()
@@ -124,7 +135,13 @@ def main() -> None:
     from geo.maps import assets, draw
 
     npa = build.npa_layer()
-    m = draw.choropleth(npa, "violent_rate_2022", scheme="fisher_jenks", tooltip_fields=["violent_rate_2022", "pop_2020", "division"], name_field="npa")
+    m = draw.choropleth(
+        npa,
+        "violent_rate_2022",
+        scheme="fisher_jenks",
+        tooltip_fields=["violent_rate_2022", "pop_2020", "division"],
+        name_field="npa",
+    )
     print(f"NPA map HTML: {assets.map_html_size(m) / 1000:.0f} KB (target <= 500 KB)")
 
 

@@ -13,8 +13,8 @@ stages below it (an import-linter contract checks this in ``make lint``)::
       ▼                          ▼
     geo.stats                  geo.scale
       weights, moran, getisord,  polygon_index, counting, distributed (Dask),
-      rates, emerging,           parquet, synthetic → points counted per unit at scale
-      point_hotspots, significance
+      rates, proportions,        parquet, synthetic → points counted per unit at scale
+      emerging, point_hotspots, significance
       ▼
     geo.analysis       hotspots, disparity, benchmark, funnel, models, use_of_force,
       │                neighborhood, stops_check → the questions, defaults decided here

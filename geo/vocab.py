@@ -7,12 +7,19 @@ renamed category or a new division changes one line.
 from __future__ import annotations
 
 __all__ = [
+    "DIVISIONS",
+    "NO_DIVISION",
+    "OTHER",
+    "STOP_COLUMNS",
+    "STOP_CATEGORIES",
     "AGE_MIN",
     "AGE_MAX",
     "AGE_EDGES",
-    "DIVISIONS",
-    "NO_DIVISION",
-    "STOP_COLUMNS",
+    "AGE_BANDS",
+    "AGE_FLAGGED",
+    "AGE_MISSING",
+    "YEARS_BANDS",
+    "DRIVER_GROUPS",
     "STOP_COUNTS",
     "GROUP_POPULATION",
     "OUTCOMES",

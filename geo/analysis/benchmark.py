@@ -1,55 +1,26 @@
 """The benchmark test: stops per 1,000 residents by driver group in each division.
 
 Read :data:`geo.caveats.BENCHMARK_CAVEAT` beside it: residents are not drivers. The
-per-resident rate with its exact Poisson interval (:func:`per_population`) is also the
+per-resident rate with its exact Poisson interval (:func:`geo.stats.proportions.per_population`) is also the
 one behind the shootings' rates per 100,000 (:mod:`geo.analysis.use_of_force`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
 from geo.analysis.disparity import data_notes, filtered
 from geo.caveats import BENCHMARK_CAVEAT
 from geo.errors import SchemaError, ValueDomainError
 from geo.layers.filters import StopFilter, require_stop_columns
+from geo.stats.proportions import per_population
 from geo.stats.significance import Z95
 from geo.vocab import DRIVER_GROUPS, GROUP_POPULATION, MIN_CELL, NO_DIVISION
 
-__all__ = ["stop_benchmark", "poisson_interval", "per_population"]
-
-
-def poisson_interval(count: npt.ArrayLike, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (Garwood) interval for a Poisson count: ``chi2`` quantiles, lower bound 0 at a count of 0."""
-    k = np.asarray(count, dtype=float)
-    lo = np.where(k > 0, stats.chi2.ppf(alpha / 2, 2 * k) / 2, 0.0)
-    hi = stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2
-    return lo, hi
-
-
-def per_population(
-    count: npt.ArrayLike, population: npt.ArrayLike, *, per: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Counts per ``per`` people with the exact Poisson interval (:func:`poisson_interval`).
-
-    Returns
-    -------
-    rate, lo, hi : numpy.ndarray
-        Missing where the population is missing or not positive.
-    """
-    k = np.asarray(count, dtype=float)
-    pop = np.asarray(population, dtype=float)
-    ok = np.isfinite(pop) & (pop > 0)
-    safe = np.where(ok, pop, 1.0)
-    lo, hi = poisson_interval(k)
-    return (
-        np.where(ok, k / safe * per, np.nan),
-        np.where(ok, lo / safe * per, np.nan),
-        np.where(ok, hi / safe * per, np.nan),
-    )
+__all__ = [
+    "stop_benchmark",
+]
 
 
 def stop_benchmark(

@@ -24,7 +24,7 @@ Disparity ratio
     (Katz) method, ``exp(log RR ± 1.96 sqrt(1/a - 1/n1 + 1/c - 1/n2))``; missing when
     either count is zero.
 Empirical Bayes
-    See :func:`eb_smooth`: each rate is pulled toward the citywide rate by a beta prior
+    See :func:`geo.stats.proportions.eb_smooth`: each rate is pulled toward the citywide rate by a beta prior
     whose strength is estimated from the spread of the rates (method of moments).
     Without a unit (``per=None``) the groups are pulled toward the citywide rate of all
     stops; with a unit (``per="division"``) each group's unit rates are pulled toward
@@ -41,11 +41,10 @@ from typing import Literal, cast, get_args
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.proportion import proportion_confint
 
 from geo.errors import EmptyInputError, ValueDomainError
 from geo.layers.filters import StopFilter, require_stop_columns
-from geo.stats.significance import Z95
+from geo.stats.proportions import eb_smooth, ratio_interval, wilson
 from geo.vocab import AGE_FLAGGED, AGE_MAX, AGE_MIN, AGE_MISSING, MIN_CELL, NO_DIVISION, OTHER, OUTCOMES
 
 __all__ = [
@@ -56,9 +55,6 @@ __all__ = [
     "groups_present",
     "data_notes",
     "outcome_flags",
-    "wilson",
-    "ratio_interval",
-    "eb_smooth",
     "rates",
     "officer_rates",
     "officer_driver_matrix",
@@ -267,83 +263,6 @@ class PreparedStops:
         if key not in self._flags:
             self._flags[key] = outcome_flags(self.stops, outcome, among=among)
         return self._flags[key]
-
-
-def wilson(count: np.ndarray, nobs: np.ndarray, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval (``statsmodels`` ``proportion_confint(method="wilson")``); NaN where ``nobs`` is 0."""
-    count = np.asarray(count, dtype=float)
-    nobs = np.asarray(nobs, dtype=float)
-    lo = np.full(count.shape, np.nan)
-    hi = np.full(count.shape, np.nan)
-    ok = nobs > 0
-    if ok.any():
-        lo[ok], hi[ok] = proportion_confint(count[ok], nobs[ok], alpha=alpha, method="wilson")
-    return lo, hi
-
-
-def ratio_interval(
-    a: np.ndarray, n1: np.ndarray, c: np.ndarray, n2: np.ndarray, *, z: float = Z95
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ratio of two proportions ``(a/n1) / (c/n2)`` with its log-method (Katz) interval.
-
-    Returns
-    -------
-    ratio, lo, hi : numpy.ndarray
-        ``ratio`` is missing when ``c`` or a denominator is 0; the interval is missing
-        when ``a`` or ``c`` is 0 (the log method is undefined there).
-    """
-    a, n1, c, n2 = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (a, n1, c, n2)))
-    ratio = np.full(a.shape, np.nan)
-    lo = ratio.copy()
-    hi = ratio.copy()
-    ok = (n1 > 0) & (n2 > 0) & (c > 0)
-    ratio[ok] = (a[ok] / n1[ok]) / (c[ok] / n2[ok])
-    ci = ok & (a > 0)
-    se = np.sqrt(1 / a[ci] - 1 / n1[ci] + 1 / c[ci] - 1 / n2[ci])
-    lo[ci] = ratio[ci] * np.exp(-z * se)
-    hi[ci] = ratio[ci] * np.exp(z * se)
-    return ratio, lo, hi
-
-
-def eb_smooth(count: np.ndarray, denominator: np.ndarray, *, prior_rate: float) -> tuple[np.ndarray, float]:
-    """Empirical-Bayes (beta-binomial) rates pulled toward ``prior_rate``.
-
-    With ``p0 = prior_rate``, ``p_i = x_i / n_i``, ``N = sum n_i``, ``k`` units and
-    ``nbar = N / k``:
-
-    - between-unit variance ``s2 = sum n_i (p_i - p0)^2 / N``;
-    - true-rate variance ``tau2 = max(s2 - p0 (1 - p0) / nbar, 0)``;
-    - prior strength ``m = p0 (1 - p0) / tau2 - 1`` (a Beta prior with mean ``p0`` and
-      variance ``tau2``; ``m = inf`` when ``tau2 = 0``: every rate becomes ``p0``);
-    - smoothed rate ``(x_i + m p0) / (n_i + m)``.
-
-    Fewer than 3 units, or ``p0`` of 0 or 1, give no smoothing (``m = 0``).
-
-    Returns
-    -------
-    eb_rate : numpy.ndarray
-    m : float
-        The prior strength, in stops: a unit with ``n_i = m`` stops is pulled halfway.
-    """
-    x = np.asarray(count, dtype=float)
-    n = np.asarray(denominator, dtype=float)
-    ok = n > 0
-    out = np.full(x.shape, np.nan)
-    p0 = float(prior_rate)
-    k = int(ok.sum())
-    if k < 3 or not (0.0 < p0 < 1.0):
-        out[ok] = x[ok] / n[ok]
-        return out, 0.0
-    N = n[ok].sum()
-    p = x[ok] / n[ok]
-    s2 = float(np.sum(n[ok] * (p - p0) ** 2) / N)
-    tau2 = s2 - p0 * (1 - p0) / (N / k)
-    if tau2 <= 0:
-        out[ok] = p0
-        return out, float("inf")
-    m = max(p0 * (1 - p0) / tau2 - 1.0, 0.0)
-    out[ok] = (x[ok] + m * p0) / (n[ok] + m)
-    return out, m
 
 
 def _resolve_reference(

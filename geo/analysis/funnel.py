@@ -8,10 +8,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from geo.analysis.disparity import Outcome, PreparedStops, data_notes, filtered, prepared_rates, ratio_interval
+from geo.analysis.disparity import Outcome, PreparedStops, data_notes, filtered, prepared_rates
 from geo.caveats import FUNNEL_CAVEAT
 from geo.errors import EmptyInputError, ValueDomainError
 from geo.layers.filters import StopFilter
+from geo.stats.proportions import ratio_interval
 from geo.stats.significance import Z95, Z998
 from geo.vocab import MIN_CELL, NO_DIVISION
 

@@ -22,13 +22,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.analysis.benchmark import per_population
-from geo.analysis.disparity import eb_smooth, ratio_interval, wilson
 from geo.caveats import HIT_RATE_CAVEAT, RECONCILIATION_NOTE
 from geo.errors import EmptyInputError, SchemaError, ValueDomainError, quote_values
 from geo.ingest.odp import OdpWorkbook
 from geo.ingest.report import LoadReport
 from geo.layers.join import assign_to_units
+from geo.stats.proportions import eb_smooth, per_population, ratio_interval, wilson
 from geo.stats.significance import Z95
 from geo.vocab import DRIVER_GROUP_TO_ODP, MIN_CELL, ODP_RACES, OTHER
 

@@ -55,21 +55,45 @@ def variables_for(layer: LayerName, frame: pd.DataFrame) -> list[Variable]:
             out.append(Variable(column, label, group, fmt, stop_based))
 
     if layer == "divisions":
-        for c, lab in (("stops", "Stops"), ("searches", "Searches"), ("arrests", "Arrests"), ("citations", "Citations")):
+        for c, lab in (
+            ("stops", "Stops"),
+            ("searches", "Searches"),
+            ("arrests", "Arrests"),
+            ("citations", "Citations"),
+        ):
             add(c, lab, "Stops (counts)", stop_based=True)
         add("search_rate", "Search rate (share of stops)", "Stops (rates)", "{:.1%}", True)
         add("arrest_rate", "Arrest rate (share of stops)", "Stops (rates)", "{:.1%}", True)
         add("stops_per_1000", "Stops per 1,000 residents", "Stops (rates)", "{:,.1f}", True)
         for group in GROUP_POPULATION:
             g = slug(group)
-            add(f"stops_per_1000_{g}", f"Stops of {group} drivers per 1,000 {group} residents", "Stops (rates)", "{:,.1f}", True)
+            add(
+                f"stops_per_1000_{g}",
+                f"Stops of {group} drivers per 1,000 {group} residents",
+                "Stops (rates)",
+                "{:,.1f}",
+                True,
+            )
         for group in GROUP_POPULATION:
             g = slug(group)
             if f"searches_{g}" in cols and f"stops_{g}" in cols:
-                out.append(Variable(f"search_rate_{g}", f"Search rate, {group} drivers", "Stops by driver group", "{:.1%}", True))
-                out.append(Variable(f"arrest_rate_{g}", f"Arrest rate, {group} drivers", "Stops by driver group", "{:.1%}", True))
+                out.append(
+                    Variable(
+                        f"search_rate_{g}", f"Search rate, {group} drivers", "Stops by driver group", "{:.1%}", True
+                    )
+                )
+                out.append(
+                    Variable(
+                        f"arrest_rate_{g}", f"Arrest rate, {group} drivers", "Stops by driver group", "{:.1%}", True
+                    )
+                )
         add("pop_2020", "Residents (2020)", "Population")
-        for c, lab in (("white_nh_2020", "White"), ("black_nh_2020", "Black"), ("hispanic_2020", "Hispanic"), ("asian_nh_2020", "Asian")):
+        for c, lab in (
+            ("white_nh_2020", "White"),
+            ("black_nh_2020", "Black"),
+            ("hispanic_2020", "Hispanic"),
+            ("asian_nh_2020", "Asian"),
+        ):
             add(c, f"{lab} residents (2020)", "Population")
         add("shootings", "Officer-involved shootings 2005-2018", "Use of force")
         add("shootings_per_100k", "Officer-involved shootings per 100,000 residents", "Use of force", "{:,.2f}")
@@ -77,7 +101,12 @@ def variables_for(layer: LayerName, frame: pd.DataFrame) -> list[Variable]:
         return out
 
     add("pop_2020", "Residents (2020)", "Population")
-    for c, lab in (("white_nh_2020", "White"), ("black_nh_2020", "Black"), ("hispanic_2020", "Hispanic"), ("asian_nh_2020", "Asian")):
+    for c, lab in (
+        ("white_nh_2020", "White"),
+        ("black_nh_2020", "Black"),
+        ("hispanic_2020", "Hispanic"),
+        ("asian_nh_2020", "Asian"),
+    ):
         add(c, f"{lab} residents (2020)", "Population")
     years = sorted({int(m.group(1)) for c in cols if (m := re.fullmatch(r"violent_rate_(\d{4})", c))}, reverse=True)
     for y in years:

@@ -3,7 +3,8 @@
 - :mod:`~geo.stats.weights`: spatial weights with islands and components reported.
 - :mod:`~geo.stats.moran`: global and local Moran's I (also for EB rates).
 - :mod:`~geo.stats.getisord`: Getis-Ord Gi* with ArcGIS confidence bins.
-- :mod:`~geo.stats.rates`: raw, excess-risk and empirical-Bayes rates.
+- :mod:`~geo.stats.rates`: raw, excess-risk and empirical-Bayes rates of areas.
+- :mod:`~geo.stats.proportions`: Wilson, ratio and Poisson intervals; beta-binomial EB rates.
 - :mod:`~geo.stats.emerging`: space-time Gi* and Mann-Kendall, the ArcGIS categories.
 - :mod:`~geo.stats.point_hotspots`: optimized hot spots of points.
 - :mod:`~geo.stats.significance`: the local result, corrections (FDR), p-value classes.

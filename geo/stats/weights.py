@@ -46,11 +46,6 @@ __all__ = [
     "ParamValue",
     "SpatialWeights",
     "weights_from_matrix",
-    "queen_weights",
-    "rook_weights",
-    "knn_weights",
-    "distance_band_weights",
-    "kernel_weights",
     "min_threshold_distance",
     "build_weights",
 ]
@@ -375,54 +370,6 @@ def _projected_points(gdf: gpd.GeoDataFrame, method: str) -> gpd.GeoSeries:
 
 def _coords(points: gpd.GeoSeries) -> np.ndarray:
     return np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
-
-
-def queen_weights(
-    gdf: gpd.GeoDataFrame, *, id_column: str | None = None, cache_dir: Path | None = None
-) -> SpatialWeights:
-    """Queen contiguity: units sharing a border or a corner are neighbours."""
-    return build_weights(gdf, method="queen", id_column=id_column, cache_dir=cache_dir)
-
-
-def rook_weights(
-    gdf: gpd.GeoDataFrame, *, id_column: str | None = None, cache_dir: Path | None = None
-) -> SpatialWeights:
-    """Rook contiguity: units sharing a border (more than a point) are neighbours."""
-    return build_weights(gdf, method="rook", id_column=id_column, cache_dir=cache_dir)
-
-
-def knn_weights(gdf: gpd.GeoDataFrame, *, k: int, id_column: str | None = None) -> SpatialWeights:
-    """The ``k`` nearest units (by centroid) are neighbours. Not symmetric in general."""
-    return build_weights(gdf, method="knn", k=k, id_column=id_column)
-
-
-def distance_band_weights(
-    gdf: gpd.GeoDataFrame, *, threshold: float | None = None, id_column: str | None = None
-) -> SpatialWeights:
-    """Units whose centroids lie within ``threshold`` (CRS units) are neighbours.
-
-    ``threshold=None`` uses the smallest distance that gives every unit at least
-    one neighbour (:func:`min_threshold_distance`), as GeoDa proposes.
-    """
-    return build_weights(gdf, method="distance", threshold=threshold, id_column=id_column)
-
-
-def kernel_weights(
-    gdf: gpd.GeoDataFrame,
-    *,
-    kernel: KernelName = "triangular",
-    k: int | None = None,
-    bandwidth: float | None = None,
-    id_column: str | None = None,
-) -> SpatialWeights:
-    """Kernel weights ``K(d_ij / h)`` between centroids, self excluded.
-
-    With ``bandwidth`` the kernel covers every unit within that distance; otherwise
-    each unit's ``k`` (default 6) nearest units are neighbours and the bandwidth is
-    the largest of those nearest-neighbour distances (a fixed bandwidth that
-    reaches every unit's ``k`` neighbours).
-    """
-    return build_weights(gdf, method="kernel", kernel=kernel, k=k, bandwidth=bandwidth, id_column=id_column)
 
 
 def min_threshold_distance(gdf: gpd.GeoDataFrame) -> float:

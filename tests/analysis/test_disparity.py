@@ -23,6 +23,7 @@ from geo.errors import EmptyInputError, GeoDataError, SchemaError, ValueDomainEr
 from geo.ingest.stops import load_stops
 from geo.layers import filters
 from geo.layers.filters import StopFilter
+from geo.stats import proportions
 
 OUTCOME_EVENT = {
     "arrest": "Arrest",
@@ -155,7 +156,7 @@ def test_eb_smooth_by_hand():
     tau2 = s2 - 0.09 / (305 / 3)
     m = 0.09 / tau2 - 1
     expected = (x + m * p0) / (n + m)
-    got, got_m = disparity.eb_smooth(x, n, prior_rate=p0)
+    got, got_m = proportions.eb_smooth(x, n, prior_rate=p0)
     assert got_m == pytest.approx(m, rel=1e-12)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
     # written out: tau2 = 0.55/305 - 0.27/305 = 0.28/305, m = 0.09 * 305 / 0.28 - 1 = 97.0357...
@@ -166,24 +167,24 @@ def test_eb_smooth_by_hand():
 
 def test_eb_smooth_no_spread_and_too_few_units():
     # rates closer to p0 than sampling noise: full shrinkage
-    got, m = disparity.eb_smooth(np.array([10.0, 11.0, 9.0]), np.array([100.0, 100.0, 100.0]), prior_rate=0.1)
+    got, m = proportions.eb_smooth(np.array([10.0, 11.0, 9.0]), np.array([100.0, 100.0, 100.0]), prior_rate=0.1)
     assert m == math.inf
     np.testing.assert_allclose(got, 0.1)
     # two units: no smoothing
-    got, m = disparity.eb_smooth(np.array([1.0, 5.0]), np.array([10.0, 10.0]), prior_rate=0.3)
+    got, m = proportions.eb_smooth(np.array([1.0, 5.0]), np.array([10.0, 10.0]), prior_rate=0.3)
     assert m == 0.0
     np.testing.assert_allclose(got, [0.1, 0.5])
 
 
 def test_eb_rates_in_table_use_the_documented_prior(stops):
     t = disparity.rates(stops, outcome="search", by="driver_group")
-    eb, _ = disparity.eb_smooth(
+    eb, _ = proportions.eb_smooth(
         t["count"].to_numpy(), t["denominator"].to_numpy(), prior_rate=t["count"].sum() / t["denominator"].sum()
     )
     np.testing.assert_allclose(t["eb_rate"], eb)
     d = disparity.rates(stops, outcome="search", by="driver_group", per="division")
     black = d[d["group"] == "Black"]
-    eb, _ = disparity.eb_smooth(black["count"].to_numpy(), black["denominator"].to_numpy(), prior_rate=6157 / 77655)
+    eb, _ = proportions.eb_smooth(black["count"].to_numpy(), black["denominator"].to_numpy(), prior_rate=6157 / 77655)
     np.testing.assert_allclose(black["eb_rate"], eb)
 
 

@@ -66,6 +66,7 @@ def assert_same_fit(result: models.ModelResult, frame: pd.DataFrame) -> None:
     assert result.pseudo_r2 == pytest.approx(direct.prsquared, rel=1e-7)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("outcome", ["search", "arrest"])
 def test_full_models_equal_direct_formula_fit(stops, fits, outcome):
     r = fits[outcome]

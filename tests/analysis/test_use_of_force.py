@@ -21,13 +21,14 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from geo import caveats
-from geo.analysis import benchmark, use_of_force
+from geo.analysis import use_of_force
 from geo.errors import DataFileError, SchemaError, ValueDomainError
 from geo.ingest import odp, sources
 from geo.ingest.boundaries import load_divisions, load_npa
 from geo.ingest.npa_metrics import load_npa_metrics
 from geo.ingest.points import load_ois, load_ois_tables
 from geo.layers.npa_table import npa_wide
+from geo.stats import proportions
 
 
 @pytest.fixture(scope="module")
@@ -328,13 +329,13 @@ def test_bad_workbooks(tmp_path, workbook_path):
 
 
 def test_poisson_interval_matches_scipy():
-    lo, hi = benchmark.poisson_interval(np.array([0, 3]))
+    lo, hi = proportions.poisson_interval(np.array([0, 3]))
     assert lo[0] == 0 and hi[0] == pytest.approx(stats.chi2.ppf(0.975, 2) / 2)
     assert lo[1] == pytest.approx(stats.chi2.ppf(0.025, 6) / 2)
 
 
 def test_per_population_is_missing_without_residents():
-    rate, lo, hi = benchmark.per_population(np.array([3, 3, 3, 0]), np.array([2000.0, np.nan, 0.0, 1000.0]), per=1000)
+    rate, lo, hi = proportions.per_population(np.array([3, 3, 3, 0]), np.array([2000.0, np.nan, 0.0, 1000.0]), per=1000)
     assert rate[0] == pytest.approx(1.5) and np.isnan(rate[1:3]).all() and rate[3] == 0
     assert lo[0] == pytest.approx(stats.chi2.ppf(0.025, 6) / 2 / 2) and hi[0] == pytest.approx(
         stats.chi2.ppf(0.975, 8) / 2 / 2

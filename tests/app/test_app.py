@@ -9,6 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from geo.settings import PROJECT_ROOT
 
+#: AppTest runs the whole page script for every check: part of `make test`, not of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 APP = str(PROJECT_ROOT / "app.py")
 PAGES = [
     "app_pages/overview.py",

@@ -28,6 +28,9 @@ from geo.layers import filters
 from geo.maps import palettes
 from geo.settings import PROJECT_ROOT
 
+#: AppTest runs the whole page script for every check: part of `make test`, not of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 APP = PROJECT_ROOT / "app.py"
 DISPARITIES = "app_pages/disparities.py"
 USE_OF_FORCE = "app_pages/use_of_force.py"

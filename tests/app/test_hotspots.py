@@ -15,6 +15,9 @@ from streamlit_folium import generate_js_hash
 
 from geo.settings import PROJECT_ROOT
 
+#: AppTest runs the whole page script for every check: part of `make test`, not of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 APP = str(PROJECT_ROOT / "app.py")
 HOTSPOTS = "app_pages/hotspots.py"
 EMERGING = "app_pages/emerging.py"

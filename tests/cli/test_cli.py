@@ -55,6 +55,7 @@ def test_help_documents_every_command(run):
         assert word in exp
 
 
+@pytest.mark.slow
 def test_python_m_geo_exit_codes(settings, tmp_path):
     """The one subprocess test: the exit codes and streams a shell sees."""
     env = {**os.environ, "CMPD_DATA_DIR": str(settings.data_dir), "CMPD_CACHE_DIR": str(settings.cache_dir)}

@@ -1,5 +1,6 @@
-"""End to end: `streamlit run app.py` on 127.0.0.1, driven by headless Debian Chromium
-with every request off this machine blocked. Visits every page, checks that Leaflet drew
+"""End to end: `streamlit run app.py` on 127.0.0.1, driven by headless Debian Chromium.
+
+Every request off this machine is blocked. Visits every page, checks that Leaflet drew
 the polygons and the legend, clicks a unit, downloads an export, and screenshots each page
 into artifacts/.
 """
@@ -106,7 +107,11 @@ def test_download_divisions_geojson(app_url, page, tmp_path):
     data = json.loads(out.read_text())
     assert len(data["features"]) == 14
     assert sum(f["properties"]["stops"] for f in data["features"]) == 135_512
-    lon, lat = data["features"][0]["geometry"]["coordinates"][0][0][:2] if data["features"][0]["geometry"]["type"] == "Polygon" else data["features"][0]["geometry"]["coordinates"][0][0][0][:2]
+    lon, lat = (
+        data["features"][0]["geometry"]["coordinates"][0][0][:2]
+        if data["features"][0]["geometry"]["type"] == "Polygon"
+        else data["features"][0]["geometry"]["coordinates"][0][0][0][:2]
+    )
     assert -81.2 < lon < -80.4 and 34.9 < lat < 35.6
 
 

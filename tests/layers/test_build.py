@@ -76,6 +76,7 @@ def test_reports_cover_every_loader(settings):
     assert names == ["stops", "divisions", "npa", "npa_metrics", "ois", "incidents"]
 
 
+@pytest.mark.slow
 def test_warm_cache_returns_same_frames(settings):
     a = build.stops(settings)
     b = build.stops(settings)

@@ -99,6 +99,7 @@ def test_natural_breaks_is_reproducible_with_a_seed():
     assert a.bins == b.bins
 
 
+@pytest.mark.slow
 def test_fisher_jenks_on_many_values_uses_a_seeded_sample_and_stays_fast():
     y = np.random.default_rng(0).lognormal(2, 1, 20_000)
     t = time.perf_counter()

@@ -88,6 +88,7 @@ def read_points(folder) -> gpd.GeoDataFrame:
 # ---------------------------------------------------------------- local == dask
 
 
+@pytest.mark.slow
 def test_cli_dask_equals_local_per_unit_and_by_category(run_cli, clustered, cluster, tmp_path):
     code, out, err = run_cli(
         "--points",
@@ -133,6 +134,7 @@ def test_local_engine_equals_sjoin_counts(clustered, npa, index):
     assert report.outside == len(pts) - len(j) and report.null_geometry == 0 and report.files == 4
 
 
+@pytest.mark.slow
 def test_dask_without_scheduler_starts_its_own_cluster(clustered, index):
     local, _ = aggregate_parquet(clustered, index=index, id_column="npa")
     dask, report = aggregate_parquet(clustered, index=index, id_column="npa", engine="dask")
@@ -163,6 +165,7 @@ def test_shared_boundary_points_same_in_dask_local_and_sjoin(npa, index, client,
     assert report.outside == len(pts) - len(first)
 
 
+@pytest.mark.slow
 def test_dask_geopandas_reader_equals_arrow_reader(clustered, index, client):
     arrow, _ = aggregate_parquet(clustered, index=index, id_column="npa", by="category", engine="dask", client=client)
     dgpd, report = aggregate_parquet(
@@ -175,6 +178,7 @@ def test_dask_geopandas_reader_equals_arrow_reader(clustered, index, client):
 # ---------------------------------------------------------------- other CRS, x/y columns, nulls
 
 
+@pytest.mark.slow
 def test_other_crs_is_reprojected_and_said(clustered, npa, index, client, tmp_path):
     pts = gpd.read_parquet(sorted(clustered.glob("*.parquet"))[0])
     wgs = pts.to_crs("EPSG:4326")
@@ -251,6 +255,7 @@ def test_unreachable_scheduler_fails_fast_with_a_message(run_cli, clustered, tmp
         connect("127.0.0.1:8786")
 
 
+@pytest.mark.slow
 def test_python_m_geo_aggregate_exit_code(clustered, settings, tmp_path):
     env = {**os.environ, "CMPD_DATA_DIR": str(settings.data_dir), "CMPD_CACHE_DIR": str(settings.cache_dir)}
     args = [

@@ -126,6 +126,7 @@ def test_index_pickles_and_gives_the_same_answers(settings):
 # ---------------------------------------------------------------- real data
 
 
+@pytest.mark.slow
 def test_real_incidents_equal_assign_points_and_sjoin(settings):
     from geo.layers import build
 
@@ -173,6 +174,7 @@ def boundary_and_random_points(
     return np.vstack([base, beyond, np.column_stack([ux, uy]), np.column_stack([cx, cy])])
 
 
+@pytest.mark.slow
 def test_one_million_points_with_boundaries_equal_sjoin(settings):
     from geo.layers import build
 
@@ -200,6 +202,7 @@ def test_one_million_points_with_boundaries_equal_sjoin(settings):
     assert on.sum() > 1000 and (~on).sum() > 1000
 
 
+@pytest.mark.slow
 def test_hex_and_divisions_boundaries_equal_sjoin(settings):
     from geo.layers import build
     from geo.layers.grid import hexagon_grid

@@ -43,6 +43,7 @@ def test_unwritable_cache_folder_only_means_no_caching(tmp_path):
     assert w.cardinality.tolist() == [3, 5, 3, 5, 8, 5, 3, 5, 3]
 
 
+@pytest.mark.slow
 def test_second_process_skips_libpysal(settings, tmp_path):
     code = (
         "import sys\n"
