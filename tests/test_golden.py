@@ -17,9 +17,17 @@ from geo.settings import PROJECT_ROOT
 
 
 @pytest.mark.slow
-def test_golden_outputs_unchanged():
+def test_golden_outputs_unchanged(settings, npa_layer):
+    # the session's cache folder, already warm (npa_layer): the outputs are the same, only sooner
     proc = subprocess.run(
-        [sys.executable, "tools/golden.py", "--check", "tests/golden/outputs.json"],
+        [
+            sys.executable,
+            "tools/golden.py",
+            "--check",
+            "tests/golden/outputs.json",
+            "--cache-dir",
+            str(settings.cache_dir),
+        ],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

@@ -123,6 +123,27 @@ def _cli(args: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def _machine_paths() -> dict[str, str]:
+    """Paths that differ between machines (the data folder, the mirror it was copied from) -> placeholders."""
+    from geo.settings import get_settings
+
+    data_dir = get_settings().data_dir
+    out = {str(data_dir): "<data>"}
+    manifest = data_dir / "manifest.json"
+    if manifest.exists():
+        source = json.loads(manifest.read_text()).get("source")
+        if isinstance(source, str) and source.startswith("/"):
+            out[source] = "<mirror>"
+    return out
+
+
+def _portable(text: str) -> str:
+    """``text`` with the machine's paths replaced by placeholders."""
+    for path, placeholder in _machine_paths().items():
+        text = text.replace(path, placeholder)
+    return text
+
+
 def _relative(obj: Any, data_dir: str) -> Any:
     if isinstance(obj, str):
         return obj.replace(data_dir, "<data>")
@@ -189,8 +210,10 @@ def _page_record(at: Any) -> dict[str, Any]:
     tables = []
     for df in [*at.dataframe, *at.table]:
         value = df.value
-        # 10 significant digits: model fits may differ in the last bits between runs (threaded BLAS)
-        text = value.to_csv(float_format="%.10g")
+        # 10 significant digits: model fits may differ in the last bits between runs (threaded BLAS);
+        # when a file was fetched is not an output of the code
+        value = value.drop(columns=[c for c in value.columns if str(c) == "retrieved"])
+        text = _portable(value.to_csv(float_format="%.10g"))
         tables.append(
             {"shape": list(value.shape), "columns": [str(c) for c in value.columns], "sha": _sha(text.encode())}
         )
@@ -237,14 +260,14 @@ def record_app() -> dict[str, Any]:
     return out
 
 
-def record(*, app: bool = True) -> dict[str, Any]:
-    """Record every golden output (with a fresh cache folder)."""
+def record(*, app: bool = True, cache_dir: Path | None = None) -> dict[str, Any]:
+    """Record every golden output (with a fresh cache folder unless ``cache_dir`` is given)."""
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ["CMPD_CACHE_DIR"] = str(Path(tmp) / "cache")
+        os.environ["CMPD_CACHE_DIR"] = str(cache_dir or Path(tmp) / "cache")
         result = {"cli": record_cli(Path(tmp))}
         if app:
             result["app"] = record_app()
-    return result
+    return json.loads(_portable(json.dumps(result)))
 
 
 def differences(expected: Any, actual: Any, path: str = "") -> list[str]:
@@ -271,8 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--write", type=Path, metavar="FILE", help="record the golden outputs into FILE")
     g.add_argument("--check", type=Path, metavar="FILE", help="compare with FILE; exit 1 on a difference")
     p.add_argument("--no-app", action="store_true", help="skip the app pages")
+    p.add_argument("--cache-dir", type=Path, metavar="DIR", help="use this cache folder (default: a fresh one)")
     args = p.parse_args(argv)
-    result = record(app=not args.no_app)
+    result = record(app=not args.no_app, cache_dir=args.cache_dir)
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)
         args.write.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
