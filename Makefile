@@ -12,6 +12,8 @@ export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
 export XDG_CACHE_HOME := $(CURDIR)/.cache
 
 LINTED := geo app_pages tools tests bench app.py
+# One pytest worker per core (at most 4), each taking whole test files.
+PYTEST_PARALLEL := -n auto --maxprocesses 4 --dist loadfile
 
 .PHONY: run test test-fast setup setup-dev venv venv-dev data assets browser lint bench clean help
 
@@ -67,10 +69,10 @@ run: setup
 		--server.enableStaticServing true --browser.gatherUsageStats false
 
 test: setup-dev browser lint
-	REQUIRE_BROWSER_TESTS=1 $(BIN)/python -m pytest -q
+	REQUIRE_BROWSER_TESTS=1 $(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 test-fast: setup-dev
-	$(BIN)/python -m pytest -q -m "not browser and not slow"
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) -m "not browser and not slow"
 
 lint: venv-dev
 	$(BIN)/ruff check $(LINTED)

@@ -176,10 +176,12 @@ def read_manifest(data_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def resolve(key: str, data_dir: Path) -> Path:
+def resolve(key: str, data_dir: Path, *, manifest: dict[str, Any] | None = None) -> Path:
     """Return the file of data set ``key`` in ``data_dir``.
 
     The manifest's entry wins; otherwise the mirror path, then the portal path.
+    ``manifest`` (:func:`read_manifest` of ``data_dir``) saves reading it again when
+    resolving many data sets.
 
     Raises
     ------
@@ -190,7 +192,7 @@ def resolve(key: str, data_dir: Path) -> Path:
         raise KeyError(f"Unknown data set {key!r}; known: {', '.join(DATASETS)}")
     data_dir = Path(data_dir)
     ds = DATASETS[key]
-    entry = read_manifest(data_dir).get("files", {}).get(key)
+    entry = (manifest if manifest is not None else read_manifest(data_dir)).get("files", {}).get(key)
     candidates: list[str] = (
         ([str(entry["path"])] if entry and "path" in entry else [])
         + [ds.path]

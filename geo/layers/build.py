@@ -27,7 +27,7 @@ from geo.ingest.cache import cached
 from geo.ingest.npa_metrics import load_npa_metrics
 from geo.ingest.points import load_incidents, load_ois
 from geo.ingest.report import LoadReport
-from geo.ingest.sources import DATASETS, resolve
+from geo.ingest.sources import DATASETS, read_manifest, resolve
 from geo.ingest.stops import load_stops
 from geo.layers.join import area_weighted_sum, assign_points, majority_overlap
 from geo.layers.npa_table import npa_wide
@@ -88,9 +88,10 @@ def input_files(s: Settings, name: str, *, optional: bool = False) -> list[Path]
     a missing required one raises :class:`~geo.errors.DataFileError` with the fetch hint.
     """
     out = []
+    manifest = read_manifest(s.data_dir)
     for k in INPUTS[name]:
         try:
-            p = resolve(k, s.data_dir)
+            p = resolve(k, s.data_dir, manifest=manifest)
         except DataFileError:
             if DATASETS[k].required and not optional:
                 raise

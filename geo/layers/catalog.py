@@ -271,7 +271,7 @@ def cache_key(name: str, *, settings: Settings | None = None, filters: StopFilte
     spec = layer_spec(name)
     s = settings if settings is not None else get_settings()
     h = hashlib.sha256(f"{geo.__version__}|{CACHE_VERSION}|{name}|{s.analysis_crs}".encode())
-    if spec.stop_filters and filters is not None:
+    if spec.stop_filters and filters is not None and filters.steps():
         h.update(filters.describe().encode())
     for entry in spec.inputs:
         for p in build.input_files(s, entry, optional=True):
