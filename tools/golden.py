@@ -95,19 +95,6 @@ STATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("app_pages/emerging.py", {"eh_crime": "Property crime"}),
 )
 
-PAGES = (
-    "app_pages/overview.py",
-    "app_pages/map_explorer.py",
-    "app_pages/hotspots.py",
-    "app_pages/emerging.py",
-    "app_pages/disparities.py",
-    "app_pages/use_of_force.py",
-    "app_pages/neighborhood.py",
-    "app_pages/export.py",
-    "app_pages/upload.py",
-    "app_pages/methods.py",
-)
-
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
@@ -247,7 +234,9 @@ def record_app() -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
-    for page in PAGES:
+    import app_pages
+
+    for page in (p.path for p in app_pages.PAGES):
         at.switch_page(page).run()
         out[page] = _page_record(at)
     for page, state in STATES:

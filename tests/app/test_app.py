@@ -7,24 +7,14 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import app_pages
 from geo.settings import PROJECT_ROOT
 
 #: AppTest runs the whole page script for every check: part of `make test`, not of `make test-fast`.
 pytestmark = pytest.mark.slow
 
 APP = str(PROJECT_ROOT / "app.py")
-PAGES = [
-    "app_pages/overview.py",
-    "app_pages/map_explorer.py",
-    "app_pages/hotspots.py",
-    "app_pages/emerging.py",
-    "app_pages/disparities.py",
-    "app_pages/use_of_force.py",
-    "app_pages/neighborhood.py",
-    "app_pages/export.py",
-    "app_pages/upload.py",
-    "app_pages/methods.py",
-]
+PAGES = [p.path for p in app_pages.PAGES]
 
 
 @pytest.fixture

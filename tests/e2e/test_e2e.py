@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+import app_pages
 from geo.settings import PROJECT_ROOT
 from tests.helpers.browser import new_offline_page, run_streamlit, screenshot, wait_for_map
 
@@ -33,6 +34,10 @@ PAGES = {
     "check-file": ("Check a stops file", 0),
     "methods": ("Methods and data", 0),
 }
+
+
+def test_every_page_is_visited():
+    assert set(PAGES) == {p.url_path for p in app_pages.PAGES}
 
 
 @pytest.fixture(scope="module")
