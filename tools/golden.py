@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -110,6 +111,7 @@ def _cli(args: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+@functools.cache
 def _machine_paths() -> dict[str, str]:
     """Paths that differ between machines (the data folder, the mirror it was copied from) -> placeholders."""
     from geo.settings import get_settings

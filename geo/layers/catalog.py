@@ -98,8 +98,8 @@ class LayerSpec:
 
 
 def _divisions(s: Settings, filters: StopFilter | None, _cell: float) -> gpd.GeoDataFrame:
-    stops = build.stops(s)
-    return build.division_layer(s, stops_frame=filters.apply(stops) if filters is not None else None)
+    stops = build.stops(s)  # read once: division_layer would read it again without a frame
+    return build.division_layer(s, stops_frame=filters.apply(stops) if filters is not None else stops)
 
 
 def _npa(s: Settings, _filters: StopFilter | None, _cell: float) -> gpd.GeoDataFrame:
