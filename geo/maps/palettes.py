@@ -46,6 +46,7 @@ __all__ = [
     "INJURY_COLORS",
     "OFFICER_GENDER_RANGE",
     "SOURCE_COLORS",
+    "ROBUSTNESS_COLORS",
 ]
 
 
@@ -130,6 +131,7 @@ EHSA_COLORS: dict[str, str] = {
     "Diminishing Cold Spot": "#41b6c4",
     "Historical Cold Spot": "#c6dbef",
     "No Pattern Detected": "#f7f7f7",
+    "Isolated": "#737373",
     "Undefined": "#404040",
 }
 
@@ -248,4 +250,48 @@ EMERGING_STATUS_COLORS: dict[str, str] = {
     "Cold spot": GI_COLORS["Cold Spot with 99% Confidence"],
     "Not significant": MISSING_COLOR,
     "No value": GI_COLORS["Undefined"],
+}
+
+#: Hot-spot robustness classes (:data:`geo.analysis.robustness.ROBUSTNESS_CLASSES`), in legend
+#: order: the Gi* reds and blues, darker the more runs agree; purple for a unit hot in some runs
+#: and cold in others; "Not tested" as "Undefined".
+ROBUSTNESS_COLORS: dict[str, str] = {
+    "Hot in all runs": GI_COLORS["Hot Spot with 99% Confidence"],
+    "Hot in most runs": GI_COLORS["Hot Spot with 95% Confidence"],
+    "Hot in some runs": GI_COLORS["Hot Spot with 90% Confidence"],
+    "Never significant": GI_COLORS["Not Significant"],
+    "Cold in some runs": GI_COLORS["Cold Spot with 90% Confidence"],
+    "Cold in most runs": GI_COLORS["Cold Spot with 95% Confidence"],
+    "Cold in all runs": GI_COLORS["Cold Spot with 99% Confidence"],
+    "Hot in some, cold in others": "#b2abd2",
+    "Not tested": GI_COLORS["Undefined"],
+}
+
+
+#: Reference layers (:mod:`geo.maps.reference`): quiet greys for roads and rail under the data, a green for
+#: greenways, outlines for ZIP codes and districts, and the labels' text and halo.
+REFERENCE_COLORS: dict[str, str] = {
+    "interstate": "#4d4d4d",
+    "highway": "#636363",
+    "road": "#7f7f7f",
+    "ramp": "#a6a6a6",
+    "railroad": "#3d3d3d",
+    "greenway": OKABE_ITO["bluish green"],
+    "zipcodes": "#6a51a3",
+    "divisions": "#252525",
+    "council_districts": "#8c510a",
+    "historic_districts": "#b35806",
+    "label": "#262626",
+    "label_halo": "#ffffff",
+}
+
+#: Landmark points by kind (Okabe-Ito, with a white outline so they stand out on any fill).
+LANDMARK_COLORS: dict[str, str] = {
+    "school": OKABE_ITO["blue"],
+    "park": OKABE_ITO["bluish green"],
+    "library": OKABE_ITO["reddish purple"],
+    "police station": OKABE_ITO["black"],
+    "hospital": OKABE_ITO["vermillion"],
+    "college": OKABE_ITO["sky blue"],
+    "town hall": OKABE_ITO["orange"],
 }

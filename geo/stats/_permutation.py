@@ -38,7 +38,14 @@ from typing import Literal
 import numpy as np
 from scipy import sparse
 
-__all__ = ["NeighbourTable", "sample_without_replacement", "permutation_counts", "simulated_lags", "pseudo_p_value"]
+__all__ = [
+    "NeighbourTable",
+    "sample_without_replacement",
+    "permutation_counts",
+    "simulated_lags",
+    "pseudo_p_value",
+    "permutation_tail",
+]
 
 
 Alternative = Literal["folded", "two-sided"]
@@ -312,6 +319,8 @@ def pseudo_p_value(
         ``(min(n_ge, n_le) + 1) / (R + 1)``. It tests both directions but reports
         the tail the observed value lies in, so it ranges up to about 0.5.
         ``"two-sided"``: twice that, capped at 1 (a strict two-sided test).
+        The smallest value is ``1 / (R + 1)`` folded and ``2 / (R + 1)``
+        two-sided (:func:`geo.stats.significance.permutation_floor`).
 
     Notes
     -----
@@ -326,3 +335,29 @@ def pseudo_p_value(
     elif alternative != "folded":
         raise ValueError(f"alternative must be 'folded' or 'two-sided', got {alternative!r}")
     return p
+
+
+def permutation_tail(n_ge: np.ndarray, n_le: np.ndarray) -> np.ndarray:
+    """The tail of the permutation distribution the observed statistic lies in.
+
+    Parameters
+    ----------
+    n_ge, n_le
+        Number of permuted statistics at or above / at or below the observed one
+        (:func:`permutation_counts`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` int64: ``+1`` for the upper tail (``n_ge < n_le``: the observed
+        value is high among the permuted ones), ``-1`` for the lower tail and ``0``
+        for a tie (then the pseudo p-value is about 0.5 or more: no direction).
+        This is the tail whose count gives :func:`pseudo_p_value`, so it is the
+        direction of a significant result.
+
+    Examples
+    --------
+    >>> permutation_tail(np.array([0, 999, 500]), np.array([999, 0, 500])).tolist()
+    [1, -1, 0]
+    """
+    return np.sign(np.asarray(n_le, dtype=np.int64) - np.asarray(n_ge, dtype=np.int64)).astype(np.int64)

@@ -10,10 +10,16 @@ time steps (for example NPA x year crime counts):
    the mean and spread of *all* bins of the cube. Significance comes from the
    conditional-permutation pseudo p-value (``permutations > 0``, the bin's
    neighbour values redrawn from the other bins of the cube) or the normal p.
+   As in ArcGIS Pro, the p-values of each time step are corrected for multiple
+   testing (``correction="fdr"``, Benjamini-Hochberg over the units of that step;
+   ``"bonferroni"``; or ``"none"``). A significant bin is hot or cold by the sign of
+   its z-score (normal p) or by the permutation tail that made its p small
+   (permutations; see :mod:`geo.stats.getisord`), warning ``direction_conflict``
+   where the two disagree.
 2. **Trend.** The Mann-Kendall test of each unit's series of z-scores
    (:func:`mann_kendall`): is clustering intensifying or diminishing?
 3. **Categories** (:func:`classify_emerging`), from the series of significant hot
-   (``p <= alpha``, ``z > 0``) and cold (``z < 0``) bins of each unit.
+   and cold bins of each unit (``p`` at or below the step's corrected cutoff).
 
 Category rules
 --------------
@@ -43,6 +49,10 @@ z-scores trend *down*, i.e. colder). A unit with a significant cold final step
 and a 90 % hot history is an **Oscillating Cold Spot**. Everything else is **No
 Pattern Detected**. Units with a missing value in any step are **Undefined**
 (ArcGIS needs a complete cube; fill or drop such units first if they matter).
+Units without a spatial neighbour among the complete units are **Isolated**: they
+are not tested (even with a time lag, where their own past would be their only
+neighbourhood), their z and p are NaN, and they count in neither the correction
+nor the categories.
 
 Where ArcGIS's wording leaves the order open, the precedence is: the 90 % rule
 categories, then Oscillating (a prior opposite spot), then New, Consecutive,
@@ -61,15 +71,18 @@ import pandas as pd
 from scipy import sparse
 
 from geo.errors import EmptyInputError, GeoWarning, SchemaError, ValueDomainError
-from geo.stats._permutation import Alternative, permutation_counts, pseudo_p_value
-from geo.stats.getisord import gstar_arrays
+from geo.stats._permutation import Alternative, permutation_counts, permutation_tail, pseudo_p_value
+from geo.stats.getisord import direction_conflict_warning, gstar_arrays
 from geo.stats.significance import (
+    Correction,
     add_columns,
     check_alpha,
     check_permutations,
+    check_variation,
     numeric_values,
     resolve_weights,
     settings_defaults,
+    significance_cutoff,
     small_sample_warning,
     spread,
     two_sided_normal_p,
@@ -106,6 +119,7 @@ EHSA_CATEGORIES: tuple[str, ...] = (
     "Oscillating Cold Spot",
     "Historical Cold Spot",
     "No Pattern Detected",
+    "Isolated",
     "Undefined",
 )
 
@@ -169,6 +183,8 @@ def classify_emerging(
     *,
     alpha: float = 0.05,
     trend_alpha: float | None = None,
+    cutoff: float | Sequence[float] | np.ndarray | None = None,
+    direction: np.ndarray | None = None,
 ) -> np.ndarray:
     """Emerging hot spot category of each unit (rules in the module docstring).
 
@@ -178,14 +194,21 @@ def classify_emerging(
         ``(units, T)`` Gi* z-scores and p-values in time order; a row with any NaN
         is ``Undefined``.
     alpha
-        Significance of a hot or cold bin (``p <= alpha``).
+        Significance of a hot or cold bin when ``cutoff`` is not given (``p <= alpha``).
     trend_alpha
         Significance of the Mann-Kendall trend (default ``alpha``).
+    cutoff
+        p cutoff of a significant bin after a multiple-testing correction: one
+        number, or one per step (``T``); default ``alpha``.
+    direction
+        ``(units, T)`` +1 (hot), -1 (cold) or 0 per bin; default the sign of ``z``
+        (permutation inference passes the significant tail).
 
     Returns
     -------
     numpy.ndarray
-        ``(units,)`` object array of labels from :data:`EHSA_CATEGORIES`.
+        ``(units,)`` object array of labels from :data:`EHSA_CATEGORIES` (never
+        ``Isolated``: :func:`emerging_hotspots` sets that from the weights).
     """
     z = np.atleast_2d(np.asarray(z, dtype=float))
     p = np.atleast_2d(np.asarray(p, dtype=float))
@@ -195,12 +218,16 @@ def classify_emerging(
     if t < MIN_STEPS:
         raise ValueDomainError(f"emerging hot spots need at least {MIN_STEPS} time steps; got {t}")
     trend_alpha = alpha if trend_alpha is None else trend_alpha
+    cut = np.broadcast_to(np.asarray(alpha if cutoff is None else cutoff, dtype=float), (t,))
     out = np.full(n, "No Pattern Detected", dtype=object)
     undefined = ~(np.isfinite(z) & np.isfinite(p)).all(axis=1)
     zz = np.where(undefined[:, None], 0.0, z)
-    sig = (p <= alpha) & ~undefined[:, None]
-    hot = sig & (zz > 0)
-    cold = sig & (zz < 0)
+    sign = np.sign(zz) if direction is None else np.atleast_2d(np.asarray(direction, dtype=float))
+    if sign.shape != z.shape:
+        raise ValueDomainError(f"direction and z differ in shape: {sign.shape} vs {z.shape}")
+    sig = (p <= cut[None, :]) & ~undefined[:, None] & (sign != 0)
+    hot = sig & (sign > 0)
+    cold = sig & (sign < 0)
     mk = mann_kendall(zz)
     up = (mk.p <= trend_alpha) & (mk.tau > 0)
     down = (mk.p <= trend_alpha) & (mk.tau < 0)
@@ -275,27 +302,42 @@ class EmergingResult:
         ``<prefix>trend_p``, ``<prefix>hot_steps``, ``<prefix>cold_steps``,
         ``<prefix>final_z``, ``<prefix>final_p``.
     z, p
-        Units x steps Gi* z-scores and p-values (index: unit ids; columns: steps).
+        Units x steps Gi* z-scores and p-values (index: unit ids; columns: steps);
+        NaN for Undefined and Isolated units.
+    hot, cold
+        Units x steps booleans: the bin is a significant hot (cold) spot after the
+        per-step correction, its direction from z or the permutation tail.
     times
         Step labels.
     counts
-        Units per category.
+        Units per category (:data:`EHSA_CATEGORIES`).
     columns
         Names of the columns added to ``frame``.
     permutations, seed, alpha, trend_alpha, time_lag
         The options used.
+    correction
+        Multiple-testing correction applied to the p-values of each step
+        (``fdr``, ``bonferroni`` or ``none``); ``extra["cutoffs"]`` has each step's cutoff.
     undefined
         Ids of units with a missing value in some step.
+    islands
+        Ids of units without a spatial neighbour among the complete units (``Isolated``).
     warnings
         Warnings as data, codes ``undefined_units`` (incomplete series), ``islands``,
-        ``components``, ``small_sample`` (:mod:`geo.stats.warning_codes`).
+        ``components``, ``direction_conflict``, ``small_sample``
+        (:mod:`geo.stats.warning_codes`).
     extra
-        ``bins`` (cells of the cube analysed) and the ``weights`` summary.
+        ``bins`` (cells of the cube tested), ``cutoffs`` (step label -> p cutoff
+        after correction; -1 when no bin of the step passes the FDR),
+        ``direction_conflicts`` ((unit id, step) of significant permuted bins whose
+        z sign disagrees with the tail), ``alternative`` and the ``weights`` summary.
     """
 
     frame: gpd.GeoDataFrame
     z: pd.DataFrame
     p: pd.DataFrame
+    hot: pd.DataFrame
+    cold: pd.DataFrame
     times: tuple[Hashable, ...]
     columns: tuple[str, ...]
     counts: Mapping[str, int]
@@ -304,15 +346,18 @@ class EmergingResult:
     alpha: float
     trend_alpha: float
     time_lag: int
+    correction: str
     undefined: tuple[Hashable, ...] = ()
+    islands: tuple[Hashable, ...] = ()
     warnings: tuple[GeoWarning, ...] = ()
     extra: Mapping[str, object] = field(default_factory=dict)
 
     def summary(self) -> str:
         """A few lines for the command line: the steps, the options, units per category, warnings."""
+        correction = "no correction" if self.correction == "none" else f"{self.correction} correction per step"
         lines = [
             f"emerging hot spots over {len(self.times)} steps ({self.times[0]} .. {self.times[-1]}), "
-            f"time lag {self.time_lag}, alpha {self.alpha:g}, {self.permutations} permutations"
+            f"time lag {self.time_lag}, alpha {self.alpha:g} ({correction}), {self.permutations} permutations"
         ]
         lines += [f"  {k}: {v}" for k, v in self.counts.items() if v]
         lines += [f"warning: {w}" for w in self.warnings]
@@ -330,6 +375,7 @@ def emerging_hotspots(
     seed: int | None = None,
     alpha: float | None = None,
     trend_alpha: float | None = None,
+    correction: Correction = "fdr",
     alternative: Alternative = "two-sided",
     prefix: str = "ehsa_",
 ) -> EmergingResult:
@@ -350,10 +396,14 @@ def emerging_hotspots(
         Previous steps in each bin's neighbourhood (0 = purely spatial).
     permutations
         Conditional permutations per bin (0: normal p-values); default settings.
+        With permutations a bin's direction is the permutation tail.
     seed, alpha
         Random seed and significance level (defaults from settings).
     trend_alpha
         Significance of the Mann-Kendall trend (default ``alpha``).
+    correction
+        Multiple-testing correction of the bins, applied to each time step's units
+        separately: ``fdr`` (Benjamini-Hochberg, as ArcGIS Pro), ``bonferroni`` or ``none``.
     alternative
         Folding of the permutation p-value.
     prefix
@@ -362,41 +412,60 @@ def emerging_hotspots(
     Returns
     -------
     EmergingResult
+
+    Raises
+    ------
+    ValueDomainError
+        Bad options, or the cube has one value in every bin (nothing to test).
     """
     permutations, seed, alpha = settings_defaults(permutations, seed, alpha)
     permutations = check_permutations(permutations)
     alpha = check_alpha(alpha)
     trend_alpha = alpha if trend_alpha is None else check_alpha(trend_alpha)
+    significance_cutoff(np.array([]), alpha, correction)  # refuses an unknown correction up front
     columns = list(columns)
     labels = _check_steps(columns, times, time_lag)
     weights = resolve_weights(gdf, weights)
     cube = _cube(gdf, columns)
     defined = np.isfinite(cube).all(axis=1)
+    check_variation(cube[defined], f"{columns[0]} .. {columns[-1]}", over="every unit and time step tested")
     sw = weights if defined.all() else weights.subset(defined)
-    z_units, p_units = _spacetime_gi(
+    cells = _spacetime_gi(
         cube[defined], sw, time_lag=time_lag, permutations=permutations, seed=seed, alternative=alternative
     )
-    cols = _emerging_columns(z_units, p_units, defined, alpha=alpha, trend_alpha=trend_alpha, prefix=prefix)
-    z_df = pd.DataFrame(np.nan, index=weights.ids, columns=list(labels))
-    p_df = pd.DataFrame(np.nan, index=weights.ids, columns=list(labels))
-    z_df.loc[defined] = z_units
-    p_df.loc[defined] = p_units
-    categories = cols[f"{prefix}category"]
+    bins = _significant_bins(cells, alpha=alpha, correction=correction)
+    categories = classify_emerging(
+        cells.z, cells.p, alpha=alpha, trend_alpha=trend_alpha, cutoff=bins.cutoffs, direction=cells.direction
+    )
+    categories[cells.isolated] = "Isolated"
+    cols = _emerging_columns(cells, bins, categories, defined, prefix=prefix)
+    ids, steps = weights.ids[defined], list(labels)
+    conflicts = tuple((ids[i], labels[t]) for i, t in zip(*np.nonzero(bins.conflict), strict=True))
     return EmergingResult(
         frame=add_columns(gdf, cols),
-        z=z_df,
-        p=p_df,
+        z=pd.DataFrame(cells.z, index=ids, columns=steps).reindex(weights.ids),
+        p=pd.DataFrame(cells.p, index=ids, columns=steps).reindex(weights.ids),
+        hot=pd.DataFrame(bins.hot, index=ids, columns=steps).reindex(weights.ids, fill_value=False),
+        cold=pd.DataFrame(bins.cold, index=ids, columns=steps).reindex(weights.ids, fill_value=False),
         times=labels,
         columns=tuple(cols),
-        counts={c: int((categories == c).sum()) for c in EHSA_CATEGORIES},
+        counts={c: int((cols[f"{prefix}category"] == c).sum()) for c in EHSA_CATEGORIES},
         permutations=permutations,
         seed=seed,
         alpha=alpha,
         trend_alpha=trend_alpha,
         time_lag=int(time_lag),
+        correction=correction,
         undefined=tuple(weights.ids[~defined]),
-        warnings=_emerging_warnings(sw, defined),
-        extra={"bins": int(z_units.size), "weights": sw.summary()},
+        islands=sw.islands,
+        warnings=_emerging_warnings(sw, defined, conflicts),
+        extra={
+            "bins": int(np.isfinite(cells.z).sum()),
+            "cutoffs": dict(zip(labels, bins.cutoffs.tolist(), strict=True)),
+            "direction_conflicts": conflicts,
+            "alternative": alternative,
+            "weights": sw.summary(),
+        },
     )
 
 
@@ -427,6 +496,27 @@ def _cube(gdf: gpd.GeoDataFrame, columns: list[str]) -> np.ndarray:
     return cube
 
 
+@dataclass(frozen=True)
+class _Cells:
+    """Gi* of every bin of the complete units, as ``(units, steps)`` arrays."""
+
+    z: np.ndarray  # NaN for isolated units
+    p: np.ndarray  # NaN for isolated units
+    direction: np.ndarray  # +1 / -1 / 0: the permutation tail, or the sign of z
+    permuted: bool
+    isolated: np.ndarray  # (units,) no spatial neighbour
+
+
+@dataclass(frozen=True)
+class _Bins:
+    """Significant bins after the per-step correction."""
+
+    cutoffs: np.ndarray  # (steps,)
+    hot: np.ndarray
+    cold: np.ndarray
+    conflict: np.ndarray  # significant, permuted, and z's sign not the tail
+
+
 def _spacetime_gi(
     cube: np.ndarray,
     weights: SpatialWeights,
@@ -435,8 +525,8 @@ def _spacetime_gi(
     permutations: int,
     seed: int,
     alternative: Alternative,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Gi* z-scores and p-values of every bin of a complete cube, as two ``(units, steps)`` arrays."""
+) -> _Cells:
+    """Gi* z-scores, p-values and directions of every bin of a complete cube."""
     n, t = cube.shape
     x = cube.T.ravel()  # step-major: bin = t * n + i
     wst = spacetime_weights(weights.base, t, time_lag=time_lag)
@@ -444,37 +534,62 @@ def _spacetime_gi(
     if permutations:
         n_ge, n_le = permutation_counts(x, table, permutations=permutations, seed=seed)
         p = pseudo_p_value(n_ge, n_le, permutations, alternative=alternative)
+        direction = permutation_tail(n_ge, n_le)
     else:
         p = two_sided_normal_p(z)
-    p = np.where(np.isfinite(z), p, np.nan)
-    return z.reshape(t, n).T, p.reshape(t, n).T
+        direction = np.where(np.isfinite(z), np.sign(z), 0.0).astype(np.int64)
+    isolated = np.diff(weights.base.indptr) == 0
+    untested = ~np.isfinite(z) | np.tile(isolated, t)
+    z = np.where(untested, np.nan, z)
+    p = np.where(untested, np.nan, p)
+    direction = np.where(untested, 0, direction)
+    return _Cells(
+        z=z.reshape(t, n).T,
+        p=p.reshape(t, n).T,
+        direction=direction.reshape(t, n).T,
+        permuted=bool(permutations),
+        isolated=isolated,
+    )
+
+
+def _significant_bins(cells: _Cells, *, alpha: float, correction: Correction) -> _Bins:
+    """Correct each step's p-values separately; hot and cold bins by direction."""
+    cutoffs = np.array([significance_cutoff(cells.p[:, s], alpha, correction) for s in range(cells.p.shape[1])])
+    sig = np.isfinite(cells.p) & (cells.p <= cutoffs[None, :]) & (cells.direction != 0)
+    conflict = sig & (np.sign(cells.z) != cells.direction) if cells.permuted else np.zeros_like(sig)
+    return _Bins(cutoffs=cutoffs, hot=sig & (cells.direction > 0), cold=sig & (cells.direction < 0), conflict=conflict)
 
 
 def _emerging_columns(
-    z: np.ndarray, p: np.ndarray, defined: np.ndarray, *, alpha: float, trend_alpha: float, prefix: str
+    cells: _Cells, bins: _Bins, categories: np.ndarray, defined: np.ndarray, *, prefix: str
 ) -> dict[str, np.ndarray]:
     """The columns added to the layer: category, trend, hot and cold steps, final z and p."""
-    categories = classify_emerging(z, p, alpha=alpha, trend_alpha=trend_alpha)
-    mk = mann_kendall(np.where(np.isfinite(z), z, 0.0))
-    sig = p <= alpha
+    mk = mann_kendall(np.where(np.isfinite(cells.z), cells.z, 0.0))
+    tau = np.where(cells.isolated, np.nan, mk.tau)
+    trend_p = np.where(cells.isolated, np.nan, mk.p)
     return {
         f"{prefix}category": spread(categories, defined, "Undefined"),
-        f"{prefix}trend_tau": spread(mk.tau, defined, np.nan),
-        f"{prefix}trend_p": spread(mk.p, defined, np.nan),
-        f"{prefix}hot_steps": spread((sig & (z > 0)).sum(axis=1), defined, 0),
-        f"{prefix}cold_steps": spread((sig & (z < 0)).sum(axis=1), defined, 0),
-        f"{prefix}final_z": spread(z[:, -1], defined, np.nan),
-        f"{prefix}final_p": spread(p[:, -1], defined, np.nan),
+        f"{prefix}trend_tau": spread(tau, defined, np.nan),
+        f"{prefix}trend_p": spread(trend_p, defined, np.nan),
+        f"{prefix}hot_steps": spread(bins.hot.sum(axis=1), defined, 0),
+        f"{prefix}cold_steps": spread(bins.cold.sum(axis=1), defined, 0),
+        f"{prefix}final_z": spread(cells.z[:, -1], defined, np.nan),
+        f"{prefix}final_p": spread(cells.p[:, -1], defined, np.nan),
     }
 
 
-def _emerging_warnings(weights: SpatialWeights, defined: np.ndarray) -> tuple[GeoWarning, ...]:
-    """Incomplete units first (code ``undefined_units``), then the weights' warnings and a small sample."""
+def _emerging_warnings(
+    weights: SpatialWeights, defined: np.ndarray, conflicts: tuple[tuple[Hashable, Hashable], ...]
+) -> tuple[GeoWarning, ...]:
+    """Incomplete units first (``undefined_units``), the weights' warnings, direction conflicts, a small sample."""
     warnings = list(weights.warnings)
     if (~defined).any():
         text = f"{int((~defined).sum())} unit(s) miss a value in some time step and are labelled Undefined"
         warnings.insert(0, GeoWarning(UNDEFINED_UNITS, text))
-    small = small_sample_warning(int(defined.sum()))
+    conflict = direction_conflict_warning(conflicts, what="bin(s) (unit, step)")
+    if conflict:
+        warnings.append(conflict)
+    small = small_sample_warning(int(defined.sum()) - len(weights.islands))
     if small:
         warnings.append(small)
     return tuple(warnings)

@@ -16,7 +16,10 @@ Conventions (those of GeoDa and esda, whose values these functions reproduce):
   that have a value; units with a missing value (or, for rates, a missing or zero
   denominator) are left out of the analysis entirely -- links to them are dropped,
   and the remaining weights are row-standardised again -- and are labelled
-  ``Undefined``. A unit left without neighbours is labelled ``Isolated``.
+  ``Undefined``. A unit left without neighbours is labelled ``Isolated``. A
+  variable (or rate) with one value in every unit raises
+  :class:`geo.errors.ValueDomainError`, as every statistic does
+  (:func:`geo.stats.significance.check_variation`).
 * ``I_i = (n - 1) / n * z_i * sum_j w_ij z_j`` with row-standardised ``w``; these
   sum to ``(n - 1) * I``.
 * The pseudo p-value folds the two tails: ``(min(#{I_i^perm >= I_i},
@@ -45,6 +48,7 @@ from geo.stats.significance import (
     add_columns,
     check_alpha,
     check_permutations,
+    check_variation,
     count_labels,
     numeric_values,
     resolve_weights,
@@ -177,12 +181,8 @@ class MoranResult:
 def _standardise(y: np.ndarray, what: str) -> np.ndarray:
     if y.size < 3:
         raise ValueDomainError(f"{what} has a value in only {y.size} unit(s); Moran's I needs at least 3")
-    sd = y.std()
-    if not np.isfinite(sd) or sd <= 1e-12 * max(1.0, np.abs(y).max()):
-        raise ValueDomainError(
-            f"{what} has the same value ({y[0]:g}) in every unit with data; Moran's I is undefined without variation"
-        )
-    z: np.ndarray = (y - y.mean()) / sd
+    check_variation(y, what)
+    z: np.ndarray = (y - y.mean()) / y.std()
     return z
 
 
@@ -392,6 +392,7 @@ def moran_rate(
     permutations, seed, _ = settings_defaults(permutations, seed, 0.05)
     permutations = check_permutations(permutations)
     e, b = rate_inputs(gdf, events, base)
+    check_variation(e / b, f"the rate {events}/{base}")
     y = eb_standardize(e, b)
     return _moran(
         gdf, y, f"{events}/{base}", weights, permutations=permutations, seed=seed, alternative=alternative,
@@ -475,6 +476,7 @@ def local_moran_rate(
     permutations = check_permutations(permutations, allow_zero=False)
     alpha = check_alpha(alpha)
     e, b = rate_inputs(gdf, events, base)
+    check_variation(e / b, f"the rate {events}/{base}")
     y = eb_standardize(e, b)
     options = _LisaOptions(permutations, seed, alpha, correction, alternative, prefix)
     return _local_moran(gdf, y, f"{events}/{base}", weights, options, statistic="local_moran_rate")

@@ -234,6 +234,7 @@ def optimized_hotspots(
     permutations: int = 0,
     seed: int | None = None,
     inference: Literal["normal", "permutation"] = "normal",
+    alpha: float | None = None,
 ) -> PointHotspotResult:
     """Hot spots of point events on a hexagon grid (ArcGIS Optimized Hot Spot style).
 
@@ -260,6 +261,9 @@ def optimized_hotspots(
         Multiple-testing correction of the Gi* bins (default ``fdr``, as ArcGIS).
     permutations, seed, inference
         Optional permutation inference for Gi* (:func:`geo.stats.getisord.local_gstar`).
+    alpha
+        Confidence levels binned (``None``: 90, 95 and 99 %; ``0.05``: 95 and 99 %;
+        see :func:`geo.stats.getisord.local_gstar`).
 
     Returns
     -------
@@ -307,6 +311,7 @@ def optimized_hotspots(
         seed=seed,
         inference=inference,
         correction=correction,
+        alpha=alpha,
     )
     return PointHotspotResult(
         frame=gi.frame,

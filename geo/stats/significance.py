@@ -37,6 +37,10 @@ __all__ = [
     "two_sided_normal_p",
     "SIGNIFICANCE_LEVELS",
     "significance_classes",
+    "check_alpha",
+    "check_variation",
+    "permutation_floor",
+    "min_permutations",
 ]
 
 
@@ -72,7 +76,9 @@ class LocalResult:
         Conditional-permutation settings (0 permutations: analytic p-values only).
     alpha, correction, cutoff
         Significance level, multiple-testing correction and the resulting p-value
-        cutoff (a unit is significant when ``p <= cutoff``).
+        cutoff (a unit is significant when ``p <= cutoff``). For Gi* ``alpha`` is the
+        weakest confidence level binned (0.10 by default) and ``cutoff`` its
+        corrected cutoff; ``extra["cutoffs"]`` has one per level.
     counts
         Units per label.
     undefined
@@ -82,12 +88,12 @@ class LocalResult:
     warnings
         Warnings as data (:class:`geo.errors.GeoWarning`), with the codes
         ``undefined_units``, ``islands``, ``components``, ``small_sample`` and, for
-        Gi*, ``negative_values`` (:mod:`geo.stats.warning_codes`).
+        Gi*, ``negative_values`` and ``direction_conflict`` (:mod:`geo.stats.warning_codes`).
     global_moran
         Global Moran's I of the same values and weights (local Moran only).
     extra
         Statistic-specific numbers (e.g. Gi*'s ``cutoffs`` per confidence level,
-        ``inference``; the ``weights`` summary).
+        ``inference``, ``alternative``, ``direction_conflicts``; the ``weights`` summary).
     """
 
     frame: gpd.GeoDataFrame
@@ -157,6 +163,94 @@ def check_alpha(alpha: float) -> float:
     if not (isinstance(alpha, (int, float, np.floating)) and 0 < alpha < 1):
         raise ValueDomainError(f"alpha must be between 0 and 1 (e.g. 0.05); got {alpha!r}")
     return float(alpha)
+
+
+def check_variation(values: np.ndarray, what: str, *, over: str = "every unit tested") -> None:
+    """Refuse a variable with one value only: no spatial pattern can be tested.
+
+    Used by every statistic (Moran's I, LISA, their rate versions, Gi*, emerging hot
+    spots) so that a constant or all-zero variable gives the same error everywhere.
+
+    Parameters
+    ----------
+    values
+        The values tested (NaN ignored).
+    what
+        The variable's name as the user knows it (a column, ``events/base``).
+    over
+        What the values are spread over, for the message.
+
+    Raises
+    ------
+    ValueDomainError
+        The finite values do not vary (standard deviation at most ``1e-12`` of
+        their largest magnitude, or of 1).
+
+    Examples
+    --------
+    >>> check_variation(np.zeros(4), "violent_crimes_2022")
+    Traceback (most recent call last):
+    ...
+    geo.errors.ValueDomainError: violent_crimes_2022 has the same value (0) in every unit tested: there is no spatial pattern to test
+    """
+    y = np.asarray(values, dtype=float)
+    y = y[np.isfinite(y)]
+    if y.size == 0:
+        return
+    sd = float(y.std())
+    if not np.isfinite(sd) or sd <= 1e-12 * max(1.0, float(np.abs(y).max())):
+        raise ValueDomainError(f"{what} has the same value ({y[0]:g}) in {over}: there is no spatial pattern to test")
+
+
+def permutation_floor(permutations: int, alternative: Literal["folded", "two-sided"] = "two-sided") -> float:
+    """The smallest pseudo p-value ``permutations`` conditional permutations can give.
+
+    ``2 / (R + 1)`` two-sided (twice the folded tail), ``1 / (R + 1)`` folded (GeoDa).
+    A corrected cutoff below it leaves no unit significant.
+
+    Examples
+    --------
+    >>> permutation_floor(999), permutation_floor(999, "folded")
+    (0.002, 0.001)
+    """
+    r = check_permutations(permutations, allow_zero=False)
+    return _floor(r, _tails(alternative))
+
+
+def min_permutations(cutoff: float, alternative: Literal["folded", "two-sided"] = "two-sided") -> int:
+    """The fewest permutations whose :func:`permutation_floor` is at or below ``cutoff``.
+
+    This is the arithmetic minimum; :func:`check_permutations` still asks for 99 to 99,999.
+
+    Raises
+    ------
+    ValueDomainError
+        ``cutoff`` is not positive (e.g. -1: a FDR correction with nothing significant).
+
+    Examples
+    --------
+    >>> min_permutations(0.05), min_permutations(0.05, "folded"), min_permutations(0.001)
+    (39, 19, 1999)
+    """
+    if not (isinstance(cutoff, (int, float, np.floating)) and np.isfinite(cutoff) and cutoff > 0):
+        raise ValueDomainError(f"cutoff must be a positive p-value; got {cutoff!r}")
+    tails = _tails(alternative)
+    r = max(1, int(np.ceil(tails / float(cutoff) - 1.0)))
+    while _floor(r, tails) > cutoff:  # guard the rounding of the division
+        r += 1
+    while r > 1 and _floor(r - 1, tails) <= cutoff:
+        r -= 1
+    return r
+
+
+def _tails(alternative: str) -> int:
+    if alternative not in ("folded", "two-sided"):
+        raise ValueDomainError(f"alternative must be 'folded' or 'two-sided'; got {alternative!r}")
+    return 2 if alternative == "two-sided" else 1
+
+
+def _floor(permutations: int, tails: int) -> float:
+    return min(1.0, tails / (permutations + 1.0))
 
 
 def numeric_values(gdf: pd.DataFrame, column: str, *, what: str = "variable") -> np.ndarray:

@@ -26,6 +26,7 @@ __all__ = [
     "POINTS_OUTSIDE",
     "NO_PEAK",
     "CUTOFF_BELOW_FLOOR",
+    "DIRECTION_CONFLICT",
     "WARNING_CODES",
 ]
 
@@ -45,10 +46,13 @@ NO_PEAK: Final = "no_peak"
 
 CUTOFF_BELOW_FLOOR: Final = "cutoff_below_floor"
 
+DIRECTION_CONFLICT: Final = "direction_conflict"
+
 #: Every code: what it says, and the function that makes it.
 WARNING_CODES: Final[dict[str, str]] = {
     ISLANDS: "some units have no neighbour under the weights and are Isolated "
-    "(geo.stats.weights.build_weights, and every statistic that drops undefined units)",
+    "(geo.stats.weights.build_weights, and every statistic that drops undefined units; emerging_hotspots "
+    "labels such units Isolated)",
     COMPONENTS: "the weights split the units into groups that no spatial lag crosses (geo.stats.weights)",
     UNDEFINED_UNITS: "some units have no value (missing, zero population, or a gap in a time series) and are "
     "labelled Undefined (local_gstar, moran, local_moran, add_rate, emerging_hotspots)",
@@ -59,4 +63,7 @@ WARNING_CODES: Final[dict[str, str]] = {
     NO_PEAK: "incremental spatial autocorrelation found no peak; the fallback distance was used (optimized_hotspots)",
     CUTOFF_BELOW_FLOOR: "the corrected p-value cutoff is below the smallest pseudo p-value the permutations can "
     "give, so no unit can be significant (geo.analysis.hotspots.run_hotspots)",
+    DIRECTION_CONFLICT: "with permutation inference, some significant units (or bins) have a Gi* z-score whose sign "
+    "disagrees with the permutation tail that made p small; their bin follows the tail (local_gstar, "
+    "emerging_hotspots)",
 }

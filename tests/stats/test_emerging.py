@@ -72,7 +72,7 @@ def test_every_category_from_constructed_series():
     z, p = _series(*CASES.values())
     labels = classify_emerging(z, p, alpha=0.05)
     assert dict(zip(names, labels, strict=True)) == {k: k for k in names}
-    assert set(names) | {"Undefined"} == set(EHSA_CATEGORIES)
+    assert set(names) | {"Isolated", "Undefined"} == set(EHSA_CATEGORIES)
 
 
 def test_ninety_percent_rule_and_precedence():
@@ -168,7 +168,13 @@ def _cube(pattern):
 def test_every_category_from_a_constructed_cube(category):
     g = _cube(CUBES[category])
     res = emerging_hotspots(
-        g, columns=[f"y{2013 + t}" for t in range(T)], weights="queen", time_lag=0, permutations=0, alpha=0.05
+        g,
+        columns=[f"y{2013 + t}" for t in range(T)],
+        weights="queen",
+        time_lag=0,
+        permutations=0,
+        alpha=0.05,
+        correction="none",  # the cubes are built for raw alpha; the FDR per step is tested below
     )
     assert res.frame.loc[40, "ehsa_category"] == category
     assert res.z.shape == (81, T)
@@ -236,3 +242,106 @@ def test_spacetime_gstar_matches_a_dense_loop_implementation():
             w = len(members)
             z = (sum(x[m] for m in members) - xbar * w) / (s * np.sqrt((nbins * w - w * w) / (nbins - 1)))
             assert res.z.iloc[i, t] == pytest.approx(z, rel=1e-10)
+
+
+# ---------------------------------------------------------------------- issue 10: FDR per step, direction, islands
+
+
+def _noisy_cube(seed=1, steps=6):
+    """10x10 lattice with gamma noise and a hot corner block that fades in: a spread of p-values per step."""
+    rng = np.random.default_rng(seed)
+    g = lattice_gdf(10, 10)
+    cols = [f"c{2015 + t}" for t in range(steps)]
+    for t, c in enumerate(cols):
+        v = rng.gamma(2.0, size=100)
+        v[[0, 1, 2, 10, 11, 12, 20, 21, 22]] += 0.6 * t
+        g[c] = v
+    return g, cols
+
+
+def test_fdr_is_applied_to_each_step_and_matches_statsmodels():
+    multipletests = pytest.importorskip("statsmodels.stats.multitest").multipletests
+    g, cols = _noisy_cube()
+    res = emerging_hotspots(g, columns=cols, weights="queen", time_lag=1, permutations=0, alpha=0.05)
+    assert res.correction == "fdr"
+    assert set(res.extra["cutoffs"]) == set(cols)
+    assert "alpha 0.05 (fdr correction per step)" in res.summary().splitlines()[0]
+    sig = res.hot | res.cold
+    for step in cols:
+        expected = multipletests(res.p[step].to_numpy(), alpha=0.05, method="fdr_bh")[0]
+        np.testing.assert_array_equal(sig[step].to_numpy(), expected, err_msg=step)
+    np.testing.assert_array_equal(res.hot.to_numpy(), sig.to_numpy() & (res.z.to_numpy() > 0))
+    np.testing.assert_array_equal(res.frame["ehsa_hot_steps"], res.hot.sum(axis=1))
+    np.testing.assert_array_equal(res.frame["ehsa_cold_steps"], res.cold.sum(axis=1))
+    # without correction: every p <= alpha is significant, more bins than with FDR
+    raw = emerging_hotspots(g, columns=cols, weights="queen", time_lag=1, permutations=0, alpha=0.05, correction="none")
+    assert raw.correction == "none" and set(raw.extra["cutoffs"].values()) == {0.05}
+    np.testing.assert_array_equal((raw.hot | raw.cold).to_numpy(), raw.p.to_numpy() <= 0.05)
+    assert sig.to_numpy().sum() < (raw.hot | raw.cold).to_numpy().sum()
+    bon = emerging_hotspots(g, columns=cols, weights="queen", permutations=0, alpha=0.05, correction="bonferroni")
+    assert set(bon.extra["cutoffs"].values()) == {0.05 / 100}
+    with pytest.raises(ValueDomainError, match="correction must be one of"):
+        emerging_hotspots(g, columns=cols, permutations=0, correction="holm")
+
+
+def test_categories_use_the_significance_after_correction():
+    g = _cube(CUBES["Diminishing Hot Spot"])  # the last step (13 against ~10) passes raw alpha only
+    cols = [f"y{2013 + t}" for t in range(T)]
+    kw = dict(weights="queen", time_lag=0, permutations=0, alpha=0.05)
+    raw = emerging_hotspots(g, columns=cols, correction="none", **kw)
+    fdr = emerging_hotspots(g, columns=cols, **kw)
+    assert raw.frame.loc[40, "ehsa_category"] == "Diminishing Hot Spot"
+    assert raw.hot.loc[40, "y2022"] and not fdr.hot.loc[40, "y2022"]
+    assert fdr.extra["cutoffs"]["y2022"] < fdr.p.loc[40, "y2022"] <= 0.05
+    assert fdr.frame.loc[40, "ehsa_category"] == "Historical Hot Spot"
+
+
+def test_permuted_bins_take_the_direction_of_the_significant_tail():
+    rng = np.random.default_rng(0)
+    g = lattice_gdf(10, 10)
+    cols = ["a2019", "a2020", "a2021", "a2022"]
+    for c in cols:
+        v = rng.poisson(8, 100).astype(float)
+        v[44], v[[33, 34, 35, 43, 45, 53, 54, 55]] = 150.0, 0.0  # a 150 among eight 0s, every step
+        g[c] = v
+    res = emerging_hotspots(g, columns=cols, time_lag=0, permutations=999, seed=2, alpha=0.05, correction="none")
+    assert (res.z.loc[44] > 0).all() and (res.p.loc[44] <= 2 / 1000).all()
+    # old code: "Persistent Hot Spot" from the sign of z
+    assert res.cold.loc[44].all() and not res.hot.loc[44].any()
+    assert res.frame.loc[44, "ehsa_category"] == "Persistent Cold Spot"
+    assert {(44, c) for c in cols} <= set(res.extra["direction_conflicts"])
+    assert "direction_conflict" in {w.code for w in res.warnings}
+    # normal p: the sign of z, and no conflict
+    normal = emerging_hotspots(g, columns=cols, time_lag=0, permutations=0, alpha=0.05, correction="none")
+    assert not normal.cold.loc[44].any() and normal.extra["direction_conflicts"] == ()
+
+
+@pytest.mark.parametrize("lag", [0, 1])
+def test_islands_are_isolated_and_counted(lag):
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    g, cols = _noisy_cube(steps=4)
+    far = gpd.GeoDataFrame({c: [5.0] for c in cols}, geometry=[shapely.box(50, 50, 51, 51)], crs=g.crs)
+    g = gpd.GeoDataFrame(pd.concat([g, far], ignore_index=True), geometry="geometry", crs=g.crs)
+    res = emerging_hotspots(g, columns=cols, weights="queen", time_lag=lag, permutations=0)
+    # old code: "Undefined", and not counted as such
+    assert res.frame.loc[100, "ehsa_category"] == "Isolated"
+    assert res.counts["Isolated"] == 1 and res.counts["Undefined"] == 0
+    assert res.islands == (100,) and res.undefined == ()
+    assert "islands" in {w.code for w in res.warnings}
+    assert res.z.loc[100].isna().all() and not res.hot.loc[100].any() and not res.cold.loc[100].any()
+    assert sum(res.counts.values()) == len(g)
+
+
+def test_a_constant_cube_is_refused():
+    g = lattice_gdf(4, 4)
+    cols = ["violent_crimes_2020", "violent_crimes_2021", "violent_crimes_2022"]
+    for c in cols:
+        g[c] = 0.0
+    with pytest.raises(
+        ValueDomainError,
+        match=r"violent_crimes_2020 \.\. violent_crimes_2022 has the same value \(0\) in every unit and time step",
+    ):
+        emerging_hotspots(g, columns=cols, permutations=0)

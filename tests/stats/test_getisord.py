@@ -127,3 +127,91 @@ def test_undefined_isolated_and_bad_arguments():
     assert set(res.frame["gi_label"]) <= set(GI_LABELS)
     with pytest.raises(ValueDomainError, match="needs permutations"):
         local_gstar(g, "v", weights="rook", inference="permutation", permutations=0)
+
+
+# ---------------------------------------------------------------------- issue 10: direction, alpha, constants
+
+CENTRE, RING = 44, [33, 34, 35, 43, 45, 53, 54, 55]  # unit 44 of a 10x10 lattice and its queen neighbours
+
+
+def _high_among_zeros():
+    """A 150 among eight 0s on a Poisson(8) background: z > 0, but the neighbours are lower than any draw."""
+    v = np.random.default_rng(0).poisson(8, 100).astype(float)
+    v[CENTRE], v[RING] = 150.0, 0.0
+    return lattice_gdf(10, 10, v)
+
+
+def test_permutation_bin_follows_the_significant_tail_not_the_sign_of_z():
+    g = _high_among_zeros()
+    res = local_gstar(g, "v", weights="queen", permutations=999, seed=1, inference="permutation")
+    row = res.frame.loc[CENTRE]
+    assert row["gi_z"] > 1.5 and row["gi_p_sim"] == pytest.approx(2 / 1000)  # the issue's numbers
+    # old code: "Hot Spot with 99% Confidence" from the sign of z
+    assert row["gi_bin"] == -3 and row["gi_label"] == "Cold Spot with 99% Confidence"
+    assert row["gi_tail"] == -1
+    assert res.extra["direction_conflicts"] == (CENTRE,)
+    conflict = [w for w in res.warnings if w.code == "direction_conflict"]
+    assert len(conflict) == 1
+    assert conflict[0].text.startswith("1 significant unit(s) have a Gi* z-score whose sign disagrees")
+    assert "(ids 44)" in conflict[0].text and "follows the permutation tail" in conflict[0].text
+    # every other significant unit: tail and z agree, and the bin has their sign
+    sig = res.frame["gi_bin"] != 0
+    assert (np.sign(res.frame.loc[sig, "gi_bin"]) == res.frame.loc[sig, "gi_tail"]).all()
+
+
+def test_normal_inference_keeps_the_sign_of_z():
+    g = _high_among_zeros()
+    res = local_gstar(g, "v", weights="queen", permutations=999, seed=1, inference="normal")
+    assert "gi_tail" in res.frame  # reported whenever permuted
+    sig = res.frame["gi_bin"] != 0
+    assert sig.any()
+    assert (np.sign(res.frame.loc[sig, "gi_bin"]) == np.sign(res.frame.loc[sig, "gi_z"])).all()
+    assert res.extra["direction_conflicts"] == ()
+    assert "direction_conflict" not in {w.code for w in res.warnings}
+    assert "gi_tail" not in local_gstar(g, "v", weights="queen").frame
+
+
+def test_alpha_keeps_only_the_levels_at_or_below_it(lattice):
+    z = np.array([3.0, -2.7, 2.0, 1.7, 1.0, -1.7, np.nan])
+    p = np.array([0.001, 0.007, 0.045, 0.09, 0.3, 0.09, np.nan])
+    assert confidence_bins(z, p, alpha=0.05)[0].tolist() == [3, -3, 2, 0, 0, 0, 0]
+    for a in (0.01, 0.02):
+        bins, cut = confidence_bins(z, p, alpha=a)
+        assert bins.tolist() == [3, -3, 0, 0, 0, 0, 0] and cut == {3: 0.01}
+    assert confidence_bins(z, p, alpha=0.05, correction="fdr")[1] == {3: 0.001, 2: 0.007}
+    # unit 8 of the 1..9 lattice: p = 0.0389, a 95 % hot spot
+    default = local_gstar(lattice, "v", weights="rook")
+    assert default.alpha == 0.10 and default.cutoff == 0.10 and default.frame["gi_bin"].iloc[8] == 2
+    at05 = local_gstar(lattice, "v", weights="rook", alpha=0.05)
+    assert at05.alpha == 0.05 and at05.cutoff == 0.05 and at05.frame["gi_bin"].iloc[8] == 2
+    at01 = local_gstar(lattice, "v", weights="rook", alpha=0.01)
+    assert at01.alpha == 0.01 and at01.cutoff == 0.01
+    assert at01.frame["gi_label"].iloc[8] == "Not Significant"
+    assert at01.extra["cutoffs"] == {3: 0.01}
+    assert "alpha 0.01, correction none, p cutoff 0.01" in at01.summary()
+    with pytest.raises(ValueDomainError, match="alpha must be at least 0.01; got 0.005"):
+        local_gstar(lattice, "v", weights="rook", alpha=0.005)
+    with pytest.raises(ValueDomainError, match="alpha must be between 0 and 1"):
+        local_gstar(lattice, "v", weights="rook", alpha=1.5)
+
+
+def test_fdr_cutoff_is_reported_at_the_weakest_level_kept():
+    rng = np.random.default_rng(5)
+    v = rng.gamma(2.0, size=100)
+    v[[0, 1, 10, 11]] += 12.0  # a hot corner
+    g = lattice_gdf(10, 10, v)
+    res = local_gstar(g, "v", weights="queen", correction="fdr", alpha=0.05)
+    assert set(res.extra["cutoffs"]) == {2, 3}
+    assert res.cutoff == res.extra["cutoffs"][2]
+    p = res.frame["gi_p"].to_numpy()
+    np.testing.assert_array_equal(res.frame["gi_bin"].abs() >= 2, p <= res.cutoff)
+
+
+@pytest.mark.parametrize("value", [0.0, 4.0])
+def test_a_constant_variable_is_refused(value):
+    g = lattice_gdf(4, 4, np.full(16, value), column="violent_crimes_2022")
+    with pytest.raises(
+        ValueDomainError,
+        match=rf"violent_crimes_2022 has the same value \({value:g}\) in every unit tested: there is no spatial pattern",
+    ):
+        local_gstar(g, "violent_crimes_2022", weights="rook")

@@ -273,3 +273,25 @@ def test_moran_rate_matches_esda(npa):
     )
     assert ours.I == pytest.approx(theirs.I, abs=1e-9)
     assert ours.statistic.z_rand == pytest.approx(theirs.z_rand, abs=1e-6)
+
+
+# ---------------------------------------------------------------------- one error for a constant variable (issue 10, item 6)
+
+CONSTANT = r"has the same value \(0\) in every unit tested: there is no spatial pattern to test"
+
+
+def test_a_constant_variable_gives_the_same_error_everywhere(lattice):
+    g = lattice.assign(violent_crimes_2022=0.0, pop=1000.0)
+    for run in (
+        lambda: moran(g, "violent_crimes_2022", weights="rook", permutations=0),
+        lambda: local_moran(g, "violent_crimes_2022", weights="rook", permutations=99),
+    ):
+        with pytest.raises(ValueDomainError, match="^violent_crimes_2022 " + CONSTANT):
+            run()
+    # all-zero counts: the rate is 0 everywhere (old code: "a value in only 0 unit(s)")
+    for run in (
+        lambda: moran_rate(g, events="violent_crimes_2022", base="pop", weights="rook", permutations=0),
+        lambda: local_moran_rate(g, events="violent_crimes_2022", base="pop", weights="rook", permutations=99),
+    ):
+        with pytest.raises(ValueDomainError, match="^the rate violent_crimes_2022/pop " + CONSTANT):
+            run()

@@ -164,3 +164,47 @@ def test_local_moran_p_values_agree_with_esda(npa_2022):
     p2 = np.asarray(theirs.p_sim)
     se = np.sqrt(np.maximum(p1 * (1 - p1), 1e-4) / R)
     assert (np.abs(p1 - p2) < 5 * np.sqrt(2) * se + 2 / (R + 1)).all()
+
+
+# ---------------------------------------------------------------------- tail and floor (issue 10, items 2 and 12)
+
+
+def test_tail_is_the_side_whose_count_gives_the_pseudo_p():
+    from geo.stats._permutation import permutation_tail
+
+    n_ge = np.array([0, 999, 500, 3, 999])
+    n_le = np.array([999, 0, 500, 997, 999])
+    assert permutation_tail(n_ge, n_le).tolist() == [1, -1, 0, 1, 0]
+    # the tail agrees with the observed lag's place in the simulated lags
+    rng = np.random.default_rng(3)
+    x = rng.gamma(2.0, size=36)
+    table = NeighbourTable.from_sparse(lattice_matrix(6, 6))
+    sims = simulated_lags(x, table, permutations=499, seed=8)
+    ge, le = permutation_counts(x, table, permutations=499, seed=8)
+    median_side = np.sign(table.lag(x) - np.median(sims, axis=0))
+    tail = permutation_tail(ge, le)
+    clear = np.minimum(ge, le) < 100  # well inside one tail
+    np.testing.assert_array_equal(tail[clear], median_side[clear])
+
+
+def test_permutation_floor_and_min_permutations():
+    from geo.errors import ValueDomainError
+    from geo.stats.significance import min_permutations, permutation_floor
+
+    assert permutation_floor(999) == pytest.approx(2 / 1000)
+    assert permutation_floor(999, "folded") == pytest.approx(1 / 1000)
+    # the floor is what pseudo_p_value gives for an extreme unit
+    assert pseudo_p_value(np.array([0]), np.array([999]), 999, alternative="two-sided")[0] == permutation_floor(999)
+    assert pseudo_p_value(np.array([0]), np.array([999]), 999)[0] == permutation_floor(999, "folded")
+    assert min_permutations(0.05) == 39  # 2 / 40 = 0.05
+    assert min_permutations(0.05, "folded") == 19
+    assert min_permutations(0.001) == 1999
+    for cut in (0.05, 0.0123, 0.001, 3.7e-4):
+        for alt in ("two-sided", "folded"):
+            r = min_permutations(cut, alt)
+            k = 2 if alt == "two-sided" else 1
+            assert k / (r + 1) <= cut < k / r  # r is the smallest
+    with pytest.raises(ValueDomainError, match="positive"):
+        min_permutations(-1.0)
+    with pytest.raises(ValueDomainError, match="permutations must be 99 to 99,999"):
+        permutation_floor(0)

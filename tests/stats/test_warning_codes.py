@@ -99,3 +99,26 @@ def test_point_hotspot_codes():
     assert res.warnings[1].text == "only 27 cells: too few for local inference (ArcGIS asks for at least 30)"
     assert res.distance_rule.startswith("fallback") and res.warnings[2].text.endswith(res.distance_rule)
     assert res.summary().splitlines()[-4:] == [f"warning: {w.text}" for w in res.warnings]
+
+
+def test_direction_conflict_code_for_gstar_and_emerging():
+    v = np.random.default_rng(0).poisson(8, 100).astype(float)
+    v[44], v[[33, 34, 35, 43, 45, 53, 54, 55]] = 150.0, 0.0  # z > 0, neighbours in the lower tail
+    g = lattice_gdf(10, 10, v)
+    res = local_gstar(g, "v", weights="queen", permutations=999, seed=1, inference="permutation")
+    assert _codes(res.warnings) == ["direction_conflict"]
+    for c in ("a", "b", "c"):
+        g[c] = v
+    ehsa = emerging_hotspots(g, columns=["a", "b", "c"], time_lag=0, permutations=999, seed=1, correction="none")
+    assert "direction_conflict" in _codes(ehsa.warnings)
+    assert "bin(s) (unit, step)" in next(w.text for w in ehsa.warnings if w.code == "direction_conflict")
+
+
+def test_emerging_island_gives_code_islands(lattice_with_island):
+    g = lattice_with_island.copy()
+    rng = np.random.default_rng(1)
+    for year in (2020, 2021, 2022):
+        g[f"c_{year}"] = rng.poisson(10, len(g)).astype(float)
+    res = emerging_hotspots(g, columns=["c_2020", "c_2021", "c_2022"], permutations=0)
+    assert _codes(res.warnings) == ["islands"]
+    assert res.frame.loc[36, "ehsa_category"] == "Isolated"
