@@ -1,4 +1,16 @@
-"""Hexagon grids over a boundary: the cells that point records are counted in."""
+"""Hexagon grids over a boundary: the cells that point records are counted in.
+
+The cells are contiguous by construction, so that queen and rook weights (libpysal's
+vertex matching) see every neighbour. Every corner and centre is a point of one lattice,
+``x = x0 + i * spacing / 2`` and ``y = y0 + j * radius / 2`` for integers ``(i, j)``
+(:func:`_lattice_xy`); a corner shared by three cells is computed from the same
+``(i, j)`` for each, so the three get bit-identical floats. Before this, each cell's
+corners were ``centre + radius * cos/sin(angle)``: neighbours disagreed in the last
+bits, and on a 2,000 ft grid over the county only 1,443 of 4,600 cells had their 6
+queen neighbours, in 35 components. Clipping keeps the corners of the edges it does
+not cut, and two cells cut across their shared edge get the same cut point: checked
+against the geometry for every pair of neighbours in ``tests/layers/test_grid.py``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +22,7 @@ import numpy as np
 import shapely
 
 from geo.errors import CRSError, EmptyInputError, GeometryError, ValueDomainError
+from geo.ingest.geometry import polygonal
 
 __all__ = ["HexGrid", "boundary_geometry", "hexagon_grid", "hex_counts"]
 
@@ -26,11 +39,13 @@ class HexGrid:
     cells
         GeoDataFrame, one row per cell touching the boundary: ``cell_id``,
         axial ``q``, ``r``, centre ``x``, ``y``, ``edge`` (crosses the boundary)
-        and the geometry clipped to the boundary.
+        and the geometry clipped to the boundary (a Polygon or MultiPolygon;
+        neighbouring cells share identical vertices).
     spacing
         Distance between the centres of adjacent cells (CRS units).
     origin
-        Grid origin (x, y).
+        Grid origin (x, y): the centre of cell ``q = r = 0`` and lattice point
+        ``(0, 0)`` (the boundary's lower-left corner).
     boundary
         The boundary geometry (one polygon or multipolygon).
     """
@@ -72,13 +87,19 @@ def boundary_geometry(boundary: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geome
         geoms = geoms[~(geoms.isna() | geoms.is_empty)]
         if len(geoms) == 0:
             raise EmptyInputError("the boundary layer has no geometry")
-        geom = shapely.coverage_union_all(geoms.make_valid().buffer(0).values) if len(geoms) > 1 else geoms.iloc[0]
+        if len(geoms) > 1:
+            parts = [polygonal(g) for g in shapely.make_valid(geoms.values)]
+            geom = shapely.coverage_union_all([g for g in parts if g is not None and not g.is_empty])
+        else:
+            geom = geoms.iloc[0]
     else:
         geom = boundary
     if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
         raise GeometryError("the boundary must be a polygon or multipolygon layer")
     if not geom.is_valid:
-        geom = shapely.make_valid(geom)
+        geom = polygonal(shapely.make_valid(geom))
+        if geom is None or geom.is_empty:
+            raise GeometryError("the boundary has no area left once repaired (make_valid kept no polygon)")
     return geom
 
 
@@ -108,10 +129,69 @@ def _axial(x: np.ndarray, y: np.ndarray, radius: float, origin: tuple[float, flo
     return q, r
 
 
-def _centres(q: np.ndarray, r: np.ndarray, radius: float, origin: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    x = origin[0] + radius * _SQRT3 * (q + r / 2.0)
-    y = origin[1] + radius * 1.5 * r
+def _lattice_xy(
+    i: np.ndarray, j: np.ndarray, spacing: float, origin: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates of lattice points ``(i, j)``: ``x = x0 + i * spacing / 2``, ``y = y0 + j * radius / 2``.
+
+    The one formula for every corner and centre of the grid: a corner shared by
+    three cells has the same integer ``(i, j)`` in each, so the same floats.
+    """
+    x = origin[0] + i * (spacing / 2.0)
+    y = origin[1] + j * (spacing / (2.0 * _SQRT3))
     return x, y
+
+
+#: Corners of a pointy-top hexagon in lattice units, counter-clockwise from 30 degrees.
+_CORNER_I = np.array([1, 0, -1, -1, 0, 1, 1])
+_CORNER_J = np.array([1, 2, 1, -1, -2, -1, 1])
+
+
+def _lattice_hexagons(q: np.ndarray, r: np.ndarray, spacing: float, origin: tuple[float, float]) -> np.ndarray:
+    """Unclipped cells ``(q, r)`` as polygons whose corners come from the shared lattice."""
+    ci, cj = 2 * q + r, 3 * r  # the centre in lattice units
+    x, y = _lattice_xy(ci[:, None] + _CORNER_I, cj[:, None] + _CORNER_J, spacing, origin)
+    return np.asarray(shapely.polygons(np.stack([x, y], axis=-1)))
+
+
+def _candidates(bounds: tuple[float, float, float, float], spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Axial ``(q, r)`` of every cell whose centre is within one spacing of the bounding box."""
+    minx, miny, maxx, maxy = bounds
+    row = 1.5 * spacing / _SQRT3  # distance between rows of centres
+    n_cells = ((maxx - minx) / spacing + 3) * ((maxy - miny) / row + 3)
+    if n_cells > 5_000_000:
+        raise ValueDomainError(
+            f"cell_size {spacing:g} would give about {n_cells:,.0f} cells over the boundary; choose a larger cell"
+        )
+    r_vals = np.arange(-1, int(np.ceil((maxy - miny) / row)) + 2)
+    q_lo = int(np.floor(-r_vals.max() / 2.0)) - 2
+    q_hi = int(np.ceil((maxx - minx) / spacing - r_vals.min() / 2.0)) + 2
+    q_mesh, r_mesh = np.meshgrid(np.arange(q_lo, q_hi + 1), r_vals)
+    qq, rr = q_mesh.ravel(), r_mesh.ravel()
+    cx, cy = _lattice_xy(2 * qq + rr, 3 * rr, spacing, (minx, miny))
+    keep = (cx >= minx - spacing) & (cx <= maxx + spacing) & (cy >= miny - spacing) & (cy <= maxy + spacing)
+    return qq[keep], rr[keep]
+
+
+def _clip(hexes: np.ndarray, geom: shapely.Geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cells cut to the boundary (polygonal parts only), which touch it, and which cross it.
+
+    An overlay keeps the input's coordinates, so the corners a clipped cell keeps
+    are still the lattice's; where the boundary cuts an edge shared by two cells,
+    both get the same cut point (the same two segments are intersected).
+    """
+    shapely.prepare(geom)
+    inner = shapely.contains_properly(geom, hexes)
+    touch = inner.copy()
+    touch[~inner] = shapely.intersects(geom, hexes[~inner])
+    edge = touch & ~inner
+    clipped = hexes.copy()
+    if edge.any():
+        cut = shapely.intersection(hexes[edge], geom)
+        odd = ~np.isin(shapely.get_type_id(cut), (3, 6))  # not a Polygon or MultiPolygon
+        cut[odd] = [polygonal(g) for g in cut[odd]]
+        clipped[edge] = cut
+    return clipped, touch, edge
 
 
 def hexagon_grid(
@@ -121,6 +201,11 @@ def hexagon_grid(
     crs: Any = None,
 ) -> HexGrid:
     """Hexagon grid covering a boundary, cells clipped to it.
+
+    Every corner is computed from integer lattice indices by one formula, so
+    neighbouring cells share bit-identical vertices and edges: queen and rook
+    contiguity give each interior cell its 6 neighbours, and a clipped cell keeps
+    the shared corners of its unclipped edges.
 
     Parameters
     ----------
@@ -138,53 +223,27 @@ def hexagon_grid(
     if crs is not None and gpd.GeoSeries([], crs=crs).crs.is_geographic:
         raise CRSError("hexagon grids need a projected CRS (distances in feet or metres), not degrees")
     geom = boundary_geometry(boundary, crs)
-    minx, miny, maxx, maxy = geom.bounds
-    radius = cell_size / _SQRT3
-    origin = (minx, miny)
-    n_cells = ((maxx - minx) / cell_size + 3) * ((maxy - miny) / (1.5 * radius) + 3)
-    if n_cells > 5_000_000:
-        raise ValueDomainError(
-            f"cell_size {cell_size:g} would give about {n_cells:,.0f} cells over the boundary; choose a larger cell"
-        )
-    r_vals = np.arange(-1, int(np.ceil((maxy - miny) / (1.5 * radius))) + 2)
-    q_lo = int(np.floor(-r_vals.max() / 2.0)) - 2
-    q_hi = int(np.ceil((maxx - minx) / cell_size - r_vals.min() / 2.0)) + 2
-    q_mesh, r_mesh = np.meshgrid(np.arange(q_lo, q_hi + 1), r_vals)
-    qq, rr = q_mesh.ravel(), r_mesh.ravel()
-    cx, cy = _centres(qq, rr, radius, origin)
-    inside_bbox = (
-        (cx >= minx - cell_size) & (cx <= maxx + cell_size) & (cy >= miny - cell_size) & (cy <= maxy + cell_size)
-    )
-    qq, rr, cx, cy = qq[inside_bbox], rr[inside_bbox], cx[inside_bbox], cy[inside_bbox]
-    angles = np.deg2rad(30.0 + 60.0 * np.arange(7))
-    ring = np.stack([cx[:, None] + radius * np.cos(angles), cy[:, None] + radius * np.sin(angles)], axis=-1)
-    hexes = shapely.polygons(ring)
-    shapely.prepare(geom)
-    touch = shapely.intersects(geom, hexes)
-    inner = shapely.contains_properly(geom, hexes)
-    keep = touch
-    hexes, inner = hexes[keep], inner[keep]
-    clipped = hexes.copy()
-    edge = ~inner
-    if edge.any():
-        clipped[edge] = shapely.intersection(hexes[edge], geom)
+    spacing = float(cell_size)
+    bounds = geom.bounds
+    origin = (float(bounds[0]), float(bounds[1]))
+    qq, rr = _candidates(bounds, spacing)
+    clipped, touch, edge = _clip(_lattice_hexagons(qq, rr, spacing, origin), geom)
+    # drop the cells outside, and slivers that lost all area in the clip (touching at a point or a line)
+    keep = touch & (shapely.area(clipped) > 0)
+    cx, cy = _lattice_xy(2 * qq[keep] + rr[keep], 3 * rr[keep], spacing, origin)
     cells = gpd.GeoDataFrame(
         {
             "cell_id": np.arange(int(keep.sum())),
             "q": qq[keep],
             "r": rr[keep],
-            "x": cx[keep],
-            "y": cy[keep],
-            "edge": edge,
+            "x": cx,
+            "y": cy,
+            "edge": edge[keep],
         },
-        geometry=clipped,
+        geometry=clipped[keep],
         crs=crs,
     )
-    # drop slivers that lost all area in the clip (touching at a point or a line)
-    area = cells.geometry.area.to_numpy()
-    cells = cells[area > 0].reset_index(drop=True)
-    cells["cell_id"] = np.arange(len(cells))
-    return HexGrid(cells=cells, spacing=float(cell_size), origin=origin, boundary=geom)
+    return HexGrid(cells=cells, spacing=spacing, origin=origin, boundary=geom)
 
 
 def hex_counts(x: np.ndarray, y: np.ndarray, grid: HexGrid) -> tuple[np.ndarray, int]:
