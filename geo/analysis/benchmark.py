@@ -57,14 +57,17 @@ def stop_benchmark(
         ``reference``, ``ratio`` (stops per resident against ``reference`` in the same
         division, 95 % log-method interval ``sqrt(1/a + 1/c)``). Stops with no division
         and drivers without a comparable population column (Native American,
-        Other/Unknown) are not benchmarked; ``attrs["notes"]`` says how many. Read
+        Other/Unknown) are not benchmarked; ``attrs["notes"]`` says how many. A
+        missing population is never read as zero: its rates, ratios and the
+        all-divisions figures of its group are missing, with a note; the notes of
+        ``population.attrs["notes"]`` (e.g. derived NPA counts) are passed on. Read
         :data:`BENCHMARK_CAVEAT` beside it.
     """
     data, _ = filtered(stops, filters)
     require_stop_columns(data, ["division", "driver_group"])
     pop = _check_population(population, reference=reference)
     recorded = data[data["division"] != NO_DIVISION]
-    notes = data_notes(data)
+    notes = [*data_notes(data), *_population_notes(population, pop)]
     seen = [str(d) for d in pd.unique(recorded["division"].astype(str))]
     unknown_pop = [d for d in seen if d not in pop.index]
     divs = [*pop.index, *unknown_pop]
@@ -92,6 +95,19 @@ def stop_benchmark(
     out.attrs["notes"] = notes
     out.attrs["caveat"] = BENCHMARK_CAVEAT
     return out
+
+
+def _population_notes(population: pd.DataFrame, pop: pd.DataFrame) -> list[str]:
+    """The population table's own notes (derived counts) and every division-group without residents."""
+    notes = [str(n) for n in population.attrs.get("notes", [])]
+    for col in pop.columns:
+        missing = [str(d) for d in pop.index[pop[col].isna()]]
+        if missing:
+            notes.append(
+                f"{col} is missing (not zero) for {', '.join(missing)}: no per-resident rate or ratio there, "
+                "nor for all divisions"
+            )
+    return notes
 
 
 #: Driver groups with no comparable population column (counted only in "All drivers").
@@ -123,18 +139,18 @@ def _counts_and_residents(
 ) -> pd.DataFrame:
     """``unit, group, count, residents``: each division and all divisions, each group and all drivers.
 
-    The all-divisions row counts only the stops of divisions that have a population.
+    The all-divisions row counts only the stops of divisions that have a population;
+    its residents are missing for a group whose population is missing in any division.
     """
     rows = []
-    for unit, sub_pop in [*((d, pop.reindex([d])) for d in divs), ("All divisions", pop.reindex(divs))]:
-        if unit == "All divisions":
-            row_counts = counts.loc[[d for d in divs if d not in unknown_pop]].sum()
-        else:
-            row_counts = counts.loc[unit]
+    known = [d for d in divs if d not in unknown_pop]
+    for unit, sub_pop in [*((d, pop.reindex([d])) for d in divs), ("All divisions", pop.reindex(known))]:
+        row_counts = counts.loc[known].sum() if unit == "All divisions" else counts.loc[unit]
         for g in [*GROUP_POPULATION, "All drivers"]:
             k = int(row_counts.get(g, 0)) if g != "All drivers" else int(row_counts.sum())
             col = "pop_2020" if g == "All drivers" else GROUP_POPULATION[g]
-            res = float(sub_pop[col].sum(min_count=1)) if sub_pop[col].notna().any() else np.nan
+            # a missing population is not zero: one missing division leaves the total missing
+            res = float(sub_pop[col].sum(skipna=False)) if len(sub_pop) else np.nan
             rows.append((unit, g, k, res))
     return pd.DataFrame(rows, columns=["unit", "group", "count", "residents"])
 

@@ -26,7 +26,7 @@ __all__ = ["CACHE_VERSION", "cached", "clear_cache"]
 
 
 #: Bump when a loader's output changes shape, to invalidate old entries.
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 
 
 F = TypeVar("F", pd.DataFrame, gpd.GeoDataFrame)

@@ -24,7 +24,7 @@ import pandas as pd
 from geo.errors import DataFileError
 from geo.ingest.boundaries import DIVISION_VINTAGES, load_divisions, load_npa
 from geo.ingest.cache import cached
-from geo.ingest.npa_metrics import load_npa_metrics
+from geo.ingest.npa_metrics import RACE_MEASURES, load_npa_metrics
 from geo.ingest.points import load_incidents, load_ois
 from geo.ingest.report import LoadReport
 from geo.ingest.sources import DATASETS, read_manifest, resolve
@@ -219,7 +219,9 @@ def npa_layer(settings: Settings | None = None) -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         ``npa``, ``division`` (the division covering most of its area; missing for
-        NPAs outside CMPD's jurisdiction), the columns of
+        NPAs that lie mostly or wholly outside every division, i.e. in the county's
+        towns with their own police: the area outside counts as a candidate, see
+        :func:`geo.layers.join.majority_overlap`), the columns of
         :func:`geo.layers.npa_table.npa_wide`, ``incidents`` (incident-sample points in it,
         all years), ``shootings`` (officer-involved shootings 2005-2018) and
         ``shootings_per_100k`` (per 100,000 residents in 2020), ``area_sqmi``.
@@ -230,7 +232,7 @@ def npa_layer(settings: Settings | None = None) -> gpd.GeoDataFrame:
         base = npa(s)
         wide = npa_wide(npa_metrics(s))
         out = base.merge(wide, left_on="npa", right_index=True, how="left")
-        out.insert(1, "division", majority_overlap(out, divisions(s), target_id="division").astype(object))
+        out.insert(1, "division", majority_overlap(out, divisions(s), target_id="division"))
         for name, col in (("incidents", "incidents"), ("ois", "shootings")):
             pts = _point_layer(s, name)
             if pts is None:
@@ -251,10 +253,16 @@ def npa_layer(settings: Settings | None = None) -> gpd.GeoDataFrame:
 def division_population(settings: Settings | None = None) -> tuple[pd.DataFrame, pd.Series]:
     """2020 population by race apportioned from NPAs to divisions by area.
 
+    A blank NPA count is never read as zero: race counts the loader derived from the
+    population and the other groups (:func:`geo.ingest.npa_metrics.load_npa_metrics`)
+    are used as derived, and a count still missing makes the sum of every division the
+    NPA overlaps missing (:func:`geo.layers.join.area_weighted_sum`).
+
     Returns
     -------
     population : pandas.DataFrame
-        Indexed by ``division`` (all 14), columns :data:`POPULATION_COLUMNS`.
+        Indexed by ``division`` (all 14), columns :data:`POPULATION_COLUMNS`;
+        ``attrs["notes"]`` names the derived and the missing NPA counts.
     outside : pandas.Series
         Population that falls outside every division (the county's towns, which
         have their own police departments).
@@ -262,10 +270,31 @@ def division_population(settings: Settings | None = None) -> tuple[pd.DataFrame,
     s = _s(settings)
     layer = npa_layer(s)
     cols = [c for c in POPULATION_COLUMNS if c in layer.columns]
-    sums, outside = area_weighted_sum(
-        layer.fillna({c: 0 for c in cols}), divisions(s), columns=cols, target_id="division"
-    )
+    sums, outside = area_weighted_sum(layer, divisions(s), columns=cols, target_id="division")
+    sums.attrs["notes"] = _population_notes(layer, sums, npa_metrics(s))
     return sums, outside
+
+
+def _population_notes(layer: pd.DataFrame, sums: pd.DataFrame, metrics: pd.DataFrame) -> list[str]:
+    """Which 2020 NPA counts behind ``sums`` were derived, and which are missing (and where that shows)."""
+    notes = []
+    if "derived" in metrics:
+        d = metrics[metrics["derived"] & (metrics["year"] == 2020) & metrics["measure"].astype(str).isin(RACE_MEASURES)]
+        d = d[d["value"] > 0]  # a derived 0 (NPAs with no residents) changes no sum
+        for _, r in d.sort_values(["npa", "source"]).iterrows():
+            notes.append(
+                f"{r['measure']}_2020 of NPA {int(r['npa'])} is blank in {r['source']}.csv; derived as the population "
+                f"minus the other groups: {r['value']:,.0f}"
+            )
+    for col in sums.columns:
+        blank = layer.loc[layer[col].isna(), "npa"].astype(int).tolist() if col in layer else []
+        if blank:
+            where = [str(dv) for dv in sums.index[sums[col].isna()]]
+            notes.append(
+                f"{col} is blank for NPA {', '.join(map(str, blank))}: missing (not zero) for "
+                + (", ".join(where) if where else "no division (outside them all)")
+            )
+    return notes
 
 
 def division_base(settings: Settings | None = None) -> gpd.GeoDataFrame:
@@ -292,7 +321,7 @@ def division_base(settings: Settings | None = None) -> gpd.GeoDataFrame:
             out[col] = out["division"].map(assigned["division"].value_counts()).fillna(0).astype(int)
         if "shootings" in out:
             out["shootings_per_100k"] = np.where(out["pop_2020"] > 0, out["shootings"] / out["pop_2020"] * 1e5, np.nan)
-        report = LoadReport("division_base", "derived")
+        report = LoadReport("division_base", "derived", notes=list(pop.attrs.get("notes", [])))
         report.notes.append(f"2020 population outside every division (the county's towns): {outside['pop_2020']:,.0f}")
         return gpd.GeoDataFrame(out, geometry="geometry", crs=divs.crs), report
 

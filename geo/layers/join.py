@@ -6,7 +6,7 @@ in a geographic CRS, are refused with a message rather than silently reprojected
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -134,9 +134,12 @@ def area_weighted_sum(
     -------
     sums : pandas.DataFrame
         Indexed by ``target_id``, one column per entry of ``columns``; every target
-        appears (with zeros when nothing falls in it).
+        appears (with zeros when nothing falls in it). A missing count is not zero:
+        a target that any source with a missing value overlaps gets a missing sum for
+        that column.
     outside : pandas.Series
-        Per column, the amount that falls outside every target.
+        Per column, the amount that falls outside every target (missing when a source
+        with a missing value lies partly outside).
     """
     missing = [c for c in columns if c not in source.columns]
     if missing:
@@ -150,29 +153,73 @@ def area_weighted_sum(
     weight = (pieces.geometry.area / pieces["_area"]).to_numpy()
     weighted = pieces[list(columns)].astype(float).mul(weight, axis=0)
     weighted[target_id] = pieces[target_id].to_numpy()
-    sums = weighted.groupby(target_id).sum(min_count=0).reindex(target[target_id]).fillna(0.0)
-    totals = src[list(columns)].astype(float).sum()
-    outside = totals - sums.sum()
+    values = weighted[list(columns)]
+    unknown = values.isna().groupby(weighted[target_id]).any()
+    sums = values.groupby(weighted[target_id]).sum(min_count=0).mask(unknown)
+    sums = sums.reindex(target[target_id], fill_value=0.0)
+    # what each source leaves outside every target: missing only for sources with a missing value
+    # that are not wholly inside the targets
+    share_out = 1.0 - pd.Series(weight).groupby(pieces["_src"].to_numpy()).sum().reindex(src["_src"]).fillna(0.0)
+    share_out = share_out.where(share_out.abs() > 1e-9, 0.0).to_numpy()
+    per_source = src[list(columns)].astype(float).mul(share_out, axis=0)
+    per_source = per_source.mask(per_source.isna() & (share_out == 0.0)[:, None], 0.0)
+    outside = per_source.sum(skipna=False)
     return sums, outside
 
 
-def majority_overlap(source: gpd.GeoDataFrame, target: gpd.GeoDataFrame, *, target_id: str) -> pd.Series:
-    """For each source polygon, the target it overlaps most (missing when none).
+def majority_overlap(
+    source: gpd.GeoDataFrame, target: gpd.GeoDataFrame, *, target_id: str, outside: Hashable | None = None
+) -> pd.Series:
+    """For each source polygon, the target it overlaps most, or ``outside`` when it lies mostly outside them all.
+
+    The area outside every target is a candidate like any target: a source polygon gets
+    a target only when its overlap with that target is larger than its area outside all
+    of them (a town NPA touching a division by a sliver lies outside). Ties go to the
+    target. The outside area is the source's area minus its overlaps with the targets,
+    so the targets should not overlap each other (a coverage, like CMPD's divisions).
+
+    Parameters
+    ----------
+    source
+        Polygons to label (e.g. NPAs).
+    target
+        Polygons to label them with, with ``target_id``; same projected CRS as ``source``.
+    target_id
+        Identifier column of ``target``.
+    outside
+        Label for source polygons mostly (or wholly) outside every target; ``None``
+        leaves them missing.
 
     Returns
     -------
     pandas.Series
-        Aligned to ``source``'s index.
+        Aligned to ``source``'s index, named ``target_id``.
+
+    Examples
+    --------
+    A square one third inside a target lies outside; two thirds inside, it is in it:
+
+    >>> import shapely
+    >>> t = gpd.GeoDataFrame({"d": ["A"]}, geometry=[shapely.box(0, 0, 1, 3)], crs="EPSG:2264")
+    >>> s = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 3, 3), shapely.box(-0.5, 0, 1, 3)], crs="EPSG:2264")
+    >>> majority_overlap(s, t, target_id="d").tolist()
+    [nan, 'A']
     """
     check_projected(("source", source), ("target", target))
     src = source[[source.geometry.name]].reset_index(drop=True)
     src["_src"] = np.arange(len(src))
     pieces = gpd.overlay(src, target[[target_id, target.geometry.name]], how="intersection", keep_geom_type=True)
     pieces["_a"] = pieces.geometry.area
-    best = (
-        pieces.sort_values(["_src", "_a"], ascending=[True, False]).drop_duplicates("_src").set_index("_src")[target_id]
-    )
-    return pd.Series(best.reindex(range(len(src))).to_numpy(), index=source.index, name=target_id)
+    ordered = pieces.sort_values(["_src", "_a"], ascending=[True, False]).drop_duplicates("_src").set_index("_src")
+    best_area = ordered["_a"].reindex(range(len(src))).fillna(0.0).to_numpy()
+    inside = pieces.groupby("_src")["_a"].sum().reindex(range(len(src))).fillna(0.0).to_numpy()
+    outside_area = np.clip(src.geometry.area.to_numpy() - inside, 0.0, None)
+    best = ordered[target_id].reindex(range(len(src)))
+    mostly_outside = outside_area > best_area
+    values = best.astype(object).where(~mostly_outside, outside)
+    if outside is None:
+        values = values.where(~mostly_outside, np.nan)
+    return pd.Series(values.to_numpy(), index=source.index, name=target_id)
 
 
 def assign_to_units(

@@ -18,7 +18,7 @@ from geo.caveats import CRIME_FISCAL_YEARS, RESIDENTS_NOT_DRIVERS, STOPS_NO_COOR
 from geo.errors import ValueDomainError
 from geo.text import escape_md
 
-__all__ = ["EHSA_RULES", "explain_emerging", "explain_unit", "HOTSPOT_WORDS", "Card", "neighborhood_card"]
+__all__ = ["EHSA_RULES", "explain_emerging", "explain_unit", "HOTSPOT_WORDS", "Card", "neighborhood_card", "city_rate"]
 
 
 def _rules() -> dict[str, str]:
@@ -55,6 +55,7 @@ def _rules() -> dict[str, str]:
             f"not a significant {kind} spot in the most recent year, but a {kind} spot in at least 90% of the years"
         )
     rules["No Pattern Detected"] = "none of the hot or cold spot patterns fits its yearly results"
+    rules["Isolated"] = "not tested: it has no neighbours under these weights"
     rules["Undefined"] = (
         "a value is missing in at least one year, so its series is incomplete and it is not classified "
         "(and it takes no part in its neighbours' statistics)"
@@ -73,7 +74,7 @@ def explain_emerging(run: HotspotRun, unit: Hashable) -> str:
     category = str(row["ehsa_category"])
     rule = EHSA_RULES.get(category, "")
     text = f"{category}: {rule}."
-    if category == "Undefined":
+    if category in ("Undefined", "Isolated"):  # not tested: no yearly results to tell
         return text
     series = emerging_series(run, unit)
     t = len(series)
@@ -243,15 +244,28 @@ def _crime_trend(npa_layer: gpd.GeoDataFrame, r: pd.Series) -> pd.DataFrame:
     return trend.dropna(how="all")
 
 
+def city_rate(npa_layer: pd.DataFrame, year: int) -> float:
+    """Violent crimes per 1,000 residents over the NPAs with a count and residents in ``year``.
+
+    Numerator and denominator run over the same NPAs: those with a violent-crime count
+    and a positive population (``rate_pop_<year>``). Crimes counted in NPAs with no
+    residents have no rate and are left out of both, as the NPAs' own rates are.
+    """
+    crimes = pd.to_numeric(npa_layer[f"violent_crimes_{year}"], errors="coerce")
+    residents = pd.to_numeric(npa_layer[f"rate_pop_{year}"], errors="coerce")
+    used = crimes.notna() & (residents > 0)
+    den = float(residents[used].sum())
+    return float(crimes[used].sum()) / den * 1000 if den > 0 else np.nan
+
+
 def _rate_line(npa_layer: gpd.GeoDataFrame, r: pd.Series, year: int) -> str:
-    """The NPA's violent-crime rate next to the rate of all NPAs with data."""
+    """The NPA's violent-crime rate next to the rate of all NPAs with data and residents."""
     rate = r.get(f"violent_rate_{year}", np.nan)
-    city = (
-        npa_layer[f"violent_crimes_{year}"].sum()
-        / npa_layer[f"rate_pop_{year}"].where(npa_layer[f"violent_crimes_{year}"].notna()).sum()
-        * 1000
+    city = city_rate(npa_layer, year)
+    return (
+        f"**Violent crimes per 1,000 residents ({year}):** {_fmt_rate(rate)} "
+        f"(all NPAs with data and residents: {_fmt_rate(city)})"
     )
-    return f"**Violent crimes per 1,000 residents ({year}):** {_fmt_rate(rate)} (all NPAs with data: {_fmt_rate(city)})"
 
 
 def _trend_line(trend: pd.DataFrame) -> str:
@@ -270,20 +284,24 @@ def _hotspot_line(h: pd.Series, hotspots: pd.DataFrame, year: int) -> str:
     words = HOTSPOT_WORDS.get(h["cluster"], h["cluster"])
     sure = ""
     if h["cluster"] not in ("Isolated", "Undefined") and np.isfinite(h["p"]):
-        sure = (
-            f" (pseudo p = {h['p']:.3f}; with {int(np.isfinite(hotspots['p']).sum())} areas tested at once, a result counts as significant "
-            f"when p is at most {h['cutoff']:.4f} — the false-discovery-rate cutoff)"
+        n = int(np.isfinite(hotspots["p"]).sum())
+        cut = float(h["cutoff"])
+        rule = (
+            f"a result counts as significant when p is at most {cut:.4f} — the false-discovery-rate cutoff"
+            if cut > 0  # a cutoff of -1: nothing passes the correction
+            else "no area passes the false-discovery-rate correction"
         )
+        sure = f" (pseudo p = {h['p']:.3f}; with {n} areas tested at once, {rule})"
     return f"**Hot spot ({year}):** this area is {words}{sure}."
 
 
 def _division_line(r: pd.Series, division_layer: gpd.GeoDataFrame) -> str | None:
     """The stops of the NPA's police division, or that it lies outside CMPD (None: division not in the layer)."""
     div = r.get("division")
-    if not (isinstance(div, str) and div):
+    if not (isinstance(div, str) and div):  # missing: mostly or wholly outside every division
         return (
-            "**Police division:** this area lies outside CMPD's divisions (a town with its own police department), "
-            "so no CMPD stop figures apply."
+            "**Police division:** this area lies outside CMPD's divisions (mostly or wholly in one of the county's "
+            "towns, which have their own police departments), so no CMPD division's stop figures apply."
         )
     d = division_layer.loc[division_layer["division"] == div]
     if d.empty:

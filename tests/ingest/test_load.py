@@ -342,7 +342,7 @@ def test_npa_duplicate_ids(tmp_path):
 def test_npa_metrics_tidy(settings):
     n, _ = boundaries.load_npa(settings=settings)
     m, report = npa_metrics.load_npa_metrics(npa_ids=n["npa"].tolist(), settings=settings)
-    assert set(m.columns) == {"npa", "year", "measure", "value", "source"}
+    assert set(m.columns) == {"npa", "year", "measure", "value", "source", "derived"}
     pop = m[(m.measure == "population") & (m.year == 2020)]
     assert pop["value"].sum() == 1_115_476
     assert len(pop) == 459
@@ -351,6 +351,55 @@ def test_npa_metrics_tidy(settings):
     assert all("384" in i.reason for i in set_aside)
     assert report.rows_set_aside == 3
     assert 384 not in set(m["npa"])
+
+
+def test_npa_metrics_blank_white_count_of_npa_380_is_derived(settings):
+    n, _ = boundaries.load_npa(settings=settings)
+    m, report = npa_metrics.load_npa_metrics(npa_ids=n["npa"].tolist(), settings=settings)
+    cell = m[(m.npa == 380) & (m.year == 2020) & (m.measure == "white_nh")].iloc[0]
+    # r14 is blank for NPA 380; r47 = 5,960 and r15-r18 = 293 + 454 + 297 + 285 = 1,329
+    assert cell["value"] == 5960 - 1329 == 4631 and cell["derived"]
+    assert not m.loc[(m.npa == 380) & (m.measure == "black_nh"), "derived"].any()
+    issue = next(i for i in report.issues if i.file == "r14.csv" and i.column == "y_2020")
+    assert issue.action == "repaired" and "NPA 380 = 4,631" in issue.reason
+    assert 372 in issue.rows  # NPA 380 is data row 372 of r14.csv
+    # a blank is never zero-filled silently: crime blanks are kept missing and reported per file
+    r58 = next(i for i in report.issues if i.file == "r58.csv")
+    assert r58.action == "flagged" and "y_2022: 86" in r58.reason
+    assert m[(m.source == "r58") & (m.year == 2022)]["value"].isna().sum() == 86
+
+
+def _metric_csv(path, rows):
+    path.write_text("id,y_2020\n" + "\n".join(f"{i},{v}" for i, v in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_npa_metrics_blank_race_counts_derived_or_flagged(tmp_path):
+    # NPA: population; white, black, asian, other, hispanic ("" = blank)
+    table = {
+        1: ("100", "", "20", "5", "5", "10"),  # one blank: 100 - 40 = 60
+        2: ("100", "", "", "5", "5", "10"),  # two blanks share 80: kept missing
+        3: ("0", "", "", "", "", ""),  # no residents: every group is 0
+        4: ("", "", "1", "1", "1", "1"),  # population blank: kept missing
+        5: ("10", "", "8", "2", "1", "1"),  # others exceed the population: clipped at 0
+        6: ("50", "10", "10", "10", "10", "10"),  # complete: untouched
+    }
+    codes = ("r47", "r14", "r15", "r16", "r17", "r18")
+    files = {c: _metric_csv(tmp_path / f"{c}.csv", [(i, v[k]) for i, v in table.items()]) for k, c in enumerate(codes)}
+    m, report = npa_metrics.load_npa_metrics(files=files)
+    v = m[m.measure == "white_nh"].set_index("npa")
+    assert v.loc[1, "value"] == 60 and v.loc[3, "value"] == 0 and v.loc[5, "value"] == 0 and v.loc[6, "value"] == 10
+    assert np.isnan(v.loc[2, "value"]) and np.isnan(v.loc[4, "value"])
+    assert v["derived"].to_dict() == {1: True, 2: False, 3: True, 4: False, 5: True, 6: False}
+    black = m[m.measure == "black_nh"].set_index("npa")
+    assert np.isnan(black.loc[2, "value"]) and black.loc[3, "value"] == 0 and black.loc[3, "derived"]
+    by = {(i.file, i.action): i for i in report.issues}
+    derived = by[("r14.csv", "repaired")]
+    assert derived.rows == [1, 3, 5] and "NPA 1 = 60" in derived.reason and "NPA 5 = 0" in derived.reason
+    kept = by[("r14.csv", "flagged")]
+    assert kept.rows == [2, 4] and "share 80 resident(s)" in kept.reason and "population is blank" in kept.reason
+    assert by[("r15.csv", "flagged")].rows == [2] and by[("r15.csv", "repaired")].rows == [3]
+    assert by[("r47.csv", "flagged")].rows == [4]  # the blank population itself
 
 
 # ----------------------------------------------------------------------- points

@@ -46,6 +46,41 @@ def test_npa_layer_population_and_rates(npa_layer):
     assert npa_layer["incidents"].sum() == 4_999  # one sample point lies outside the county
 
 
+#: NPAs that only a sliver or a minority of their area puts in a division (issue 10, item 4).
+MOSTLY_OUTSIDE = {108, 287, 288, 298, 300, 400, 402, 406, 410, 422, 423, 425, 428,
+                  430, 432, 433, 434, 437, 450, 452, 454, 455, 457, 459, 466, 471}  # fmt: skip
+
+
+def test_town_npas_get_no_division(npa_layer, settings):
+    outside = set(npa_layer.loc[npa_layer["division"].isna(), "npa"].astype(int))
+    assert MOSTLY_OUTSIDE <= outside and len(outside) == 42 + len(MOSTLY_OUTSIDE)
+    # by hand for NPA 406: 298 sq ft of it lies in Independence Division, the rest outside
+    divs = build.divisions(settings)
+    npa406 = npa_layer.loc[npa_layer["npa"] == 406, "geometry"].iloc[0]
+    inside = divs.geometry.intersection(npa406).area
+    assert inside.max() == pytest.approx(298, abs=1) and inside.sum() < 1e-5 * npa406.area
+    # NPAs with most of their area in one division keep it
+    assert npa_layer.set_index("npa").loc[30, "division"] == "Westover Division"
+
+
+def test_blank_white_count_of_npa_380_is_derived_not_zero(settings, stops_and_report):
+    from geo.analysis.benchmark import stop_benchmark
+
+    row = build.npa_layer(settings).set_index("npa").loc[380]
+    assert row["white_nh_2020"] == 5960 - (293 + 454 + 297 + 285)
+    pop, _ = build.division_population(settings)
+    # 110,026.6 with NPA 380's 4,631 White residents (4,588 of them in South), 105,438.5 with a zero
+    assert pop.loc["South Division", "white_nh_2020"] == pytest.approx(110_026.6, abs=0.1)
+    assert any("NPA 380" in n and "4,631" in n for n in pop.attrs["notes"])
+    b = stop_benchmark(stops_and_report[0], pop).set_index(["unit", "group"])
+    black, white = b.loc[("South Division", "Black")], b.loc[("South Division", "White")]
+    assert black["ratio"] == pytest.approx(
+        (black["count"] / black["residents"]) / (white["count"] / white["residents"])
+    )
+    assert black["ratio"] == pytest.approx(4.31, abs=0.005)  # 4.13 when the blank was read as 0
+    assert any("NPA 380" in n for n in b.attrs["notes"])
+
+
 def test_zero_population_gives_no_rate():
     metrics = pd.DataFrame(
         {

@@ -65,6 +65,44 @@ def test_majority_overlap(two_squares):
     assert m.iloc[0] == 2 and pd.isna(m.iloc[1])
 
 
+def test_majority_overlap_counts_the_outside_as_a_candidate(two_squares):
+    # the squares cover x = 0..20, y = 0..10; areas by hand (each source is 10 high):
+    src = gpd.GeoDataFrame(
+        {"name": ["sliver", "mostly in 1", "plurality", "tie", "outside"]},
+        geometry=[
+            shapely.box(19.9, 0, 40, 10),  # 1 in square 1, 200 outside: outside
+            shapely.box(12, 0, 26, 10),  # 80 in square 1, 60 outside: square 1
+            shapely.box(5, 0, 28, 10),  # 50 in 2, 100 in 1, 80 outside: square 1 (a plurality, 43 %)
+            shapely.box(15, 0, 25, 10),  # 50 in square 1, 50 outside: a tie goes to the target
+            shapely.box(50, 50, 60, 60),
+        ],
+        crs=CRS,
+    )
+    m = majority_overlap(src, two_squares, target_id="pid")
+    assert m.index.equals(src.index)
+    assert pd.isna(m.iloc[0]) and m.iloc[1] == 1 and m.iloc[2] == 1 and m.iloc[3] == 1 and pd.isna(m.iloc[4])
+    labelled = majority_overlap(src, two_squares, target_id="pid", outside="outside every division")
+    assert labelled.tolist() == ["outside every division", 1, 1, 1, "outside every division"]
+    assert list(src.columns) == ["name", "geometry"]  # input untouched
+
+
+def test_area_weighted_sum_missing_is_not_zero(two_squares):
+    # NPA-like sources: a blank count straddling both squares, one wholly in square 1, one known
+    src = gpd.GeoDataFrame(
+        {"pop": [100.0, 40.0, 10.0], "white": [np.nan, 30.0, 4.0], "black": [20.0, np.nan, 6.0]},
+        geometry=[shapely.box(5, 0, 15, 10), shapely.box(12, 0, 14, 10), shapely.box(15, 0, 25, 10)],
+        crs=CRS,
+    )
+    sums, outside = area_weighted_sum(src, two_squares, columns=["pop", "white", "black"], target_id="pid")
+    assert sums.loc[2, "pop"] == pytest.approx(50.0) and sums.loc[1, "pop"] == pytest.approx(50 + 40 + 5)
+    assert np.isnan(sums.loc[2, "white"]) and np.isnan(sums.loc[1, "white"])  # not 0 + 30 + 2
+    assert sums.loc[2, "black"] == pytest.approx(10.0) and np.isnan(sums.loc[1, "black"])
+    # half of the third source lies outside: 5 people, 2 white, 3 black; the blank black count
+    # of the second source is wholly inside, so it leaves the outside black count known
+    assert outside["pop"] == pytest.approx(5.0)
+    assert outside["white"] == pytest.approx(2.0) and outside["black"] == pytest.approx(3.0)
+
+
 def test_npa_population_into_divisions_matches_tobler(settings, npa_layer):
     from tobler.area_weighted import area_interpolate
 
