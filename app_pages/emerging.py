@@ -11,6 +11,7 @@ import streamlit as st
 
 from app_pages import common
 from geo.analysis import hotspots
+from geo.analysis.hotspot_advice import choice_advice
 from geo.caveats import CRIME_FISCAL_YEARS
 from geo.errors import GeoDataError
 from geo.maps import draw, palettes
@@ -23,6 +24,8 @@ RATE, EB_RATE, COUNT = "Rate per 1,000 residents", "Rate per 1,000 residents, sm
 MEASURES = {RATE: (True, "none"), EB_RATE: (True, "eb"), COUNT: (False, "none")}
 WEIGHTS = {"Queen contiguity": "queen", "Rook contiguity": "rook", "6 nearest neighbours": "knn"}
 PERMUTATIONS = [99, 199, 499, 999, 4999, 9999]
+#: Corrections for testing every NPA in a year at once; FDR per year is ArcGIS Pro's default.
+CORRECTIONS = {"False discovery rate (FDR), per year": "fdr", "None": "none", "Bonferroni, per year": "bonferroni"}
 STATUS_COLORS = palettes.EMERGING_STATUS_COLORS
 
 EXPLANATION = """
@@ -50,6 +53,7 @@ def _run(
     permutations: int,
     seed: int,
     alpha: float,
+    correction: str,
 ) -> hotspots.HotspotRun:
     """One cached emerging hot spot analysis, keyed on the options."""
     return hotspots.run_hotspots(
@@ -64,6 +68,7 @@ def _run(
         permutations=permutations,
         seed=seed,
         alpha=alpha,
+        correction=correction,
         cache_dir=get_settings().cache_dir / "weights",
     )
 
@@ -96,8 +101,22 @@ def page() -> None:
             PERMUTATIONS,
             value=settings.permutations if settings.permutations in PERMUTATIONS else 999,
             key="eh_perms",
+            help="The smallest possible two-sided p is 2 / (permutations + 1): 0.02 with 99, 0.002 with 999.",
         )
         alpha = st.select_slider("Significance level (α)", [0.1, 0.05, 0.01], value=0.05, key="eh_alpha")
+        correction = CORRECTIONS[
+            st.radio(
+                "Correction for testing every NPA each year",
+                list(CORRECTIONS),
+                key="eh_correction",
+                help="Applied to each year's Gi* p-values separately, as ArcGIS Pro's Emerging Hot Spot Analysis.",
+            )
+        ]
+        for w in choice_advice(
+            method="ehsa", permutations=int(permutations), alpha=float(alpha), correction=correction,
+            n_tests=len(common.npa_layer()),
+        ):  # fmt: skip
+            st.warning(common.text(w.text))
     per_capita, smoothing = MEASURES[measure]
     with right:
         st.caption(CRIME_FISCAL_YEARS)
@@ -112,6 +131,7 @@ def page() -> None:
                     int(permutations),
                     int(settings.seed),
                     float(alpha),
+                    correction,
                 )
         except GeoDataError as exc:
             st.warning(f"These choices cannot be analysed: {exc}")
@@ -141,7 +161,13 @@ def _results(run: hotspots.HotspotRun, var_label: str, value_title: str) -> None
     c[3].metric("No pattern", f"{res.counts.get('No Pattern Detected', 0)}")
     st.caption(
         f"{var_label}; weights: {run.extra.get('weights')}, time lag {res.time_lag}; {res.permutations:,} "
-        f"permutations, seed {res.seed}; a year counts as hot or cold at p ≤ {res.alpha:g}."
+        f"permutations, seed {res.seed}; a year counts as hot or cold at p ≤ {res.alpha:g}"
+        + (
+            f" after the {res.correction.upper() if res.correction == 'fdr' else res.correction} correction of "
+            "that year's NPAs (the cutoff differs by year)."
+            if res.correction != "none"
+            else " (no correction for testing every NPA)."
+        )
     )
 
     frame = run.frame
@@ -233,12 +259,11 @@ def _unit(run: hotspots.HotspotRun, unit, var_label: str, value_title: str) -> N
             ],
         )
     )
-    band = (
-        alt.Chart(pd.DataFrame({"z": [-1.96, 0.0, 1.96]}))
-        .mark_rule(strokeDash=[4, 4], color=palettes.GUIDE_LINE_COLOR)
-        .encode(y="z:Q")
+    zero = alt.Chart(pd.DataFrame({"z": [0.0]})).mark_rule(strokeDash=[4, 4], color=palettes.GUIDE_LINE_COLOR)
+    # no ±1.96 lines: significance comes from the permutation p after the correction, shown by the colour
+    z_chart = alt.layer(zero.encode(y="z:Q"), z_line, z_pts).properties(
+        title="Gi* z-score each year (colour: hot or cold after the correction)", height=240
     )
-    z_chart = alt.layer(band, z_line, z_pts).properties(title="Gi* z-score each year (dashed: ±1.96)", height=240)
     c1, c2 = st.columns(2)
     c1.altair_chart(values, width="stretch")
     c2.altair_chart(z_chart, width="stretch")

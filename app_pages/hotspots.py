@@ -9,8 +9,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import common, robustness
 from geo.analysis import hotspots
+from geo.analysis.hotspot_advice import choice_advice, significance_level
 from geo.caveats import POINT_SAMPLE, STOPS_NO_COORDINATES
 from geo.errors import GeoDataError
 from geo.layers.filters import StopFilter
@@ -43,6 +44,15 @@ PERMUTATIONS = [99, 199, 499, 999, 4999, 9999, 99999]
 ALPHAS = [0.1, 0.05, 0.01, 0.001]
 #: The default is FDR: with hundreds of areas tested at once, no correction flags about 1 in 20 by chance.
 CORRECTIONS = {"False discovery rate (FDR)": "fdr", "None": "none", "Bonferroni": "bonferroni"}
+#: The p-value behind the Gi* bins (the first is geo's default).
+GI_INFERENCES = {
+    "Permutation p (as LISA; robust for skewed rates)": "permutation",
+    "Normal-theory p (ArcGIS)": "normal",
+}
+PERMUTATIONS_HELP = (
+    "More permutations give steadier p-values but take longer. The smallest possible two-sided p is "
+    "2 / (permutations + 1): 0.02 with 99, 0.002 with 999."
+)
 VIEWS = ["LISA clusters", "Significance (p-values)", "Gi* hot and cold spots"]
 NAMES = {"npa": ("npa", "NPA"), "divisions": ("division", "Division"), "incidents": ("cell_id", "Hexagon")}
 NOUNS = {"NPA": "NPA", "Division": "division", "Hexagon": "hexagon"}
@@ -95,6 +105,7 @@ def _run(
     seed: int,
     alpha: float,
     correction: str,
+    gi_inference: str,
 ) -> hotspots.HotspotRun:
     """One cached analysis, keyed on the options (the layer frame comes from its own cache)."""
     return hotspots.run_hotspots(
@@ -112,6 +123,7 @@ def _run(
         seed=seed,
         alpha=alpha,
         correction=correction,
+        gi_inference=gi_inference if method == "gi" else None,
         boundary=common.npa_layer() if layer == "incidents" else None,
         cache_dir=get_settings().cache_dir / "weights",
     )
@@ -199,8 +211,7 @@ def page() -> None:
             PERMUTATIONS,
             value=999 if settings.permutations not in PERMUTATIONS else settings.permutations,
             key="hs_perms",
-            help="More permutations give steadier p-values (the smallest possible p is 1 / (permutations + 1)) "
-            "but take longer.",
+            help=PERMUTATIONS_HELP,
         )
         alpha = st.select_slider(
             "Significance level (α)",
@@ -217,7 +228,22 @@ def page() -> None:
                 "Bonferroni: the chance of any false alarm is at most α.",
             )
         ]
+        gi_inference = GI_INFERENCES[
+            st.radio(
+                "Gi* p-values",
+                list(GI_INFERENCES),
+                key="hs_gi_inference",
+                help="Which p-value decides the Gi* bins. Permutation p compares each area with random "
+                "rearrangements, as LISA does; the normal p assumes the values are roughly normal, which small-area "
+                "rates are not.",
+            )
+        ]
         seed = int(st.number_input("Random seed", min_value=0, value=int(settings.seed), step=1, key="hs_seed"))
+        n_tests = len(frame) if layer != "incidents" else n_units
+        for w in choice_advice(
+            method="lisa", permutations=int(permutations), alpha=float(alpha), correction=correction, n_tests=n_tests
+        ):
+            st.warning(common.text(w.text))
     with right:
         _results(
             layer=layer,
@@ -234,6 +260,7 @@ def page() -> None:
             seed=seed,
             alpha=float(alpha),
             correction=correction,
+            gi_inference=gi_inference,
         )
 
 
@@ -261,6 +288,9 @@ def _results(*, layer: str, filters: StopFilter, var_label: str, **options) -> N
     _scatter(view, lisa.variable, name_col, name_alias, lisa.local.global_moran, selected)
     st.subheader("Local statistics")
     _table(view, lisa.variable, var_label, name_col, name_alias, selected)
+    robustness.section(
+        layer=layer, filters=filters, var_label=var_label, name_col=name_col, name_alias=name_alias, **options
+    )
 
 
 def _layer_captions(layer: str, filters: StopFilter) -> None:
@@ -299,11 +329,18 @@ def _summary(lisa: hotspots.HotspotRun, gi: hotspots.HotspotRun, var_label: str)
     gres = gi.local
     c = st.columns(3)
     c[0].metric("Global Moran's I", f"{g.I:.3f}", help="Above 0: similar values sit next to each other.")
-    c[1].metric(
-        "Pseudo p (global)",
-        f"{g.p_sim:.3g}" if g.p_sim is not None else f"{g.p_rand:.3g}",
-        help="Share of random rearrangements with a Moran's I at least as extreme.",
-    )
+    if g.p_sim is not None:
+        c[1].metric(
+            "Pseudo p (global)",
+            f"{g.p_sim:.3g}",
+            help=f"Share of {g.permutations:,} random rearrangements with a Moran's I at least as extreme.",
+        )
+    else:
+        c[1].metric(
+            "p (global, normal approximation)",
+            f"{g.p_rand:.3g}",
+            help="No permutations were run: the p-value of Moran's I under randomisation (normal approximation).",
+        )
     c[2].metric(
         "Areas tested",
         f"{res.n_tested:,}",
@@ -311,11 +348,13 @@ def _summary(lisa: hotspots.HotspotRun, gi: hotspots.HotspotRun, var_label: str)
     )
     hot = sum(v for lab, v in gres.counts.items() if lab.startswith("Hot"))
     cold = sum(v for lab, v in gres.counts.items() if lab.startswith("Cold"))
+    confidence = f"{100 * (1 - significance_level('gi', gres.alpha)):.0f}%"
+    gi_p = "permutation" if gres.extra.get("inference") == "permutation" else "normal-theory"
     cut = f"{res.cutoff:.3g}" if res.cutoff > 0 else "none (no area passes)"
     st.markdown(
         f"**LISA:** {res.counts['High-High']:,} hot-spot (High-High) and {res.counts['Low-Low']:,} cold-spot "
         f"(Low-Low) areas, {res.counts['High-Low'] + res.counts['Low-High']:,} outliers. "
-        f"**Gi\\*:** {hot:,} hot and {cold:,} cold spots at 90% confidence or more."
+        f"**Gi\\*:** {hot:,} hot and {cold:,} cold spots at {confidence} confidence or more ({gi_p} p-values)."
     )
     st.caption(
         f"{var_label}; weights: {lisa.extra.get('weights')}; {res.permutations:,} permutations, seed {res.seed}; "

@@ -8,7 +8,11 @@ functions find the columns behind it:
 - :func:`population_column` and :func:`add_per_capita`: a count per 1,000 residents
   (raw, or empirical-Bayes smoothed), dividing by the population behind that year for
   NPAs (``rate_pop_YYYY``), otherwise ``pop_2020``;
-- :func:`rate_note`: how the rate was made, in plain words.
+- :func:`rate_note`: how the rate was made, in plain words;
+- :func:`prepare_variable`: the column a run analyses, with its notes.
+
+``custom`` is a user's own polygon layer (``python -m geo hotspots --layer PATH``): its
+rates divide by the population column the user names.
 """
 
 from __future__ import annotations
@@ -32,10 +36,12 @@ __all__ = [
     "add_per_capita",
     "step_columns",
     "rate_note",
+    "is_rate",
+    "prepare_variable",
 ]
 
 
-Layer = Literal["npa", "divisions", "incidents"]
+Layer = Literal["npa", "divisions", "incidents", "custom"]
 
 
 Smoothing = Literal["none", "eb"]
@@ -50,10 +56,23 @@ SMOOTHINGS: tuple[str, ...] = get_args(Smoothing)
 _YEAR = re.compile(r"^(?P<stem>.+)_(?P<year>\d{4})$")
 
 
+#: Words in a column name that mark it as a rate, share or average already (not a count).
+_RATE_WORDS = frozenset({"rate", "rates", "per", "pct", "percent", "share", "ratio", "avg", "mean", "median"})
+
+
 def year_of(column: str) -> int | None:
     """The year a column name ends with (``violent_crimes_2022`` -> 2022), or None."""
     m = _YEAR.match(column)
     return int(m["year"]) if m else None
+
+
+def is_rate(column: str) -> bool:
+    """Whether a column's name says it is already a rate or share (``violent_rate_2022``, ``stops_per_1000``).
+
+    Such a column must not be divided by the population again.
+    """
+    words = set(re.split(r"[^a-z0-9]+", column.lower()))
+    return bool(words & _RATE_WORDS)
 
 
 def population_column(gdf: pd.DataFrame, *, layer: str, variable: str) -> str:
@@ -82,6 +101,7 @@ def add_per_capita(
     variable: str,
     smoothing: Smoothing = "none",
     multiplier: float = 1000.0,
+    population: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, str, str]:
     """Add ``variable`` per 1,000 residents (raw or EB-smoothed) as a new column.
 
@@ -98,6 +118,9 @@ def add_per_capita(
         ``none`` (raw rate) or ``eb`` (global empirical Bayes, Marshall 1991).
     multiplier
         Residents the rate is expressed per.
+    population
+        Population column to divide by (default: :func:`population_column`; required
+        for a ``custom`` layer).
 
     Returns
     -------
@@ -105,15 +128,55 @@ def add_per_capita(
         A new layer with the rate column, the rate column's name
         (``<variable>_per_1000_pop`` or ``<variable>_per_1000_pop_eb``) and the
         population column used.
+
+    Raises
+    ------
+    ValueDomainError
+        ``variable`` is already a rate (:func:`is_rate`), or a custom layer without
+        ``population``.
+    SchemaError
+        No population column.
     """
     if smoothing not in SMOOTHINGS:
         raise ValueDomainError(f"smoothing must be one of {', '.join(SMOOTHINGS)}; got {smoothing!r}")
-    base = population_column(gdf, layer=layer, variable=variable)
+    if is_rate(variable):
+        raise ValueDomainError(
+            f"{variable!r} is already a rate or share: a per-capita rate divides a count by the population. "
+            "Analyse the column as it is, or choose the count (e.g. violent_crimes_2022)."
+        )
+    if population is not None:
+        if population not in gdf.columns:
+            raise SchemaError(f"population column {population!r} not in the layer")
+        base = population
+    elif layer == "custom":
+        raise ValueDomainError("a per-capita rate on your own layer needs the population column (--population COL)")
+    else:
+        base = population_column(gdf, layer=layer, variable=variable)
     name = f"{variable}_per_{int(multiplier):d}_pop" + ("_eb" if smoothing == "eb" else "")
     res = add_rate(
         gdf, events=variable, base=base, method="eb" if smoothing == "eb" else "raw", multiplier=multiplier, column=name
     )
     return res.frame, name, base
+
+
+def prepare_variable(
+    gdf: gpd.GeoDataFrame, *, layer: str, variable: str, per_capita: bool, smoothing: Smoothing = "none",
+    population: str | None = None,
+) -> tuple[gpd.GeoDataFrame, str, tuple[str, str] | None, list[str]]:  # fmt: skip
+    """The column a run analyses: ``variable`` itself, or its rate per 1,000 residents.
+
+    Returns ``(frame, column, rate, notes)``: ``rate`` is ``(events, base)`` for an EB
+    rate (Moran's I and LISA then use the EB standardisation), else ``None``.
+    """
+    if smoothing == "eb" and not per_capita:
+        raise ValueDomainError("empirical Bayes smoothing applies to a rate: set per_capita=True")
+    if not per_capita:
+        return gdf, variable, None, []
+    eb = smoothing == "eb"
+    frame, column, base = add_per_capita(
+        gdf, layer=layer, variable=variable, smoothing=smoothing, population=population
+    )
+    return frame, column, (variable, base) if eb else None, [rate_note(layer, eb=eb, base=base)]
 
 
 def step_columns(gdf: pd.DataFrame, prefix: str) -> list[str]:

@@ -18,16 +18,22 @@ Methods
     ``lisa_significance`` column of p-value classes for a significance map
     (:func:`significance_classes`).
 ``gi``
-    Getis-Ord Gi\* with ArcGIS confidence bins (:func:`geo.stats.getisord.local_gstar`):
-    permutation p-values when ``permutations > 0``, normal p-values otherwise.
+    Getis-Ord Gi\* with ArcGIS confidence bins (:func:`geo.stats.getisord.local_gstar`).
+    ``gi_inference`` chooses the p-value behind the bins, once for the command line and
+    the app: ``permutation`` (the default: GeoDa's conditional permutations, robust for
+    the skewed rates of small areas and the same rule as LISA on the same page) or
+    ``normal`` (ArcGIS's normal-theory p). With permutations the bin's direction is the
+    tail that is significant. The bins kept are the confidence levels at or above
+    ``1 - alpha`` (alpha 0.10: 90, 95 and 99 %; 0.05: 95 and 99 %; 0.01: 99 %).
 ``ehsa``
     Emerging hot spots over the years (:func:`geo.stats.emerging.emerging_hotspots`);
     ``variable`` is then a column prefix such as ``violent_crimes`` (the columns
-    ``violent_crimes_YYYY``).
+    ``violent_crimes_YYYY``). The correction applies to each year's bins (ArcGIS Pro).
 
 Layers
 ------
-``npa`` and ``divisions`` are polygon layers analysed as they are. ``incidents`` are
+``npa`` and ``divisions`` are polygon layers analysed as they are, and so is
+``custom``, a user's own polygons (give ``id_column``; rates need ``population``). ``incidents`` are
 points: they are counted in a hexagon grid clipped to ``boundary`` (the NPAs), the
 variable is ``count``, and ``gi`` is ArcGIS-style *optimized* hot spots
 (:func:`geo.stats.point_hotspots.optimized_hotspots`: the distance band comes from
@@ -44,18 +50,21 @@ and LISA use the Assuncao-Reis EB standardisation of the rate (GeoDa's "EB rate"
 Units with no population are ``Undefined`` (the columns and rates:
 :mod:`geo.analysis.hotspot_variables`).
 
+Every option is applied or refused with a message; none is silently ignored.
+
 Warnings
 --------
 :attr:`HotspotRun.warnings` are :class:`geo.errors.GeoWarning` values: the statistic's
 own (codes in :mod:`geo.stats.warning_codes`) and the :attr:`HotspotRun.advice` about
-the choices (code ``cutoff_below_floor``). Weights are built here; contiguity matrices
+the choices (code ``cutoff_below_floor``, :mod:`geo.analysis.hotspot_advice`: too few
+permutations for the significance asked for). Weights are built here; contiguity matrices
 are kept in ``cache_dir`` between processes when one is given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Hashable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -63,15 +72,34 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.analysis.hotspot_variables import LAYERS, SMOOTHINGS, Layer, Smoothing, add_per_capita, rate_note, step_columns
+from geo.analysis.hotspot_advice import result_advice
+from geo.analysis.hotspot_options import (
+    GI_INFERENCES,
+    GiInference,
+    Inference,
+    WeightsChoice,
+    check_choice,
+    inference_options,
+    unit_id_column,
+)
+from geo.analysis.hotspot_variables import (
+    LAYERS,
+    SMOOTHINGS,
+    Layer,
+    Smoothing,
+    add_per_capita,
+    prepare_variable,
+    rate_note,
+    step_columns,
+)
+from geo.analysis.robustness import RobustnessResult, robustness
 from geo.errors import GeoWarning, ValueDomainError
 from geo.stats.emerging import EmergingResult, emerging_hotspots
 from geo.stats.getisord import local_gstar
 from geo.stats.moran import MoranResult, local_moran, local_moran_rate, moran, moran_rate
 from geo.stats.point_hotspots import PointHotspotResult, optimized_hotspots
-from geo.stats.significance import Correction, LocalResult, settings_defaults, significance_classes
-from geo.stats.warning_codes import CUTOFF_BELOW_FLOOR
-from geo.stats.weights import KernelName, SpatialWeights, WeightsMethod, build_weights
+from geo.stats.significance import Correction, LocalResult, significance_classes
+from geo.stats.weights import KernelName, SpatialWeights, WeightsMethod
 
 __all__ = [
     "Layer",
@@ -80,10 +108,12 @@ __all__ = [
     "LAYERS",
     "METHODS",
     "WEIGHTS",
+    "GI_INFERENCES",
     "HotspotRun",
     "run_hotspots",
     "emerging_series",
     "emerging_result",
+    "run_robustness",
 ]
 
 
@@ -94,10 +124,6 @@ METHODS: tuple[str, ...] = get_args(Method)
 
 
 WEIGHTS: tuple[str, ...] = get_args(WeightsMethod)
-
-
-#: Unit id column of each layer (hexagon cells for incidents).
-ID_COLUMNS: dict[str, str] = {"npa": "npa", "divisions": "division", "incidents": "cell_id"}
 
 
 #: The statistic's own result, by method.
@@ -186,48 +212,6 @@ class HotspotRun:
         return "\n".join(self.lines)
 
 
-@dataclass(frozen=True)
-class _Inference:
-    """The inference options, defaults filled in."""
-
-    permutations: int
-    seed: int
-    alpha: float
-    correction: Correction
-
-
-@dataclass(frozen=True)
-class _WeightsChoice:
-    """The weights options of :func:`run_hotspots`, built per layer by :meth:`build`."""
-
-    weights: WeightsMethod | SpatialWeights
-    k: int | None
-    threshold: float | None
-    kernel: KernelName
-    cache_dir: Path | None
-
-    def build(self, gdf: gpd.GeoDataFrame) -> SpatialWeights:
-        if isinstance(self.weights, SpatialWeights):
-            return self.weights
-        method = self.weights
-        k = self.k
-        if k is None and method in ("knn", "kernel"):
-            k = 6
-        return build_weights(
-            gdf,
-            method=method,
-            k=k if method in ("knn", "kernel") else None,
-            threshold=self.threshold if method == "distance" else None,
-            kernel=self.kernel,
-            cache_dir=self.cache_dir,
-        )
-
-
-def _check_choice(value: object, allowed: tuple[str, ...], what: str) -> None:
-    if value not in allowed:
-        raise ValueDomainError(f"{what} must be one of {', '.join(allowed)}; got {value!r}")
-
-
 def run_hotspots(
     layer_frame: gpd.GeoDataFrame,
     *,
@@ -243,10 +227,13 @@ def run_hotspots(
     permutations: int | None = None,
     seed: int | None = None,
     alpha: float | None = None,
-    correction: Correction = "none",
+    correction: Correction | None = None,
+    gi_inference: GiInference | None = None,
     time_lag: int = 1,
     boundary: gpd.GeoDataFrame | None = None,
     cache_dir: Path | None = None,
+    id_column: str | None = None,
+    population: str | None = None,
 ) -> HotspotRun:
     """Run one hot-spot method on a layer with the options of the command line and the app.
 
@@ -256,7 +243,7 @@ def run_hotspots(
         The layer: NPAs or divisions (polygons, one row per unit), or incident
         points for ``layer="incidents"``. Not changed.
     layer
-        ``npa``, ``divisions`` or ``incidents``.
+        ``npa``, ``divisions``, ``incidents`` or ``custom`` (a user's polygons).
     variable
         Numeric column; for ``ehsa`` a prefix of yearly columns (``violent_crimes``);
         for incidents ``count``.
@@ -277,13 +264,17 @@ def run_hotspots(
     kernel
         Kernel function for ``kernel`` weights.
     permutations
-        Conditional permutations, 99 to 99,999 (``None``: settings). For ``gi`` 0
-        means normal p-values; with permutations the bins use the pseudo p-values.
+        Conditional permutations, 99 to 99,999 (``None``: settings); 0 only with
+        ``gi_inference="normal"`` or ``moran``.
     seed, alpha
-        Random seed and significance level (defaults from settings).
+        Random seed and significance level (defaults from settings). For ``gi`` the
+        confidence bins kept are those at ``1 - alpha`` or above.
     correction
-        Multiple-testing correction: ``none``, ``fdr`` or ``bonferroni`` (not used
-        by ``moran`` and ``ehsa``).
+        Multiple-testing correction: ``fdr`` (the default for local methods), ``none`` or
+        ``bonferroni``; ``ehsa`` corrects each time step. Refused for ``moran`` (one test).
+    gi_inference
+        ``permutation`` (default) or ``normal``: the p-value behind the Gi* bins
+        (``gi``, and the optimized hot spots of ``incidents``); refused by other methods.
     time_lag
         ``ehsa``: previous years in each bin's neighbourhood.
     boundary
@@ -291,6 +282,11 @@ def run_hotspots(
     cache_dir
         Folder for contiguity weights kept between runs (e.g.
         ``get_settings().cache_dir / "weights"``); ``None``: built every time.
+    id_column
+        Column naming each unit (default per layer: ``npa``, ``division``; required
+        for ``custom``).
+    population
+        Population column for per-capita rates (default per layer).
 
     Returns
     -------
@@ -310,25 +306,27 @@ def run_hotspots(
     ...                    smoothing="eb", method="lisa", weights="queen", seed=1)  # doctest: +SKIP
     >>> print(run.summary())  # doctest: +SKIP
     """
-    _check_choice(layer, LAYERS, "layer")
-    _check_choice(method, METHODS, "method")
-    _check_choice(smoothing, SMOOTHINGS, "smoothing")
+    check_choice(layer, LAYERS, "layer")
+    check_choice(method, METHODS, "method")
+    check_choice(smoothing, SMOOTHINGS, "smoothing")
     if isinstance(weights, str):
-        _check_choice(weights, WEIGHTS, "weights")
+        check_choice(weights, WEIGHTS, "weights")
     if smoothing == "eb" and not per_capita:
         raise ValueDomainError("empirical Bayes smoothing applies to a rate: set per_capita=True")
     if not isinstance(variable, str) or not variable:
         raise TypeError("variable must be a column name (str)")
-    inference = _Inference(*settings_defaults(permutations, seed, alpha), correction=correction)
-    choice = _WeightsChoice(weights, k=k, threshold=threshold, kernel=kernel, cache_dir=cache_dir)
+    inference = inference_options(method, permutations, seed, alpha, correction, gi_inference)
+    choice = WeightsChoice(weights, k=k, threshold=threshold, kernel=kernel, cache_dir=cache_dir)
     if layer == "incidents":
         return _run_points(
             layer_frame, variable=variable, method=method, per_capita=per_capita, weights=choice,
             inference=inference, boundary=boundary,
         )  # fmt: skip
+    ids = unit_id_column(layer_frame, layer, id_column)
     return _run_areas(
         layer_frame, layer=layer, variable=variable, method=method, per_capita=per_capita, smoothing=smoothing,
-        weights=choice.build(layer_frame), inference=inference, time_lag=time_lag,
+        weights=choice.build(layer_frame), inference=inference, time_lag=time_lag, id_column=ids,
+        population=population,
     )  # fmt: skip
 
 
@@ -344,24 +342,17 @@ def _weights_name(w: SpatialWeights) -> str:
 
 def _run_areas(
     gdf: gpd.GeoDataFrame, *, layer: str, variable: str, method: str, per_capita: bool, smoothing: Smoothing,
-    weights: SpatialWeights, inference: _Inference, time_lag: int,
+    weights: SpatialWeights, inference: Inference, time_lag: int, id_column: str, population: str | None,
 ) -> HotspotRun:  # fmt: skip
-    """NPAs or divisions: ``ehsa`` over the years, or one statistic of one column (raw or per capita)."""
-    id_column = ID_COLUMNS[layer] if ID_COLUMNS[layer] in gdf.columns else ""
+    """NPAs, divisions or a user's polygons: ``ehsa`` over the years, or one statistic of one column."""
     if method == "ehsa":
         return _run_ehsa(
             gdf, layer=layer, prefix=variable, per_capita=per_capita, smoothing=smoothing, weights=weights,
-            inference=inference, time_lag=time_lag, id_column=id_column,
+            inference=inference, time_lag=time_lag, id_column=id_column, population=population,
         )  # fmt: skip
-    eb = smoothing == "eb"
-    rate: tuple[str, str] | None = None
-    notes: list[str] = []
-    if per_capita:
-        frame, column, base = add_per_capita(gdf, layer=layer, variable=variable, smoothing=smoothing)
-        notes.append(rate_note(layer, eb=eb, base=base))
-        rate = (variable, base) if eb else None
-    else:
-        frame, column = gdf, variable
+    frame, column, rate, notes = prepare_variable(
+        gdf, layer=layer, variable=variable, per_capita=per_capita, smoothing=smoothing, population=population
+    )
     res, out, lines = _statistic(method, frame, column, weights, inference, rate=rate)
     return _make_run(
         res, layer=layer, method=method, variable=column, columns=(column,), frame=out, id_column=id_column,
@@ -371,7 +362,7 @@ def _run_areas(
 
 def _run_ehsa(
     gdf: gpd.GeoDataFrame, *, layer: str, prefix: str, per_capita: bool, smoothing: Smoothing,
-    weights: SpatialWeights, inference: _Inference, time_lag: int, id_column: str,
+    weights: SpatialWeights, inference: Inference, time_lag: int, id_column: str, population: str | None,
 ) -> HotspotRun:  # fmt: skip
     """Emerging hot spots of the yearly columns ``<prefix>_YYYY`` (counts, or rates per capita)."""
     counts = step_columns(gdf, prefix)
@@ -380,12 +371,13 @@ def _run_ehsa(
     if per_capita:
         columns = []
         for c in counts:
-            frame, name, _ = add_per_capita(frame, layer=layer, variable=c, smoothing=smoothing)
+            frame, name, _ = add_per_capita(frame, layer=layer, variable=c, smoothing=smoothing, population=population)
             columns.append(name)
         notes.append(rate_note(layer, eb=smoothing == "eb"))
     res = emerging_hotspots(
         frame, columns=columns, times=years, weights=weights, time_lag=time_lag,
         permutations=inference.permutations, seed=inference.seed, alpha=inference.alpha,
+        correction=inference.correction,
     )  # fmt: skip
     return _make_run(
         res, layer=layer, method="ehsa", variable=prefix, columns=tuple(columns), times=years, frame=res.frame,
@@ -398,7 +390,7 @@ def _statistic(
     frame: gpd.GeoDataFrame,
     column: str,
     weights: SpatialWeights,
-    inference: _Inference,
+    inference: Inference,
     *,
     rate: tuple[str, str] | None = None,
 ) -> tuple[LocalResult | MoranResult, gpd.GeoDataFrame, list[str]]:
@@ -424,7 +416,7 @@ def _statistic(
         return res, out, res.summary().splitlines()
     res = local_gstar(
         frame, column, weights=weights, permutations=perms, seed=seed, correction=inference.correction,
-        inference="permutation" if perms else "normal",
+        inference=inference.gi_inference, alpha=inference.alpha,
     )  # fmt: skip
     return res, res.frame, res.summary().splitlines()
 
@@ -433,7 +425,7 @@ def _local_moran(
     frame: gpd.GeoDataFrame,
     column: str,
     weights: SpatialWeights,
-    inference: _Inference,
+    inference: Inference,
     *,
     rate: tuple[str, str] | None,
 ) -> LocalResult:
@@ -464,8 +456,8 @@ def _make_run(
     id_column: str, lines: list[str], notes: list[str], weights_name: str, times: tuple[str, ...] = (),
 ) -> HotspotRun:  # fmt: skip
     """Build a :class:`HotspotRun`, adding the advice about the choices to its lines."""
-    local = result.gi if isinstance(result, PointHotspotResult) else result if isinstance(result, LocalResult) else None
-    advice = _resolution_advice(local)
+    local = result.gi if isinstance(result, PointHotspotResult) else result
+    advice = result_advice(local)
     return HotspotRun(
         layer=layer, method=method, variable=variable, columns=columns, times=times, result=result, frame=frame,
         id_column=id_column, lines=(*lines, *(f"warning: {a}" for a in advice)), notes=tuple(notes),
@@ -473,30 +465,9 @@ def _make_run(
     )  # fmt: skip
 
 
-def _resolution_advice(local: LocalResult | None) -> tuple[GeoWarning, ...]:
-    """Warn when the corrected cutoff lies below the smallest pseudo p-value the permutations allow."""
-    if local is None or not local.permutations:
-        return ()
-    gi = local.statistic == "gi_star"
-    if gi and local.extra.get("inference") != "permutation":
-        return ()
-    cutoffs = local.extra.get("cutoffs")
-    cut = cutoffs.get(1, local.cutoff) if gi and isinstance(cutoffs, Mapping) else local.cutoff
-    # the smallest pseudo p: one tail's (0 + 1) / (R + 1), doubled when two-sided
-    floor = (1.0 if local.extra.get("alternative") == "folded" else 2.0) / (local.permutations + 1)
-    if local.correction != "none" and 0 <= cut < floor:
-        text = (
-            f"the p-value cutoff after the {local.correction} correction ({cut:.3g}) is below the smallest pseudo "
-            f"p-value {local.permutations:,} permutations can give ({floor:.3g}), so no unit can be significant; "
-            "use more permutations"
-        )
-        return (GeoWarning(CUTOFF_BELOW_FLOOR, text),)
-    return ()
-
-
 def _run_points(
-    points: gpd.GeoDataFrame, *, variable: str, method: str, per_capita: bool, weights: _WeightsChoice,
-    inference: _Inference, boundary: gpd.GeoDataFrame | None,
+    points: gpd.GeoDataFrame, *, variable: str, method: str, per_capita: bool, weights: WeightsChoice,
+    inference: Inference, boundary: gpd.GeoDataFrame | None,
 ) -> HotspotRun:  # fmt: skip
     """Incident points counted in hexagons: optimized hot spots (``gi``), or LISA / Moran's I of the counts."""
     if variable != "count":
@@ -510,7 +481,7 @@ def _run_points(
     perms = inference.permutations
     opt = optimized_hotspots(
         points, boundary=boundary, correction=inference.correction, permutations=perms, seed=inference.seed,
-        inference="permutation" if perms else "normal",
+        inference=inference.gi_inference, alpha=inference.alpha,
     )  # fmt: skip
     notes = [
         f"{opt.n_points:,} points counted in {len(opt.frame):,} hexagons {opt.grid.spacing:,.0f} feet apart"
@@ -557,14 +528,10 @@ def emerging_series(run: HotspotRun, unit: Hashable) -> pd.DataFrame:
     values = pd.to_numeric(run.frame.loc[unit, list(run.columns)], errors="coerce").to_numpy(dtype=float)
     z = res.z.loc[unit].to_numpy(dtype=float)
     p = res.p.loc[unit].to_numpy(dtype=float)
+    hot = res.hot.loc[unit].to_numpy(dtype=bool)
+    cold = res.cold.loc[unit].to_numpy(dtype=bool)
     status = np.where(
-        ~np.isfinite(z),
-        "No value",
-        np.where(
-            p <= res.alpha,
-            np.where(z > 0, "Hot spot", np.where(z < 0, "Cold spot", "Not significant")),
-            "Not significant",
-        ),
+        ~np.isfinite(z), "No value", np.where(hot, "Hot spot", np.where(cold, "Cold spot", "Not significant"))
     )
     return pd.DataFrame({"year": [int(t) for t in run.times], "value": values, "z": z, "p": p, "status": status})
 
@@ -574,3 +541,57 @@ def emerging_result(run: HotspotRun) -> EmergingResult:
     if not isinstance(run.result, EmergingResult):
         raise ValueDomainError(f"this needs an emerging hot spot run (method 'ehsa'), not {run.method!r}")
     return run.result
+
+
+def run_robustness(
+    layer_frame: gpd.GeoDataFrame,
+    *,
+    layer: Layer,
+    variable: str,
+    method: Method,
+    per_capita: bool = False,
+    smoothing: Smoothing = "none",
+    permutations: int | None = None,
+    seed: int | None = None,
+    alpha: float | None = None,
+    correction: Correction | None = None,
+    id_column: str | None = None,
+    population: str | None = None,
+    cache_dir: Path | None = None,
+    **fixed: object,
+) -> RobustnessResult:
+    """How robust each hot spot is: ``lisa`` or ``gi`` under six weights and three seeds.
+
+    The variable is made as in :func:`run_hotspots` (a count, a rate per 1,000
+    residents, EB-smoothed or not); then :func:`geo.analysis.robustness.robustness`
+    runs the method under :data:`~geo.analysis.robustness.DEFAULT_SPECS` with seeds
+    ``seed``, ``seed + 1`` and ``seed + 2``. Choices the robustness run makes itself
+    (the weights, the Gi* p-value) are refused when given in ``fixed`` with a value
+    other than ``None``; an EB rate is analysed as the smoothed rate.
+
+    Raises
+    ------
+    ValueDomainError
+        ``moran`` or ``ehsa``, the incident layer, or a weights option given.
+    """
+    check_choice(layer, LAYERS, "layer")
+    if method not in ("lisa", "gi"):
+        raise ValueDomainError(f"the robustness run compares hot spots of lisa or gi, not {method!r}")
+    if layer == "incidents":
+        raise ValueDomainError("the robustness run is for polygon layers (npa, divisions, your own); not incidents")
+    given = sorted(k for k, v in fixed.items() if v is not None and k not in ("boundary", "time_lag"))
+    if given:
+        raise ValueDomainError(
+            f"the robustness run chooses its own weights and Gi* p-values; leave out {', '.join(given)}"
+        )
+    inference = inference_options(method, permutations, seed, alpha, correction, None)
+    ids = unit_id_column(layer_frame, layer, id_column)
+    frame, column, _, notes = prepare_variable(
+        layer_frame, layer=layer, variable=variable, per_capita=per_capita, smoothing=smoothing, population=population
+    )
+    s = inference.seed
+    res = robustness(
+        frame, column, method=method, seeds=(s, s + 1, s + 2), permutations=inference.permutations,
+        alpha=inference.alpha, correction=inference.correction, id_column=ids or None, cache_dir=cache_dir,
+    )  # fmt: skip
+    return replace(res, notes=tuple(notes))

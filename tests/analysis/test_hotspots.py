@@ -122,7 +122,8 @@ def test_bonferroni_cutoff_below_the_permutation_floor_is_flagged():
     g, _ = _layer()
     low = run_hotspots(g, layer="npa", variable="crimes", method="lisa", permutations=99, correction="bonferroni")
     assert [a.code for a in low.advice] == ["cutoff_below_floor"]
-    assert "no unit can be significant; use more permutations" in low.advice[0].text
+    # 0.05 / 49 units = 0.00102 < 2 / 100: the message names the permutations that would reach it
+    assert "no unit can be significant; use at least 1,959 permutations" in low.advice[0].text
     assert low.advice[0] in low.warnings
     assert low.summary().splitlines()[-1].startswith("warning: the p-value cutoff after the bonferroni")
     assert low.local.counts["High-High"] == 0
@@ -133,7 +134,7 @@ def test_bonferroni_cutoff_below_the_permutation_floor_is_flagged():
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        (dict(layer="tracts"), ValueDomainError, "layer must be one of npa, divisions, incidents"),
+        (dict(layer="tracts"), ValueDomainError, "layer must be one of npa, divisions, incidents, custom"),
         (dict(method="kriging"), ValueDomainError, "method must be one of moran, lisa, gi, ehsa"),
         (dict(weights="delaunay"), ValueDomainError, "weights must be one of queen, rook, knn, distance, kernel"),
         (dict(smoothing="eb"), ValueDomainError, "set per_capita=True"),
@@ -197,8 +198,8 @@ def test_emerging_series_and_explanation_agree_with_the_result():
 
 def test_explain_unit_states_cluster_p_and_cutoff():
     g, hot = _layer()
-    lisa = run_hotspots(g, layer="npa", variable="crimes", method="lisa", permutations=999, seed=1)
-    gi = run_hotspots(g, layer="npa", variable="crimes", method="gi", permutations=999, seed=1)
+    lisa = run_hotspots(g, layer="npa", variable="crimes", method="lisa", permutations=999, seed=1, correction="none")
+    gi = run_hotspots(g, layer="npa", variable="crimes", method="gi", permutations=999, seed=1, correction="none")
     for unit in (0, 48):
         text = narrative.explain_unit(lisa, gi, unit)
         row = lisa.frame.loc[unit]
@@ -207,3 +208,70 @@ def test_explain_unit_states_cluster_p_and_cutoff():
         assert f"so this is {verdict} it" in text
         assert f"Gi*: {gi.frame.loc[unit, 'gi_label']} (z = {gi.frame.loc[unit, 'gi_z']:+.2f}" in text
     assert narrative.explain_unit(lisa, gi, 0).startswith("LISA: High-High, a hot spot")
+
+
+# --------------------------------------------------------------------------- issue 10: choices applied, advice
+
+
+def test_choice_advice_names_the_permutations_needed():
+    from geo.analysis.hotspot_advice import choice_advice
+
+    # alpha 0.01 with 99 permutations: the smallest two-sided pseudo p, 0.02, is above alpha
+    (w,) = choice_advice(method="ehsa", permutations=99, alpha=0.01, correction="fdr", n_tests=371)
+    assert w.code == "cutoff_below_floor" and "0.02" in w.text and "at least 199 permutations" in w.text
+    assert not choice_advice(method="ehsa", permutations=199, alpha=0.01, correction="fdr", n_tests=371)
+    # Bonferroni over 371 units at 0.05 needs p <= 0.000135: 2 / (R + 1) <= that -> R >= 14,839
+    (b,) = choice_advice(method="lisa", permutations=9999, alpha=0.05, correction="bonferroni", n_tests=371)
+    assert "at least 14,839 permutations" in b.text
+    # normal-theory Gi* and Moran's I have no permutation floor
+    assert not choice_advice(
+        method="gi", permutations=99, alpha=0.01, correction="none", n_tests=371, gi_inference="normal"
+    )
+    assert not choice_advice(method="moran", permutations=99, alpha=0.01, correction="none", n_tests=371)
+
+
+def test_ehsa_with_too_few_permutations_is_flagged():
+    # the old run said "No Pattern Detected" for every unit without a word
+    run = run_hotspots(_cube(), layer="npa", variable="crimes", method="ehsa", permutations=99, alpha=0.01, seed=1)
+    assert run.result.counts["No Pattern Detected"] + run.result.counts.get("Isolated", 0) == 24
+    assert "cutoff_below_floor" in [w.code for w in run.warnings]
+    assert any("at least 199 permutations" in w.text for w in run.advice)
+
+
+def test_fdr_finding_nothing_says_how_many_permutations_a_unit_needs():
+    g, _ = _layer()
+    g["crimes"] = np.random.default_rng(5).poisson(20, len(g)).astype(float)  # no pattern
+    run = run_hotspots(g, layer="npa", variable="crimes", method="lisa", permutations=99, seed=2)
+    assert run.local.counts["High-High"] + run.local.counts["Low-Low"] == 0
+    (w,) = [a for a in run.advice if a.code == "cutoff_below_floor"]
+    # a single unit among 49 needs p <= 0.05 / 49 = 0.00102: R >= 1,959
+    assert "no unit passed the FDR correction" in w.text and "at least 1,959 permutations" in w.text
+
+
+def test_ehsa_correction_is_passed_through():
+    cube = _cube()
+    fdr = run_hotspots(cube, layer="npa", variable="crimes", method="ehsa", permutations=999, seed=1)
+    none = run_hotspots(
+        cube, layer="npa", variable="crimes", method="ehsa", permutations=999, seed=1, correction="none"
+    )
+    assert fdr.result.correction == "fdr" and none.result.correction == "none"
+    assert none.result.hot.to_numpy().sum() >= fdr.result.hot.to_numpy().sum()
+    series = hotspots.emerging_series(fdr, 0)
+    assert (series["status"] == "Hot spot").tolist() == fdr.result.hot.loc[0].tolist()
+
+
+def test_gi_inference_default_is_permutation_and_options_are_refused_where_unused():
+    g, _ = _layer()
+    gi = run_hotspots(g, layer="npa", variable="crimes", method="gi", permutations=99, seed=1)
+    assert gi.local.extra["inference"] == "permutation"
+    normal = run_hotspots(g, layer="npa", variable="crimes", method="gi", permutations=99, gi_inference="normal")
+    assert normal.local.extra["inference"] == "normal"
+    with pytest.raises(ValueDomainError, match="one test"):
+        run_hotspots(g, layer="npa", variable="crimes", method="moran", permutations=99, correction="fdr")
+    with pytest.raises(ValueDomainError, match="p-value of Gi"):
+        run_hotspots(g, layer="npa", variable="crimes", method="lisa", permutations=99, gi_inference="normal")
+    with pytest.raises(ValueDomainError, match="needs permutations"):
+        run_hotspots(g, layer="npa", variable="crimes", method="gi", permutations=0, gi_inference="permutation")
+    g["crime_rate"] = g["crimes"] / g["pop_2020"]
+    with pytest.raises(ValueDomainError, match="already a rate"):
+        run_hotspots(g, layer="npa", variable="crime_rate", method="lisa", permutations=99, per_capita=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit_folium import generate_js_hash
@@ -218,3 +219,71 @@ def test_emerging_click_shows_series_and_rule(open_page):
     series = at.dataframe[0].value
     assert list(series["Year"]) == [2011, 2013, 2015, 2016, 2017, 2018, 2019, 2020, 2021, 2022]
     assert set(series["Status"]) <= {"Hot spot", "Cold spot", "Not significant", "No value"}
+
+
+def _cli_bins(tmp_path, method: str, *extra: str) -> pd.Series:
+    """The command line's labels per NPA for the same choices."""
+    import geopandas as gpd
+
+    from geo.cli import main
+
+    out = tmp_path / f"{method}.geojson"
+    argv = ["hotspots", "--layer", "npa", "--variable", "violent_rate_2022", "--method", method, *extra]
+    assert main([*argv, "--out", str(out)]) == 0
+    g = gpd.read_file(out)
+    column = "gi_label" if method == "gi" else "lisa_cluster"
+    return g.set_index("npa")[column].sort_index()
+
+
+@pytest.mark.parametrize(
+    "widgets, cli_lisa, cli_gi",
+    [
+        ({}, [], []),  # every default: 999 permutations, alpha 0.05, FDR, permutation p for Gi*
+        (
+            {
+                "hs_weights": "Rook contiguity (shared border)",
+                "hs_perms": 499,
+                "hs_alpha": 0.1,
+                "hs_correction": "None",
+                "hs_gi_inference": "Normal-theory p (ArcGIS)",
+                "hs_seed": 7,
+            },
+            ["--weights", "rook", "--permutations", "499", "--alpha", "0.1", "--correction", "none", "--seed", "7"],
+            ["--gi-inference", "normal"],
+        ),
+    ],
+)
+def test_cli_and_app_give_identical_bins(open_page, tmp_path, monkeypatch, widgets, cli_lisa, cli_gi):
+    at = open_page(HOTSPOTS)
+    for key, value in widgets.items():
+        if key == "hs_seed":
+            at.number_input(key=key).set_value(value)
+        elif key == "hs_weights":
+            at.selectbox(key=key).set_value(value)
+        elif key in ("hs_perms", "hs_alpha"):
+            at.select_slider(key=key).set_value(value)
+        elif key in ("hs_correction", "hs_gi_inference"):
+            at.radio(key=key).set_value(value)
+    at.run()
+    assert not _problems(at)
+    table = at.dataframe[0].value.set_index("NPA").sort_index()
+    lisa = _cli_bins(tmp_path, "lisa", *cli_lisa)
+    gi = _cli_bins(tmp_path, "gi", *cli_lisa, *cli_gi)
+    assert list(table.index) == list(lisa.index)
+    assert table["LISA cluster"].tolist() == lisa.tolist()
+    assert table["Gi* result"].tolist() == gi.tolist()
+    assert table["Gi* result"].str.startswith("Hot").any()  # something to compare
+
+
+def test_robustness_section_counts_runs_per_npa(open_page):
+    at = open_page(HOTSPOTS)
+    assert len(at.dataframe) == 1  # the local statistics only: the check runs when asked for
+    at.toggle(key="hs_robust").set_value(True).run()
+    assert not _problems(at)
+    per_weights, table = at.dataframe[1].value, at.dataframe[2].value
+    assert len(table) == 459
+    assert per_weights["Neighbours"].tolist() == ["queen", "rook", "knn-6", "knn-10", "distance band", "kernel"]
+    m = _metrics(at)
+    assert int(m["Hot in all runs"]) == (table["Robustness"] == "Hot in all runs").sum()
+    tested = table["Runs tested"] > 0
+    assert (table.loc[tested, "Runs hot"] + table.loc[tested, "Runs cold"] <= 18).all()

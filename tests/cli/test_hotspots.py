@@ -186,7 +186,16 @@ def test_incidents_optimized_hotspots(layers, tmp_path, capsys):
             "permutations must be 99 to 99,999",
         ),
         (["--layer", "npa", "--variable", "nope", "--method", "ehsa"], "Prefixes available: .*violent_crimes"),
-        (["--layer", "incidents", "--variable", "count", "--method", "lisa"], "--method gi"),
+        (["--layer", "incidents", "--variable", "count", "--method", "ehsa"], "yearly values"),
+        (["--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--per-capita"], "already a rate"),
+        (["--layer", "npa", "--variable", "violent_rate_2022", "--method", "moran", "--correction", "fdr"], "one test"),
+        (["--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--gi-inference", "normal"], "Gi"),
+        (["--layer", "npa", "--variable", "v", "--method", "lisa", "--id-column", "npa"], "polygon file of your own"),
+        (["--layer", "tracts", "--variable", "v", "--method", "gi"], "tracts: no such file"),
+        (
+            ["--layer", "npa", "--variable", "violent_crimes_2022", "--method", "lisa", "--smoothing", "eb"],
+            "per_capita",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_with_message(layers, tmp_path, capsys, argv, message):
@@ -212,6 +221,118 @@ def test_parser_choices():
     parser = argparse.ArgumentParser()
     hotspots.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["hotspots", "--layer", "npa", "--variable", "v", "--method", "gi", "--out", "o.geojson"])
-    assert args.weights == "queen" and args.correction == "fdr" and not args.per_capita
+    # None: run_hotspots fills in the one default (queen, fdr for local methods, permutation p for Gi*)
+    assert args.weights is None and args.correction is None and args.gi_inference is None and not args.per_capita
     with pytest.raises(SystemExit):
-        parser.parse_args(["hotspots", "--layer", "tracts", "--variable", "v", "--method", "gi", "--out", "o.geojson"])
+        parser.parse_args(["hotspots", "--layer", "npa", "--variable", "v", "--method", "gi", "--gi-inference", "x"])
+
+
+def _gi(layers, tmp_path, *extra):
+    out = tmp_path / "gi.geojson"
+    argv = ["--layer", "npa", "--variable", "violent_rate_2022", "--method", "gi", "--permutations", "999", *extra]
+    assert _main([*argv, "--out", str(out)]) == 0
+    return gpd.read_file(out)
+
+
+def test_gi_bins_use_permutation_p_by_default_and_normal_on_request(layers, tmp_path, capsys):
+    # the old command line binned Gi* by the normal p unless told otherwise, the app by permutation p
+    g = _gi(layers, tmp_path)
+    ok = g["gi_p"].notna()
+    np.testing.assert_array_equal(g.loc[ok, "gi_p"], g.loc[ok, "gi_p_sim"])
+    normal = _gi(layers, tmp_path, "--gi-inference", "normal")
+    np.testing.assert_array_equal(normal.loc[ok, "gi_p"], normal.loc[ok, "gi_p_norm"])
+    # skewed rates: the normal p calls more hot spots than the permutation p
+    hot = lambda f: int(f["gi_label"].str.startswith("Hot").sum())  # noqa: E731
+    assert hot(normal) > hot(g)
+
+
+def test_gi_alpha_is_applied(layers, tmp_path, capsys):
+    loose = _gi(layers, tmp_path, "--alpha", "0.1", "--correction", "none")
+    strict = _gi(layers, tmp_path, "--alpha", "0.01", "--correction", "none")
+    assert loose["gi_label"].str.contains("90%").any()
+    assert not strict["gi_label"].str.contains("90%|95%").any()
+    assert strict["gi_label"].str.contains("99%").sum() == loose["gi_label"].str.contains("99%").sum()
+
+
+def test_incidents_correction_none_is_kept(layers, tmp_path, capsys):
+    # the old command line turned --correction none into fdr for the incident layer
+    out = tmp_path / "h.geojson"
+    argv = ["--layer", "incidents", "--variable", "count", "--method", "gi", "--correction", "none"]
+    assert _main([*argv, "--permutations", "99", "--out", str(out)]) == 0
+    fdr = tmp_path / "f.geojson"
+    argv = ["--layer", "incidents", "--variable", "count", "--method", "gi", "--correction", "fdr"]
+    assert _main([*argv, "--permutations", "99", "--out", str(fdr)]) == 0
+    none, with_fdr = gpd.read_file(out), gpd.read_file(fdr)
+    assert (none["gi_bin"] != 0).sum() > (with_fdr["gi_bin"] != 0).sum()
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".shp", ".parquet"])
+def test_own_polygon_layer(layers, tmp_path, capsys, suffix):
+    own = layers["npa"][["npa", "violent_crimes_2022", "rate_pop_2022", "geometry"]].to_crs("EPSG:4326")
+    own = own.rename(columns={"npa": "area_id", "violent_crimes_2022": "crimes", "rate_pop_2022": "people"})
+    path = tmp_path / f"mine{suffix}"
+    if suffix == ".parquet":
+        own.to_parquet(path)
+    else:
+        own.to_file(path)
+    out = tmp_path / "own.geojson"
+    argv = ["--layer", str(path), "--id-column", "area_id", "--variable", "crimes", "--per-capita"]
+    assert _main([*argv, "--population", "people", "--method", "lisa", "--permutations", "999", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "459 areas read, 459 kept" in text and "projected from" in text
+    g = gpd.read_file(out).set_index("area_id").sort_index()
+    assert len(g) == 459 and set(g.index) == set(own["area_id"])
+    assert g["lisa_cluster"].eq("High-High").any()
+    # the same analysis as the built-in NPA layer's
+    ref = tmp_path / "ref.geojson"
+    argv = ["--layer", "npa", "--variable", "violent_crimes_2022", "--per-capita", "--method", "lisa"]
+    assert _main([*argv, "--permutations", "999", "--out", str(ref)]) == 0
+    r = gpd.read_file(ref).set_index("npa").sort_index()
+    np.testing.assert_allclose(g["crimes_per_1000_pop"], r["violent_crimes_2022_per_1000_pop"], rtol=1e-12)
+    assert g["lisa_cluster"].tolist() == r["lisa_cluster"].tolist()
+
+
+def test_own_polygon_layer_errors(layers, tmp_path, capsys):
+    own = layers["npa"][["npa", "violent_crimes_2022", "geometry"]].copy()
+    own.loc[3, "npa"] = own.loc[2, "npa"]
+    path = tmp_path / "dup.gpkg"
+    own.to_file(path)
+    base = [
+        "--layer",
+        str(path),
+        "--variable",
+        "violent_crimes_2022",
+        "--method",
+        "gi",
+        "--out",
+        str(tmp_path / "x.geojson"),
+    ]
+    assert _main([*base, "--id-column", "npa"]) == 2
+    err = capsys.readouterr().err
+    assert "repeated id" in err and "rows 3, 4" in err
+    assert _main([*base, "--id-column", "name"]) == 2
+    assert "no column 'name'" in capsys.readouterr().err
+    assert _main(base) == 2
+    assert "--id-column" in capsys.readouterr().err
+    good = tmp_path / "good.gpkg"
+    layers["npa"][["npa", "violent_crimes_2022", "geometry"]].to_file(good)
+    base[1] = str(good)
+    assert _main([*base, "--id-column", "npa", "--per-capita"]) == 2
+    assert "--population" in capsys.readouterr().err
+
+
+def test_robustness_run_writes_counts_per_unit(layers, tmp_path, capsys):
+    out = tmp_path / "robust.geojson"
+    argv = ["--layer", "npa", "--variable", "violent_crimes_2022", "--per-capita", "--method", "lisa"]
+    assert _main([*argv, "--robustness", "--permutations", "99", "--correction", "none", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "18 runs = 6 weights" in text and "note: rate per 1,000 residents" in text
+    g = gpd.read_file(out)
+    assert len(g) == 459
+    tested = g["robust_runs"] > 0
+    assert (g.loc[tested, "robust_hot"] + g.loc[tested, "robust_cold"] <= g.loc[tested, "robust_runs"]).all()
+    assert (g.loc[~tested, "robust_class"] == "Not tested").all()
+    # the robustness run chooses its own weights: a weights option is refused, not ignored
+    assert _main([*argv, "--robustness", "--weights", "rook", "--out", str(out)]) == 2
+    assert "chooses its own weights" in capsys.readouterr().err
+    assert _main([*argv, "--robustness", "--method", "moran", "--out", str(out)]) == 2
