@@ -59,6 +59,11 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| { echo "could not install chromium (need root and Debian's package registry)"; exit 1; }; \
 	fi
+	@if ! command -v ogrinfo >/dev/null 2>&1; then \
+		echo "installing Debian's gdal-bin (ogrinfo) for the export round-trip tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin >/dev/null) \
+		|| { echo "could not install gdal-bin (need root and Debian's package registry)"; exit 1; }; \
+	fi
 
 setup: venv data assets
 

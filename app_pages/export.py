@@ -1,13 +1,14 @@
-"""Export: download any layer with its attributes as GeoJSON, GeoPackage or CSV."""
+"""Export: download any layer with its attributes, data dictionary and metadata."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from app_pages import common
 from geo.layers.catalog import CATALOG, cache_key, layer_names
 from geo.layers.filters import StopFilter
-from geo.output.export import MEDIA_TYPES, layer_bytes
+from geo.output.export import MEDIA_TYPES, export_zip, layer_bytes
 from geo.settings import get_settings
 
 LAYERS = {CATALOG[name].label: name for name in layer_names("export")}
@@ -20,15 +21,23 @@ FORMATS = {
 
 @st.cache_data(show_spinner="Preparing the file ...")
 def _bytes(layer: str, fmt: str, filters: StopFilter, key: str) -> bytes:
-    return layer_bytes(common.layer(layer, filters), fmt)
+    return layer_bytes(common.layer(layer, filters), fmt, layer_name=layer)
+
+
+@st.cache_data(show_spinner="Preparing the package ...")
+def _package(layer: str, fmt: str, filters: StopFilter, key: str) -> tuple[bytes, tuple[str, ...], pd.DataFrame]:
+    data, res = export_zip(common.layer(layer, filters), fmt, layer_name=layer, filters=filters)
+    return data, res.notes, res.dictionary
 
 
 def page() -> None:
-    """Draw the export page: choose a layer and a format, preview it, download it."""
+    """Draw the export page: choose a layer and a format, preview it, download it with its dictionary."""
     st.title("Export layers")
     st.write(
-        "Download a layer with all its attributes. GeoJSON follows RFC 7946 (longitude/latitude, WGS 84); "
-        "the GeoPackage keeps NC State Plane (EPSG:2264, US feet), the CRS used for analysis."
+        "Download a layer with all its attributes. GeoJSON follows RFC 7946 (longitude/latitude, WGS 84, "
+        "6 decimals); the GeoPackage keeps NC State Plane (EPSG:2264, US feet), the CRS used for analysis. "
+        "The package (.zip) adds the data dictionary (what each column means, its units, source and year) "
+        "and the metadata (software version, stop filter, data sources and when they were fetched)."
     )
     label = st.selectbox("Layer", list(LAYERS), key="ex_layer")
     fmt_label = st.radio("Format", list(FORMATS), key="ex_fmt", horizontal=True)
@@ -39,13 +48,27 @@ def page() -> None:
     frame = common.layer(layer, filters)
     st.write(f"{len(frame):,} features, {len(frame.columns) - 1} attributes.")
     st.dataframe(frame.drop(columns=frame.geometry.name).head(20), width="stretch", hide_index=True)
-    st.download_button(
+    key = cache_key(layer, settings=get_settings(), filters=filters)
+    data, notes, dictionary = _package(layer, fmt, filters, key)
+    for note in notes:
+        st.info(note)
+    left, right = st.columns(2)
+    left.download_button(
         f"Download {layer}.{fmt}",
-        data=_bytes(layer, fmt, filters, cache_key(layer, settings=get_settings(), filters=filters)),
+        data=_bytes(layer, fmt, filters, key),
         file_name=f"cmpd_{layer}.{fmt}",
         mime=MEDIA_TYPES[fmt],
         key="ex_download",
     )
+    right.download_button(
+        f"Download {layer}.zip (with dictionary and metadata)",
+        data=data,
+        file_name=f"cmpd_{layer}_{fmt}.zip",
+        mime="application/zip",
+        key="ex_download_zip",
+    )
+    with st.expander("Data dictionary"):
+        st.dataframe(dictionary, width="stretch", hide_index=True)
 
 
 if __name__ == "__main__":

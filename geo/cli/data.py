@@ -39,18 +39,34 @@ def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from geo.layers.catalog import layer_names
-    from geo.output.export import FORMATS
+    from geo.output.export import CSV_GEOMETRY, FORMATS
 
     p = sub.add_parser(
         "export",
-        help="write a layer with all its attributes",
+        help="write a layer with all its attributes, its data dictionary and its metadata",
         description="Write a layer with all its attributes. GeoJSON is RFC 7946 (EPSG:4326, counter-clockwise "
-        "exteriors); GeoPackage keeps EPSG:2264 (NC State Plane, US feet); CSV has the attributes and WKT "
-        "geometry in EPSG:4326.",
+        "exteriors, 6-decimal coordinates); GeoPackage keeps EPSG:2264 (NC State Plane, US feet), names the layer "
+        "for what it is, and holds the data dictionary as a table and the metadata in gpkg_metadata; CSV has the "
+        "attributes and WKT geometry in EPSG:4326 when every WKT fits an Excel cell (32,767 characters), else the "
+        "geometry goes to NAME.geometry.geojson (or is simplified, with --csv-geometry simplify), and text cells "
+        "that could start a spreadsheet formula get a leading apostrophe. Beside every file: NAME.dictionary.csv, "
+        "NAME.dictionary.json (each column's meaning, units, source and year) and NAME.metadata.json (software "
+        "version, time, stop filter, sources with their fetch dates, CRS).",
     )
     p.add_argument("--layer", required=True, choices=layer_names("export"), help="which layer")
     p.add_argument("--format", choices=FORMATS, help="output format (default: from the --out extension)")
     p.add_argument("--out", required=True, type=Path, metavar="PATH", help="output file")
+    p.add_argument(
+        "--csv-geometry",
+        choices=CSV_GEOMETRY,
+        default="auto",
+        help="CSV: auto (WKT if it fits an Excel cell, else a separate GeoJSON file; default), separate, simplify",
+    )
+    p.add_argument("--start", metavar="YYYY-MM", help="divisions: count stops from this month")
+    p.add_argument("--end", metavar="YYYY-MM", help="divisions: count stops up to this month")
+    p.add_argument(
+        "--reason", action="append", metavar="REASON", help="divisions: only this reason for stop (repeatable)"
+    )
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -98,12 +114,21 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from geo.layers.catalog import get_layer
-    from geo.output.export import write_layer
+    from geo.layers.catalog import get_layer, layer_spec
+    from geo.layers.filters import StopFilter
+    from geo.output.export import export_layer
 
-    gdf = get_layer(args.layer)
-    path = write_layer(gdf, args.out, fmt=args.format, layer_name=args.layer)
-    print(f"wrote {len(gdf)} features of layer {args.layer} to {path}")
+    filters = StopFilter(start=args.start, end=args.end, reasons=tuple(args.reason or ()))
+    if filters.steps() and not layer_spec(args.layer).stop_filters:
+        print(f"note: --start, --end and --reason count stops; layer {args.layer} has none, so they are ignored")
+        filters = StopFilter()
+    gdf = get_layer(args.layer, filters=filters)
+    res = export_layer(
+        gdf, args.out, fmt=args.format, layer_name=args.layer, filters=filters, csv_geometry=args.csv_geometry
+    )
+    print(res.summary())
+    if res.undescribed:
+        print(f"note: no description for {len(res.undescribed)} column(s): {', '.join(res.undescribed)}")
     return 0
 
 

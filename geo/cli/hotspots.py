@@ -45,6 +45,8 @@ import geopandas as gpd
 from geo.errors import DataFileError, ValueDomainError
 
 if TYPE_CHECKING:
+    from geo.analysis.hotspots import HotspotRun
+    from geo.analysis.robustness import RobustnessResult
     from geo.settings import Settings
 
 __all__ = ["add_parser", "run"]
@@ -126,17 +128,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="lisa or gi under six weights x three seeds: per unit, how many runs call it hot or cold",
     )
     p.add_argument("--time-lag", type=int, default=1, metavar="N", help="ehsa: previous years in each neighbourhood")
-    p.add_argument("--out", required=True, type=Path, metavar="FILE", help="output .geojson or .gpkg")
+    p.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="output .geojson, .gpkg or .csv, with a data dictionary and metadata beside it",
+    )
     return p
-
-
-def _write(frame: gpd.GeoDataFrame, out: Path, layer: str) -> Path:
-    from geo.output.export import write_layer
-
-    ext = out.suffix.lower()
-    if ext not in (".geojson", ".json", ".gpkg"):
-        raise DataFileError(f"{out}: write the result as .geojson or .gpkg")
-    return write_layer(frame, out, layer_name=f"hotspots_{layer}")
 
 
 def _layer(args: argparse.Namespace, settings: Settings) -> tuple[str, gpd.GeoDataFrame]:
@@ -169,8 +168,8 @@ def run(args: argparse.Namespace) -> int:
     from geo.settings import get_settings
 
     settings = get_settings()
-    if args.out.suffix.lower() not in (".geojson", ".json", ".gpkg"):
-        raise DataFileError(f"{args.out}: write the result as .geojson or .gpkg")
+    if args.out.suffix.lower() not in (".geojson", ".json", ".gpkg", ".csv"):
+        raise DataFileError(f"{args.out}: write the result as .geojson, .gpkg or .csv")
     layer, frame = _layer(args, settings)
     options = dict(
         layer=layer, variable=args.variable, method=args.method, per_capita=args.per_capita,
@@ -187,13 +186,16 @@ def run(args: argparse.Namespace) -> int:
         fixed = {"weights": args.weights, "k": args.k, "threshold": args.threshold, "kernel": args.kernel}
         fixed |= {"gi_inference": args.gi_inference, "time_lag": None, "boundary": None}
         rob_options = {k: v for k, v in options.items() if k not in fixed} | fixed
-        rob = run_robustness(frame, **rob_options)
-        lines, out_frame = rob.summary(unit="NPAs" if layer == "npa" else "units").splitlines(), rob.frame
+        run: HotspotRun | RobustnessResult = run_robustness(frame, **rob_options)
+        lines = run.summary(unit="NPAs" if layer == "npa" else "units").splitlines()
     else:
-        res = run_hotspots(frame, **options)
-        lines, out_frame = list(res.lines), res.frame
-    path = _write(out_frame, args.out, layer)
-    lines.append(f"wrote {len(out_frame)} features to {path}")
+        run = run_hotspots(frame, **options)
+        lines = list(run.lines)
+    from geo.output.results import write_result
+
+    written = write_result(run, args.out, layer=layer)
+    lines.append(f"wrote {len(run.frame)} features to {args.out}")
+    lines += written.summary().splitlines()
     print("\n".join(lines))
     sys.stdout.flush()
     return 0

@@ -114,7 +114,7 @@ def test_export_points_gpkg_and_csv(run, tmp_path, layer):
     csv = tmp_path / f"{layer}.csv"
     assert run("export", "--layer", layer, "--out", str(gpkg)).returncode == 0
     assert run("export", "--layer", layer, "--format", "csv", "--out", str(csv)).returncode == 0
-    g = gpd.read_file(gpkg)
+    g = gpd.read_file(gpkg, layer=layer)  # the file also holds the table {layer}_dictionary
     t = pd.read_csv(csv)
     assert g.crs.to_epsg() == 2264 and len(g) == len(t)
     assert {"npa", "division", "longitude", "latitude", "geometry_wkt"} <= set(t.columns)

@@ -87,10 +87,15 @@ def test_gi_per_capita_knn_fdr_to_gpkg(layers, tmp_path, capsys):
         ]
     )
     assert rc == 0
-    g = gpd.read_file(out)
+    import pyogrio
+
+    assert [name for name, _ in pyogrio.list_layers(out)] == ["hotspots_npa_gi", "hotspots_npa_gi_dictionary"]
+    g = gpd.read_file(out, layer="hotspots_npa_gi").set_index("npa")
     # per capita = count / rate_pop_2022 * 1000 = the published rate per 1,000
-    np.testing.assert_allclose(g["violent_crimes_2022_per_1000_pop"], g["violent_rate_2022"], rtol=1e-9)
+    published = layers["npa"].set_index("npa").loc[g.index, "violent_rate_2022"]
+    np.testing.assert_allclose(g["violent_crimes_2022_per_1000_pop"], published, rtol=1e-9)
     assert g.crs.to_epsg() == 2264
+    assert set(g["weights"]) == {"knn (k=8)"} and set(g["correction"]) == {"fdr"}
     assert "Hot Spot with 99% Confidence" in capsys.readouterr().out
 
 
@@ -214,7 +219,7 @@ def test_bad_output_extension(layers, tmp_path, capsys):
         )
         == 2
     )
-    assert ".geojson or .gpkg" in capsys.readouterr().err
+    assert ".geojson, .gpkg or .csv" in capsys.readouterr().err
 
 
 def test_parser_choices():
