@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["PageSpec", "PAGES"]
+__all__ = ["PageSpec", "PAGES", "UNFILTERED_PAGES"]
 
 
 @dataclass(frozen=True)
@@ -33,3 +33,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/upload.py", "Check a stops file", "check-file"),
     PageSpec("app_pages/methods.py", "Methods and data", "methods"),
 )
+
+
+#: Pages that show no stop figure: the sidebar says the stop filters do not change them.
+UNFILTERED_PAGES: frozenset[str] = frozenset({"emerging", "methods", "check-file"})

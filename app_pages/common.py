@@ -13,6 +13,8 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from app_pages import url_state
+from app_pages.url_state import Param
 from geo.caveats import CAVEATS
 from geo.errors import GeoDataError
 from geo.layers import build, catalog
@@ -137,19 +139,55 @@ def reports() -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- filters
 
 
-def sidebar_filters() -> None:
-    """Draw the stop filters in the sidebar; their values live in session state."""
+def _filter_params(s: pd.DataFrame, months: list[str]) -> tuple[Param, ...]:
+    """The stop filters' URL parameters (left out of the URL while a filter is at its default)."""
+    cats = {k: list(s[c].cat.categories) for k, c in _FILTER_COLUMNS.items()}
+    return (
+        Param("f_period", "period", options=months, pair=True, omit=(months[0], months[-1]) if months else None),
+        *(Param(k, name, options=cats[k], multi=True, omit=[]) for k, name in _FILTER_NAMES.items()),
+    )
+
+
+_FILTER_COLUMNS = {"f_reasons": "reason", "f_genders": "driver_gender", "f_ages": "age_band", "f_divisions": "division"}
+_FILTER_NAMES = {"f_reasons": "reason", "f_genders": "gender", "f_ages": "age", "f_divisions": "division"}
+
+
+def _reset_filters() -> None:
+    """Back to every stop (a button callback: runs before the widgets are drawn)."""
+    st.session_state.pop("f_period", None)  # the slider then takes its default range (all months)
+    for key in _FILTER_COLUMNS:
+        st.session_state[key] = []
+
+
+def sidebar_filters(*, applies: bool = True) -> None:
+    """Draw the stop filters in the sidebar; their values live in session state and in the URL.
+
+    ``applies=False`` (a page that shows no stop figure) keeps the filters but says
+    they do not change this page.
+    """
     s = stops()
     months = sorted(s["month"].dropna().dt.strftime("%Y-%m").unique())
+    params = _filter_params(s, months)
+    url_state.restore(params, keep=False)
     with st.sidebar:
         st.header("Stop filters")
-        st.caption("Apply to every stop-based figure (maps, disparities). Neighborhood data is not filtered.")
+        if applies:
+            st.caption("Apply to every stop-based figure (maps, disparities). Neighborhood data is not filtered.")
+        else:
+            st.caption("These filters apply to the stop figures of other pages; they do not change this page.")
         if months:
-            st.select_slider("Period", options=months, value=(months[0], months[-1]), key="f_period")
+            st.select_slider(
+                "Period",
+                options=months,
+                key="f_period",
+                **url_state.default("f_period", (months[0], months[-1]), always=True),
+            )
         st.multiselect("Reason for stop", list(s["reason"].cat.categories), key="f_reasons", placeholder="All reasons")
         st.multiselect("Driver gender", list(s["driver_gender"].cat.categories), key="f_genders", placeholder="All")
         st.multiselect("Driver age band", list(s["age_band"].cat.categories), key="f_ages", placeholder="All ages")
         st.multiselect("Division", list(s["division"].cat.categories), key="f_divisions", placeholder="All divisions")
+        st.button("Reset the filters", key="f_reset", on_click=_reset_filters)
+    url_state.store(params)
 
 
 def current_filters() -> StopFilter:

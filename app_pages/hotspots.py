@@ -9,7 +9,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, robustness
+from app_pages import common, robustness, url_state
+from app_pages.url_state import Param
 from geo.analysis import hotspots
 from geo.analysis.hotspot_advice import choice_advice, significance_level
 from geo.caveats import POINT_SAMPLE, STOPS_NO_COORDINATES
@@ -57,6 +58,19 @@ VIEWS = ["LISA clusters", "Significance (p-values)", "Gi* hot and cold spots"]
 NAMES = {"npa": ("npa", "NPA"), "divisions": ("division", "Division"), "incidents": ("cell_id", "Hexagon")}
 NOUNS = {"NPA": "NPA", "Division": "division", "Hexagon": "hexagon"}
 FEET_PER_MILE = 5280.0
+#: The page's choices in the URL (the year, the variable and the selected area are added where they are chosen).
+PARAMS = (
+    Param("hs_layer", "layer", codes={label: code for label, code in LAYERS.items()}),
+    Param("hs_crime", "crime", codes={label: stems[0] for label, stems in CRIMES.items()}),
+    Param("hs_measure", "measure", codes={RATE: "rate", EB_RATE: "eb", COUNT: "count"}),
+    Param("hs_weights", "weights", codes=WEIGHTS),
+    Param("hs_perms", "perms", options=PERMUTATIONS),
+    Param("hs_alpha", "alpha", options=ALPHAS),
+    Param("hs_correction", "correction", codes=CORRECTIONS),
+    Param("hs_gi_inference", "gi", codes=GI_INFERENCES),
+    Param("hs_seed", "seed", kind=int),
+    Param("hs_view", "view", codes={VIEWS[0]: "lisa", VIEWS[1]: "p", VIEWS[2]: "gi"}),
+)
 #: Warnings both runs give about the same areas: said once, by the LISA run.
 SAID_BY_LISA = frozenset({UNDEFINED_UNITS, SMALL_SAMPLE, ISLANDS, COMPONENTS})
 
@@ -140,14 +154,21 @@ def _variable_widgets(layer: str, frame) -> tuple[str, bool, str, str]:
     if layer == "divisions":
         variables = [v for v in variables_for("divisions", frame)]
         default = next((i for i, v in enumerate(variables) if v.column == "stops_per_1000"), 0)
+        vp = Param("hs_div_var", "variable", codes={v: v.column for v in variables})
+        url_state.restore([vp])
         var = st.selectbox(
-            "Variable", variables, index=default, key="hs_div_var", format_func=lambda v: f"{v.group}: {v.label}"
-        )
+            "Variable", variables, key="hs_div_var", format_func=lambda v: f"{v.group}: {v.label}",
+            **url_state.default("hs_div_var", default, "index"),
+        )  # fmt: skip
+        url_state.store([vp])
         return var.column, False, "none", var.label
     crime = st.selectbox("Crime", list(CRIMES), key="hs_crime")
     count_stem, rate_stem = CRIMES[crime]
     years = sorted({int(c[-4:]) for c in frame.columns if c.startswith(count_stem + "_")}, reverse=True)
+    yp = Param(f"hs_year_{count_stem}", "year", options=years)
+    url_state.restore([yp])
     year = st.selectbox("Year", years, key=f"hs_year_{count_stem}")
+    url_state.store([yp])
     measure = st.radio("Measure", [RATE, EB_RATE, COUNT], key="hs_measure")
     if measure == COUNT:
         return f"{count_stem}_{year}", False, "none", f"{crime}, count ({year})"
@@ -193,6 +214,16 @@ def page() -> None:
     )
     with st.expander("What a hot spot means, and how sure we are", expanded=False):
         st.markdown(EXPLANATION)
+    url_state.restore(PARAMS)
+    for bad in url_state.bad_values():
+        st.caption(f"The link's choice {common.text(bad)} is not available here; the default is shown instead.")
+    try:
+        _page_body()
+    finally:
+        url_state.store(PARAMS)
+
+
+def _page_body() -> None:
     settings = get_settings()
     left, right = st.columns([1, 3])
     with left:
@@ -209,15 +240,17 @@ def page() -> None:
         permutations = st.select_slider(
             "Permutations",
             PERMUTATIONS,
-            value=999 if settings.permutations not in PERMUTATIONS else settings.permutations,
             key="hs_perms",
+            **url_state.default(
+                "hs_perms", 999 if settings.permutations not in PERMUTATIONS else settings.permutations
+            ),
             help=PERMUTATIONS_HELP,
         )
         alpha = st.select_slider(
             "Significance level (α)",
             ALPHAS,
-            value=settings.alpha if settings.alpha in ALPHAS else 0.05,
             key="hs_alpha",
+            **url_state.default("hs_alpha", settings.alpha if settings.alpha in ALPHAS else 0.05),
         )
         correction = CORRECTIONS[
             st.radio(
@@ -238,7 +271,11 @@ def page() -> None:
                 "rates are not.",
             )
         ]
-        seed = int(st.number_input("Random seed", min_value=0, value=int(settings.seed), step=1, key="hs_seed"))
+        seed = int(
+            st.number_input(
+                "Random seed", min_value=0, step=1, key="hs_seed", **url_state.default("hs_seed", int(settings.seed))
+            )
+        )
         n_tests = len(frame) if layer != "incidents" else n_units
         for w in choice_advice(
             method="lisa", permutations=int(permutations), alpha=float(alpha), correction=correction, n_tests=n_tests
@@ -407,9 +444,12 @@ def _view_frame(lisa: hotspots.HotspotRun, gi: hotspots.HotspotRun, name_col: st
 
 
 def _selection(view, name_col: str, name_alias: str, layer: str, map_key: str, out: dict):
-    """The selected row label: a click on the map, or the list below it."""
+    """The selected row label: a link's ``unit``, a click on the map, or the list below it."""
     sel_key = f"hs_unit_{layer}"
     options = [None, *view.index.tolist()]
+    names = view[name_col].astype(str).to_dict() if name_col in view else {}
+    unit_param = Param(sel_key, "unit", codes={i: str(names.get(i, i)) for i in options if i is not None})
+    url_state.restore([unit_param])
     clicked = (out.get("last_active_drawing") or {}).get("id")
     seen_key = f"{map_key}_seen"
     if clicked is not None and clicked != st.session_state.get(seen_key):
@@ -419,13 +459,14 @@ def _selection(view, name_col: str, name_alias: str, layer: str, map_key: str, o
             st.session_state[sel_key] = by_id[clicked]
     if st.session_state.get(sel_key) not in options:
         st.session_state.pop(sel_key, None)
-    names = view[name_col].astype(str).to_dict() if name_col in view else {}
-    return st.selectbox(
+    chosen = st.selectbox(
         f"Selected {NOUNS[name_alias]} (click the map, or choose here)",
         options,
         key=sel_key,
         format_func=lambda i: "None" if i is None else f"{name_alias} {names.get(i, i)}",
     )
+    url_state.store([unit_param])
+    return chosen
 
 
 def _scatter(view, value_col: str, name_col: str, name_alias: str, g, selected) -> None:

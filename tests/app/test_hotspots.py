@@ -287,3 +287,39 @@ def test_robustness_section_counts_runs_per_npa(open_page):
     assert int(m["Hot in all runs"]) == (table["Robustness"] == "Hot in all runs").sum()
     tested = table["Runs tested"] > 0
     assert (table.loc[tested, "Runs hot"] + table.loc[tested, "Runs cold"] <= 18).all()
+
+
+def test_a_link_restores_the_choices_and_the_url_follows_them(settings, monkeypatch):
+    monkeypatch.setenv("CMPD_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("CMPD_CACHE_DIR", str(settings.cache_dir))
+    at = AppTest.from_file(APP, default_timeout=120)
+    link = {"weights": "rook", "perms": "499", "alpha": "0.1", "correction": "none", "gi": "normal", "year": "2021"}
+    link |= {"unit": "380", "view": "gi", "seed": "7"}
+    for name, value in link.items():
+        at.query_params[name] = value
+    at.switch_page(HOTSPOTS).run()
+    assert not _problems(at)
+    assert at.selectbox(key="hs_weights").value == "Rook contiguity (shared border)"
+    assert at.select_slider(key="hs_perms").value == 499 and at.number_input(key="hs_seed").value == 7
+    assert at.radio(key="hs_gi_inference").value == "Normal-theory p (ArcGIS)"
+    assert at.selectbox(key="hs_year_violent_crimes").value == 2021
+    assert at.radio(key="hs_view").value == "Gi* hot and cold spots"
+    unit = at.selectbox(key="hs_unit_npa").value
+    assert at.dataframe[0].value.iloc[0]["NPA"] == 380 and unit is not None  # the linked NPA, first in the table
+    # choosing again writes the URL; an unknown value in a link is dropped with a note, not an error
+    at.selectbox(key="hs_weights").set_value("K nearest neighbours").run()
+    assert at.query_params["weights"] == ["knn"] or at.query_params["weights"] == "knn"
+    bad = AppTest.from_file(APP, default_timeout=120)
+    bad.query_params["weights"] = "delaunay"
+    bad.switch_page(HOTSPOTS).run()
+    assert not _problems(bad)
+    assert any("weights=delaunay" in c.value for c in bad.caption)
+
+
+def test_choices_survive_switching_pages(open_page):
+    at = open_page(HOTSPOTS)
+    at.selectbox(key="hs_weights").set_value("Rook contiguity (shared border)").run()
+    at.switch_page(EMERGING).run()
+    at.switch_page(HOTSPOTS).run()
+    assert not _problems(at)
+    assert at.selectbox(key="hs_weights").value == "Rook contiguity (shared border)"
