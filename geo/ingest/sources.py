@@ -1,7 +1,7 @@
 """The data sets the project uses: where each lives on disk and where it comes from.
 
 Raw files live under :attr:`geo.settings.Settings.data_dir`, laid out exactly like
-the shared mirror (``stops/``, ``divisions/``, ``npa/``, ``points/``, ``other/``).
+the shared mirror (``stops/``, ``divisions/``, ``npa/``, ``points/``, ``other/``, ``reference/``).
 ``python -m geo fetch`` fills that folder, from the City of Charlotte portal or from a
 mirror folder, and writes ``manifest.json`` beside the files; :func:`resolve` reads the
 manifest to find the file of a data set (a portal download may use another file name
@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from geo.errors import DataFileError
 
-__all__ = ["MANIFEST_NAME", "Dataset", "DATASETS", "read_manifest", "resolve"]
+__all__ = ["MANIFEST_NAME", "Dataset", "DATASETS", "REFERENCE_FILES", "read_manifest", "resolve"]
 
 
 MANIFEST_NAME = "manifest.json"
@@ -80,6 +80,37 @@ _QOL_REPO = (
 
 
 _QOL = f"{_QOL_REPO}/public/data"
+
+
+# - Reference layers (2013): mecklenburg-gis/mecklenburg-gis-opendata, data/<name>.geojson, pinned to the
+#   commit the shared mirror was copied from; the state-maintained roads: dillonmabry/cmpd-traffic-helper,
+#   traffic_analyzer/resources/reference_data/roads.csv; the NPA groups: the Quality of Life Explorer's
+#   src/assets/neighborhod-groups.json (sic). Addresses from shared/data/PROVENANCE.md section 6 (not
+#   reachable from the build machine).
+_MECK_GIS = "https://raw.githubusercontent.com/mecklenburg-gis/mecklenburg-gis-opendata/30d5a88cbbbd73aaa41510a6490a081112eb103e/data"
+
+
+_ROADS_URL = (
+    "https://raw.githubusercontent.com/dillonmabry/cmpd-traffic-helper/d261bc007eb127cb5dbea16f6c0de36c54fa41e4"
+    "/traffic_analyzer/resources/reference_data/roads.csv"
+)
+
+
+#: Reference layer key -> (file stem in the Mecklenburg GIS repository, description).
+REFERENCE_FILES: dict[str, tuple[str, str]] = {
+    "ref_zipcodes": ("zipcodes", "ZIP code areas (34 polygons, 2013)"),
+    "ref_historic_districts": ("historic_districts", "Charlotte local historic districts (6 polygons, 2013)"),
+    "ref_council_districts": ("charlotte_city_council", "Charlotte City Council districts (7 polygons, 2013 lines)"),
+    "ref_police_stations": ("police_stations", "CMPD police stations (points, 2013)"),
+    "ref_parks": ("parks", "Mecklenburg parks and recreation sites (points, 2013)"),
+    "ref_schools": ("schools", "schools (points, 2013)"),
+    "ref_libraries": ("libraries", "public libraries (points, 2013)"),
+    "ref_hospitals": ("hospitals", "hospitals (points, 2013)"),
+    "ref_colleges": ("colleges", "colleges and universities (points, 2013)"),
+    "ref_town_halls": ("town_halls", "town halls (points, 2013)"),
+    "ref_railroads": ("railroads", "railroads (lines, 2013)"),
+    "ref_greenways": ("greenways", "greenways (lines, 2013)"),
+}
 
 
 _NPA_METRICS = ("r1", "r47", "r14", "r15", "r16", "r17", "r18", "r58", "d58", "r59", "d59", "r60", "d60", "r37", "d37")
@@ -152,6 +183,24 @@ DATASETS: dict[str, Dataset] = {
             "incidents_sample",
             "points/CMPD_Incidents_sample5000.csv",
             "CMPD incident reports, first 5,000 records of the layer (points)",
+        ),
+        *[
+            Dataset(
+                key, f"reference/meck_{stem}.geojson", f"Mecklenburg County GIS {desc}", f"{_MECK_GIS}/{stem}.geojson"
+            )
+            for key, (stem, desc) in REFERENCE_FILES.items()
+        ],
+        Dataset(
+            "ref_state_roads",
+            "reference/charlotte_state_maintained_roads.csv",
+            "City of Charlotte state-maintained roads (3,403 segments; geometry as a flat lon,lat list)",
+            _ROADS_URL,
+        ),
+        Dataset(
+            "npa_groups",
+            "npa/npa_groups_council_jurisdiction.json",
+            "Quality of Life Explorer NPA groups: jurisdiction, City Council and County Commission districts",
+            f"{_QOL_REPO}/src/assets/neighborhod-groups.json",
         ),
         Dataset(
             "odp_workbook",

@@ -47,6 +47,8 @@ __all__ = [
     "OFFICER_GENDER_RANGE",
     "SOURCE_COLORS",
     "ROBUSTNESS_COLORS",
+    "REFERENCE_COLORS",
+    "LANDMARK_COLORS",
 ]
 
 
