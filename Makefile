@@ -64,6 +64,11 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin >/dev/null) \
 		|| { echo "could not install gdal-bin (need root and Debian's package registry)"; exit 1; }; \
 	fi
+	@if ! command -v pdftotext >/dev/null 2>&1; then \
+		echo "installing Debian's poppler-utils (pdftotext) for the report tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null) \
+		|| { echo "could not install poppler-utils (need root and Debian's package registry)"; exit 1; }; \
+	fi
 
 setup: venv data assets
 
