@@ -72,6 +72,15 @@ HOTSPOT_RUNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("npa_gi", ("--layer", "npa", "--variable", "violent_rate_2022", "--method", "gi")),
     ("npa_gi_perm", ("--layer", "npa", "--variable", "violent_rate_2022", "--method", "gi", "--permutations", "999")),
     ("npa_gi_percap", ("--layer", "npa", "--variable", "violent_crimes_2022", "--per-capita", "--method", "gi")),
+    (
+        "npa_gi_normal",
+        ("--layer", "npa", "--variable", "violent_rate_2022", "--method", "gi", "--gi-inference", "normal"),
+    ),
+    (
+        "npa_robustness",
+        ("--layer", "npa", "--variable", "violent_crimes_2022", "--per-capita", "--method", "lisa", "--robustness"),
+    ),
+    ("npa_ehsa_none", ("--layer", "npa", "--variable", "violent_crimes", "--method", "ehsa", "--correction", "none")),
     ("npa_ehsa", ("--layer", "npa", "--variable", "violent_crimes", "--method", "ehsa")),
     ("npa_ehsa_lag2", ("--layer", "npa", "--variable", "property_crimes", "--method", "ehsa", "--time-lag", "2")),
     ("div_moran", ("--layer", "divisions", "--variable", "stops", "--method", "moran")),
@@ -170,7 +179,7 @@ def record_cli(tmp: Path) -> dict[str, Any]:
         code, text, err = _cli(["hotspots", *args, "--out", str(path)])
         hs[name] = {
             "code": code,
-            "stdout": text.replace(str(path), "<out>").splitlines(),
+            "stdout": text.replace(str(path), "<out>").replace(str(tmp), "<tmp>").splitlines(),
             "stderr": err.splitlines(),
             "sha": _sha(path.read_bytes()) if path.exists() else None,
         }
@@ -182,7 +191,7 @@ def record_cli(tmp: Path) -> dict[str, Any]:
             code, text, err = _cli(["export", "--layer", layer, "--out", str(path)])
             ex[f"{layer}.{fmt}"] = {
                 "code": code,
-                "stdout": text.replace(str(path), "<out>").strip(),
+                "stdout": text.replace(str(path), "<out>").replace(str(tmp), "<tmp>").strip(),
                 "sha": _sha(path.read_bytes()),
             }
     out["export"] = ex

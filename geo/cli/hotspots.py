@@ -194,7 +194,6 @@ def run(args: argparse.Namespace) -> int:
     from geo.output.results import write_result
 
     written = write_result(run, args.out, layer=layer)
-    lines.append(f"wrote {len(run.frame)} features to {args.out}")
     lines += written.summary().splitlines()
     print("\n".join(lines))
     sys.stdout.flush()
