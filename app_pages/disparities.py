@@ -114,6 +114,8 @@ def _models(filters: Filters, reference: str) -> dict[str, dict[str, Any]]:
             "references": r.references,
             "notes": r.notes,
             "converged": r.converged,
+            "method": r.method,
+            "separated": r.separated,
             "pseudo_r2": r.pseudo_r2,
             "seconds": r.seconds,
         }
@@ -178,6 +180,7 @@ def _rate_view(t: pd.DataFrame, *, unit_label: str | None, base: str) -> pd.Data
         out[f"Ratio vs {ref_name}"] = t["ratio"]
         out["Ratio 95% low"] = t["ratio_lo"]
         out["Ratio 95% high"] = t["ratio_hi"]
+        out["Ratio interval"] = t["ratio_method"]
     return out
 
 
@@ -192,6 +195,7 @@ def _rate_columns(base: str) -> dict[str, Any]:
         base: st.column_config.NumberColumn(format="localized"),
         "With outcome": st.column_config.NumberColumn(format="localized"),
         "Cell": st.column_config.TextColumn(width="medium"),
+        "Ratio interval": st.column_config.TextColumn(width="medium"),
         **{c: ratio for c in ("Ratio 95% low", "Ratio 95% high")},
     }
 
@@ -315,7 +319,9 @@ def _rate_charts(rows: pd.DataFrame, *, y: str, y_title: str, title: str, refere
     with right:
         st.markdown(f"**Disparity ratio against {common.text(reference)} drivers**")
         ratio_t = rows[~rows["is_reference"].astype(bool)]
-        if not ratio_t["ratio"].notna().any():
+        zero = ratio_t[ratio_t["ratio"] == 0]
+        ratio_t = ratio_t[ratio_t["ratio"] > 0]  # a log axis cannot show 0: those are named below
+        if not len(ratio_t):
             st.info("No ratio to chart here: the reference group has no events (or this is the reference group).")
             return
         st.altair_chart(
@@ -333,7 +339,13 @@ def _rate_charts(rows: pd.DataFrame, *, y: str, y_title: str, title: str, refere
             ),
             width="stretch",
         )
-        st.caption("Log scale; the dashed line is parity (ratio 1). Intervals: 95 %, log method.")
+        st.caption(
+            "Log scale; the dashed line is parity (ratio 1). Intervals: 95 %, Koopman score method (valid for small "
+            "counts)."
+            + "".join(
+                f" {common.text(r[y])}: ratio 0 (no events), up to {r['ratio_hi']:.2f}." for _, r in zero.iterrows()
+            )
+        )
 
 
 def _rates_section(filters: Filters) -> None:
@@ -490,6 +502,8 @@ def _models_section(filters: Filters) -> None:
     m[3].metric(f"{OUTCOME_LABELS[outcome]}es" if outcome == "search" else "Arrests", f"{r['events']:,}")
     if not r["converged"]:
         st.warning(caveats.NOT_CONVERGED)
+    note = caveats.model_fit_note(r["method"], [common.text(x) for x in r["separated"]])
+    (st.caption if r["method"] == models.MAXIMUM_LIKELIHOOD else st.info)(note)
     ors = r["odds_ratios"]
     present = [t for t in models.TERMS if t in set(ors["term"])]
     default = [t for t in present if t not in ("month", "division")]
@@ -507,7 +521,7 @@ def _models_section(filters: Filters) -> None:
             "Each level against its reference level, with every other term held fixed. Dashed line: odds ratio 1."
         )
     view = ors[ors["term"].isin(terms or present)][
-        ["term", "level", "reference", "odds_ratio", "lo", "hi", "p_value", "n", "events"]
+        ["term", "level", "reference", "odds_ratio", "lo", "hi", "p_value", "n", "events", "interval"]
     ]
     view = view.rename(
         columns={
@@ -517,6 +531,7 @@ def _models_section(filters: Filters) -> None:
             "p_value": "p",
             "n": "Stops at level",
             "events": "Events",
+            "interval": "Interval",
         }
     )
     ratio = st.column_config.NumberColumn(format="%.2f")

@@ -145,7 +145,7 @@ def _map_section() -> None:
             f"People shot at: {int(row.get('individuals', 0)):,} · officers who fired: {int(row.get('officers', 0)):,}"
         )
         st.markdown(common.text(row["narrative"]))
-    st.caption(caveats.OIS_CAVEAT)
+    st.caption(caveats.ois_caveat(len(frame), int(frame["year"].min()), int(frame["year"].max())))
     view = frame[
         ["month", "location", "da_legal_review", "division_label", "npa_label", "individuals", "officers", "narrative"]
     ]
@@ -228,7 +228,11 @@ def _areas_section() -> None:
         .properties(height=alt.Step(22))
     )
     st.altair_chart(heat, width="stretch")
-    st.caption(caveats.OIS_CAVEAT)
+    st.caption(
+        caveats.ois_caveat(
+            int(s.totals["incidents"].sum()), int(s.totals["first_year"].iloc[0]), int(s.totals["last_year"].iloc[0])
+        )
+    )
     common.notes(s.notes + [f"{i.count} shooting(s): {i.reason}" for i in s.report.issues], label="Notes on the data")
 
 
@@ -342,7 +346,7 @@ def _hit_rate_charts(pooled: pd.DataFrame, *, span: str, reference: str) -> None
         st.markdown(f"**Ratio to {common.text(reference)} drivers' hit rate**")
         st.altair_chart(
             interval_chart(
-                pooled[~pooled["is_reference"]],
+                pooled[~pooled["is_reference"] & (pooled["ratio"] > 0)],  # a log axis cannot show a ratio of 0
                 y="group",
                 y_title="Drivers",
                 value="ratio",
@@ -380,6 +384,7 @@ def _hit_rate_table(h: pd.DataFrame, *, reference: str) -> None:
             "Ratio 95% high": h["ratio_hi"],
         }
     ).iloc[::-1]
+    st.caption("Ratio intervals: 95 %, Koopman score method (valid for small counts).")
     _table(
         view,
         key="uf_hit_table",

@@ -5,6 +5,8 @@ One place for every caveat, so that every page, table, export and note says the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from geo.vocab import AGE_MAX, AGE_MIN, MIN_CELL
 
 __all__ = [
@@ -28,8 +30,9 @@ __all__ = [
     "FUNNEL_CAVEAT",
     "ACCOUNTABILITY_CAVEAT",
     "MODEL_CAVEAT",
+    "model_fit_note",
     "NOT_CONVERGED",
-    "OIS_CAVEAT",
+    "ois_caveat",
     "OIS_PEOPLE_NOTE",
     "HIT_RATE_CAVEAT",
     "STATE_TABLES_NOTE",
@@ -92,8 +95,9 @@ RATE_CAVEAT = (
 
 
 RATIO_CAVEAT = (
-    "A disparity ratio compares a group's rate with the reference group's rate in the same unit (95 % interval, "
-    "log method). Groups differ in where, when and why they are stopped: a raw ratio is not adjusted for any of "
+    "A disparity ratio compares a group's rate with the reference group's rate in the same unit, with a 95 % "
+    "Koopman score interval, which stays valid for small counts: a small cell keeps its interval, and it is wide. "
+    "A group with no events has ratio 0; where the reference group has no events there is no ratio. Groups differ in where, when and why they are stopped: a raw ratio is not adjusted for any of "
     "that (see the multivariable models), and the models cannot adjust for what the data do not record."
 )
 
@@ -135,8 +139,10 @@ def small_cells_warning(n_small: int, n_cells: int, *, base: str) -> str:
 
 
 EB_CAVEAT = (
-    "Smoothed rates (empirical Bayes) pull each rate toward the citywide rate, more so the fewer stops it rests on; "
-    "they are steadier for ranking small units but are estimates, not counts."
+    "Smoothed rates (empirical Bayes) pull a group's rate in one division (or month, or officer group) toward that "
+    "same group's rate over all of them, more so the fewer stops it rests on. Groups are never pooled with each "
+    "other, so the smoothing does not shrink a disparity; citywide, each group is a single cell and its smoothed "
+    "rate is its recorded rate. Smoothed rates are steadier for ranking small units but are estimates, not counts."
 )
 
 
@@ -170,19 +176,68 @@ MODEL_CAVEAT = (
     "fixed. They are associations, not causes: the data do not record time of day, exact place, the vehicle, "
     "what the officer saw, or the driver's record, and any of these can differ between groups. For rare outcomes "
     "(searches, arrests) odds ratios are close to rate ratios; for common ones they are larger. Intervals are "
-    "95 % Wald intervals that treat stops as independent (stops by the same officer are not)."
+    "95 % Wald intervals (profile penalised-likelihood ones where the table says so) that treat stops as "
+    "independent (stops by the same officer are not)."
 )
+
+
+def model_fit_note(method: str, separated: Sequence[str]) -> str:
+    """How a model was fitted, in words, for the page beside its odds ratios.
+
+    Parameters
+    ----------
+    method
+        ``ModelResult.method``: ``"maximum likelihood"`` or ``"Firth penalised likelihood"``.
+    separated
+        ``ModelResult.separated``: the levels whose stops all share one outcome, described.
+
+    Returns
+    -------
+    str
+        One paragraph (Markdown).
+    """
+    if method == "maximum likelihood":
+        return (
+            "Fitted by maximum likelihood: every level in the model has stops with and stops without the outcome, "
+            "and no stop was left out for lack of events."
+        )
+    if not separated:
+        return (
+            "Fitted by Firth's penalised likelihood: maximum likelihood diverged (some categories together separate "
+            "the outcome). Every stop listed as used is in the model; odds ratios are pulled slightly toward 1."
+        )
+    return (
+        f"Fitted by Firth's penalised likelihood, because {len(separated)} level(s) have stops that all share one "
+        f"outcome: {'; '.join(separated)}. Maximum likelihood would put their odds ratios at 0 or infinity and "
+        "their stops would have to be dropped; the penalty (Firth 1993) keeps every one of those stops in the "
+        "model and gives these levels finite odds ratios pulled toward 1, with profile penalised-likelihood "
+        "intervals (Interval column). Read them as 'few or no events here', not as measured effects."
+    )
 
 
 NOT_CONVERGED = "The fit did not converge: read the odds ratios with extra caution."
 
 
-OIS_CAVEAT = (
-    "Officer-involved shootings are rare (76 incidents in 2005-2018), so rates per 100,000 residents rest on a "
-    "handful of events and their intervals are wide. The population is the 2020 census, later than the "
-    "shootings, and residents are not the only people police meet in a place. Counts are of incidents, "
-    "not of people shot."
-)
+def ois_caveat(incidents: int, first_year: int, last_year: int) -> str:
+    """The caveat beside the officer-involved shootings, with the count and years of the table it describes.
+
+    Parameters
+    ----------
+    incidents
+        Shootings in the table shown (e.g. ``OisSummary.totals["incidents"].sum()``).
+    first_year, last_year
+        The years they cover.
+
+    Returns
+    -------
+    str
+    """
+    return (
+        f"Officer-involved shootings are rare ({incidents:,} incidents in {first_year}-{last_year}), so rates per "
+        "100,000 residents rest on a handful of events and their intervals are wide. The population is the 2020 "
+        "census, later than the shootings, and residents are not the only people police meet in a place. Counts "
+        "are of incidents, not of people shot."
+    )
 
 
 OIS_PEOPLE_NOTE = (
@@ -257,3 +312,12 @@ CAVEATS: dict[str, str] = {
     "Incident points are a sample": POINT_SAMPLE,
     "Neighborhood crime counts": CRIME_FISCAL_YEARS,
 }
+
+
+#: The reference layers (ZIP codes, historic districts, council districts, landmarks, rail, greenways) are from 2013.
+REFERENCE_LAYERS_2013 = (
+    "The reference layers (ZIP code areas, historic districts, 2013 City Council lines, schools, parks, libraries, "
+    "police stations and other landmarks, railroads and greenways) are Mecklenburg County GIS files from 2013; the "
+    "main roads are the City's state-maintained road inventory (2019). Council lines and some facilities have changed "
+    "since. They are for finding your way and labelling the map, not for analysis."
+)

@@ -4,7 +4,7 @@ Every table is tidy: one row per (unit, group) with the event ``count``, the
 ``denominator``, the ``rate`` with its 95 % Wilson interval (``lo``, ``hi``), a
 ``small_cell`` flag, an empirical-Bayes-smoothed rate (``eb_rate``) and the disparity
 ``ratio`` against a reference group with its 95 % interval (``ratio_lo``, ``ratio_hi``,
-log method).
+Koopman score method) and ``ratio_method`` (the interval's method, or why there is none).
 
 Definitions
 -----------
@@ -20,15 +20,25 @@ Small cells
     50 stops, or fewer than 50 searches for search-based outcomes. A 40 % search rate
     from 5 stops must not headline a table.
 Disparity ratio
-    ``rate(group) / rate(reference)`` within the same unit; 95 % interval by the log
-    (Katz) method, ``exp(log RR ± 1.96 sqrt(1/a - 1/n1 + 1/c - 1/n2))``; missing when
-    either count is zero.
+    ``rate(group) / rate(reference)`` within the same unit, with the 95 % asymptotic
+    score interval of Koopman (1984) (:func:`geo.stats.proportions.ratio_interval`),
+    which stays valid for small counts: small cells keep their interval, which is
+    wide, and are flagged by ``small_cell``. Zero counts: a group with no events has
+    ratio 0 and an interval from 0 to a finite upper limit; where the reference group
+    has no events (or no stops) in the unit there is no finite ratio, so ``ratio``,
+    ``ratio_lo`` and ``ratio_hi`` are missing, ``ratio_method`` says why and the notes
+    name the units. The reference group's own row has ratio 1 (missing when it has
+    no events) and no interval.
 Empirical Bayes
-    See :func:`geo.stats.proportions.eb_smooth`: each rate is pulled toward the citywide rate by a beta prior
-    whose strength is estimated from the spread of the rates (method of moments).
-    Without a unit (``per=None``) the groups are pulled toward the citywide rate of all
-    stops; with a unit (``per="division"``) each group's unit rates are pulled toward
-    that group's citywide rate, so the smoothing does not erase the disparity itself.
+    See :func:`geo.stats.proportions.eb_smooth`: a rate is pulled toward a prior rate
+    by a beta prior whose strength is estimated from the spread of the rates (method of
+    moments). Groups are never pooled with each other (they are not exchangeable: a
+    small group with a high rate would be pulled toward the other groups' rate, erasing
+    the disparity the table is for). With a unit (``per="division"``) each group's unit
+    rates are pulled toward that group's own rate over all units, with a prior strength
+    estimated from that group's spread across units. Without a unit (``per=None``) each
+    group is a single cell with nothing of its own to borrow from, so ``eb_rate``
+    equals ``rate``.
 Filters
     :class:`StopFilter` (period, reason, driver gender, age band, division) applies to
     every analysis here and in :mod:`geo.analysis.models`.
@@ -305,28 +315,37 @@ def _cell_counts(
     return cnt, den, ulevels, glevels
 
 
-def _smoothed(cnt: np.ndarray, den: np.ndarray, *, per_unit: bool) -> np.ndarray:
-    """Empirical-Bayes rates: per group across units toward the group's citywide rate, or across groups."""
+def _smoothed(cnt: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """Empirical-Bayes rates: each group (column) across units toward its own rate, never across groups.
+
+    A single unit (the citywide table) leaves every rate as recorded (:func:`eb_smooth` needs 3 units).
+    """
     eb = np.full(den.shape, np.nan)
-    if not per_unit:
-        eb[0], _ = eb_smooth(cnt[0], den[0], prior_rate=cnt.sum() / den.sum())
-        return eb
     for g in range(den.shape[1]):
         if den[:, g].sum() > 0:
             eb[:, g], _ = eb_smooth(cnt[:, g], den[:, g], prior_rate=cnt[:, g].sum() / den[:, g].sum())
     return eb
 
 
-def _ratios(cnt: np.ndarray, den: np.ndarray, ref: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each cell's ratio to the reference group of its unit (1 for the reference itself, no interval)."""
+#: ``ratio_method`` of a row: the interval's method, or why there is no interval.
+RATIO_METHOD = "Koopman score"
+NO_RATIO_REFERENCE = "reference group"
+NO_RATIO_ZERO = "no ratio: the reference group has no events here"
+NO_RATIO_NONE = "no reference group chosen"
+
+
+def _ratios(cnt: np.ndarray, den: np.ndarray, ref: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each cell's ratio to the reference group of its unit, its score interval and ``ratio_method``."""
     if ref is None:
         none = np.full(den.shape, np.nan)
-        return none, none, none
-    ratio, rlo, rhi = ratio_interval(cnt, den, cnt[:, [ref]], den[:, [ref]])
+        return none, none, none, np.full(den.shape, NO_RATIO_NONE, dtype=object)
+    ratio, rlo, rhi = ratio_interval(cnt, den, cnt[:, [ref]], den[:, [ref]], method="score")
+    method = np.where(np.isfinite(rlo), RATIO_METHOD, NO_RATIO_ZERO).astype(object)
     ratio[:, ref] = np.where(cnt[:, ref] > 0, 1.0, np.nan)
     rlo[:, ref] = np.nan
     rhi[:, ref] = np.nan
-    return ratio, rlo, rhi
+    method[:, ref] = NO_RATIO_REFERENCE
+    return ratio, rlo, rhi, method
 
 
 def prepared_rates(
@@ -345,8 +364,8 @@ def prepared_rates(
     if den.sum() == 0:
         raise EmptyInputError(f"No stops with a known {outcome} outcome in the filtered data ({where}).")
     ref = _resolve_reference(by, glevels, den.sum(axis=0) > 0, reference, where)
-    eb = _smoothed(cnt, den, per_unit=per is not None)
-    ratio, rlo, rhi = _ratios(cnt, den, ref)
+    eb = _smoothed(cnt, den)
+    ratio, rlo, rhi, rmethod = _ratios(cnt, den, ref)
     if ref is not None and per is not None:
         lacking = [ulevels[u] for u in range(len(ulevels)) if den[u].sum() > 0 and cnt[u, ref] == 0]
         if lacking:
@@ -379,6 +398,7 @@ def prepared_rates(
             "ratio": ratio[ui, gi],
             "ratio_lo": rlo[ui, gi],
             "ratio_hi": rhi[ui, gi],
+            "ratio_method": rmethod[ui, gi],
         }
     )
 
@@ -421,7 +441,7 @@ def rates(
     pandas.DataFrame
         One row per (unit, group) with at least one stop: ``outcome, base, scope, unit,
         dimension, group, count, denominator, rate, lo, hi, small_cell, eb_rate,
-        reference, is_reference, ratio, ratio_lo, ratio_hi``. ``attrs["notes"]`` holds
+        reference, is_reference, ratio, ratio_lo, ratio_hi, ratio_method``. ``attrs["notes"]`` holds
         :func:`data_notes` of the filtered stops.
 
     Raises

@@ -2,46 +2,41 @@
 
 Each model regresses one outcome on driver race, driver ethnicity, driver gender, age
 band, reason for stop, division, month, officer race, officer gender and officer
-years-of-service band, all as categorical terms (treatment coding), with
-:class:`statsmodels.discrete.discrete_model.Logit` (Newton's method). Results are
-odds ratios with 95 % (Wald) intervals, the number of stops used and every dropped
-row with its reason.
+years-of-service band, all as categorical terms (treatment coding). Results are odds
+ratios with 95 % intervals, the number of stops used and every row left out with its reason.
 
 Modelling choices
 -----------------
-- **Month** is a categorical term with one level per calendar month (``"2020-01"`` ...),
-  reference the first month in the data: it absorbs any month-to-month change (the
-  2020 pandemic months included) without assuming a trend or a seasonal shape.
-- **Officer years of service** enters as its band (0-4, 5-9, 10-14, 15-19, 20+;
-  reference 0-4), so the effect need not be linear.
-- **Race and ethnicity** enter as recorded: ``driver_race`` (reference: ``reference``,
-  White by default) and ``driver_ethnicity`` (reference Non-Hispanic). Other terms use
-  their most common level as reference; the reference of every term is reported.
-- **Rows left out, with reasons** (each row counted once, under the first reason that
-  applies): unknown outcome (search flag not Yes/No; result outside the known
-  categories), driver age outside 15-100 or missing, officer years of service missing,
-  and rows in a level with no variation in the outcome (e.g. a reason with no arrests):
-  such a level's odds ratio is not estimable (its maximum-likelihood estimate is
-  infinite), so its rows are set aside and named.
+- **Month**: one level per calendar month, reference the first (with both outcomes): it absorbs any
+  month-to-month change (the 2020 pandemic months included) without assuming a shape.
+- **Officer years of service** enters as its band (reference 0-4), so the effect need not be linear.
+- **Race and ethnicity** enter as recorded: ``driver_race`` (reference ``reference``,
+  White by default) and ``driver_ethnicity`` (reference Non-Hispanic). Other terms use their
+  most common level with both outcomes as reference; the reference of every term is reported.
+- **Rows left out, with reasons** (each counted once, under its first reason): unknown
+  outcome, driver age outside 15-100 or missing, officer years of service missing.
+  ``n_input == n_used + dropped["rows"].sum()``. No other row is left out.
+- **Levels whose stops all share one outcome** (e.g. drivers 65-100 with no arrest in
+  one division) have an infinite maximum-likelihood odds ratio. They stay in the model:
+  the model is then fitted by Firth's penalised likelihood (Firth 1993), which gives
+  them finite, shrunken odds ratios; their intervals and p values are profile
+  penalised-likelihood ones (Heinze and Schemper 2002). ``ModelResult.method`` and
+  ``ModelResult.separated`` say so, and :func:`geo.caveats.model_fit_note` says it in words.
 - A term with a single level in the rows used (e.g. ``driver_gender`` when the filter
   keeps only female drivers) is left out of the model and reported.
 
 Fitting
 -------
-Every column of the design is an indicator, so the design is kept as one column index
-per term and row; the terms are coded once (:func:`build_design`) and shared by both
-models. A NumPy Newton-Raphson (``X'WX`` from weighted 2-D histograms of blocks of
-terms, see :class:`~geo.analysis._logit.Indicators`; step halving) finds the estimates; statsmodels
-``Logit`` then starts from them with its own Newton iterations, confirms convergence
-and supplies standard errors, z and p values. If the warm start fails, statsmodels
-starts from zero (then BFGS). Parameter names follow patsy's, so the result equals
+The terms are coded once (:func:`build_design`) and shared by both models; the fits are
+those of :mod:`geo.analysis._logit` (a NumPy Newton-Raphson on the indicator design,
+confirmed by statsmodels ``Logit``, which supplies Wald standard errors, z and p values;
+or Firth's fit). Parameter names follow patsy's, so a maximum-likelihood result equals
 ``statsmodels.formula.api.logit(result.formula, data=result.model_frame())``.
 """
 
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -49,14 +44,25 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from geo.analysis._logit import Indicators, fit_logit
+from geo.analysis._logit import FIRTH, MAXIMUM_LIKELIHOOD, PROFILE, WALD, Fit, Indicators, fit_outcome
 from geo.analysis.disparity import DEFAULT_REFERENCE, PreparedStops, filtered, outcome_flags
 from geo.errors import EmptyInputError, SchemaError, ValueDomainError
 from geo.layers.filters import StopFilter
 from geo.stats.significance import Z95
 from geo.vocab import AGE_FLAGGED, AGE_MAX, AGE_MIN, AGE_MISSING, OTHER
 
-__all__ = ["TERMS", "Design", "build_design", "ModelResult", "fit_model", "fit_models"]
+__all__ = [
+    "TERMS",
+    "MAXIMUM_LIKELIHOOD",
+    "FIRTH",
+    "WALD",
+    "PROFILE",
+    "Design",
+    "build_design",
+    "ModelResult",
+    "fit_model",
+    "fit_models",
+]
 
 
 ModelOutcome = Literal["search", "arrest"]
@@ -152,7 +158,10 @@ class ModelResult:
         The patsy formula of the same model (for ``statsmodels.formula.api.logit``).
     odds_ratios
         One row per non-reference level: ``term, level, reference, odds_ratio, lo, hi,
-        coef, se, z, p_value, n`` (stops at that level), ``events``.
+        coef, se, z, p_value, n`` (stops at that level), ``events``, ``name`` and
+        ``interval`` (:data:`WALD`, or :data:`PROFILE` for the levels in ``separated``
+        and the other levels of a term whose reference is in it: their ``lo``, ``hi``
+        and ``p_value`` come from the profile penalised likelihood).
     params, bse
         Coefficients and standard errors (log odds), named as patsy names them.
     n_input
@@ -170,7 +179,14 @@ class ModelResult:
     notes
         Convergence messages and warnings, events per parameter, filter.
     converged
-        Whether Newton's method converged.
+        Whether the iterations converged.
+    method
+        :data:`MAXIMUM_LIKELIHOOD`, or :data:`FIRTH` when a level's stops all share one
+        outcome (its maximum-likelihood odds ratio would be 0 or infinite) or maximum
+        likelihood diverges.
+    separated
+        Those levels, each with its stops and why (e.g. ``"age_band = '65-100': no
+        arrests among its 143 stops"``); they stay in the model.
     llf, llnull, pseudo_r2, aic
         Log-likelihood, null log-likelihood, McFadden's pseudo R², AIC.
     seconds
@@ -190,6 +206,8 @@ class ModelResult:
     references: dict[str, str]
     notes: list[str]
     converged: bool
+    method: str
+    separated: list[str]
     llf: float
     llnull: float
     pseudo_r2: float
@@ -229,6 +247,8 @@ class ModelResult:
             "n_used": self.n_used,
             "events": self.events,
             "converged": self.converged,
+            "method": self.method,
+            "separated": self.separated,
             "pseudo_r2": self.pseudo_r2,
             "dropped": self.dropped.to_dict(orient="records"),
             "terms_left_out": self.terms_left_out,
@@ -297,14 +317,16 @@ def fit_model(
     y = y_all[rows]
     events = int(y.sum())
     _require_variation(kept, len(rows), events, outcome=outcome, where=design.where)
-    coding = _code_terms(design, rows, outcome=outcome, reference=reference)
+    coding = _code_terms(design, rows, y, outcome=outcome, reference=reference)
     if len(rows) < max(min_rows, coding.k + 1):
         raise EmptyInputError(
             f"Too few stops for the {outcome} model ({design.where}): {len(rows):,} usable rows for {coding.k} "
             f"parameters (at least {max(min_rows, coding.k + 1):,} needed). Widen the filter."
         )
-    indicators = _indicators(design, rows, coding)
-    fit = _fit(y, indicators, coding.names, outcome=outcome, where=design.where, maxiter=maxiter)
+    separated = coding.separated
+    fit = _fit(
+        y, _indicators(design, rows, coding), coding, separated, outcome=outcome, where=design.where, maxiter=maxiter
+    )
     notes = [f"filter: {design.where}"]
     if events < 10 * coding.k:
         notes.append(
@@ -317,8 +339,8 @@ def fit_model(
         outcome=outcome,
         formula="y ~ " + " + ".join(f"C({t}, Treatment({coding.refs[t]!r}))" for t in coding.terms),
         odds_ratios=_odds_ratio_table(design, rows, y, coding, fit),
-        params=fit.params,
-        bse=fit.bse,
+        params=pd.Series(fit.params, index=coding.names),
+        bse=pd.Series(fit.bse, index=coding.names),
         n_input=len(design.stops),
         n_used=len(rows),
         events=events,
@@ -327,6 +349,8 @@ def fit_model(
         references=coding.refs,
         notes=notes,
         converged=fit.converged,
+        method=fit.method,
+        separated=[d for _, _, d in separated],
         llf=fit.llf,
         llnull=llnull,
         pseudo_r2=float(1 - fit.llf / llnull) if llnull else float("nan"),
@@ -355,7 +379,7 @@ class _Kept:
 
 
 def _usable_rows(design: Design, y_all: np.ndarray, valid: np.ndarray, *, outcome: ModelOutcome) -> _Kept:
-    """Leave out rows with an unknown outcome, the design's base drops and levels with no variation."""
+    """Leave out rows with an unknown outcome and the design's base drops (each counted under its reason)."""
     kept = _Kept(np.ones(len(design.stops), dtype=bool))
     kept.drop(
         "search flag not Yes/No (outcome unknown)" if outcome == "search" else f"result '{OTHER}' (outcome unknown)",
@@ -363,35 +387,7 @@ def _usable_rows(design: Design, y_all: np.ndarray, valid: np.ndarray, *, outcom
     )
     for reason, mask in design.base_drop:
         kept.drop(reason, mask)
-    _require_variation(kept, int(kept.keep.sum()), int((kept.keep & y_all).sum()), outcome=outcome, where=design.where)
-    # a level with no variation in the outcome has an infinite odds ratio: set its rows aside, named;
-    # dropping rows can empty another level, so repeat (a few passes always suffice)
-    for _ in range(5):
-        if not _drop_constant_levels(kept, design, y_all, outcome=outcome):
-            break
     return kept
-
-
-def _drop_constant_levels(kept: _Kept, design: Design, y_all: np.ndarray, *, outcome: ModelOutcome) -> bool:
-    """One pass over the terms: drop every level whose kept rows all share one outcome; whether any was."""
-    plural, verb = _EVENT_WORDS[outcome]
-    changed = False
-    for term in TERMS:
-        c = design.codes[term]
-        nlev = len(design.levels[term])
-        n_at = np.bincount(c[kept.keep], minlength=nlev)
-        e_at = np.bincount(c[kept.keep & y_all], minlength=nlev)
-        present = n_at > 0
-        if present.sum() < 2:
-            continue
-        for i in np.flatnonzero(present & ((e_at == 0) | (e_at == n_at))):
-            what = f"no {plural}" if e_at[i] == 0 else f"every stop {verb}"
-            kept.drop(
-                f"{term} = '{design.levels[term][i]}': {what} among its {n_at[i]:,} stops (odds ratio not estimable)",
-                c == i,
-            )
-            changed = True
-    return changed
 
 
 def _require_variation(kept: _Kept, n_rows: int, n_events: int, *, outcome: ModelOutcome, where: str) -> None:
@@ -416,7 +412,8 @@ class _Coding:
 
     ``colmaps[term][level]`` is the design column of a level (-1 for the reference and
     levels absent from the rows); ``names`` are patsy's names of the columns
-    (``Intercept`` first) and ``col_term`` the ``(term, level)`` of each after it.
+    (``Intercept`` first) and ``col_term`` the ``(term, level)`` of each after it;
+    ``separated`` the ``(term, level, description)`` of levels whose stops share one outcome.
     """
 
     terms: list[str] = field(default_factory=list)
@@ -425,6 +422,7 @@ class _Coding:
     colmaps: dict[str, np.ndarray] = field(default_factory=dict)
     names: list[str] = field(default_factory=lambda: ["Intercept"])
     col_term: list[tuple[str, str]] = field(default_factory=list)
+    separated: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def k(self) -> int:
@@ -445,26 +443,41 @@ class _Coding:
         self.terms.append(term)
 
 
-def _code_terms(design: Design, rows: np.ndarray, *, outcome: ModelOutcome, reference: str) -> _Coding:
-    """Code every term of :data:`TERMS` on ``rows``; a term with a single level there is left out, named."""
+def _code_terms(design: Design, rows: np.ndarray, y: np.ndarray, *, outcome: ModelOutcome, reference: str) -> _Coding:
+    """Code every term of :data:`TERMS` on ``rows``; a term with a single level there is left out, named.
+
+    Levels whose stops all share one outcome are recorded in ``coding.separated``; an
+    automatic reference level avoids them where another level has both outcomes.
+    """
     coding = _Coding()
+    plural, verb = _EVENT_WORDS[outcome]
     for term in TERMS:
         lv = design.levels[term]
-        n_at = np.bincount(design.codes[term][rows], minlength=len(lv))
+        c = design.codes[term][rows]
+        n_at = np.bincount(c, minlength=len(lv))
+        e_at = np.bincount(c[y], minlength=len(lv))
         present = np.flatnonzero(n_at > 0)
         if len(present) < 2:
             only = lv[present[0]] if len(present) else "none"
             coding.left_out[term] = f"a single level ('{only}') in the rows used"
             continue
-        ref = _reference_level(term, lv, n_at, outcome=outcome, reference=reference, where=design.where)
+        varied = (e_at > 0) & (e_at < n_at)
+        for i in np.flatnonzero((n_at > 0) & ~varied):
+            what = f"no {plural}" if e_at[i] == 0 else f"every stop {verb}"
+            coding.separated.append((term, lv[i], f"{term} = '{lv[i]}': {what} among its {n_at[i]:,} stops"))
+        ok = n_at * varied if varied.any() else n_at  # a reference with both outcomes where there is one
+        ref = _reference_level(term, lv, n_at, ok, outcome=outcome, reference=reference, where=design.where)
         coding.add(term, lv, ref, present)
     return coding
 
 
 def _reference_level(
-    term: str, levels: list[str], n_at: np.ndarray, *, outcome: ModelOutcome, reference: str, where: str
+    term: str, levels: list[str], n_at: np.ndarray, ok: np.ndarray, *, outcome: ModelOutcome, reference: str, where: str
 ) -> int:
-    """The reference level of ``term``: ``reference`` for driver race, the first month, else preferred or commonest."""
+    """The reference level of ``term``: ``reference`` for driver race, else the first month, or the preferred or commonest level.
+
+    Months and levels are chosen among those with ``ok > 0`` (their stops; 0 for levels to avoid).
+    """
     if term == "driver_race":
         if reference not in levels:
             raise ValueDomainError(f"Reference {reference!r} is not a driver_race level; allowed: {', '.join(levels)}.")
@@ -477,11 +490,11 @@ def _reference_level(
             )
         return ref
     if term == "month":
-        return int(np.flatnonzero(n_at > 0)[0])
+        return int(np.flatnonzero(ok > 0)[0])
     preferred = _PREFERRED_REFERENCE.get(term)
-    if preferred in levels and n_at[levels.index(preferred)] > 0:
+    if preferred in levels and ok[levels.index(preferred)] > 0:
         return levels.index(preferred)
-    return int(np.argmax(n_at))
+    return int(np.argmax(ok))
 
 
 def _indicators(design: Design, rows: np.ndarray, coding: _Coding) -> Indicators:
@@ -499,46 +512,39 @@ def _indicators(design: Design, rows: np.ndarray, coding: _Coding) -> Indicators
     return design._indicators
 
 
-@dataclass
-class _Fit:
-    """What the fit gives: estimates and standard errors (named), likelihood, convergence and notes."""
-
-    params: pd.Series
-    bse: pd.Series
-    llf: float
-    aic: float
-    converged: bool
-    notes: list[str]
-
-
 def _fit(
-    y: np.ndarray, indicators: Indicators, names: list[str], *, outcome: ModelOutcome, where: str, maxiter: int
-) -> _Fit:
-    """Fit with the :mod:`~geo.analysis._logit` engine; statsmodels' warnings become notes."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        res = fit_logit(y.astype(float), indicators, maxiter=maxiter)
-    if res is None:
+    y: np.ndarray,
+    indicators: Indicators,
+    coding: _Coding,
+    separated: list[tuple[str, str, str]],
+    *,
+    outcome: ModelOutcome,
+    where: str,
+    maxiter: int,
+) -> Fit:
+    """Maximum likelihood, or Firth's fit (with profile intervals for the rescued levels) when a level is separated."""
+    fit = fit_outcome(
+        y.astype(float), indicators, firth=bool(separated), profile=_rescued_columns(coding, separated), maxiter=maxiter
+    )
+    if fit is None:
         raise ValueDomainError(
-            f"The {outcome} model cannot be fitted ({where}): the design is singular or the fit diverges "
-            "(some categories coincide or separate the outcome, e.g. one officer group only in one division). "
-            "Widen the filter."
+            f"The {outcome} model cannot be fitted ({where}): the design is singular "
+            "(some categories coincide, e.g. one officer group only in one division). Widen the filter."
         )
-    notes = [f"statsmodels: {str(w.message).splitlines()[0]}" for w in caught]
-    converged = bool(res.mle_retvals.get("converged", False))
-    if not converged:
-        notes.append(f"Newton's method did not converge in {maxiter} iterations; treat the estimates with caution")
-    params = pd.Series(np.asarray(res.params), index=names)
-    bse = pd.Series(np.asarray(res.bse), index=names)
-    if not np.all(np.isfinite(bse.to_numpy())):
-        notes.append("some standard errors are not finite (near-collinear categories)")
-    return _Fit(params=params, bse=bse, llf=float(res.llf), aic=float(res.aic), converged=converged, notes=notes)
+    return fit
 
 
-def _odds_ratio_table(design: Design, rows: np.ndarray, y: np.ndarray, coding: _Coding, fit: _Fit) -> pd.DataFrame:
-    """One row per non-reference level: odds ratio with its 95 % Wald interval, z, p and counts."""
+def _rescued_columns(coding: _Coding, separated: list[tuple[str, str, str]]) -> list[int]:
+    """Design columns of the separated levels, and every column of a term whose reference level is separated."""
+    hit = {(t, lv) for t, lv, _ in separated}
+    bad_ref = {t for t, lv, _ in separated if coding.refs.get(t) == lv}
+    return [j for j, ct in enumerate(coding.col_term, start=1) if ct in hit or ct[0] in bad_ref]
+
+
+def _odds_ratio_table(design: Design, rows: np.ndarray, y: np.ndarray, coding: _Coding, fit: Fit) -> pd.DataFrame:
+    """One row per non-reference level: odds ratio with its 95 % interval (Wald or profile), z, p and counts."""
     zval = fit.params / fit.bse
-    pval = pd.Series(2 * stats.norm.sf(np.abs(zval.to_numpy())), index=coding.names)
+    pval = 2 * stats.norm.sf(np.abs(zval))
     n_level: dict[tuple[str, str], int] = {}  # stops and events at each (term, level) used
     e_level: dict[tuple[str, str], int] = {}
     for term in coding.terms:
@@ -546,24 +552,27 @@ def _odds_ratio_table(design: Design, rows: np.ndarray, y: np.ndarray, coding: _
         c = design.codes[term][rows]
         n_level |= {(term, name): int(v) for name, v in zip(lv, np.bincount(c, minlength=len(lv)), strict=True)}
         e_level |= {(term, name): int(v) for name, v in zip(lv, np.bincount(c[y], minlength=len(lv)), strict=True)}
-    b = fit.params.to_numpy()[1:]
-    s = fit.bse.to_numpy()[1:]
+    b = fit.params
+    lo, hi = b - Z95 * fit.bse, b + Z95 * fit.bse
+    for j, (plo, phi, p) in fit.profiled.items():
+        lo[j], hi[j], pval[j] = plo, phi, p
     col_term = coding.col_term
     return pd.DataFrame(
         {
             "term": [t for t, _ in col_term],
             "level": [lv for _, lv in col_term],
             "reference": [coding.refs[t] for t, _ in col_term],
-            "odds_ratio": np.exp(b),
-            "lo": np.exp(b - Z95 * s),
-            "hi": np.exp(b + Z95 * s),
-            "coef": b,
-            "se": s,
-            "z": zval.to_numpy()[1:],
-            "p_value": pval.to_numpy()[1:],
+            "odds_ratio": np.exp(b[1:]),
+            "lo": np.exp(lo[1:]),
+            "hi": np.exp(hi[1:]),
+            "coef": b[1:],
+            "se": fit.bse[1:],
+            "z": zval[1:],
+            "p_value": pval[1:],
             "n": [n_level[ct] for ct in col_term],
             "events": [e_level[ct] for ct in col_term],
             "name": coding.names[1:],
+            "interval": [PROFILE if j in fit.profiled else WALD for j in range(1, len(coding.names))],
         }
     )
 

@@ -253,7 +253,8 @@ def hit_rates(
     ``"YYYY-YYYY pooled"``), ``group`` the race; ``count`` hits, ``denominator``
     searches, Wilson interval, ``small_cell`` (fewer than ``min_cell`` searches),
     ``eb_rate`` (each race's yearly rates pulled toward its pooled rate),
-    ``ratio`` against ``reference`` in the same year (log-method interval).
+    ``ratio`` against ``reference`` in the same year (Koopman score interval,
+    :func:`geo.stats.proportions.ratio_interval`).
     Read :data:`HIT_RATE_CAVEAT` beside it.
     """
     if reference not in ODP_RACES:

@@ -10,8 +10,10 @@ Examples
 
 Each row is one driver group within one unit of ``--by``: the count of stops with the
 outcome, the stops with a known outcome, the rate with its 95 % Wilson interval, the
-empirical-Bayes-smoothed rate, the ratio to the reference group in the same unit (95 %
-interval, log method), and the small-cell flag (fewer than 50 stops). Errors in the
+empirical-Bayes-smoothed rate (each group's unit rates pulled toward that group's own
+rate), the ratio to the reference group in the same unit (95 % Koopman score interval,
+valid for small counts; ``ratio_method`` says which, or why there is none), and the
+small-cell flag (fewer than 50 stops). Errors in the
 input (unknown reference, a filter that leaves no stops) are raised as
 :class:`geo.errors.GeoDataError`; :func:`geo.cli.main` prints them with exit code 2.
 """
@@ -59,6 +61,7 @@ _COLUMNS = (
     "ratio",
     "ratio_lo",
     "ratio_hi",
+    "ratio_method",
 )
 
 
@@ -68,12 +71,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "disparity",
         help="stop-outcome rates and disparity ratios by driver group",
         description="Rates of an outcome (search, arrest, citation) for each driver group within each division, "
-        "month, reason for stop, officer race or officer years-of-service band, with 95%% Wilson intervals, "
-        "empirical-Bayes-smoothed rates, disparity ratios against a reference group (95%% log-method intervals) "
+        "month, reason for stop, officer race or officer years-of-service band, with 95% Wilson intervals, "
+        "empirical-Bayes-smoothed rates (each group toward its own rate), disparity ratios against a reference "
+        "group (95% Koopman score intervals, valid for small counts) "
         f"and a flag on small cells (fewer than {MIN_CELL} stops). "
         "Driver groups: Hispanic drivers of any race, and non-Hispanic White, Black, Asian, Native American and "
         "Other/Unknown.",
-        epilog=RATIO_CAVEAT.replace("%", "%%"),
+        epilog=RATIO_CAVEAT,  # argparse %-formats argument help and usage, never description or epilog
     )
     p.add_argument("--by", choices=list(BY_CHOICES), default="division", help="the unit (default: division)")
     p.add_argument("--outcome", choices=OUTCOME_CHOICES, default="search", help="the outcome (default: search)")

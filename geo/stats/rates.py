@@ -13,7 +13,8 @@ shrinks as the population grows:
 * :func:`spatial_empirical_bayes` -- the same with a local reference rate: the
   unit and its neighbours (Marshall's local smoother, as in GeoDa).
 * :func:`eb_standardize` -- the Assuncao-Reis (1999) EB standardisation used by
-  Moran's I for rates: ``(r_i - b) / sqrt(a + b / n_i)``.
+  Moran's I for rates: ``(r_i - b) / sqrt(a + b / n_i)``; esda and GeoDa differ when the
+  variance estimate ``a`` is negative (both conventions are offered).
 
 Every smoothed rate is a weighted average of the raw rate and a reference rate
 with weights in [0, 1], so it is never negative. Where the method-of-moments
@@ -210,22 +211,37 @@ def spatial_empirical_bayes(e: np.ndarray, b: np.ndarray, weights: sparse.sparra
     return out
 
 
-def eb_standardize(e: np.ndarray, b: np.ndarray) -> np.ndarray:
+def eb_standardize(e: np.ndarray, b: np.ndarray, *, variance: Literal["esda", "geoda"] = "esda") -> np.ndarray:
     """Assuncao-Reis empirical-Bayes standardised rates, for Moran's I of rates.
 
-    ``z_i = (r_i - m) / sqrt(v_i)`` with ``m = sum(e) / sum(b)``,
-    ``a = s2 - m / mean(b)`` (``s2`` as in :func:`empirical_bayes`) and
-    ``v_i = a + m / b_i``, replaced by ``m / b_i`` where negative (esda's
-    ``assuncao_rate``; GeoDa's EB rate standardisation). NaN where undefined.
+    ``z_i = (r_i - m) / sqrt(v_i)`` with ``m = sum(e) / sum(b)``, the method-of-moments
+    prior variance ``a = s2 - m / mean(b)`` (``s2`` as in :func:`empirical_bayes`) and
+    ``v_i = a + m / b_i``. The estimate ``a`` can come out negative (rates closer
+    together than Poisson noise allows); ``variance`` says what happens then:
+
+    - ``"esda"`` (default; esda's ``assuncao_rate``): ``v_i = a + m / b_i``, replaced by
+      ``m / b_i`` only where it is negative;
+    - ``"geoda"`` (GeoDa's EB rate standardisation, ``GdaAlgs::RateStandardizeEB`` /
+      libgeoda's ``gda_rateStandardizeEB``): ``a`` is set to 0 first, so
+      ``v_i = max(a, 0) + m / b_i`` for every unit.
+
+    The two agree exactly when ``a >= 0``; when ``a < 0`` they agree only at units with
+    ``a + m / b_i < 0`` and elsewhere esda's ``|z_i|`` is larger. NaN where undefined (a
+    missing count, a missing or zero base, or no events at all, where GeoDa gives 0).
     """
+    if variance not in ("esda", "geoda"):
+        raise ValueDomainError(f"variance must be 'esda' or 'geoda'; got {variance!r}")
     e, b, ok = _check(e, b)
     ee, bb = e[ok], b[ok]
     r = ee / bb
     m = ee.sum() / bb.sum()
     s2 = (bb * (r - m) ** 2).sum() / bb.sum()
     a = s2 - m / bb.mean()
-    v = a + m / bb
-    v = np.where(v < 0, m / bb, v)
+    if variance == "geoda":
+        v = max(a, 0.0) + m / bb
+    else:
+        v = a + m / bb
+        v = np.where(v < 0, m / bb, v)
     out = np.full(e.shape, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         out[ok] = (r - m) / np.sqrt(v)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from geo import caveats, cli, vocab
 from geo.analysis import benchmark, disparity, funnel
@@ -97,16 +97,48 @@ def test_intervals_equal_statsmodels_wilson(stops):
         assert row.hi == pytest.approx(hi, abs=1e-12)
 
 
-def test_ratio_log_method_by_hand(stops):
+def test_ratio_score_interval_equals_statsmodels(stops):
     t = disparity.rates(stops, outcome="search", by="driver_group").set_index("group")
     a, n1 = 6157, 77655  # Black
     c, n2 = 910, 37880  # White
     rr = (a / n1) / (c / n2)
-    se = math.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n2)
+    lo, hi = confint_proportions_2indep(a, n1, c, n2, compare="ratio", method="score", correction=False)
     assert t.loc["Black", "ratio"] == pytest.approx(rr, rel=1e-12)
-    assert t.loc["Black", "ratio_lo"] == pytest.approx(rr * math.exp(-1.959963984540054 * se), rel=1e-10)
-    assert t.loc["Black", "ratio_hi"] == pytest.approx(rr * math.exp(1.959963984540054 * se), rel=1e-10)
-    assert np.isnan(t.loc["White", "ratio_lo"])
+    assert (t.loc["Black", "ratio_lo"], t.loc["Black", "ratio_hi"]) == pytest.approx((lo, hi), rel=1e-8)
+    assert t.loc["Black", "ratio_method"] == disparity.RATIO_METHOD == "Koopman score"
+    assert np.isnan(t.loc["White", "ratio_lo"]) and t.loc["White", "ratio_method"] == disparity.NO_RATIO_REFERENCE
+
+
+def test_small_cell_ratio_interval_central_native_american(stops):
+    # 2 of 3 Native American drivers searched in Central Division, 37 of 2,004 White drivers:
+    # the log method gave 36.1 [15.3-85.5]; the score interval is valid for such small counts
+    d = disparity.rates(stops, outcome="search", by="driver_group", per="division").set_index(["unit", "group"])
+    row = d.loc[("Central Division", "Native American")]
+    assert (row["count"], row["denominator"]) == (2, 3) and row["small_cell"]
+    lo, hi = confint_proportions_2indep(2, 3, 37, 2004, compare="ratio", method="score", correction=False)
+    assert row["ratio"] == pytest.approx(36.108108, rel=1e-6)
+    assert (row["ratio_lo"], row["ratio_hi"]) == pytest.approx((lo, hi), rel=1e-8)
+    assert (round(row["ratio_lo"], 1), round(row["ratio_hi"], 1)) == (10.9, 61.2)
+    assert row["ratio_method"] == "Koopman score"
+
+
+def test_zero_counts_in_ratios(stops_csv):
+    # Central: no Asian driver searched (ratio 0); Metro: no White driver searched (no ratio at all)
+    rows = _funnel_rows("Central Division", "White", 5, 100) + _funnel_rows("Central Division", "Asian", 0, 30)
+    rows += _funnel_rows("Metro Division", "White", 0, 80) + _funnel_rows("Metro Division", "Asian", 3, 40)
+    s, _ = load_stops(stops_csv(rows))
+    t = disparity.rates(s, outcome="search", by="driver_group", per="division")
+    d = t.set_index(["unit", "group"])
+    zero = d.loc[("Central Division", "Asian")]
+    _, hi = confint_proportions_2indep(0, 30, 5, 100, compare="ratio", method="score", correction=False)
+    assert zero["ratio"] == 0.0 and zero["ratio_lo"] == 0.0 and zero["ratio_hi"] == pytest.approx(hi, rel=1e-7)
+    assert zero["ratio_method"] == "Koopman score"
+    none = d.loc[("Metro Division", "Asian")]
+    assert np.isnan([none["ratio"], none["ratio_lo"], none["ratio_hi"]]).all()
+    assert none["ratio_method"] == disparity.NO_RATIO_ZERO
+    ref = d.loc[("Metro Division", "White")]
+    assert np.isnan(ref["ratio"]) and ref["ratio_method"] == disparity.NO_RATIO_REFERENCE
+    assert any("reference group 'White' has no search events" in n and "Metro Division" in n for n in t.attrs["notes"])
 
 
 def test_selectable_reference(stops):
@@ -141,7 +173,8 @@ def test_small_cell_from_five_stops_does_not_headline(stops_csv):
     t = disparity.rates(s, outcome="search", by="driver_group").set_index("group")
     assert t.loc["Asian", "rate"] == 0.4
     assert t.loc["Asian", "small_cell"]
-    assert t.loc["Asian", "eb_rate"] < 0.2  # pulled hard toward the citywide rate (23/605)
+    # citywide, a group is one cell: it is not pulled toward the other groups' rate (23/605)
+    assert t.loc["Asian", "eb_rate"] == 0.4
 
 
 # --------------------------------------------------------------------------- empirical Bayes
@@ -177,15 +210,46 @@ def test_eb_smooth_no_spread_and_too_few_units():
 
 
 def test_eb_rates_in_table_use_the_documented_prior(stops):
-    t = disparity.rates(stops, outcome="search", by="driver_group")
-    eb, _ = proportions.eb_smooth(
-        t["count"].to_numpy(), t["denominator"].to_numpy(), prior_rate=t["count"].sum() / t["denominator"].sum()
-    )
-    np.testing.assert_allclose(t["eb_rate"], eb)
+    t = disparity.rates(stops, outcome="search", by="driver_group").set_index("group")
+    np.testing.assert_array_equal(t["eb_rate"], t["rate"])  # citywide: nothing of a group's own to borrow from
+    assert t.loc["Native American", "eb_rate"] == pytest.approx(6 / 83)  # was pulled to 6.5 % (toward 7,892/139,524)
+    ages = disparity.rates(stops, outcome="arrest", by="age_band").set_index("group")
+    assert ages.loc["Outside 15-100", "eb_rate"] == pytest.approx(12 / 63)  # was pulled from 19 % to 4.7 %
     d = disparity.rates(stops, outcome="search", by="driver_group", per="division")
     black = d[d["group"] == "Black"]
     eb, _ = proportions.eb_smooth(black["count"].to_numpy(), black["denominator"].to_numpy(), prior_rate=6157 / 77655)
     np.testing.assert_allclose(black["eb_rate"], eb)
+
+
+def test_eb_never_pools_groups(stops_csv):
+    # Asian drivers: 28 % of 105 stops, beside White and Black drivers near 5 %: the old citywide smoothing
+    # pulled the Asian rate toward theirs
+    rows = []
+    for division, (a_k, a_n, b_k, b_n) in {
+        "Central Division": (2, 5, 10, 200),
+        "Metro Division": (20, 30, 12, 220),
+        "South Division": (6, 60, 8, 180),
+        "North Division": (1, 10, 9, 210),
+    }.items():
+        rows += _funnel_rows(division, "Asian", a_k, a_n) + _funnel_rows(division, "White", b_k, b_n)
+        rows += _funnel_rows(division, "Black", 12, 200)
+    s, _ = load_stops(stops_csv(rows))
+    city = disparity.rates(s, outcome="search", by="driver_group").set_index("group")
+    np.testing.assert_array_equal(city["eb_rate"], city["rate"])
+    assert city.loc["Asian", "eb_rate"] == 29 / 105
+    per = disparity.rates(s, outcome="search", by="driver_group", per="division")
+    asian = per[per["group"] == "Asian"]
+    eb, m = proportions.eb_smooth(asian["count"].to_numpy(), asian["denominator"].to_numpy(), prior_rate=29 / 105)
+    assert 0 < m < math.inf
+    np.testing.assert_allclose(asian["eb_rate"], eb, rtol=1e-12)
+    # each smoothed rate lies between its own rate and the group's own pooled rate, never the other group's
+    lo = np.minimum(asian["rate"], 29 / 105)
+    hi = np.maximum(asian["rate"], 29 / 105)
+    assert ((asian["eb_rate"] >= lo - 1e-12) & (asian["eb_rate"] <= hi + 1e-12)).all()
+    # changing the other group's counts leaves a group's smoothed rates as they are
+    more = rows + _funnel_rows("Central Division", "White", 150, 150)
+    per2 = disparity.rates(load_stops(stops_csv(more))[0], outcome="search", by="driver_group", per="division")
+    np.testing.assert_allclose(per2.loc[per2["group"] == "Asian", "eb_rate"], asian["eb_rate"], rtol=1e-12)
 
 
 # --------------------------------------------------------------------------- funnel
@@ -521,6 +585,7 @@ def test_rates_cover_every_outcome_dimension_and_scope(stops):
                     "ratio",
                     "ratio_lo",
                     "ratio_hi",
+                    "ratio_method",
                 ):
                     assert col in r.columns
     one = disparity.rates(stops, outcome="citation", by="age_band", per="month")
@@ -565,6 +630,7 @@ def test_cli_json_rows(cli_env, stops, capsys):
         "ratio",
         "ratio_lo",
         "ratio_hi",
+        "ratio_method",
     }
     assert first["unit"] == "0-4" and first["group"] == "White" and first["ratio_lo"] is None
     exp = crosstab_counts(stops, "arrest", ["officer_years_band", "driver_group"])
@@ -602,6 +668,17 @@ def test_cli_errors_exit_2(cli_env, capsys):
     assert cli.main(["disparity", "--by", "month", "--division", "Airport Division"]) == 2
     err = capsys.readouterr().err
     assert "No stops left after the filter 'division in Airport Division'" in err and "Traceback" not in err
+
+
+def test_cli_help_shows_single_percent_signs(capsys):
+    # argparse %-formats argument help and usage only: a doubled %% in the description or epilog shows as is
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["disparity", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "95% Wilson intervals" in out and "Koopman score" in out
+    assert "%%" not in out
+    assert "95 % Koopman score interval" in " ".join(out.split())  # the ratio caveat, as the epilog
 
 
 def test_units_without_reference_events_are_noted(stops):

@@ -1,7 +1,9 @@
 """Outcome models: the fit, the rows dropped and the errors.
 
-Coefficients equal a direct statsmodels formula fit on an independently built frame; rows
-are dropped with reasons; filters that leave too little give clear errors.
+Maximum-likelihood coefficients equal a direct statsmodels formula fit on an independently
+built frame; Firth's penalised fit equals a direct numerical maximisation (scipy) and the
+closed form of a 2 x 2 table; rows are left out only with reasons, and the accounting adds
+up; filters that leave too little give clear errors.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from scipy import optimize, stats
+from scipy.special import expit
 
+from geo import caveats
 from geo.analysis import _logit, models
 from geo.errors import EmptyInputError, ValueDomainError
 from geo.ingest.stops import load_stops
@@ -27,9 +32,7 @@ def fits(stops):
     return models.fit_models(stops)
 
 
-def independent_frame(
-    stops: pd.DataFrame, outcome: str, *, drop_levels: dict[str, list[str]] | None = None
-) -> pd.DataFrame:
+def independent_frame(stops: pd.DataFrame, outcome: str) -> pd.DataFrame:
     """The model's rows and terms built with plain pandas from the clean stops."""
     df = stops[~stops["age_band"].astype(str).isin(["Outside 15-100", "Unknown"]) & stops["officer_years"].notna()]
     if outcome == "search":
@@ -38,9 +41,6 @@ def independent_frame(
     else:
         df = df[df["result"].astype(str) != "Other/Unknown"]
         y = (df["result"].astype(str) == "Arrest").astype(float)
-    for term, levels in (drop_levels or {}).items():
-        keep = ~df[term].astype(str).isin(levels)
-        df, y = df[keep], y[keep]
     out = pd.DataFrame({"y": y.to_numpy()})
     for term in models.TERMS:
         col = df["month"].dt.strftime("%Y-%m") if term == "month" else df[term].astype(str)
@@ -100,13 +100,8 @@ def test_single_level_term_left_out(stops):
     r = models.fit_model(stops, outcome="search", filters=f)
     assert "driver_gender" in r.terms_left_out and "Female" in r.terms_left_out["driver_gender"]
     assert "driver_gender" not in r.formula
-    # the filtered data may leave levels without a search: the model sets them aside, so must we
-    dropped = {}
-    for reason in r.dropped["reason"]:
-        if " = '" in reason:
-            term, level = reason.split(" = '", 1)
-            dropped.setdefault(term, []).append(level.split("'", 1)[0])
-    frame = independent_frame(f.apply(stops), "search", drop_levels=dropped).drop(columns="driver_gender")
+    assert r.method == models.MAXIMUM_LIKELIHOOD and r.separated == []
+    frame = independent_frame(f.apply(stops), "search").drop(columns="driver_gender")
     assert_same_fit(r, frame)
 
 
@@ -148,11 +143,34 @@ def synthetic(stops_csv):
 def test_dropped_rows_have_reasons(synthetic):
     r = models.fit_model(synthetic, outcome="search")
     reasons = dict(zip(r.dropped["reason"], r.dropped["rows"], strict=True))
-    assert reasons["search flag not Yes/No (outcome unknown)"] == 1
-    assert reasons["driver age outside 15-100 or missing (flagged by the loader)"] == 2
-    assert reasons["officer years of service missing"] == 3
-    checkpoint = [k for k in reasons if k.startswith("reason = 'CheckPoint': no searches among its")]
-    assert len(checkpoint) == 1
+    assert reasons == {
+        "search flag not Yes/No (outcome unknown)": 1,
+        "driver age outside 15-100 or missing (flagged by the loader)": 2,
+        "officer years of service missing": 3,
+    }
+    assert r.n_used + r.dropped["rows"].sum() == r.n_input == 1500
+    arrest = models.fit_model(synthetic, outcome="arrest")
+    assert arrest.method == models.MAXIMUM_LIKELIHOOD and arrest.separated == []
+    assert (arrest.odds_ratios["interval"] == models.WALD).all()
+    assert_same_fit(arrest, independent_frame(synthetic, "arrest"))
+
+
+def _penalised_fit_by_scipy(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Maximise ``llf + log|X'WX| / 2`` with BFGS (numerical gradients), independently of the engine."""
+
+    def neg(b: np.ndarray) -> float:
+        eta = X @ b
+        w = expit(eta) * (1 - expit(eta))
+        return -(np.sum(y * eta - np.logaddexp(0, eta)) + 0.5 * np.linalg.slogdet(X.T @ (X * w[:, None]))[1])
+
+    res = optimize.minimize(neg, np.zeros(X.shape[1]), method="BFGS", options={"gtol": 1e-7, "maxiter": 2000})
+    return res.x, -res.fun
+
+
+def test_level_without_events_is_kept_by_firth(synthetic):
+    # no CheckPoint stop was searched: maximum likelihood would need an odds ratio of 0 (the old code dropped them)
+    r = models.fit_model(synthetic, outcome="search")
+    assert r.method == models.FIRTH
     n_cp = int(
         (
             (synthetic["reason"] == "CheckPoint")
@@ -161,14 +179,111 @@ def test_dropped_rows_have_reasons(synthetic):
             & synthetic["searched"].notna()
         ).sum()
     )
-    assert reasons[checkpoint[0]] == n_cp
-    assert r.n_used + r.dropped["rows"].sum() == r.n_input == 1500
-    assert "CheckPoint" not in set(r.odds_ratios["level"])
-    frame = independent_frame(synthetic, "search", drop_levels={"reason": ["CheckPoint"]})
-    assert_same_fit(r, frame)
-    arrest = models.fit_model(synthetic, outcome="arrest")
-    assert "reason = 'CheckPoint'" not in " ".join(arrest.dropped["reason"])  # CheckPoint stops do have arrests
-    assert_same_fit(arrest, independent_frame(synthetic, "arrest"))
+    assert r.separated == [f"reason = 'CheckPoint': no searches among its {n_cp:,} stops"]
+    frame = independent_frame(synthetic, "search")
+    assert r.n_used == len(frame) == 1500 - 6 and r.events == frame["y"].sum()
+    cp = r.odds_ratios.set_index("level").loc["CheckPoint"]
+    assert (cp["n"], cp["events"], cp["interval"]) == (n_cp, 0, models.PROFILE)
+    assert 0 < cp["lo"] < cp["odds_ratio"] < cp["hi"] < np.inf
+    # the estimates maximise the penalised likelihood: a direct numerical maximisation agrees
+    design = smf.logit(r.formula, data=frame)
+    theirs, pll = _penalised_fit_by_scipy(design.exog, design.endog)
+    ours = r.params[design.exog_names].to_numpy()
+    np.testing.assert_allclose(ours, theirs, atol=2e-4)
+    eta = design.exog @ ours
+    w = expit(eta) * (1 - expit(eta))
+    our_pll = np.sum(design.endog * eta - np.logaddexp(0, eta))
+    assert r.llf == pytest.approx(our_pll, rel=1e-10)
+    our_pll += 0.5 * np.linalg.slogdet(design.exog.T @ (design.exog * w[:, None]))[1]
+    assert our_pll >= pll - 1e-8
+    # other levels keep Wald intervals from the inverse information at the penalised estimates
+    other = r.odds_ratios[r.odds_ratios["interval"] == models.WALD].iloc[0]
+    assert other["lo"] == pytest.approx(np.exp(other["coef"] - 1.959963984540054 * other["se"]), rel=1e-12)
+
+
+def test_firth_two_by_two_is_the_half_added_odds_ratio():
+    # one indicator: Firth's estimate is the log odds ratio with 0.5 added to every cell
+    # group A 0 of 10 with the event, reference group B 5 of 20
+    k = 2
+    cols = np.array([[0, 1]] * 10 + [[0, k]] * 20)
+    y = np.array([0.0] * 10 + [1.0] * 5 + [0.0] * 15)
+    fit = _logit.fit_firth(y, _logit.Indicators(cols, k))
+    assert fit.mle_retvals["converged"]
+    np.testing.assert_allclose(fit.params, [np.log(5.5 / 15.5), np.log((0.5 * 15.5) / (10.5 * 5.5))], atol=1e-7)
+    # Wald standard error from the information at the fitted proportions 0.5/11 and 5.5/21
+    pa, pb = 0.5 / 11, 5.5 / 21
+    assert fit.bse[1] == pytest.approx(np.sqrt(1 / (10 * pa * (1 - pa)) + 1 / (20 * pb * (1 - pb))), rel=1e-7)
+
+
+def test_profile_interval_equals_direct_profile():
+    rng = np.random.default_rng(0)
+    n, k = 300, 1 + 2 + 3
+    cols = np.column_stack(
+        [
+            np.zeros(n, dtype=np.int64),
+            np.array([1, 2, k])[rng.integers(0, 3, n)],
+            np.array([3, 4, 5, k])[rng.integers(0, 4, n)],
+        ]
+    )
+    X = np.zeros((n, k + 1))
+    X[np.arange(n)[:, None], cols] = 1.0
+    X = X[:, :k]
+    y = (rng.random(n) < 0.15).astype(float)
+    y[cols[:, 1] == 1] = 0.0  # level 1 has no events
+    fit = _logit.fit_firth(y, _logit.Indicators(cols, k))
+    theirs, pll = _penalised_fit_by_scipy(X, y)
+    np.testing.assert_allclose(fit.params, theirs, atol=1e-5)
+    assert fit.penalised_llf == pytest.approx(pll, abs=1e-8)
+
+    def profile(b: float) -> float:
+        def neg(rest: np.ndarray) -> float:
+            beta = np.insert(rest, 1, b)
+            eta = X @ beta
+            w = expit(eta) * (1 - expit(eta))
+            return -(np.sum(y * eta - np.logaddexp(0, eta)) + 0.5 * np.linalg.slogdet(X.T @ (X * w[:, None]))[1])
+
+        return -optimize.minimize(neg, np.delete(fit.params, 1), method="BFGS", options={"gtol": 1e-9}).fun
+
+    q = stats.chi2.ppf(0.95, 1)
+    b1 = fit.params[1]
+    lo_ref = optimize.brentq(lambda b: 2 * (fit.penalised_llf - profile(b)) - q, b1 - 20, b1)
+    hi_ref = optimize.brentq(lambda b: 2 * (fit.penalised_llf - profile(b)) - q, b1, b1 + 20)
+    lo, hi, p = _logit.profile_interval(fit, 1)
+    assert (lo, hi) == pytest.approx((lo_ref, hi_ref), abs=1e-5)
+    assert p == pytest.approx(stats.chi2.sf(2 * (fit.penalised_llf - profile(0.0)), 1), rel=1e-4)
+
+
+def test_firth_when_maximum_likelihood_diverges(synthetic, monkeypatch):
+    monkeypatch.setattr(_logit, "fit_logit", lambda *a, **k: None)
+    r = models.fit_model(synthetic, outcome="arrest")
+    assert r.method == models.FIRTH and r.separated == [] and r.converged
+    assert any("maximum likelihood diverges" in n for n in r.notes)
+    assert (r.odds_ratios["interval"] == models.WALD).all()
+    assert "diverged" in caveats.model_fit_note(r.method, r.separated)
+
+
+def test_model_fit_notes_name_the_method():
+    assert "maximum likelihood" in caveats.model_fit_note(models.MAXIMUM_LIKELIHOOD, [])
+    text = caveats.model_fit_note(models.FIRTH, ["age_band = '65-100': no arrests among its 143 stops"])
+    assert text.startswith("Fitted by Firth's penalised likelihood") and "65-100" in text and "143 stops" in text
+
+
+@pytest.mark.slow
+def test_central_arrest_model_keeps_every_driver(stops):
+    # 143 drivers aged 65-100 in Central Division, none arrested: they used to be dropped from the model
+    f = StopFilter(divisions=("Central Division",))
+    r = models.fit_model(stops, outcome="arrest", filters=f)
+    central = f.apply(stops)
+    flagged = int(central["age_band"].astype(str).isin(["Outside 15-100", "Unknown"]).sum())
+    assert r.n_input == len(central) and r.n_used == len(central) - flagged
+    assert r.n_used + r.dropped["rows"].sum() == r.n_input
+    assert list(r.dropped["reason"]) == ["driver age outside 15-100 or missing (flagged by the loader)"]
+    assert r.method == models.FIRTH
+    assert "age_band = '65-100': no arrests among its 143 stops" in r.separated
+    old = r.odds_ratios.set_index(["term", "level"]).loc[("age_band", "65-100")]
+    assert (old["n"], old["events"], old["interval"]) == (143, 0, models.PROFILE)
+    assert old["hi"] < 1  # even with none arrested, the interval excludes 1 here
+    assert "65-100" in caveats.model_fit_note(r.method, r.separated)
 
 
 def test_too_few_rows_and_no_events(stops, stops_csv):
@@ -235,3 +350,20 @@ def test_indicator_products_equal_dense(cap):
     np.testing.assert_allclose(ind.xtv(v), X.T @ v, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ind.linpred(b), X @ b, rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(ind.dense(), X)
+
+
+@pytest.mark.slow
+def test_automatic_reference_avoids_a_separated_level(stops):
+    # drivers 65-100: no search in Providence Division, the division with most of their stops
+    f = StopFilter(age_bands=("65-100",))
+    sub = f.apply(stops)
+    counts = sub.groupby(sub["division"].astype(str))["searched"].agg(["size", "sum"])
+    assert counts["size"].idxmax() == "Providence Division" and counts.loc["Providence Division", "sum"] == 0
+    r = models.fit_model(stops, outcome="search", filters=f)
+    assert r.method == models.FIRTH and r.n_used + r.dropped["rows"].sum() == r.n_input == len(sub)
+    assert "division = 'Providence Division': no searches among its 765 stops" in r.separated
+    ok = counts[(counts["sum"] > 0) & (counts["sum"] < counts["size"])]
+    assert r.references["division"] == ok["size"].idxmax()
+    row = r.odds_ratios.set_index(["term", "level"]).loc[("division", "Providence Division")]
+    assert row["interval"] == models.PROFILE and row["events"] == 0
+    assert (r.odds_ratios["interval"] == models.PROFILE).sum() == len(r.separated)

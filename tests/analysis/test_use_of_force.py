@@ -6,7 +6,6 @@ cells (read with openpyxl), the fraction parser, and the reconciliation table.
 
 from __future__ import annotations
 
-import math
 import re
 import shutil
 
@@ -18,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from geo import caveats
 from geo.analysis import use_of_force
@@ -225,9 +224,8 @@ def test_hit_rates_outcome_test(workbook):
     a, n1, c, n2 = 1019, 2074, 226 + 270, 464 + 608
     rr = (a / n1) / (c / n2)
     assert pooled.loc["Black", "ratio"] == pytest.approx(rr)
-    assert pooled.loc["Black", "ratio_lo"] == pytest.approx(
-        rr * math.exp(-1.959963984540054 * math.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n2))
-    )
+    lo, hi = confint_proportions_2indep(a, n1, c, n2, compare="ratio", method="score", correction=False)
+    assert (pooled.loc["Black", "ratio_lo"], pooled.loc["Black", "ratio_hi"]) == pytest.approx((lo, hi), rel=1e-8)
     assert pooled.loc["Indigenous", "small_cell"]
     yearly = h[h["unit"] == "2021"].set_index("group")
     lo, hi = proportion_confint(270, 608, method="wilson")
@@ -354,3 +352,14 @@ def test_ois_population_column_and_missing_units(ois, divisions):
     assert np.isnan(t.loc["Metro Division", "per_100k"]) and np.isnan(t.loc["Metro Division", "lo"])
     assert t.loc["Central Division", "residents"] == 100000.0
     assert "no population for 1 unit(s): 'Metro Division'" in res.notes
+
+
+def test_ois_caveat_counts_the_table(ois, divisions):
+    # the caveat once said "76 incidents": the loader reads 76 rows and keeps 75 (one set aside)
+    s = use_of_force.ois_summary(ois, divisions, id_column="division")
+    n = int(s.totals["incidents"].sum())
+    assert n == len(ois) == 75
+    first, last = int(s.totals["first_year"].iloc[0]), int(s.totals["last_year"].iloc[0])
+    text = caveats.ois_caveat(n, first, last)
+    assert f"({n} incidents in {first}-{last})" in text and "76" not in text
+    assert (first, last) == (int(ois["year"].min()), int(ois["year"].max()))

@@ -284,6 +284,36 @@ def test_models_tab_reports_rows_and_odds_ratios(open_page, stops):
     assert not np.isclose(ors2["Odds ratio"].iloc[0], ors["Odds ratio"].iloc[0])
 
 
+def test_models_tab_says_how_the_model_was_fitted(open_page, stops):
+    at = _tab(open_page(DISPARITIES), "dp_tab", "Models")
+    assert any(c.value == caveats.model_fit_note("maximum likelihood", []) for c in at.caption)
+    # Central Division: no driver aged 65-100 was arrested; they stay in the model, fitted by Firth's method
+    at.sidebar.multiselect(key="f_divisions").set_value(["Central Division"]).run()
+    at.radio(key="dp_model_outcome").set_value("arrest").run()
+    assert not _problems(at)
+    note = _unescape(next(i.value for i in at.info if "Firth" in i.value))
+    assert "65-100" in note and "no arrests among its 143 stops" in note
+    central = stops[stops["division"] == "Central Division"]
+    flagged = int(central["age_band"].astype(str).isin(["Outside 15-100", "Unknown"]).sum())
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Stops used in the model"] == f"{len(central) - flagged:,}"
+    assert metrics["Rows left out"] == f"{flagged:,}"
+    ors = _frame(at, "Odds ratio")
+    old = ors[(ors["term"] == "age_band") & (ors["level"] == "65-100")].iloc[0]
+    assert old["Stops at level"] == 143 and old["Events"] == 0 and old["Interval"] == "profile penalised likelihood"
+
+
+def test_ratio_table_states_the_interval_method(open_page):
+    at = open_page(DISPARITIES)
+    at.selectbox(key="dp_scope").set_value("Per division").run()
+    t = _frame(at, "Ratio interval").set_index(["Division", "Group"])
+    row = t.loc[("Central Division", "Native American")]
+    assert row["Ratio interval"] == "Koopman score" and row["Cell"] == caveats.SMALL_CELL_NOTE
+    assert (round(row["Ratio 95% low"], 1), round(row["Ratio 95% high"], 1)) == (10.9, 61.2)
+    assert (t.xs("White", level="Group")["Ratio interval"] == disparity.NO_RATIO_REFERENCE).all()
+    assert any("Koopman score" in c.value for c in at.caption)
+
+
 def test_models_with_too_few_rows_warn(open_page):
     at = open_page(DISPARITIES)
     at.sidebar.multiselect(key="f_reasons").set_value(["CheckPoint"]).run()
@@ -462,3 +492,15 @@ def test_check_stops_upload_without_a_browser():
     out = check_stops_upload(_csv(GOOD_ROWS), "ok.csv")
     assert out["ok"] and out["stops"] == 4 and out["first_month"] == "2022-01" and out["missing_months"] == ["2022-02"]
     assert out["report"]["source"] == "ok.csv"
+
+
+def test_shootings_caveat_counts_the_table_shown(open_page):
+    at = open_page(USE_OF_FORCE)
+    points = _frame(at, "Narrative")
+    years = pd.to_numeric(points["Month"].astype(str).str[:4])
+    expected = caveats.ois_caveat(len(points), int(years.min()), int(years.max()))
+    assert expected in [c.value for c in at.caption]
+    assert f"({len(points)} incidents in" in expected
+    _tab(at, "uf_tab", "Shootings by area and year")
+    shown = int(_frame(at, "Division")["Shootings"].sum())
+    assert any(f"({shown} incidents in" in c.value for c in at.caption)

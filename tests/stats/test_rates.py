@@ -100,3 +100,36 @@ def test_add_rate_layer_and_undefined():
         add_rate(g, events="crimes", base="pop", method="smooth")
     with pytest.raises(SchemaError, match="must be numeric"):
         add_rate(g.assign(pop="x"), events="crimes", base="pop")
+
+
+def test_eb_standardize_esda_and_geoda_conventions_when_the_prior_variance_is_negative():
+    esda = pytest.importorskip("esda.smoothing")
+    # near-homogeneous rates: the method-of-moments prior variance a comes out negative
+    e = np.array([15.0, 22.0, 7.0, 24.0, 7.0, 7.0])
+    b = np.array([1307.0, 2234.0, 892.0, 2556.0, 602.0, 421.0])
+    r, m = e / b, e.sum() / b.sum()
+    a = (b * (r - m) ** 2).sum() / b.sum() - m / b.mean()
+    assert a < 0
+    geoda_by_hand = (r - m) / np.sqrt(m / b)  # GeoDa sets a to 0 for every unit
+    esda_by_hand = (r - m) / np.sqrt(np.where(a + m / b < 0, m / b, a + m / b))
+    np.testing.assert_allclose(eb_standardize(e, b), esda.assuncao_rate(e, b), rtol=1e-12)
+    np.testing.assert_allclose(eb_standardize(e, b), esda_by_hand, rtol=1e-12)
+    np.testing.assert_allclose(eb_standardize(e, b, variance="geoda"), geoda_by_hand, rtol=1e-12)
+    # they agree only where a + m / b_i < 0 (there esda falls back to m / b_i too)
+    same = np.isclose(eb_standardize(e, b), eb_standardize(e, b, variance="geoda"), rtol=1e-12)
+    np.testing.assert_array_equal(same, a + m / b < 0)
+    assert same.sum() == 1
+    lib = pytest.importorskip("pygeoda.libgeoda")
+    out, undefined = lib.VecDouble([0.0] * len(e)), lib.VecBool([False] * len(e))
+    lib.gda_rateStandardizeEB(lib.VecDouble(b.tolist()), lib.VecDouble(e.tolist()), out, undefined)
+    np.testing.assert_allclose(eb_standardize(e, b, variance="geoda"), list(out), rtol=1e-12)
+    with pytest.raises(ValueDomainError, match="variance must be 'esda' or 'geoda'"):
+        eb_standardize(e, b, variance="R")
+
+
+def test_eb_standardize_conventions_agree_when_the_prior_variance_is_positive(npa_2022):
+    e = npa_2022["violent_crimes_2022"].to_numpy()
+    b = npa_2022["rate_pop_2022"].to_numpy()
+    m = e.sum() / b.sum()
+    assert (b * (e / b - m) ** 2).sum() / b.sum() - m / b.mean() > 0
+    np.testing.assert_allclose(eb_standardize(e, b), eb_standardize(e, b, variance="geoda"), rtol=1e-12)
