@@ -466,9 +466,10 @@ def local_moran_rate(
     """Local Moran's I of EB-standardised rates (GeoDa's LISA with EB rate).
 
     The rate ``events / base`` is standardised as ``(r_i - b) / sqrt(a + b / n_i)``
-    (Assuncao and Reis 1999; :func:`geo.stats.rates.eb_standardize`) before the local
-    Moran's I. Units with a missing count or a missing or zero base are
-    ``Undefined``.
+    (Assuncao and Reis 1999; :func:`geo.stats.rates.eb_standardize` with GeoDa's
+    convention, ``variance="geoda"``: a negative prior variance ``a`` is set to 0, so
+    the values equal GeoDa's whatever ``a``) before the local Moran's I. Units with a
+    missing count or a missing or zero base are ``Undefined``.
     """
     from geo.stats.rates import eb_standardize, rate_inputs
 
@@ -477,7 +478,7 @@ def local_moran_rate(
     alpha = check_alpha(alpha)
     e, b = rate_inputs(gdf, events, base)
     check_variation(e / b, f"the rate {events}/{base}")
-    y = eb_standardize(e, b)
+    y = eb_standardize(e, b, variance="geoda")
     options = _LisaOptions(permutations, seed, alpha, correction, alternative, prefix)
     return _local_moran(gdf, y, f"{events}/{base}", weights, options, statistic="local_moran_rate")
 
