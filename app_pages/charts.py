@@ -1,13 +1,19 @@
-"""Altair charts shared by the disparity and use-of-force pages (drawing only; numbers come from ``geo``).
+"""Altair charts shared by the pages (drawing only; numbers come from ``geo``).
 
 Colours come from :mod:`geo.maps.palettes` (Okabe-Ito, colour-blind safe); small cells
-also differ in shape, not only in colour.
+also differ in shape, not only in colour. Every chart is shown with :func:`show_chart`,
+which gives it a text alternative: a one-line summary (the chart's accessible description
+and a caption under it) and, optionally, the numbers in an expander. Years go on an axis
+with :func:`year_axis`, so they read 2011, not 2,011.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import pandas as pd
+import streamlit as st
 
 from geo.caveats import RELIABLE_CELL_LABEL, SMALL_CELL_LABEL
 from geo.maps.palettes import (
@@ -17,6 +23,44 @@ from geo.maps.palettes import (
     SMALL_CELL_COLOR,
     SMOOTHED_COLOR,
 )
+from geo.text import escape_md
+
+
+def year_axis(field: str = "year", *, title: str = "Year", ordinal: bool = True, channel: str = "x") -> Any:
+    """An axis of years that reads as plain years (2011, not 2,011).
+
+    ``ordinal`` (the default) gives one tick per year present (a bar per year); otherwise a
+    continuous axis with whole years only (``format="d"``, at least a year between ticks),
+    for series with gaps that should show as gaps.
+    """
+    enc = alt.X if channel == "x" else alt.Y
+    if ordinal:
+        return enc(f"{field}:O", title=title, axis=alt.Axis(labelAngle=0, labelOverlap=True))
+    return enc(f"{field}:Q", title=title, axis=alt.Axis(format="d", tickMinStep=1), scale=alt.Scale(zero=False))
+
+
+def show_chart(
+    chart: Any,
+    *,
+    summary: str,
+    data: pd.DataFrame | None = None,
+    data_label: str = "The numbers behind this chart",
+    container: Any = None,
+    key: str | None = None,
+) -> None:
+    """Show an Altair chart with a text alternative.
+
+    ``summary`` (plain text; escaped here) becomes the chart's accessible description
+    (screen readers read it for the chart) and a caption under it; ``data``, if given, is
+    listed in an expander, for those who cannot read the chart. ``container`` is a column
+    or other container to draw in (default: the page).
+    """
+    where = container if container is not None else st
+    where.altair_chart(chart.properties(description=summary), width="stretch", key=key)
+    where.caption(escape_md(summary))
+    if data is not None:
+        with where.expander(data_label):
+            st.dataframe(data, hide_index=True, width="stretch")
 
 
 def color_scale(colors: dict[str, str]) -> alt.Scale:

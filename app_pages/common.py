@@ -232,3 +232,19 @@ def show_map(m: Any, *, key: str, height: int = 560, returned_objects: list[str]
 
     out = st_folium(m, key=key, height=height, use_container_width=True, returned_objects=returned_objects or [])
     return out or {}
+
+
+@st.cache_resource(show_spinner="Drawing the roads and other reference layers ...")
+def reference_layers() -> Any:
+    """The reference layers for every map, drawn once: a :class:`geo.maps.draw.MapReference` for ``reference=``.
+
+    A resource, not data: every map copies the drawn roads, rail, greenways, ZIP codes, divisions
+    and landmarks. Layers whose files are missing are left out. Show
+    :data:`geo.caveats.REFERENCE_LAYERS_2013` with them.
+    """
+    from geo.ingest.reference import load_reference_layers
+    from geo.maps.draw import MapReference
+
+    s = get_settings()
+    layers, _ = load_reference_layers(settings=s, missing="skip")
+    return MapReference(layers, divisions=build.division_base(s))

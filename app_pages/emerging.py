@@ -9,13 +9,16 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import common, url_state
+from app_pages.charts import show_chart, year_axis
+from app_pages.methods import words_used_here
+from app_pages.url_state import Param
 from geo.analysis import hotspots
 from geo.analysis.hotspot_advice import choice_advice
-from geo.caveats import CRIME_FISCAL_YEARS
+from geo.caveats import CRIME_FISCAL_YEARS, REFERENCE_LAYERS_2013
 from geo.errors import GeoDataError
 from geo.maps import draw, palettes
-from geo.output import narrative
+from geo.output import glossary, narrative
 from geo.settings import get_settings
 from geo.stats.warning_codes import UNDEFINED_UNITS
 
@@ -27,6 +30,18 @@ PERMUTATIONS = [99, 199, 499, 999, 4999, 9999]
 #: Corrections for testing every NPA in a year at once; FDR per year is ArcGIS Pro's default.
 CORRECTIONS = {"False discovery rate (FDR), per year": "fdr", "None": "none", "Bonferroni, per year": "bonferroni"}
 STATUS_COLORS = palettes.EMERGING_STATUS_COLORS
+ALPHAS = [0.1, 0.05, 0.01]
+LAGS = [1, 2, 3]
+#: The page's choices in the URL (the selected NPA is added where it is chosen).
+PARAMS = (
+    Param("eh_crime", "crime", codes=CRIMES),  # the same codes as the Hot spots page
+    Param("eh_measure", "measure", codes={RATE: "rate", EB_RATE: "eb", COUNT: "count"}),
+    Param("eh_weights", "weights", codes=WEIGHTS),
+    Param("eh_lag", "lag", options=LAGS),
+    Param("eh_perms", "perms", options=PERMUTATIONS),
+    Param("eh_alpha", "alpha", options=ALPHAS),
+    Param("eh_correction", "correction", codes=CORRECTIONS),
+)
 
 EXPLANATION = """
 Each neighborhood (NPA) gets a Getis-Ord **Gi\\*** z-score for every year: is it, together with its neighbours
@@ -82,6 +97,17 @@ def page() -> None:
     )
     with st.expander("How this works", expanded=False):
         st.markdown(EXPLANATION)
+    words_used_here(glossary.EMERGING_TERMS)
+    url_state.restore(PARAMS)
+    for bad in url_state.bad_values():
+        st.caption(f"The link's choice {common.text(bad)} is not available here; the default is shown instead.")
+    try:
+        _page_body()
+    finally:
+        url_state.store(PARAMS)
+
+
+def _page_body() -> None:
     settings = get_settings()
     left, right = st.columns([1, 3])
     with left:
@@ -90,20 +116,22 @@ def page() -> None:
         weights = WEIGHTS[st.selectbox("Neighbours", list(WEIGHTS), key="eh_weights")]
         time_lag = st.slider(
             "Time lag (earlier years in each neighbourhood)",
-            1,
-            3,
-            1,
+            LAGS[0],
+            LAGS[-1],
             key="eh_lag",
             help="Each year's Gi* includes the NPA and its neighbours in this many earlier years.",
+            **url_state.default("eh_lag", 1),
         )
         permutations = st.select_slider(
             "Permutations",
             PERMUTATIONS,
-            value=settings.permutations if settings.permutations in PERMUTATIONS else 999,
             key="eh_perms",
             help="The smallest possible two-sided p is 2 / (permutations + 1): 0.02 with 99, 0.002 with 999.",
+            **url_state.default("eh_perms", settings.permutations if settings.permutations in PERMUTATIONS else 999),
         )
-        alpha = st.select_slider("Significance level (α)", [0.1, 0.05, 0.01], value=0.05, key="eh_alpha")
+        alpha = st.select_slider(
+            "Significance level (α)", ALPHAS, key="eh_alpha", **url_state.default("eh_alpha", 0.05)
+        )
         correction = CORRECTIONS[
             st.radio(
                 "Correction for testing every NPA each year",
@@ -182,9 +210,11 @@ def _results(run: hotspots.HotspotRun, var_label: str, value_title: str) -> None
         name_field="npa",
         name_alias="NPA",
         legend_title=f"Emerging hot spots: {var_label}",
+        reference=common.reference_layers(),
     )
     map_key = "eh_map"
     out = common.show_map(m, key=map_key, returned_objects=["last_active_drawing"])
+    st.caption(REFERENCE_LAYERS_2013)
     selected = _selection(frame, map_key, out)
     if selected is not None:
         _unit(run, selected, var_label, value_title)
@@ -192,7 +222,7 @@ def _results(run: hotspots.HotspotRun, var_label: str, value_title: str) -> None
     st.subheader("Patterns")
     counts = pd.DataFrame(
         [
-            {"pattern": k, "NPAs": v, "rule": narrative.EHSA_RULES.get(k, "")}
+            {"Pattern": k, "NPAs": v, "How it is decided": narrative.EHSA_RULES.get(k, "")}
             for k, v in res.counts.items()
             if v or k in ("No Pattern Detected", "Undefined")
         ]
@@ -203,6 +233,9 @@ def _results(run: hotspots.HotspotRun, var_label: str, value_title: str) -> None
 def _selection(frame, map_key: str, out: dict):
     sel_key = "eh_unit"
     options = [None, *frame.index.tolist()]
+    names = frame["npa"].astype(str).to_dict()
+    unit_param = Param(sel_key, "unit", codes={i: names.get(i, str(i)) for i in options if i is not None})
+    url_state.restore([unit_param])
     clicked = (out.get("last_active_drawing") or {}).get("id")
     seen_key = f"{map_key}_seen"
     if clicked is not None and clicked != st.session_state.get(seen_key):
@@ -212,13 +245,14 @@ def _selection(frame, map_key: str, out: dict):
             st.session_state[sel_key] = by_id[clicked]
     if st.session_state.get(sel_key) not in options:
         st.session_state.pop(sel_key, None)
-    names = frame["npa"].astype(str).to_dict()
-    return st.selectbox(
+    chosen = st.selectbox(
         "Selected NPA (click the map, or choose here)",
         options,
         key=sel_key,
         format_func=lambda i: "None" if i is None else f"NPA {names.get(i, i)}",
     )
+    url_state.store([unit_param])
+    return chosen
 
 
 def _unit(run: hotspots.HotspotRun, unit, var_label: str, value_title: str) -> None:
@@ -228,14 +262,14 @@ def _unit(run: hotspots.HotspotRun, unit, var_label: str, value_title: str) -> N
     if series["value"].isna().all():
         st.info("This NPA has no values to plot.")
         return
-    x = alt.X("year:O", title="Year")
+    x = year_axis("year")
     values = (
         alt.Chart(series)
         .mark_bar(color=palettes.SERIES_BAR_COLOR)
         .encode(
             x=x,
             y=alt.Y("value:Q", title=value_title),
-            tooltip=[alt.Tooltip("year:O"), alt.Tooltip("value:Q", format=",.1f", title="Value")],
+            tooltip=[alt.Tooltip("year:O", title="Year"), alt.Tooltip("value:Q", format=",.1f", title="Value")],
         )
         .properties(title=f"{var_label[0].upper()}{var_label[1:]}", height=240)
     )
@@ -252,7 +286,7 @@ def _unit(run: hotspots.HotspotRun, unit, var_label: str, value_title: str) -> N
                 "status:N", title="That year", scale=alt.Scale(domain=domain, range=[STATUS_COLORS[d] for d in domain])
             ),
             tooltip=[
-                alt.Tooltip("year:O"),
+                alt.Tooltip("year:O", title="Year"),
                 alt.Tooltip("z:Q", format="+.2f", title="z"),
                 alt.Tooltip("p:Q", format=".3f", title="p"),
                 alt.Tooltip("status:N", title="Status"),
@@ -265,18 +299,42 @@ def _unit(run: hotspots.HotspotRun, unit, var_label: str, value_title: str) -> N
         title="Gi* z-score each year (colour: hot or cold after the correction)", height=240
     )
     c1, c2 = st.columns(2)
-    c1.altair_chart(values, width="stretch")
-    c2.altair_chart(z_chart, width="stretch")
+    show_chart(values, summary=_values_summary(series, name, value_title), container=c1)
+    show_chart(z_chart, summary=_z_summary(zs, name), container=c2)
     table = series.rename(columns={"year": "Year", "value": "Value", "z": "Gi* z", "p": "p", "status": "Status"})
     st.dataframe(
         table,
         hide_index=True,
         width="stretch",
         column_config={
+            "Year": st.column_config.NumberColumn(format="%d"),  # a year, not a number: 2011, not 2,011
             "Value": st.column_config.NumberColumn(format="%.2f"),
             "Gi* z": st.column_config.NumberColumn(format="%.2f"),
             "p": st.column_config.NumberColumn(format="%.3f"),
         },
+    )
+
+
+def _values_summary(series: pd.DataFrame, name: object, value_title: str) -> str:
+    """One sentence for the bars: the first and last year, the lowest and the highest value."""
+    v = series.dropna(subset=["value"])
+    lo, hi = v.loc[v["value"].idxmin()], v.loc[v["value"].idxmax()]
+    return (
+        f"Bar chart, NPA {name}: {value_title.lower()} each year from {int(v['year'].iloc[0])} to "
+        f"{int(v['year'].iloc[-1])}; lowest {lo['value']:,.1f} ({int(lo['year'])}), highest {hi['value']:,.1f} "
+        f"({int(hi['year'])}). The table below lists every year."
+    )
+
+
+def _z_summary(zs: pd.DataFrame, name: object) -> str:
+    """One sentence for the z-score line: its range and the years hot or cold."""
+    if zs.empty:
+        return f"NPA {name} has no Gi* z-scores to plot."
+    hot = [str(int(y)) for y in zs.loc[zs["status"] == "Hot spot", "year"]]
+    cold = [str(int(y)) for y in zs.loc[zs["status"] == "Cold spot", "year"]]
+    return (
+        f"Line chart, NPA {name}: Gi* z-scores from {zs['z'].min():+.2f} to {zs['z'].max():+.2f} over "
+        f"{len(zs)} years; a hot spot in {', '.join(hot) or 'no year'}; a cold spot in {', '.join(cold) or 'no year'}."
     )
 
 

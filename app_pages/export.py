@@ -17,6 +17,17 @@ FORMATS = {
     "GeoPackage (NC State Plane feet)": "gpkg",
     "CSV (WKT geometry)": "csv",
 }
+#: Headings of the data dictionary's columns (:data:`geo.output.dictionary.DICTIONARY_COLUMNS`).
+DICTIONARY_LABELS = {
+    "name": "Column in the file",
+    "label": "Label",
+    "meaning": "Meaning",
+    "units": "Units",
+    "source": "Source",
+    "source_file": "Source file",
+    "year": "Year",
+    "type": "Type",
+}
 
 
 @st.cache_data(show_spinner="Preparing the file ...")
@@ -47,9 +58,11 @@ def page() -> None:
         st.caption(f"Stop figures count: {common.describe_filters(filters)}.")
     frame = common.layer(layer, filters)
     st.write(f"{len(frame):,} features, {len(frame.columns) - 1} attributes.")
-    st.dataframe(frame.drop(columns=frame.geometry.name).head(20), width="stretch", hide_index=True)
     key = cache_key(layer, settings=get_settings(), filters=filters)
     data, notes, dictionary = _package(layer, fmt, filters, key)
+    preview, config = _labelled(frame.drop(columns=frame.geometry.name).head(20), dictionary)
+    st.caption("The first 20 rows. Headings are the columns' labels; hover over one for its name in the file.")
+    st.dataframe(preview, width="stretch", hide_index=True, column_config=config)
     for note in notes:
         st.info(note)
     left, right = st.columns(2)
@@ -68,7 +81,33 @@ def page() -> None:
         key="ex_download_zip",
     )
     with st.expander("Data dictionary"):
-        st.dataframe(dictionary, width="stretch", hide_index=True)
+        st.dataframe(
+            dictionary.rename(columns=DICTIONARY_LABELS),
+            width="stretch",
+            hide_index=True,
+            column_config={"Year": st.column_config.NumberColumn(format="%d")},  # 2011, not 2,011
+        )
+
+
+def _labelled(table: pd.DataFrame, dictionary: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, object]]:
+    """The table with each column headed by its dictionary label, and a column config naming the file's column."""
+    info = dictionary.set_index("name")
+    names: dict[str, str] = {}
+    config: dict[str, object] = {}
+    for col in table.columns:
+        label = str(info["label"].get(col) or "") if col in info.index else ""
+        label = label or str(col)
+        label = label if label not in names.values() else f"{label} ({col})"
+        names[col] = label
+        meaning = str(info["meaning"].get(col) or "") if col in info.index else ""
+        is_year = str(col) == "year" or str(col).endswith("_year")
+        help_text = f"In the file: {col}. {meaning}".strip()
+        config[label] = (
+            st.column_config.NumberColumn(label, help=help_text, format="%d")
+            if is_year and pd.api.types.is_numeric_dtype(table[col])
+            else st.column_config.Column(label, help=help_text)
+        )
+    return table.rename(columns=names), config
 
 
 if __name__ == "__main__":

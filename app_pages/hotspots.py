@@ -10,14 +10,16 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common, robustness, url_state
+from app_pages.charts import show_chart
+from app_pages.methods import words_used_here
 from app_pages.url_state import Param
 from geo.analysis import hotspots
 from geo.analysis.hotspot_advice import choice_advice, significance_level
-from geo.caveats import POINT_SAMPLE, STOPS_NO_COORDINATES
+from geo.caveats import POINT_SAMPLE, REFERENCE_LAYERS_2013, STOPS_NO_COORDINATES
 from geo.errors import GeoDataError
 from geo.layers.filters import StopFilter
 from geo.maps import draw, palettes
-from geo.output import narrative
+from geo.output import glossary, narrative
 from geo.output.variables import variables_for
 from geo.settings import get_settings
 from geo.stats.warning_codes import COMPONENTS, ISLANDS, SMALL_SAMPLE, UNDEFINED_UNITS
@@ -214,6 +216,7 @@ def page() -> None:
     )
     with st.expander("What a hot spot means, and how sure we are", expanded=False):
         st.markdown(EXPLANATION)
+    words_used_here(glossary.HOTSPOT_TERMS)
     url_state.restore(PARAMS)
     for bad in url_state.bad_values():
         st.caption(f"The link's choice {common.text(bad)} is not available here; the default is shown instead.")
@@ -407,7 +410,12 @@ def _map(view, *, layer: str, var_label: str, value_col: str):
     aliases = [var_label, "LISA cluster", "LISA pseudo p", "Gi*", "Gi* z-score"]
     fmts = {"lisa_p": "{:.3f}", "gi_z": "{:+.2f}"}
     common_kw = dict(
-        tooltip_fields=tips, tooltip_aliases=aliases, tooltip_formats=fmts, name_field=name_col, name_alias=name_alias
+        tooltip_fields=tips,
+        tooltip_aliases=aliases,
+        tooltip_formats=fmts,
+        name_field=name_col,
+        name_alias=name_alias,
+        reference=common.reference_layers(),
     )
     if choice == VIEWS[0]:
         m = draw.categorical_map(
@@ -431,8 +439,7 @@ def _map(view, *, layer: str, var_label: str, value_col: str):
             **common_kw,
         )
     map_key = f"hs_map_{layer}_{VIEWS.index(choice)}"
-    out = common.show_map(m, key=map_key, returned_objects=["last_active_drawing"])
-    return _selection(view, name_col, name_alias, layer, map_key, out)
+    return _selection(view, m, name_col, name_alias, layer, map_key)
 
 
 def _view_frame(lisa: hotspots.HotspotRun, gi: hotspots.HotspotRun, name_col: str):
@@ -443,22 +450,27 @@ def _view_frame(lisa: hotspots.HotspotRun, gi: hotspots.HotspotRun, name_col: st
     return lisa.frame[[*lisa_cols, lisa.frame.geometry.name]].join(gi.frame[gi_cols])
 
 
-def _selection(view, name_col: str, name_alias: str, layer: str, map_key: str, out: dict):
-    """The selected row label: a link's ``unit``, a click on the map, or the list below it."""
+def _selection(view, m, name_col: str, name_alias: str, layer: str, map_key: str):
+    """Show the map with the selected area outlined; return the selected row label.
+
+    The selection is a link's ``unit``, a click on the map, or the list below it. A click
+    reruns the page with the component's value already in session state (under ``map_key``),
+    so the new outline is drawn in that same run; the outline goes in a feature group that
+    streamlit-folium swaps without redrawing the map, so the view stays where it was.
+    """
     sel_key = f"hs_unit_{layer}"
     options = [None, *view.index.tolist()]
     names = view[name_col].astype(str).to_dict() if name_col in view else {}
     unit_param = Param(sel_key, "unit", codes={i: str(names.get(i, i)) for i in options if i is not None})
     url_state.restore([unit_param])
-    clicked = (out.get("last_active_drawing") or {}).get("id")
-    seen_key = f"{map_key}_seen"
-    if clicked is not None and clicked != st.session_state.get(seen_key):
-        st.session_state[seen_key] = clicked
-        by_id = {str(i): i for i in view.index}
-        if clicked in by_id:
-            st.session_state[sel_key] = by_id[clicked]
+    _take_click(view, sel_key, map_key, st.session_state.get(map_key))
     if st.session_state.get(sel_key) not in options:
         st.session_state.pop(sel_key, None)
+    selected = st.session_state.get(sel_key)
+    out = _show_map(m, map_key, draw.selection_outline(view, [selected]) if selected is not None else None)
+    st.caption(REFERENCE_LAYERS_2013)
+    if _take_click(view, sel_key, map_key, out):  # reported only now (no callback ran): draw again with its outline
+        st.rerun()
     chosen = st.selectbox(
         f"Selected {NOUNS[name_alias]} (click the map, or choose here)",
         options,
@@ -467,6 +479,39 @@ def _selection(view, name_col: str, name_alias: str, layer: str, map_key: str, o
     )
     url_state.store([unit_param])
     return chosen
+
+
+def _take_click(view, sel_key: str, map_key: str, value: dict | None) -> bool:
+    """Select the area of a new click in the map component's ``value``; whether the selection changed.
+
+    A click is taken once (the component keeps reporting it on every run); a click on a
+    reference layer (a landmark: no ``id``) selects nothing.
+    """
+    clicked = ((value or {}).get("last_active_drawing") or {}).get("id")
+    seen_key = f"{map_key}_seen"
+    if clicked is None or clicked == st.session_state.get(seen_key):
+        return False
+    st.session_state[seen_key] = clicked
+    by_id = {str(i): i for i in view.index}
+    if clicked not in by_id or st.session_state.get(sel_key) == by_id[clicked]:
+        return False
+    st.session_state[sel_key] = by_id[clicked]
+    return True
+
+
+def _show_map(m, key: str, outline) -> dict:
+    """``common.show_map`` with the selected area's outline handed over as a feature group."""
+    from streamlit_folium import st_folium
+
+    out = st_folium(
+        m,
+        key=key,
+        height=560,
+        use_container_width=True,
+        returned_objects=["last_active_drawing"],
+        feature_group_to_add=outline,
+    )
+    return out or {}
 
 
 def _scatter(view, value_col: str, name_col: str, name_alias: str, g, selected) -> None:
@@ -513,7 +558,14 @@ def _scatter(view, value_col: str, name_col: str, name_alias: str, g, selected) 
         )
     p = "" if g.p_sim is None else f", pseudo p = {g.p_sim:.3g} ({g.permutations:,} permutations)"
     chart = alt.layer(*layers).properties(title=f"Moran's I = {g.I:.3f}{p}; the line's slope is I", height=380)
-    st.altair_chart(chart, width="stretch")
+    counts = pts["lisa_cluster"].value_counts()
+    summary = (
+        f"Scatterplot of {len(pts):,} areas: each area's value (across) against its neighbours' average (up), "
+        f"in standard deviations. Moran's I = {g.I:.3f}{p}. High-High {counts.get('High-High', 0):,}, Low-Low "
+        f"{counts.get('Low-Low', 0):,}, High-Low {counts.get('High-Low', 0):,}, Low-High {counts.get('Low-High', 0):,}. "
+        "The table below lists every area."
+    )
+    show_chart(chart, summary=summary)
     st.caption(
         "Each dot is an area. Right of the vertical line: above-average value; above the horizontal line: neighbours "
         "above average. Top right are High-High, bottom left Low-Low; the other two corners are outliers."

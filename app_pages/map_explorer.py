@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from app_pages import common
-from geo.caveats import RESIDENTS_NOT_DRIVERS, STOPS_NO_COORDINATES
+from app_pages import common, url_state
+from app_pages.url_state import Param
+from geo.caveats import REFERENCE_LAYERS_2013, RESIDENTS_NOT_DRIVERS, STOPS_NO_COORDINATES
 from geo.maps import draw
 from geo.maps.palettes import CHOROPLETH_CMAPS
-from geo.output.variables import variables_for
+from geo.output.dictionary import describe_column
+from geo.output.variables import Variable, variables_for
 
 SCHEMES = {
     "Quantiles": "quantiles",
@@ -17,30 +20,64 @@ SCHEMES = {
     "Equal interval": "equal_interval",
     "Box map": "box_plot",
 }
+LAYERS = {"Divisions": "divisions", "Neighborhoods (NPA)": "npa"}
+CLASSES = list(range(3, 10))
+#: The page's choices in the URL (the topic and the variable are added once the layer is known).
+PARAMS = (
+    Param("mx_layer", "layer", codes=LAYERS),
+    Param("mx_scheme", "scheme", codes=SCHEMES),
+    Param("mx_k", "classes", options=CLASSES),
+    Param("mx_cmap", "colours", options=list(CHOROPLETH_CMAPS)),
+)
+#: Table headings of the name and context columns (the variables bring their own labels).
+NAME_LABELS = {"division": "Division", "npa": "NPA", "pop_2020": "Residents (2020)", "stops": "Stops"}
 
 
 def page() -> None:
     """Draw the map explorer: a layer, a variable and a classification drive one choropleth and its table."""
     st.title("Map explorer")
+    url_state.restore(PARAMS)
+    for bad in url_state.bad_values():
+        st.caption(f"The link's choice {common.text(bad)} is not available here; the default is shown instead.")
+    try:
+        _page_body()
+    finally:
+        url_state.store(PARAMS)
+
+
+def _variable(key: str, variables: list[Variable]) -> Variable:
+    """The topic and the variable, each in the URL."""
+    groups = list(dict.fromkeys(v.group for v in variables))
+    gp = Param(f"mx_group_{key}", "topic", options=groups)
+    url_state.restore([gp])
+    group = st.selectbox("Topic", groups, key=f"mx_group_{key}")
+    url_state.store([gp])
+    options = [v for v in variables if v.group == group]
+    vp = Param(f"mx_var_{key}_{group}", "variable", codes={v: v.column for v in options})
+    url_state.restore([vp])
+    var: Variable = st.selectbox("Variable", options, format_func=lambda v: v.label, key=f"mx_var_{key}_{group}")
+    url_state.store([vp])
+    return var
+
+
+def _page_body() -> None:
     left, right = st.columns([1, 3])
     with left:
-        layer = st.radio("Layer", ["Divisions", "Neighborhoods (NPA)"], key="mx_layer", horizontal=False)
+        key = LAYERS[st.radio("Layer", list(LAYERS), key="mx_layer", horizontal=False)]
         filters = common.current_filters()
-        if layer == "Divisions":
-            frame = common.division_layer(filters)
-            key = "divisions"
-            name_field = "division"
-        else:
-            frame = common.npa_layer()
-            key = "npa"
-            name_field = "npa"
+        frame = common.division_layer(filters) if key == "divisions" else common.npa_layer()
+        name_field = "division" if key == "divisions" else "npa"
         variables = variables_for(key, frame)
-        groups = list(dict.fromkeys(v.group for v in variables))
-        group = st.selectbox("Topic", groups, key=f"mx_group_{key}")
-        options = [v for v in variables if v.group == group]
-        var = st.selectbox("Variable", options, format_func=lambda v: v.label, key=f"mx_var_{key}_{group}")
+        var = _variable(key, variables)
         scheme_label = st.selectbox("Classification", list(SCHEMES), key="mx_scheme")
-        k = st.slider("Classes", 3, 9, 5, key="mx_k", disabled=SCHEMES[scheme_label] == "box_plot")
+        k = st.slider(
+            "Classes",
+            CLASSES[0],
+            CLASSES[-1],
+            key="mx_k",
+            disabled=SCHEMES[scheme_label] == "box_plot",
+            **url_state.default("mx_k", 5),
+        )
         cmap = st.selectbox(
             "Colours", list(CHOROPLETH_CMAPS), key="mx_cmap", help="All are readable by colour-blind users."
         )
@@ -56,24 +93,37 @@ def page() -> None:
         )
         tips = [t for t in tips if t in frame.columns and t != name_field]
         fmts = {v.column: v.fmt for v in variables if v.column in tips}
-        labels = {v.column: v.label for v in variables}
+        labels = _labels(key, variables, [name_field, *tips])
         m = draw.choropleth(
             frame,
             var.column,
             scheme=SCHEMES[scheme_label],
-            k=k,
+            k=int(k),
             cmap=cmap,
             tooltip_fields=tips,
-            tooltip_aliases=[labels.get(t, t.replace("_", " ").capitalize()) for t in tips],
+            tooltip_aliases=[labels[t] for t in tips],
             tooltip_formats=fmts,
             name_field=name_field,
-            name_alias="Division" if key == "divisions" else "NPA",
+            name_alias=labels[name_field],
             legend_title=var.label,
             value_format=var.fmt,
+            reference=common.reference_layers(),
         )
         common.show_map(m, key=f"mx_map_{key}")
-        table = frame[[name_field, *tips]].sort_values(var.column, ascending=False, na_position="last")
-        st.dataframe(table, hide_index=True, width="stretch", height=260)
+        st.caption(REFERENCE_LAYERS_2013)
+        table = pd.DataFrame(frame[[name_field, *tips]]).sort_values(var.column, ascending=False, na_position="last")
+        st.dataframe(table.rename(columns=labels), hide_index=True, width="stretch", height=260)
+
+
+def _labels(key: str, variables: list[Variable], columns: list[str]) -> dict[str, str]:
+    """A heading for each column: the variable's label, else the data dictionary's, else the column in words."""
+    by_variable = {v.column: v.label for v in variables}
+    out: dict[str, str] = {}
+    for c in columns:
+        info = describe_column(c, layer=key)
+        label = by_variable.get(c) or NAME_LABELS.get(c) or (info.label if info else c.replace("_", " ").capitalize())
+        out[c] = label if label not in out.values() else f"{label} ({c})"
+    return out
 
 
 if __name__ == "__main__":

@@ -1,16 +1,23 @@
-"""Methods and data: provenance, definitions, caveats."""
+"""Methods and data: provenance, definitions, caveats, and the glossary of the words the app uses."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from app_pages import common
-from geo.caveats import DATA_PREPARATION
+from geo.caveats import DATA_PREPARATION, REFERENCE_LAYERS_2013
 from geo.ingest import sources
+from geo.output import glossary
+
+#: The page's path, for links from the other pages.
+PATH = "app_pages/methods.py"
 
 
 def page() -> None:
-    """Draw the methods page: the sources, how the data is prepared, and the caveats."""
+    """Draw the methods page: the sources, how the data is prepared, the caveats and the glossary."""
     st.title("Methods and data")
     st.subheader("Sources")
     for ds in sources.DATASETS.values():
@@ -20,6 +27,30 @@ def page() -> None:
     st.markdown(DATA_PREPARATION)
     st.subheader("Caveats")
     common.caveats()
+    st.markdown(f"**Reference layers on the maps.** {common.text(REFERENCE_LAYERS_2013)}")
+    st.subheader("Glossary", anchor="glossary")
+    st.caption("The words the maps and tables use, in plain words.")
+    by_group: dict[str, list[glossary.Term]] = {}
+    for term in glossary.GLOSSARY.values():
+        by_group.setdefault(term.group, []).append(term)
+    for group, items in by_group.items():
+        st.markdown(f"**{common.text(group)}**")
+        st.markdown(_definitions(items))
+
+
+def _definitions(items: Sequence[glossary.Term]) -> str:
+    """A Markdown list of terms and their meanings (escaped: the words hold ``*`` and ``-``)."""
+    return "\n".join(f"- **{common.text(t.name)}**: {common.text(t.text)}" for t in items)
+
+
+def words_used_here(names: Sequence[str]) -> None:
+    """An expander "Words used here" with the page's terms, and a link to the whole glossary."""
+    with st.expander("Words used here"):
+        st.markdown(_definitions(glossary.terms(names)))
+        try:
+            st.page_link(PATH, label="Every word, on Methods and data", icon=":material/menu_book:")
+        except StreamlitAPIException:  # the page runs on its own (not through app.py): no navigation to link to
+            st.caption("Every word is on the Methods and data page.")
 
 
 if __name__ == "__main__":

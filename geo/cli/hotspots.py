@@ -186,8 +186,9 @@ def run(args: argparse.Namespace) -> int:
         fixed = {"weights": args.weights, "k": args.k, "threshold": args.threshold, "kernel": args.kernel}
         fixed |= {"gi_inference": args.gi_inference, "time_lag": None, "boundary": None}
         rob_options = {k: v for k, v in options.items() if k not in fixed} | fixed
-        run: HotspotRun | RobustnessResult = run_robustness(frame, **rob_options)
-        lines = run.summary(unit="NPAs" if layer == "npa" else "units").splitlines()
+        rob = run_robustness(frame, **rob_options)
+        lines = rob.summary(unit="NPAs" if layer == "npa" else "units").splitlines()
+        run: HotspotRun | RobustnessResult = rob
     else:
         run = run_hotspots(frame, **options)
         lines = list(run.lines)

@@ -6,7 +6,8 @@ need only Leaflet's own JavaScript, CSS and images, which ``tools/vendor_assets.
 copies into ``static/vendor/leaflet/`` and Streamlit serves at ``/app/static/vendor/...``
 (``--server.enableStaticServing true``).
 
-:func:`offline_map` starts such a map (no tiles unless asked for, a plain background);
+:func:`offline_map` starts such a map (no tiles unless asked for, a plain background, tooltips
+kept inside the map);
 :func:`use_local_assets` points any map at the local files; :func:`offline_problems`
 lists whatever would still need the internet on a map.
 """
@@ -109,6 +110,52 @@ class _FitBounds(MacroElement):
         self.bounds = bounds
 
 
+class _TooltipFit(MacroElement):
+    """Keep every tooltip inside the map: wrap a long one, and move it back in at an edge.
+
+    Leaflet places a tooltip beside the pointer (``direction: "auto"`` only picks the side
+    facing the map's centre) and the map's frame clips whatever sticks out, so a tooltip near
+    the bottom or beside a wide one near an edge was cut off. This wraps Leaflet 1.9's
+    ``L.Tooltip.prototype._setPosition`` (the pinned :data:`LEAFLET_VERSION`; the method is
+    private): after Leaflet places the tooltip, it is shifted to lie at least 4 px inside the
+    map, and it is never wider than the map.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var proto = L.Tooltip.prototype, margin = 4;
+            if (proto._cmpdFit) { return; }
+            var place = proto._setPosition;
+            proto._setPosition = function (pos) {
+                var map = this._map, el = this._container;
+                if (map && el) {
+                    el.style.whiteSpace = "normal";
+                    el.style.width = "max-content";
+                    el.style.maxWidth = Math.max(120, Math.min(360, map.getSize().x - 2 * margin)) + "px";
+                }
+                place.call(this, pos);
+                if (!map || !el) { return; }
+                var size = map.getSize(), at = L.DomUtil.getPosition(el), corner = map.layerPointToContainerPoint(at);
+                var w = el.offsetWidth, h = el.offsetHeight, dx = 0, dy = 0;
+                if (corner.x + w > size.x - margin) { dx = size.x - margin - (corner.x + w); }
+                if (corner.x + dx < margin) { dx = margin - corner.x; }
+                if (corner.y + h > size.y - margin) { dy = size.y - margin - (corner.y + h); }
+                if (corner.y + dy < margin) { dy = margin - corner.y; }
+                if (dx || dy) { L.DomUtil.setPosition(el, at.add([dx, dy])); }
+            };
+            proto._cmpdFit = true;
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca's MacroElement.__init__ has no annotations
+        self._name = "TooltipFit"
+
+
 class _Background(MacroElement):
     """Give the map container a plain background (Leaflet's default grey looks like "No data")."""
 
@@ -151,7 +198,8 @@ def offline_map(
     Returns
     -------
     folium.Map
-        SVG rendering (crisp, and testable in a browser), with a scale bar.
+        SVG rendering (crisp, and testable in a browser), with a scale bar; tooltips stay
+        inside the map (see :class:`_TooltipFit`).
     """
     minx, miny, maxx, maxy = (float(v) for v in bounds)
     m = folium.Map(
@@ -165,6 +213,7 @@ def offline_map(
     if tiles is None:
         _Background(background).add_to(m)
     _FitBounds([[miny, minx], [maxy, maxx]]).add_to(m)
+    _TooltipFit().add_to(m)
     return m
 
 

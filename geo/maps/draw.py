@@ -2,16 +2,21 @@
 
 Both maps take one path (``_draw``): check the layer, drop rows without a geometry,
 simplify for display, build the tooltips, then the map (:func:`geo.maps.assets.offline_map`),
-the optional outline, the layer and the legend (:class:`geo.maps.legend.Legend`, plain HTML,
-never a branca ``ColorMap``). They differ only in how a row gets its colour and which legend
+the optional outline, the layer, the reference layers (``reference=``, a
+:class:`~geo.maps.overlays.MapReference`: roads with their names, rail, greenways, ZIP codes,
+divisions, landmarks, each toggleable; tiles offered, switched off), the selected areas'
+outline (``selected=``) and the legend (:class:`geo.maps.legend.Legend`, plain HTML, never a
+branca ``ColorMap``). They differ only in how a row gets its colour and which legend
 entries that adds: :func:`choropleth` classes a numeric column
 (:func:`geo.maps.classify.classify`), :func:`categorical_map` looks each category up in a palette.
 Every text that comes from the data (names, values, category labels, titles) is HTML-escaped
 before it reaches a tooltip, the legend or the layer control.
 
 Geometry is reprojected to EPSG:4326, simplified for display with shared borders kept
-(``shapely.coverage_simplify``) and rounded to 5 decimals (about 1 m), which keeps the
-459-NPA map near 0.35 MB of HTML. This is for display only, never for analysis.
+(``shapely.coverage_simplify``) and rounded to 5 decimals (about 1 m). Polygons are written
+as encoded polylines (:mod:`geo.maps._compact`): the 459-NPA map takes about 0.1 MB of HTML,
+0.27 MB with the reference layers; the 2,652 incident hexagons 0.5 MB with them. This is for
+display only, never for analysis.
 
 Nothing here imports streamlit. The app shows a map with::
 
@@ -24,7 +29,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
@@ -33,45 +38,23 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from geo.errors import CRSError, EmptyInputError, SchemaError, ValueDomainError, first_rows, quote_values
+from geo.ingest.reference import ReferenceLayers
+from geo.maps._compact import CompactGeoJson, can_compact
+from geo.maps._tooltip import TooltipSpec, feature_collection, tooltip_spec
 from geo.maps.assets import DEFAULT_ASSET_BASE, offline_map
 from geo.maps.classify import Scheme, classify, ramp
 from geo.maps.geometry import has_points, simplify_for_display, without_empty
 from geo.maps.legend import Legend, check_color
-from geo.maps.palettes import MISSING_COLOR
+from geo.maps.overlays import MapReference, as_reference, selection_outline
+from geo.maps.palettes import AREA_BORDER_COLOR, CONTEXT_OUTLINE_COLOR, HOVER_OUTLINE_COLOR, MISSING_COLOR
 
-__all__ = ["choropleth", "categorical_map"]
+__all__ = ["choropleth", "categorical_map", "MapReference", "selection_outline"]
 
 
 #: The column of :func:`categorical_map`'s working frame that holds each row's palette key.
 _CATEGORY = "__cat"
-
-
-def _format_cell(value: object, fmt: str | None) -> str:
-    """Plain text for one tooltip cell (escaped later)."""
-    if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
-        return "No data"
-    if fmt is not None:
-        try:
-            return fmt.format(value)
-        except (ValueError, TypeError):
-            return str(value)
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if v.is_integer() and abs(v) < 1e15:
-            return f"{int(v):,}"
-        if abs(v) >= 100:
-            return f"{v:,.1f}"
-        if abs(v) >= 1:
-            return f"{v:,.2f}"
-        return f"{v:.3g}"
-    return str(value)
 
 
 def _validate_frame(
@@ -92,38 +75,16 @@ def _validate_frame(
         raise CRSError(f"{what}: the layer has no CRS; set one (e.g. gdf.set_crs('EPSG:2264')) before mapping it.")
 
 
-@dataclass(frozen=True)
-class _TooltipSpec:
-    """The tooltip's columns (name first), their labels and their ``str.format`` patterns."""
-
-    fields: list[str]
-    aliases: list[str]
-    formats: dict[str, str]
-
-
-def _tooltip_spec(
-    column: str,
-    tooltip_fields: Sequence[str] | None,
-    tooltip_aliases: Sequence[str] | None,
-    tooltip_formats: Mapping[str, str] | None,
-    name_field: str | None,
-    name_alias: str,
-) -> _TooltipSpec:
-    """Check the tooltip options and resolve their defaults."""
-    if isinstance(tooltip_fields, str) or isinstance(tooltip_aliases, str):
-        raise TypeError("tooltip_fields and tooltip_aliases must be sequences of str, not a str")
-    fields = list(tooltip_fields) if tooltip_fields is not None else [column]
-    aliases = list(tooltip_aliases) if tooltip_aliases is not None else list(fields)
-    if len(aliases) != len(fields):
-        raise ValueError(f"tooltip_aliases has {len(aliases)} entries but tooltip_fields has {len(fields)}")
-    if name_field is not None:
-        fields = [name_field, *fields]
-        aliases = [name_alias, *aliases]
-    formats = dict(tooltip_formats or {})
-    unknown = [f for f in formats if f not in fields]
+def _check_selected(gdf: gpd.GeoDataFrame, selected: Sequence[Hashable] | None) -> tuple[Hashable, ...]:
+    """The selected labels, each checked to be in ``gdf.index``."""
+    if selected is None:
+        return ()
+    if isinstance(selected, str) or not isinstance(selected, Sequence):
+        raise TypeError(f"selected must be a sequence of index labels, got {type(selected).__name__}")
+    unknown = [lab for lab in selected if lab not in gdf.index]
     if unknown:
-        raise ValueError(f"tooltip_formats names {quote_values(unknown)}, which are not tooltip fields")
-    return _TooltipSpec(fields=fields, aliases=[str(a) for a in aliases], formats=formats)
+        raise KeyError(f"selected: {quote_values([str(u) for u in unknown])} not in the layer's index")
+    return tuple(selected)
 
 
 @dataclass(frozen=True)
@@ -144,6 +105,8 @@ class _MapOptions:
     simplify_m: float
     precision: int
     outline: gpd.GeoDataFrame | None
+    reference: MapReference | None = None
+    selected: tuple[Hashable, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,55 +122,46 @@ class _Colouring:
     notes: list[str]
 
 
-def _feature_collection(frame: gpd.GeoDataFrame, tip: _TooltipSpec) -> tuple[dict[str, Any], list[str]]:
-    """GeoJSON with only the escaped tooltip texts as properties; ids are the frame's index labels."""
-    ids = [str(i) for i in frame.index] if frame.index.is_unique else [str(i) for i in range(len(frame))]
-    cols: dict[str, list[str]] = {}
-    for j, field in enumerate(tip.fields):
-        fmt = tip.formats.get(field)
-        cols[f"t{j}"] = [html.escape(_format_cell(v, fmt)) for v in frame[field].tolist()]
-    geoms = shapely.to_geojson(np.asarray(frame.geometry.values, dtype=object))
-    features = [
-        {
-            "type": "Feature",
-            "id": fid,
-            "properties": {key: vals[i] for key, vals in cols.items()},
-            "geometry": json.loads(g),
-        }
-        for i, (fid, g) in enumerate(zip(ids, geoms, strict=True))
-    ]
-    return {"type": "FeatureCollection", "features": features}, ids
-
-
 def _add_layer(
     m: folium.Map,
     data: dict[str, Any],
     styles: Mapping[str, dict[str, Any]],
-    tip: _TooltipSpec,
+    tip: TooltipSpec,
     *,
     layer_name: str,
     popup: bool,
-    has_points: bool,
+    points: bool,
+    geoms: Sequence[Any],
+    precision: int,
 ) -> folium.GeoJson:
-    """Add the data layer: one style per feature id, a tooltip and optionally a popup."""
+    """Add the data layer: one style per feature id, a tooltip and optionally a popup.
+
+    Polygons are written compactly (:class:`geo.maps._compact.CompactGeoJson`, about a third
+    of the size); points stay plain GeoJSON, drawn as circle markers.
+    """
 
     def style_function(feature: dict[str, Any]) -> dict[str, Any]:
         return styles[feature["id"]]
 
     def highlight_function(feature: dict[str, Any]) -> dict[str, Any]:
-        return {"weight": 2.5, "color": "#000000"}
+        return {"weight": 2.5, "color": HOVER_OUTLINE_COLOR}
 
     keys = [f"t{j}" for j in range(len(tip.fields))]
     aliases = [html.escape(a) for a in tip.aliases]
-    layer = folium.GeoJson(
-        data,
+    kwargs: dict[str, Any] = dict(
         name=html.escape(layer_name),  # Leaflet's layer control writes names as HTML
         style_function=style_function,
         highlight_function=highlight_function,
-        tooltip=folium.GeoJsonTooltip(fields=keys, aliases=aliases, labels=True, sticky=True) if keys else None,
+        tooltip=folium.GeoJsonTooltip(fields=keys, aliases=aliases, labels=True, sticky=True, direction="auto")
+        if keys
+        else None,
         popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, labels=True) if (popup and keys) else None,
-        marker=folium.CircleMarker(radius=5, fill=True) if has_points else None,
     )
+    if not points and can_compact(geoms, precision):
+        ordered = [styles[f["id"]] for f in data["features"]]
+        layer: folium.GeoJson = CompactGeoJson(data, geoms=geoms, styles=ordered, precision=precision, **kwargs)
+    else:
+        layer = folium.GeoJson(data, marker=folium.CircleMarker(radius=5, fill=True) if points else None, **kwargs)
     layer.add_to(m)
     return layer
 
@@ -224,7 +178,7 @@ def _add_outline(m: folium.Map, outline: gpd.GeoDataFrame, *, simplify_m: float,
     folium.GeoJson(
         data,
         name="Outlines",
-        style_function=lambda _f: {"color": "#757575", "weight": 1.2, "fill": False, "interactive": False},
+        style_function=lambda _f: {"color": CONTEXT_OUTLINE_COLOR, "weight": 1.2, "fill": False, "interactive": False},
         interactive=False,
         control=False,
     ).add_to(m)
@@ -235,7 +189,7 @@ def _style(color: str | None, *, options: _MapOptions, points: bool) -> dict[str
     fill = color if color is not None else options.missing_color
     return {
         "fillColor": fill,
-        "color": "#4d4d4d" if not points else fill,
+        "color": AREA_BORDER_COLOR if not points else fill,
         "weight": 0.6 if not points else 1,
         "fillOpacity": options.fill_opacity if color is not None else options.missing_opacity,
         "opacity": 0.9,
@@ -245,13 +199,15 @@ def _style(color: str | None, *, options: _MapOptions, points: bool) -> dict[str
 def _legend(colouring: _Colouring, *, n_no_geom: int, options: _MapOptions) -> Legend:
     """The map's own legend entries, then the missing rows, then the notes and the rows not drawn."""
     entries = list(colouring.entries)
+    opacity = [options.fill_opacity] * len(entries)  # swatches as the areas are drawn
     n_missing = sum(c is None for c in colouring.colors)
     if n_missing:
         entries.append((options.missing_label, options.missing_color, n_missing))
+        opacity.append(options.missing_opacity)
     notes = list(colouring.notes)
     if n_no_geom:
         notes.append(f"{n_no_geom} row(s) without geometry not drawn.")
-    return Legend(entries, title=options.title, note=" ".join(notes))
+    return Legend(entries, title=options.title, note=" ".join(notes), opacity=opacity, background=options.background)
 
 
 def _draw(
@@ -259,15 +215,16 @@ def _draw(
     value_column: str,
     *,
     what: str,
-    tip: _TooltipSpec,
+    tip: TooltipSpec,
     colouring: Callable[[pd.Series], _Colouring],
     options: _MapOptions,
 ) -> folium.Map:
     """Draw the rows of a checked ``gdf`` that have a geometry, coloured by ``colouring(value_column)``.
 
     The steps both maps share: drop rows without geometry, simplify for display, build
-    the features and their styles, then the base map, the outline, the layer, the legend
-    and the layer control, in that order (streamlit-folium names elements by position).
+    the features and their styles, then the base map, the outline, the layer, the reference
+    layers (over the fills, so roads and names stay readable), the selected rows' outline,
+    the legend and the layer control, in that order (streamlit-folium names elements by position).
     """
     frame, n_no_geom = without_empty(gdf)
     if len(frame) == 0:
@@ -279,7 +236,7 @@ def _draw(
     )
     colours = colouring(frame[value_column])
     points = has_points(frame)
-    data, ids = _feature_collection(frame, tip)
+    data, ids = feature_collection(frame, tip)
     styles = {fid: _style(c, options=options, points=points) for fid, c in zip(ids, colours.colors, strict=True)}
 
     m = offline_map(
@@ -288,7 +245,16 @@ def _draw(
     if options.outline is not None:
         _add_outline(m, options.outline, simplify_m=options.simplify_m, precision=options.precision)
     layer_name = options.layer_name or options.title
-    _add_layer(m, data, styles, tip, layer_name=layer_name, popup=options.popup, has_points=points)
+    geoms = list(frame.geometry.values)
+    _add_layer(
+        m, data, styles, tip, layer_name=layer_name, popup=options.popup, points=points, geoms=geoms,
+        precision=options.precision,
+    )  # fmt: skip
+    if options.reference is not None:
+        options.reference.add_to(m, simplify_m=options.simplify_m, precision=options.precision)
+    if options.selected:
+        chosen = [lab for lab in options.selected if lab in frame.index]  # rows without geometry are not drawn
+        selection_outline(frame, chosen, precision=options.precision).add_to(m)
     _legend(colours, n_no_geom=n_no_geom, options=options).add_to(m)
     if options.layer_control:
         folium.LayerControl(collapsed=True).add_to(m)
@@ -348,6 +314,8 @@ def choropleth(
     popup: bool = False,
     background: str = "#ffffff",
     outline: gpd.GeoDataFrame | None = None,
+    reference: MapReference | ReferenceLayers | None = None,
+    selected: Sequence[Hashable] | None = None,
 ) -> folium.Map:
     """Draw a classed choropleth of a numeric column; works offline.
 
@@ -386,6 +354,12 @@ def choropleth(
     outline
         Polygons drawn underneath as grey, non-interactive outlines (context for a
         point layer on a map without tiles), e.g. the division boundaries.
+    reference
+        Reference layers drawn over the areas, each toggleable in the layer control
+        (:class:`MapReference`; roads with their names at street zoom, divisions, ...).
+        They make the map readable with no tiles; tiles are offered, switched off.
+    selected
+        Index labels of rows to outline over everything (the selected area).
 
     Returns
     -------
@@ -409,7 +383,7 @@ def choropleth(
     _check_numeric(gdf[column], column)
     ramp(cmap, 3)  # validate the name before any work
     check_color(missing_color, what="missing_color")
-    tip = _tooltip_spec(column, tooltip_fields, tooltip_aliases, tooltip_formats, name_field, name_alias)
+    tip = tooltip_spec(column, tooltip_fields, tooltip_aliases, tooltip_formats, name_field, name_alias)
     colouring = partial(_classed, scheme=scheme, k=k, cmap=cmap, seed=seed, value_format=value_format)
     options = _MapOptions(
         title=legend_title or column,
@@ -426,6 +400,8 @@ def choropleth(
         simplify_m=simplify_m,
         precision=precision,
         outline=outline,
+        reference=as_reference(reference),
+        selected=_check_selected(gdf, selected),
     )
     return _draw(gdf, column, what="choropleth", tip=tip, colouring=colouring, options=options)
 
@@ -516,6 +492,8 @@ def categorical_map(
     popup: bool = False,
     background: str = "#ffffff",
     outline: gpd.GeoDataFrame | None = None,
+    reference: MapReference | ReferenceLayers | None = None,
+    selected: Sequence[Hashable] | None = None,
 ) -> folium.Map:
     """Draw areas coloured by category (e.g. LISA clusters); works offline.
 
@@ -538,7 +516,7 @@ def categorical_map(
     tooltip_fields, tooltip_aliases, tooltip_formats, name_field, name_alias, legend_title
         As in :func:`choropleth`.
     missing_color, missing_label, fill_opacity, background, tiles, asset_base,
-    simplify_m, precision, layer_name, layer_control, popup, outline
+    simplify_m, precision, layer_name, layer_control, popup, outline, reference, selected
         As in :func:`choropleth`.
 
     Raises
@@ -550,7 +528,7 @@ def categorical_map(
     """
     _validate_frame(gdf, column, tooltip_fields, name_field, what="categorical_map")
     palette, label_of = _check_categories(colors, labels, unknown=unknown, missing_color=missing_color)
-    tip = _tooltip_spec(column, tooltip_fields, tooltip_aliases, tooltip_formats, name_field, name_alias)
+    tip = tooltip_spec(column, tooltip_fields, tooltip_aliases, tooltip_formats, name_field, name_alias)
     keys, notes = _category_keys(gdf[column], palette, column=column, unknown=unknown, missing_label=missing_label)
     colouring = partial(_by_category, palette=palette, label_of=label_of, hide_empty=hide_empty, notes=notes)
     options = _MapOptions(
@@ -568,6 +546,8 @@ def categorical_map(
         simplify_m=simplify_m,
         precision=precision,
         outline=outline,
+        reference=as_reference(reference),
+        selected=_check_selected(gdf, selected),
     )
     work = gdf.assign(**{_CATEGORY: keys})
     return _draw(work, _CATEGORY, what="categorical_map", tip=tip, colouring=colouring, options=options)

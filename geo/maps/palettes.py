@@ -1,7 +1,9 @@
 """Every colour the maps and charts use, in one place: categories, ramps and "no data".
 
 Map palettes are colour-blind safe (ColorBrewer): warm against cool, no red-green
-contrast; darker for stronger patterns. Chart colours are the Okabe-Ito palette, which
+contrast; darker for stronger patterns. ``tests/maps/test_palettes.py`` checks it: with
+deuteranopia, protanopia and tritanopia simulated, neighbouring legend classes (as drawn, at
+the map's fill opacity over white) stay at least 8 CIEDE2000 units apart. Chart colours are the Okabe-Ito palette, which
 stays distinguishable with every common form of colour blindness; the charts also tell
 small cells apart by shape, not only by colour.
 """
@@ -14,6 +16,7 @@ __all__ = [
     "GUIDE_LINE_COLOR",
     "FIT_LINE_COLOR",
     "SELECTED_OUTLINE_COLOR",
+    "SELECTED_CASING_COLOR",
     "SELECTED_ROW_FILL",
     "SERIES_BAR_COLOR",
     "SERIES_LINE_COLOR",
@@ -49,6 +52,10 @@ __all__ = [
     "ROBUSTNESS_COLORS",
     "REFERENCE_COLORS",
     "LANDMARK_COLORS",
+    "AREA_BORDER_COLOR",
+    "CONTEXT_OUTLINE_COLOR",
+    "HOVER_OUTLINE_COLOR",
+    "LEGEND_COLORS",
 ]
 
 
@@ -85,11 +92,12 @@ SEQUENTIAL_CMAPS: frozenset[str] = frozenset(
 CHOROPLETH_CMAPS: tuple[str, ...] = ("YlOrRd", "viridis", "Blues", "PuBuGn", "Greys")
 
 
-#: Significance map colours (ColorBrewer Greens, as GeoDa), strictest first.
+#: Significance map colours (ColorBrewer Greens, as GeoDa), strictest first: five of the nine-class
+#: ramp, picked so that neighbouring classes stay apart with colour blindness (tests/maps/test_palettes.py).
 SIGNIFICANCE_COLORS: dict[str, str] = {
     "p ≤ 0.0001": "#00441b",
     "p ≤ 0.001": "#006d2c",
-    "p ≤ 0.01": "#31a354",
+    "p ≤ 0.01": "#238b45",
     "p ≤ 0.05": "#74c476",
     "p ≤ 0.1": "#c7e9c0",
     "Not significant": "#f0f0f0",
@@ -98,14 +106,15 @@ SIGNIFICANCE_COLORS: dict[str, str] = {
 }
 
 
-#: Gi* confidence-bin colours: ColorBrewer RdBu (diverging, colour-blind safe).
+#: Gi* confidence-bin colours: ColorBrewer RdBu (diverging, colour-blind safe), the nine-class ramp
+#: without its two palest steps, so the 90 % bins stand apart from "Not Significant" with colour blindness.
 GI_COLORS: dict[str, str] = {
     "Hot Spot with 99% Confidence": "#b2182b",
-    "Hot Spot with 95% Confidence": "#ef8a62",
-    "Hot Spot with 90% Confidence": "#fddbc7",
+    "Hot Spot with 95% Confidence": "#d6604d",
+    "Hot Spot with 90% Confidence": "#f4a582",
     "Not Significant": "#f7f7f7",
-    "Cold Spot with 90% Confidence": "#d1e5f0",
-    "Cold Spot with 95% Confidence": "#67a9cf",
+    "Cold Spot with 90% Confidence": "#92c5de",
+    "Cold Spot with 95% Confidence": "#4393c3",
     "Cold Spot with 99% Confidence": "#2166ac",
     "Isolated": "#737373",
     "Undefined": "#404040",
@@ -114,18 +123,19 @@ GI_COLORS: dict[str, str] = {
 
 #: Emerging hot spot category colours: reds, oranges and browns for hot, blues, teal and
 #: purples for cold (warm against cool, no red-green contrast), darker for the stronger
-#: patterns; the map's tooltip names the category too.
+#: patterns; the map's tooltip names the category too. Neighbours in the legend stay apart with
+#: colour blindness (tests/maps/test_palettes.py): "Sporadic" is a yellow-orange, not a second salmon.
 EHSA_COLORS: dict[str, str] = {
     "Intensifying Hot Spot": "#67000d",
     "Persistent Hot Spot": "#cb181d",
-    "Consecutive Hot Spot": "#ef6548",
+    "Consecutive Hot Spot": "#fc4e2a",
     "New Hot Spot": "#fc9272",
-    "Sporadic Hot Spot": "#fdae6b",
+    "Sporadic Hot Spot": "#fec44f",
     "Oscillating Hot Spot": "#fee6ce",
     "Diminishing Hot Spot": "#a6611a",
     "Historical Hot Spot": "#dfc27d",
     "Intensifying Cold Spot": "#08306b",
-    "Persistent Cold Spot": "#2171b5",
+    "Persistent Cold Spot": "#08519c",
     "Consecutive Cold Spot": "#4292c6",
     "New Cold Spot": "#9ecae1",
     "Sporadic Cold Spot": "#807dba",
@@ -241,6 +251,8 @@ GUIDE_LINE_COLOR = "#999999"
 #: The fitted line of a scatterplot, and the ring around the selected unit.
 FIT_LINE_COLOR = "#000000"
 SELECTED_OUTLINE_COLOR = "#000000"
+#: The casing under the selected area's outline on a map, so that it shows on the darkest fills too.
+SELECTED_CASING_COLOR = "#ffffff"
 #: The background of the selected unit's row in a table.
 SELECTED_ROW_FILL = "#ffe08a"
 #: The yearly values of one unit (bars), and its z-scores (line).
@@ -296,4 +308,25 @@ LANDMARK_COLORS: dict[str, str] = {
     "hospital": OKABE_ITO["vermillion"],
     "college": OKABE_ITO["sky blue"],
     "town hall": OKABE_ITO["orange"],
+}
+
+
+#: The thin border of every area, the grey outlines drawn under points for context, and the outline of the
+#: area under the pointer.
+AREA_BORDER_COLOR = "#4d4d4d"
+CONTEXT_OUTLINE_COLOR = "#757575"
+HOVER_OUTLINE_COLOR = "#000000"
+
+#: The map legend (:class:`geo.maps.legend.Legend`): its box and shadow, the map background under each swatch
+#: (so a swatch blends as the areas do), text, counts and notes, swatch borders, and the keyboard focus ring
+#: of its show/hide button.
+LEGEND_COLORS: dict[str, str] = {
+    "box": "rgba(255,255,255,0.94)",
+    "shadow": "rgba(0,0,0,0.35)",
+    "background": "#ffffff",
+    "text": "#222222",
+    "count": "#595959",
+    "note": "#4d4d4d",
+    "swatch_border": "#777777",
+    "focus": "#0072b2",
 }

@@ -197,8 +197,8 @@ def test_emerging_page(open_page):
     assert any("88 of 459 NPAs miss a value" in i.value for i in at.info)
     assert not any("miss a value" in w.value for w in at.warning)  # said by the note above, not repeated
     patterns = at.dataframe[0].value
-    assert {"pattern", "NPAs", "rule"} <= set(patterns.columns)
-    assert patterns.set_index("pattern").loc["Undefined", "NPAs"] == 88
+    assert {"Pattern", "NPAs", "How it is decided"} <= set(patterns.columns)
+    assert patterns.set_index("Pattern").loc["Undefined", "NPAs"] == 88
 
     at.selectbox(key="eh_crime").set_value("Property crime").run()
     assert not _problems(at)

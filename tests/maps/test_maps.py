@@ -57,9 +57,14 @@ def grid() -> gpd.GeoDataFrame:
     )
 
 
+def features(layer: folium.GeoJson) -> list[dict]:
+    """The features of a data layer (a compact layer keeps them in ``full_data``)."""
+    return getattr(layer, "full_data", layer.data)["features"]
+
+
 def styles_by_id(m: folium.Map) -> dict[str, dict]:
     layer = next(el for el in m._children.values() if isinstance(el, folium.GeoJson))
-    return {f["id"]: layer.style_function(f) for f in layer.data["features"]}
+    return {f["id"]: layer.style_function(f) for f in features(layer)}
 
 
 def legends(m: folium.Map) -> list[Legend]:
@@ -298,7 +303,7 @@ def test_choropleth_escapes_every_text_from_the_data(grid):
     for raw in (HOSTILE, "<script>window.__xss", "<b>", "<i>per"):
         assert raw not in page
     layer = next(el for el in m._children.values() if isinstance(el, folium.GeoJson))
-    props = {f["id"]: f["properties"] for f in layer.data["features"]}
+    props = {f["id"]: f["properties"] for f in features(layer)}
     assert props["npa-2"]["t0"] == "&lt;img src=x onerror=alert(1)&gt;"
     assert props["npa-5"]["t0"] == "Eps &amp; &lt;b&gt;"
     assert props["npa-4"]["t1"] == "No data"
@@ -340,7 +345,7 @@ def test_choropleth_handles_collections_and_nullable_integers():
     )
     m = choropleth(gdf, "v", k=2)  # folium would warn about the collection (an error under pytest)
     layer = next(el for el in m._children.values() if isinstance(el, folium.GeoJson))
-    assert [f["geometry"]["type"] for f in layer.data["features"]] == ["Polygon"] * 3
+    assert [f["geometry"]["type"] for f in features(layer)] == ["Polygon"] * 3
     assert [e[2] for e in legends(m)[0].entries] == [1, 1, 1]  # two classes and one "No data"
     m.get_root().render()
 
@@ -385,11 +390,11 @@ def test_both_maps_draw_the_same_elements_in_the_same_order(grid):
     def kinds(m: folium.Map) -> list[str]:
         return [type(el).__name__ for el in m._children.values()]
 
-    expected = ["_Background", "_FitBounds", "GeoJson", "GeoJson", "Legend", "LayerControl"]
+    expected = ["_Background", "_FitBounds", "_TooltipFit", "GeoJson", "CompactGeoJson", "Legend", "LayerControl"]
     assert kinds(choropleth(grid, "rate", outline=grid)) == expected
     assert kinds(categorical_map(grid, "cluster", colors=LISA_COLORS, outline=grid)) == expected
     plain = categorical_map(grid, "cluster", colors=LISA_COLORS, layer_control=False, tiles="OpenStreetMap")
-    assert kinds(plain) == ["TileLayer", "_FitBounds", "GeoJson", "Legend"]
+    assert kinds(plain) == ["TileLayer", "_FitBounds", "_TooltipFit", "CompactGeoJson", "Legend"]
 
 
 def test_missing_rows_are_drawn_at_each_maps_missing_opacity(grid):
