@@ -2,6 +2,11 @@
 
 Run with ``make run`` (it fetches the data and the map assets first), or
 ``streamlit run app.py --server.enableStaticServing true``.
+
+The sidebar starts collapsed on narrow screens (``initial_sidebar_state="auto"``) and
+:data:`PHONE_CSS` keeps the main content readable on a phone (390 px wide): less padding,
+smaller headings, tables and maps no wider than the screen. The print stylesheet
+(:func:`app_pages.report_section.print_css`) is added once, here, for every page.
 """
 
 from __future__ import annotations
@@ -9,11 +14,30 @@ from __future__ import annotations
 import streamlit as st
 
 import app_pages
-from app_pages import common, url_state
+from app_pages import common, report_section, url_state
 
-st.set_page_config(page_title="CMPD hot spots", layout="wide", initial_sidebar_state="expanded")
+st.set_page_config(page_title="CMPD hot spots", layout="wide", initial_sidebar_state="auto")
 
-PAGES = [st.Page(p.path, title=p.title, url_path=p.url_path, default=p.default) for p in app_pages.PAGES]
+#: Narrow screens: Streamlit stacks columns below 640 px; this trims what would still crowd or overflow.
+PHONE_CSS = """
+@media (max-width: 640px) {
+  [data-testid="stMainBlockContainer"] { padding: 3.5rem 0.75rem 2rem 0.75rem; }
+  [data-testid="stMain"] h1 { font-size: 1.75rem; line-height: 1.2; }
+  [data-testid="stMain"] h2 { font-size: 1.35rem; }
+  [data-testid="stMain"] h3 { font-size: 1.15rem; }
+  [data-testid="stMetricValue"] { font-size: 1.6rem; }
+  [data-testid="stElementContainer"], [data-testid="stDataFrame"], [data-testid="stVegaLiteChart"],
+  [data-testid="stElementContainer"] iframe { max-width: 100%; }
+  [data-testid="stMain"] { overflow-x: hidden; }
+}
+"""
+
+st.html(f"<style>{PHONE_CSS}\n{report_section.print_css()}</style>")
+
+PAGES = [
+    st.Page(p.path, title=p.title, url_path=p.url_path, default=p.default, visibility=p.visibility)
+    for p in (*app_pages.ALIASES, *app_pages.PAGES)
+]
 
 nav = st.navigation(PAGES)
 url_state.keep_alive()  # choices made on other pages survive the switch

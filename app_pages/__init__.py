@@ -1,28 +1,44 @@
 """The Streamlit pages: each wires widgets to one geo call and draws; common.py holds what they share.
 
-:data:`PAGES` is the one list of pages: ``app.py`` builds the navigation from it, and the
-tests and ``tools/golden.py`` visit every page through it.
+:data:`PAGES` is the one list of pages in the navigation: ``app.py`` builds the navigation from it
+(with :data:`ALIASES`, the addresses that show a page without a navigation entry of their own),
+and the tests and ``tools/golden.py`` visit every page through it.
+
+The landing page answers at ``/`` and at ``/overview``. Streamlit serves its default page at
+``/`` only (``st.Page(default=True, url_path=...)`` keeps ``url_path`` as an internal name: 1.67
+answers ``/overview`` with "Page not found"), so the overview is a page of its own at
+``/overview`` and a hidden alias of it is the default page at ``/``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["PageSpec", "PAGES", "UNFILTERED_PAGES"]
+__all__ = ["PageSpec", "PAGES", "ALIASES", "UNFILTERED_PAGES"]
 
 
 @dataclass(frozen=True)
 class PageSpec:
-    """One page of the app: its script, its title in the navigation, and its address (``/url_path``)."""
+    """One page of the app: its script, its title in the navigation, and its address (``/url_path``).
+
+    ``default``: served at ``/`` (its ``url_path`` is then only an internal name). ``hidden``: not
+    listed in the navigation (``st.Page(..., visibility="hidden")``).
+    """
 
     path: str
     title: str
     url_path: str
     default: bool = False
+    hidden: bool = False
+
+    @property
+    def visibility(self) -> str:
+        """``"hidden"`` or ``"visible"``, as ``st.Page`` takes it."""
+        return "hidden" if self.hidden else "visible"
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("app_pages/overview.py", "Overview", "overview", default=True),
+    PageSpec("app_pages/overview.py", "Overview", "overview"),
     PageSpec("app_pages/map_explorer.py", "Map explorer", "map"),
     PageSpec("app_pages/hotspots.py", "Hot spots", "hotspots"),
     PageSpec("app_pages/emerging.py", "Emerging hot spots", "emerging"),
@@ -31,8 +47,12 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/neighborhood.py", "Your neighborhood", "neighborhood"),
     PageSpec("app_pages/export.py", "Export", "export"),
     PageSpec("app_pages/upload.py", "Check a stops file", "check-file"),
+    PageSpec("app_pages/data.py", "Data coverage", "data"),
     PageSpec("app_pages/methods.py", "Methods and data", "methods"),
 )
+
+#: Addresses that run a page of :data:`PAGES` without an entry in the navigation: the landing page at ``/``.
+ALIASES: tuple[PageSpec, ...] = (PageSpec("app_pages/overview.py", "Overview", "home", default=True, hidden=True),)
 
 
 #: Pages that show no stop figure: the sidebar says the stop filters do not change them.

@@ -1,80 +1,446 @@
-"""Neighborhood view, for community groups: one NPA in plain words."""
+"""Neighborhood view, for community groups: find a place by name, see the NPAs it covers, one NPA in plain words.
+
+One search box takes a ZIP code, a town, a council district, a historic district, a landmark (school, park,
+library, police station, hospital, college, town hall), a road or an NPA number
+(:class:`geo.layers.places.PlaceIndex`). The NPAs of the chosen match are outlined (dashed) and the map zooms
+to them; the chosen NPA is outlined in solid black and described by the card. A click on the map still picks an
+NPA. The search (``q``), the chosen match (``place``) and the NPA (``npa``) are in the address bar, so a shared
+link reopens the same view.
+
+The map is the same every run (NPAs coloured by hot spot, the reference layers: built once, copied per run),
+so the browser keeps the one it has drawn; what changes, the match's outlines, the zoom to them (once per
+search) and the chosen NPA's outline, comes as a feature group drawn onto it (``feature_group_to_add``). A
+search, a pick from the list or a click reruns only the part of the page below the title (a fragment).
+"""
 
 from __future__ import annotations
 
+import copy
+import hashlib
+from typing import Any
+from urllib.parse import urlencode
+
+import folium
+import geopandas as gpd
 import pandas as pd
 import streamlit as st
+from branca.element import MacroElement
+from folium.template import Template
+from streamlit_folium import st_folium
 
-from app_pages import common
+from app_pages import common, report_section, url_state
+from app_pages.url_state import Param
 from geo.analysis.neighborhood import npa_hotspots
+from geo.caveats import NPA_NOT_NEIGHBORHOOD, REFERENCE_LAYERS_2013
+from geo.layers import catalog
 from geo.layers.filters import StopFilter
+from geo.layers.places import PlaceIndex, PlaceMatch, build_place_index
 from geo.maps import draw, palettes
+from geo.maps.geometry import simplify_for_display
 from geo.output.narrative import neighborhood_card
+from geo.output.report_build import neighborhood_report
 from geo.settings import get_settings
+
+__all__ = ["page", "place_index", "npa_labels", "find_places", "match_label", "hotspots"]
+
+#: At most this many matches are listed; a query is at most this long.
+MATCH_LIMIT = 8
+MAX_QUERY = 100
+SEARCH_LABEL = "Find a place"
+SEARCH_PLACEHOLDER = "A neighbourhood, ZIP code, road, school, park or NPA number, e.g. Plaza Midwood, 28205, Monroe Rd"
+SEARCH_HELP = (
+    "ZIP codes, towns, council and county commission districts, police divisions, historic districts and "
+    "neighbourhood names, schools, parks, libraries, police stations, hospitals, colleges, town halls, main roads, "
+    "greenways, and NPA numbers. Names are matched without regard to case, punctuation or abbreviations."
+)
+#: Plain names of the place kinds (the others are shown as they are, capitalised).
+KIND_NAMES = {"npa": "NPA", "zip": "ZIP code"}
+#: The outline of every NPA of the match (dashed); the chosen NPA is outlined as every page outlines a selection.
+MATCH_STYLE = {
+    "color": palettes.SELECTED_OUTLINE_COLOR,
+    "weight": 2.5,
+    "opacity": 0.9,
+    "dashArray": "6 4",
+    "fill": False,
+}
+MAP_KEY = "nb_map"
+
+
+# --------------------------------------------------------------------------- cached data
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _version() -> str:
+    """The data version: a new fetch of the input files gives new cached indexes and maps (checked every 30 s)."""
+    s = get_settings()
+    return f"{s.data_dir}|{catalog.cache_key('npa', settings=s)}"
+
+
+@st.cache_resource(show_spinner="Indexing place names ...", max_entries=2)
+def _places(version: str) -> tuple[PlaceIndex, dict[int, str]]:
+    index = build_place_index(get_settings())
+    ids = sorted(n for p in index.places if p.kind == "npa" for n in p.npa_ids)
+    return index, {n: _npa_label(index, n) for n in ids}
+
+
+def place_index() -> PlaceIndex:
+    """The place-name index (built once per data version, about two seconds; shared, never changed)."""
+    return _places(_version())[0]
+
+
+def npa_labels() -> dict[int, str]:
+    """NPA id -> "NPA 378 — Plaza-Midwood, 28205": the first historic district and ZIP code it overlaps (or town)."""
+    return _places(_version())[1]
+
+
+def _npa_label(index: PlaceIndex, npa_id: int) -> str:
+    places = index.places_for(npa_id, kinds=("historic district", "zip", "town"))
+    first = {
+        kind: next((p.name for p in places if p.kind == kind), None) for kind in ("historic district", "zip", "town")
+    }
+    parts = [first["historic district"], (first["zip"] or "").removeprefix("ZIP ") or None]
+    if first["historic district"] is None:
+        parts.append(first["town"])
+    names = [p for p in parts if p]
+    return f"NPA {npa_id}" + (f" — {', '.join(names)}" if names else "")
 
 
 @st.cache_data(show_spinner="Finding hot and cold spots ...")
-def _hotspots(year: int) -> pd.DataFrame:
+def hotspots(year: int) -> pd.DataFrame:
+    """The violent-crime LISA of ``year`` per NPA (:func:`geo.analysis.neighborhood.npa_hotspots`)."""
     return npa_hotspots(common.npa_layer(), year=year, cache_dir=get_settings().cache_dir / "weights")
 
 
+def latest_year(npa: pd.DataFrame) -> int:
+    """The last year with violent-crime rates in the NPA layer."""
+    return max(int(c.rsplit("_", 1)[1]) for c in npa.columns if c.startswith("violent_rate_"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _display_npas(version: str) -> gpd.GeoDataFrame:
+    """The NPA outlines as the map draws them (EPSG:4326, simplified together), indexed by NPA id."""
+    npa = common.npa_layer()
+    return simplify_for_display(npa[["npa", npa.geometry.name]]).set_index("npa")
+
+
+@st.cache_resource(show_spinner="Drawing the map ...", max_entries=4)
+def _base_map(year: int, version: str) -> folium.Map:
+    """NPAs coloured by hot spot, with roads, ZIP codes, divisions and landmarks: shared, copy before changing."""
+    npa = common.npa_layer()
+    frame = npa[["npa", "division", "pop_2020", "geometry"]].merge(hotspots(year), on="npa", how="left")
+    frame.index = frame["npa"].astype(str)
+    labels = npa_labels()
+    frame["label"] = frame["npa"].map(lambda n: labels.get(int(n), f"NPA {n}"))
+    m = draw.categorical_map(
+        frame,
+        "cluster",
+        colors=palettes.LISA_COLORS,
+        name_field="label",
+        name_alias="Neighborhood",
+        tooltip_fields=["pop_2020", "violent_rate"],
+        tooltip_aliases=["Residents (2020)", f"Violent crimes per 1,000 ({year})"],
+        tooltip_formats={"pop_2020": "{:,.0f}", "violent_rate": "{:,.1f}"},
+        legend_title=f"Violent-crime hot spots, {year}",
+        unknown="missing",
+        reference=common.reference_layers(),
+    )
+    return m
+
+
+def hotspot_map(year: int) -> folium.Map:
+    """A copy of the neighbourhood map (hot spots and reference layers), to change and show.
+
+    The GeoJSON data, read-only once built, is shared with the cached map rather than copied.
+    """
+    base = _base_map(year, _version())
+    shared = {id(el.data): el.data for el in _walk(base) if isinstance(getattr(el, "data", None), dict)}
+    return copy.deepcopy(base, memo=shared)
+
+
+def _walk(element: Any) -> Any:
+    yield element
+    for child in getattr(element, "_children", {}).values():
+        yield from _walk(child)
+
+
+# --------------------------------------------------------------------------- search
+
+
+def find_places(query: str) -> list[PlaceMatch]:
+    """The best matches of ``query`` that cover at least one NPA."""
+    return [m for m in place_index().search(query, limit=MATCH_LIMIT) if m.npa_ids]
+
+
+def match_label(m: PlaceMatch) -> str:
+    """Plain text for a match: "Historic district: Plaza-Midwood — NPA 378" (escape it for markdown)."""
+    kind = KIND_NAMES.get(m.kind, m.kind.capitalize())
+    ids = m.npa_ids
+    npas = (
+        f"NPA {ids[0]}"
+        if len(ids) == 1
+        else f"{len(ids)} NPAs ({', '.join(map(str, ids[:6]))}{', …' if len(ids) > 6 else ''})"
+    )
+    return f"{kind}: {m.name} — {npas}"
+
+
+def no_match_text(query: str) -> str:
+    """The message for a search without a match (the query escaped)."""
+    return f"No place matches '{common.text(query)}'; try a ZIP code, a road, a school or an NPA number."
+
+
+def _search() -> tuple[PlaceMatch | None, str]:
+    """The search box and its matches, and the query; a new match moves the chosen NPA into it (kept if in it)."""
+    q = st.text_input(
+        SEARCH_LABEL, key="nb_q", placeholder=SEARCH_PLACEHOLDER, help=SEARCH_HELP, max_chars=MAX_QUERY
+    ).strip()
+    matches = find_places(q) if q else []
+    if not matches:
+        if q:
+            st.info(no_match_text(q))
+        st.session_state["nb_match"] = None
+        st.session_state["_nb_seen"] = (q, None)  # the same search typed again is a new search
+        return None, q
+    by_key = {m.place.key: m for m in matches}
+    if st.session_state.get("nb_match") not in by_key:
+        st.session_state["nb_match"] = matches[0].place.key
+    key = st.radio(
+        f"Places matching '{common.text(q)}'",
+        list(by_key),
+        key="nb_match",
+        format_func=lambda k: common.text(match_label(by_key[k])),
+        label_visibility="collapsed",
+    )
+    match = by_key[key]
+    if st.session_state.get("_nb_seen") != (q, key):
+        st.session_state["_nb_seen"] = (q, key)
+        if st.session_state.get("nb_npa") not in match.npa_ids:
+            st.session_state["nb_npa"] = match.npa_ids[0]
+    return match, q
+
+
+def _take_click(ids: list[int]) -> None:
+    """A click on the map (read before the widgets are drawn) picks its NPA; landmarks, without an id, do not."""
+    out = st.session_state.get(MAP_KEY) or {}
+    drawing = out.get("last_active_drawing") or {}
+    where = out.get("last_object_clicked") or {}
+    clicked = drawing.get("id")
+    token = f"{clicked}@{where.get('lat')},{where.get('lng')}"
+    if clicked is None or token == st.session_state.get("nb_last_click"):
+        return
+    st.session_state["nb_last_click"] = token
+    try:
+        npa_id = int(clicked)
+    except (TypeError, ValueError):
+        return
+    if npa_id in ids:
+        st.session_state["nb_npa"] = npa_id
+
+
+def _npa_picker(ids: list[int], match: PlaceMatch | None) -> int:
+    """The NPA list: the match's NPAs (while the chosen one is among them), else every NPA."""
+    in_match = match is not None and st.session_state.get("nb_npa") in match.npa_ids
+    options = list(match.npa_ids) if in_match and match is not None else ids
+    if st.session_state.get("nb_npa") not in options:
+        st.session_state["nb_npa"] = options[0]
+    labels = npa_labels()
+    chosen = st.selectbox(
+        "Neighborhood profile area (NPA)", options, key="nb_npa", format_func=lambda n: labels.get(n, f"NPA {n}")
+    )
+    if in_match and match is not None and len(options) > 1:
+        st.caption(f"The {len(options)} NPAs of {common.text(match.name)}, outlined on the map.")
+    return int(chosen)
+
+
+# --------------------------------------------------------------------------- map and card
+
+
+class _FitOnce(MacroElement):
+    """Zoom the live map to ``bounds`` once per ``key`` (a new search), not again when the layer is redrawn.
+
+    It travels in the feature group that streamlit-folium adds to the map it keeps (``window.map``), so a
+    click or a pick from the list, which redraws that group, leaves the view where the user put it.
+    ``bounds=None`` forgets the last search (the same search typed again zooms again).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            if (!map) { return; }
+            {% if this.bounds is none %}
+            map._nbFitKey = null;
+            {% else %}
+            if (map._nbFitKey !== {{ this.key|tojson }}) {
+                map._nbFitKey = {{ this.key|tojson }};
+                map.fitBounds({{ this.bounds|tojson }}, {padding: [12, 12], maxZoom: 15});
+            }
+            {% endif %}
+        })(window.map);
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]] | None, key: str = "") -> None:
+        super().__init__()
+        self._name = "FitOnce"
+        self.bounds = bounds
+        self.key = key
+
+
+def _outline(frame: gpd.GeoDataFrame, style: dict[str, Any], css_class: str) -> folium.GeoJson:
+    """Outlines of some NPAs (no text, not clickable: a click goes through to the NPA below)."""
+    data = frame[[frame.geometry.name]].__geo_interface__
+    return folium.GeoJson(
+        data, style_function=lambda _f: dict(style), interactive=False, control=False, class_name=css_class
+    )
+
+
+def _highlight(match: PlaceMatch | None, chosen: int, query: str) -> folium.FeatureGroup:
+    """The match's NPAs (dashed) and the zoom to them, the chosen NPA (solid): drawn onto the live map."""
+    shapes = _display_npas(_version())
+    group = folium.FeatureGroup(name="Search results", control=False)
+    ids = [n for n in match.npa_ids if n in shapes.index] if match is not None else []
+    if match is not None and ids:
+        _outline(shapes.loc[ids], MATCH_STYLE, "nb-match").add_to(group)
+        minx, miny, maxx, maxy = (float(v) for v in shapes.loc[ids].total_bounds)
+        search = hashlib.sha256(f"{query}|{match.place.key}".encode()).hexdigest()[:16]  # no typed text in the script
+        _FitOnce([[miny, minx], [maxy, maxx]], key=search).add_to(group)
+    else:
+        _FitOnce(None).add_to(group)
+    if chosen in shapes.index:
+        draw.selection_outline(shapes, [chosen], name="Chosen NPA").add_to(group)
+    return group
+
+
+def _map(year: int, match: PlaceMatch | None, chosen: int, query: str) -> None:
+    """The map: the same base every run (never redrawn), with the search results drawn onto it."""
+    st_folium(
+        hotspot_map(year),
+        key=MAP_KEY,
+        height=520,
+        use_container_width=True,
+        returned_objects=["last_active_drawing", "last_object_clicked"],
+        feature_group_to_add=_highlight(match, chosen, query),
+        render=False,  # st_folium renders the map itself once more; the first, whole-page render is not needed
+    )
+    st.caption(
+        f"{_outline_words(match, chosen)} Click an area to choose it. Roads, ZIP codes, divisions and landmarks can "
+        f"be switched on and off in the layer control. {REFERENCE_LAYERS_2013}"
+    )
+
+
+def _outline_words(match: PlaceMatch | None, chosen: int) -> str:
+    """What the outlines on the map are, in words."""
+    if match is None:
+        return f"Outlined in black: NPA {chosen}."
+    n = len(match.npa_ids)
+    npas = "the NPA" if n == 1 else f"the {n} NPAs"
+    return f"Dashed: {npas} of {common.text(match.name)}. Solid black: NPA {chosen}, the one described here."
+
+
+def _divisions(filters: StopFilter) -> gpd.GeoDataFrame:
+    try:
+        return common.division_layer(filters)
+    except Exception:  # an empty stop filter must not hide the neighborhood card
+        st.caption("The stop filters leave no stops; division figures below count all stops.")
+        return common.division_layer(StopFilter())
+
+
+def _link() -> str | None:
+    """The address of the page as it is now (with its query parameters); None outside a browser."""
+    url = st.context.url
+    if not url:
+        return None
+    params = st.query_params.to_dict()
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def _card(year: int, chosen: int, hs: pd.DataFrame) -> None:
+    """The chosen NPA in plain words: where it is, its people, crime, hot spot and police division."""
+    npa = common.npa_layer()
+    filters = common.current_filters()
+    divisions = _divisions(filters)
+    card = neighborhood_card(npa, hs, divisions, npa_id=chosen, year=year)
+    st.subheader(card.title)
+    st.markdown(f"**Where it is:** {common.text(place_index().overlap_text(chosen))}")
+    st.caption(NPA_NOT_NEIGHBORHOOD)
+    for line in card.lines:  # data text in the lines is escaped by geo.output.narrative
+        st.markdown(line)
+    if card.trend is not None and not card.trend.empty:
+        st.line_chart(card.trend, x_label="Fiscal year", y_label="Crimes reported")
+    with st.expander("What these numbers can and cannot say"):
+        for line in [NPA_NOT_NEIGHBORHOOD, *card.caveats]:
+            st.markdown(f"- {line}")
+    link = _link()
+    roads = common.reference_layers().layers.roads
+    report_section.downloads(
+        lambda: neighborhood_report(
+            npa,
+            hs,
+            divisions,
+            npa_id=chosen,
+            year=year,
+            link=link,
+            filters=filters,
+            roads=roads,
+            settings=get_settings(),
+        ),
+        key=report_section.report_key("npa", chosen, year=year, filters=filters, link=link, data=_version()),
+    )
+
+
+def _params(ids: list[int]) -> tuple[Param, ...]:
+    return (
+        Param("nb_q", "q", omit=""),
+        Param("nb_match", "place"),
+        Param("nb_npa", "npa", options=ids),
+    )
+
+
 def page() -> None:
-    """The neighborhood page: a map of the NPAs and the card of the one chosen."""
+    """The neighborhood page: find a place, see its NPAs on the map, and the card of the one chosen."""
     st.title("Your neighborhood")
     st.write(
-        "Pick a neighborhood profile area (NPA) on the map or from the list to see its population, its crime trend, "
-        "whether it lies in a statistical hot or cold spot, and the traffic-stop figures of its police division."
+        "Type a place (a neighbourhood, ZIP code, road, school, park or NPA number) or click the map to see a "
+        "neighborhood profile area (NPA): its population, its crime trend, whether it lies in a statistical hot or "
+        "cold spot, and the traffic-stop figures of its police division."
     )
-    npa = common.npa_layer()
-    years = sorted(int(c.rsplit("_", 1)[1]) for c in npa.columns if c.startswith("violent_rate_"))
-    year = years[-1]
-    hs = _hotspots(year)
-    frame = npa[["npa", "division", "pop_2020", "geometry"]].merge(hs, on="npa", how="left")
-    frame.index = frame["npa"].astype(str)
-    frame["label"] = "NPA " + frame["npa"].astype(str)
-    ids = frame["npa"].tolist()
+    _view()
 
-    if "nb_npa" not in st.session_state:
-        st.session_state["nb_npa"] = ids[0]
+
+@st.fragment
+@common.guarded
+def _view() -> None:
+    """Search, map, list and card: a fragment, so a search or a click reruns only this part of the page.
+
+    The layout is the same whatever the search finds (the notes, the matches and the list sit in
+    containers drawn every run): an element added above the map would make the browser load a new map.
+    On a phone the columns stack: search, list, map, card.
+    """
+    npa = common.npa_layer()
+    ids = sorted(int(n) for n in npa["npa"])
+    year = latest_year(npa)
+    params = _params(ids)
+    url_state.restore(params)
+    with st.container():
+        for bad in url_state.bad_values():
+            st.caption(f"The link's choice {common.text(bad)} is not available here; the default is shown instead.")
+    st.session_state.setdefault(
+        "_nb_seen", (str(st.session_state.get("nb_q") or "").strip(), st.session_state.get("nb_match"))
+    )
+    _take_click(ids)
+    find, pick = st.columns([3, 2], vertical_alignment="top")
+    with find:
+        match, query = _search()
+    with pick:
+        chosen = _npa_picker(ids, match)
+    url_state.store(params)
+    hs = hotspots(year)
     left, right = st.columns([3, 2])
     with left:
-        m = draw.categorical_map(
-            frame,
-            "cluster",
-            colors=palettes.LISA_COLORS,
-            name_field="label",
-            name_alias="Neighborhood",
-            tooltip_fields=["pop_2020", "violent_rate"],
-            tooltip_aliases=["Residents (2020)", f"Violent crimes per 1,000 ({year})"],
-            tooltip_formats={"pop_2020": "{:,.0f}", "violent_rate": "{:,.1f}"},
-            legend_title=f"Violent-crime hot spots, {year}",
-            unknown="missing",
-        )
-        out = common.show_map(m, key="nb_map", height=520, returned_objects=["last_active_drawing"])
-        clicked = (out.get("last_active_drawing") or {}).get("id")
-        if clicked is not None and str(clicked) != st.session_state.get("nb_last_click"):
-            st.session_state["nb_last_click"] = str(clicked)
-            try:
-                st.session_state["nb_npa"] = int(clicked)
-            except ValueError:
-                pass
+        _map(year, match, chosen, query)
     with right:
-        chosen = st.selectbox("Neighborhood (NPA number)", ids, key="nb_npa")
-        filters = common.current_filters()
-        try:
-            divisions = common.division_layer(filters)
-        except Exception:  # an empty stop filter must not hide the neighborhood card
-            divisions = common.division_layer(StopFilter())
-            st.caption("The stop filters leave no stops; division figures below count all stops.")
-        card = neighborhood_card(npa, hs, divisions, npa_id=int(chosen), year=year)
-        st.subheader(card.title)
-        for line in card.lines:  # data text in the lines is escaped by geo.analysis.neighborhood
-            st.markdown(line)
-        if card.trend is not None and not card.trend.empty:
-            st.line_chart(card.trend, x_label="Fiscal year", y_label="Crimes reported")
-        with st.expander("What these numbers can and cannot say"):
-            for line in card.caveats:
-                st.markdown(f"- {line}")
+        _card(year, chosen, hs)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,9 @@
-"""Overview: headline figures, data coverage, the row report, and the caveats."""
+"""The landing page: what the app is for, a place search, the current hot-spot map and the headline disparity.
+
+It answers first: the title, the purpose and the search box are drawn before anything slow is imported
+or computed (the map library, the place index); data coverage and the row report are on the Data page.
+Picking a search result, or clicking an area of the map, opens that NPA on the neighborhood page.
+"""
 
 from __future__ import annotations
 
@@ -6,99 +11,179 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from geo.ingest import sources
-from geo.settings import get_settings
+from geo.caveats import CENSUS_DRIVER_GROUPS, RATIO_CAVEAT
+from geo.errors import GeoDataError
+from geo.layers.filters import StopFilter
+
+# geo.analysis.disparity, the map library and the neighborhood page are imported where they are used:
+# each takes seconds to import (scipy, mapclassify), and the title and the search box come first.
+
+NEIGHBORHOOD_PAGE = "app_pages/neighborhood.py"
+#: The headline: this group's search rate against the reference group's (geo's default reference for driver groups).
+HEADLINE_GROUP = "Black"
+#: (page, link text, what it answers) for the links beside the map.
+LINKS = (
+    ("app_pages/neighborhood.py", "Your neighborhood", "One area in plain words, found by name, ZIP code or road."),
+    ("app_pages/hotspots.py", "Hot spots", "Where crime clusters, with every choice of the analysis open."),
+    ("app_pages/disparities.py", "Disparities", "Stop, search and arrest rates by driver and officer group."),
+    ("app_pages/use_of_force.py", "Use of force", "Officer-involved shootings and the state's tables."),
+    ("app_pages/map_explorer.py", "Map explorer", "Any variable of the divisions and neighborhoods."),
+    ("app_pages/data.py", "Data coverage", "Every file, and what happened to every row."),
+    ("app_pages/methods.py", "Methods and data", "How each number is made."),
+)
+PURPOSE = (
+    "Open data from the Charlotte-Mecklenburg Police Department (traffic stops, incidents, officer-involved "
+    "shootings) and the Quality of Life Explorer, checked row by row and joined to police divisions and "
+    "neighborhood profile areas (NPAs): where crime clusters, and how the police's traffic stops and searches "
+    "differ between groups of drivers. Find your neighborhood below, or use the pages on the left; the sidebar "
+    "filters apply to every stop-based figure."
+)
+
+
+# --------------------------------------------------------------------------- search
+
+
+def _open(npa_id: int, *, query: str = "", place: str | None = None) -> None:
+    """Show NPA ``npa_id`` on the neighborhood page (with the search that found it)."""
+    params = {"npa": str(npa_id)}
+    if query:
+        params["q"] = query
+    if place:
+        params["place"] = place
+    st.switch_page(NEIGHBORHOOD_PAGE, query_params=params)
+
+
+def _search() -> None:
+    """The place search: each match is a button that opens its first NPA on the neighborhood page."""
+    q = st.text_input(
+        "Find a place",
+        key="ov_q",
+        placeholder="A neighbourhood, ZIP code, road, school, park or NPA number, e.g. Plaza Midwood, 28205",
+        help="Opens the neighborhood page with the NPAs that the place covers.",
+    ).strip()
+    if not q:
+        return
+    from app_pages import neighborhood  # here, not at the top: the map library it loads takes seconds
+
+    matches = neighborhood.find_places(q)
+    if not matches:
+        st.info(neighborhood.no_match_text(q))
+        return
+    for i, m in enumerate(matches):
+        if st.button(common.text(neighborhood.match_label(m)), key=f"ov_match_{i}", icon=":material/place:"):
+            _open(m.npa_ids[0], query=q, place=m.place.key)
+
+
+# --------------------------------------------------------------------------- headline figure
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _search_ratio(filters: StopFilter) -> pd.DataFrame:
+    """Search rates by driver group against the reference group, citywide, for the stops left by ``filters``."""
+    from geo.analysis import disparity
+
+    return disparity.rates(common.stops(), outcome="search", by="driver_group", filters=filters)
 
 
 def _headline() -> None:
-    """Headline figures: the stops left by the sidebar filters, their searches, the areas and residents."""
-    stops = common.stops()
-    npa = common.npa_layer()
-    divs = common.division_base()
+    """The headline disparity: one group's search rate against the reference group's, with its 95 % interval."""
     filters = common.current_filters()
-    fstops = common.filtered_stops(filters) if filters.steps() else stops
-    c = st.columns(5)
-    c[0].metric("Traffic stops", f"{len(fstops):,}", help=f"2020-2021; {common.describe_filters(filters)}")
-    c[1].metric("Searches", f"{int(fstops['searched'].fillna(False).sum()):,}")
-    c[2].metric("CMPD divisions", f"{len(divs)}")
-    c[3].metric("Neighborhoods (NPAs)", f"{len(npa)}")
-    c[4].metric("Residents (2020)", f"{npa['pop_2020'].sum():,.0f}", help="Mecklenburg County, from the NPA data")
-
-
-def _coverage() -> None:
-    """Every data set in the fetch manifest: file, rows, period, when and where it was retrieved."""
-    st.subheader("Data coverage")
-    manifest = sources.read_manifest(get_settings().data_dir)
-    rows = []
-    for key, ds in sources.DATASETS.items():
-        entry = manifest.get("files", {}).get(key)
-        if entry is None:
-            continue
-        rows.append(
-            {
-                "data set": ds.description,
-                "file": entry.get("path"),
-                "rows": entry.get("rows"),
-                "period": entry.get("vintage", ""),
-                "retrieved": entry.get("retrieved", ""),
-                "source": entry.get("source", ""),
-            }
-        )
-    st.caption(f"Fetched ({manifest.get('mode', 'unknown')}) from {manifest.get('source', 'unknown')}")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-
-
-def _row_report() -> None:
-    """What each loader did with every row: counts per data set, then the reasons with the first row numbers."""
-    st.subheader("What happened to every row")
-    reps = common.reports()
-    counts = [
-        {
-            "data": r["name"],
-            "read": r["rows_read"],
-            "kept": r["rows_kept"],
-            "repaired": r["rows_repaired"],
-            "flagged": r["rows_flagged"],
-            "set aside": r["rows_set_aside"],
-        }
-        for r in reps
-    ]
-    st.dataframe(pd.DataFrame(counts), hide_index=True, width="stretch")
-    details = pd.DataFrame(
-        [
-            {
-                "data": r["name"],
-                "action": i["action"].replace("_", " "),
-                "column": i["column"],
-                "rows": i["count"],
-                "reason": i["reason"],
-                "first rows": ", ".join(map(str, i["first_rows"][:5])),
-                "file": i.get("file", ""),
-            }
-            for r in reps
-            for i in r["issues"]
-        ]
+    try:
+        table = _search_ratio(filters)
+    except GeoDataError as exc:
+        st.info(f"No headline figure for these filters: {common.text(exc)}")
+        return
+    rows = table.set_index("group")
+    ref_group = str(table["reference"].dropna().iloc[0]) if table["reference"].notna().any() else ""
+    reference = common.text(ref_group or "the reference")
+    if HEADLINE_GROUP not in rows.index or ref_group not in rows.index:
+        st.info(f"The stop filters leave no stops of {HEADLINE_GROUP} or of {reference} drivers to compare.")
+        return
+    g, ref = rows.loc[HEADLINE_GROUP], rows.loc[ref_group]
+    label = f"Searches: {HEADLINE_GROUP} drivers against {reference} drivers"
+    if pd.isna(g["ratio"]):
+        st.metric(label, "no ratio", help=RATIO_CAVEAT)
+        st.caption(f"{reference} drivers have no searches under these filters: there is no ratio.")
+        return
+    st.metric(label, f"{g['ratio']:.2f}×", help=RATIO_CAVEAT)
+    interval = (
+        f"95% interval {g['ratio_lo']:.2f}× to {g['ratio_hi']:.2f}×" if pd.notna(g["ratio_lo"]) else "no interval"
     )
-    with st.expander("Reasons, with the first row numbers", expanded=False):
-        st.dataframe(details, hide_index=True, width="stretch")
-        for r in reps:
-            for n in r["notes"]:
-                st.caption(f"{r['name']}: {n}")
+    st.markdown(
+        f"**{interval}.** {HEADLINE_GROUP} drivers' stops led to a search {g['ratio']:.1f} times as often as "
+        f"{reference} drivers': {int(g['count']):,} searches in {int(g['denominator']):,} stops "
+        f"({g['rate']:.1%}) against {int(ref['count']):,} in {int(ref['denominator']):,} ({ref['rate']:.1%})."
+    )
+    st.caption(
+        f"{common.text(common.describe_filters(filters))}. Not adjusted for where, when or why drivers were stopped "
+        f"(see the Disparities page). {CENSUS_DRIVER_GROUPS}"
+    )
+
+
+# --------------------------------------------------------------------------- map
+
+
+def _hotspot_map() -> None:
+    """The current violent-crime hot spots of the NPAs (small, no reference layers: it must come quickly)."""
+    from app_pages import neighborhood  # the map library takes seconds to import: after the first paint
+    from geo.maps import draw, palettes
+
+    npa = common.npa_layer()
+    year = neighborhood.latest_year(npa)
+    frame = npa[["npa", "pop_2020", "geometry"]].merge(neighborhood.hotspots(year), on="npa", how="left")
+    frame.index = frame["npa"].astype(str)
+    frame["label"] = "NPA " + frame["npa"].astype(str)
+    st.subheader(f"Violent-crime hot spots, {year}")
+    m = draw.categorical_map(
+        frame,
+        "cluster",
+        colors=palettes.LISA_COLORS,
+        name_field="label",
+        name_alias="Neighborhood",
+        tooltip_fields=["violent_rate"],
+        tooltip_aliases=[f"Violent crimes per 1,000 ({year})"],
+        tooltip_formats={"violent_rate": "{:,.1f}"},
+        legend_title=f"Violent-crime hot spots, {year}",
+        unknown="missing",
+        outline=common.division_base(),
+    )
+    out = common.show_map(m, key="ov_map", height=420, returned_objects=["last_active_drawing"])
+    clicked = (out.get("last_active_drawing") or {}).get("id")
+    if clicked is not None and str(clicked) != st.session_state.get("ov_last_click"):
+        st.session_state["ov_last_click"] = str(clicked)
+        if str(clicked).isdigit():
+            _open(int(clicked))
+    st.caption(
+        "Hot and cold spots of the violent-crime rate per 1,000 residents (local Moran's I, empirically "
+        "Bayes-standardised, false-discovery-rate corrected). Click an area to open it on the neighborhood page."
+    )
+
+
+def _links() -> None:
+    st.subheader("Where to next")
+    for path, label, what in LINKS:
+        st.page_link(path, label=label)
+        st.caption(what)
 
 
 def page() -> None:
-    """Draw the overview page: headline figures, data coverage, the row report and the caveats."""
+    """The landing page: purpose, search, the headline disparity, the hot-spot map, links, caveats."""
     st.title("CMPD hot spots: overview")
-    st.write(
-        "Open data from the Charlotte-Mecklenburg Police Department and the Quality of Life Explorer, "
-        "checked row by row, joined to CMPD divisions and neighborhoods (NPAs), and analysed for hot spots "
-        "and disparities. Use the pages on the left; the sidebar filters apply to every stop-based figure."
-    )
-    _headline()
-    _coverage()
-    _row_report()
-    st.subheader("What these numbers can and cannot say")
-    common.caveats()
+    st.write(PURPOSE)
+    _search()
+    left, right = st.columns([2, 3])  # on a phone the headline comes first, then the map
+    with left:
+        st.subheader("Traffic-stop searches")
+        common.section(_headline)
+    with right:
+        _hotspot_map()
+    with left:
+        _links()
+    with st.expander("What these numbers can and cannot say"):
+        common.caveats()
+    from app_pages import neighborhood
+
+    neighborhood.place_index()  # build the search index now, after the page is drawn, so a search answers at once
 
 
 if __name__ == "__main__":

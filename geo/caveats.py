@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from geo.vocab import AGE_MAX, AGE_MIN, MIN_CELL
 
 __all__ = [
+    "REFERENCE_LAYERS_2013",
+    "NPA_NOT_NEIGHBORHOOD",
     "STOPS_NO_COORDINATES",
     "RESIDENTS_NOT_DRIVERS",
     "SOURCES_COUNT_DIFFERENTLY",
@@ -320,4 +322,11 @@ REFERENCE_LAYERS_2013 = (
     "police stations and other landmarks, railroads and greenways) are Mecklenburg County GIS files from 2013; the "
     "main roads are the City's state-maintained road inventory (2019). Council lines and some facilities have changed "
     "since. They are for finding your way and labelling the map, not for analysis."
+)
+
+
+#: NPAs are statistical areas: said on the neighbourhood card and wherever a place search lists NPAs.
+NPA_NOT_NEIGHBORHOOD = (
+    "NPAs (neighborhood profile areas) are statistical areas drawn for the Quality of Life study, not neighbourhood "
+    "boundaries: a named neighbourhood can span several NPAs, and one NPA can hold parts of several neighbourhoods."
 )

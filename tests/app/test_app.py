@@ -41,14 +41,16 @@ def test_every_page_runs(app, page):
     assert app.title  # every page has a heading
 
 
-def test_overview_headline_and_filters(app):
+def test_data_page_headline_and_filters(app):
+    app.switch_page("app_pages/data.py").run()
     assert [m.value for m in app.metric][:2] == ["139,524", "7,892"]
     app.sidebar.multiselect(key="f_reasons").set_value(["Speeding"]).run()
     assert app.metric[0].value == "50,968"
     assert not _problems(app)
 
 
-def test_overview_shows_row_report(app):
+def test_data_page_shows_row_report(app):
+    app.switch_page("app_pages/data.py").run()
     frames = [df.value for df in app.dataframe]
     report = next(f for f in frames if "set aside" in f.columns)
     stops = report.set_index("data").loc["stops"]
@@ -71,9 +73,9 @@ def test_map_explorer_variable_changes_map(app):
 def test_map_explorer_filter_changes_counts(app):
     app.switch_page("app_pages/map_explorer.py").run()
     table = app.dataframe[0].value
-    total = table["stops"].sum()
+    total = table["Stops"].sum()
     app.sidebar.multiselect(key="f_genders").set_value(["Female"]).run()
-    assert app.dataframe[0].value["stops"].sum() < total
+    assert app.dataframe[0].value["Stops"].sum() < total
     assert not _problems(app)
 
 

@@ -33,6 +33,7 @@ PAGES = {
     "export": ("Export layers", 0),
     "check-file": ("Check a stops file", 0),
     "methods": ("Methods and data", 0),
+    "data": ("Data coverage", 0),
 }
 
 

@@ -1,0 +1,104 @@
+"""The Data page: what is in the data, every file of the fetch manifest, and what happened to every row."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import common
+from geo.ingest import sources
+from geo.settings import get_settings
+
+
+def _headline() -> None:
+    """Headline figures: the stops left by the sidebar filters, their searches, the areas and residents."""
+    stops = common.stops()
+    npa = common.npa_layer()
+    divs = common.division_base()
+    filters = common.current_filters()
+    fstops = common.filtered_stops(filters) if filters.steps() else stops
+    c = st.columns(5)
+    c[0].metric("Traffic stops", f"{len(fstops):,}", help=f"2020-2021; {common.describe_filters(filters)}")
+    c[1].metric("Searches", f"{int(fstops['searched'].fillna(False).sum()):,}")
+    c[2].metric("CMPD divisions", f"{len(divs)}")
+    c[3].metric("Neighborhoods (NPAs)", f"{len(npa)}")
+    c[4].metric("Residents (2020)", f"{npa['pop_2020'].sum():,.0f}", help="Mecklenburg County, from the NPA data")
+
+
+def _coverage() -> None:
+    """Every data set in the fetch manifest: file, rows, period, when and where it was retrieved."""
+    st.subheader("Data coverage")
+    manifest = sources.read_manifest(get_settings().data_dir)
+    rows = []
+    for key, ds in sources.DATASETS.items():
+        entry = manifest.get("files", {}).get(key)
+        if entry is None:
+            continue
+        rows.append(
+            {
+                "data set": ds.description,
+                "file": entry.get("path"),
+                "rows": entry.get("rows"),
+                "period": entry.get("vintage", ""),
+                "retrieved": entry.get("retrieved", ""),
+                "source": entry.get("source", ""),
+            }
+        )
+    st.caption(f"Fetched ({manifest.get('mode', 'unknown')}) from {manifest.get('source', 'unknown')}")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def _row_report() -> None:
+    """What each loader did with every row: counts per data set, then the reasons with the first row numbers."""
+    st.subheader("What happened to every row")
+    reps = common.reports()
+    counts = [
+        {
+            "data": r["name"],
+            "read": r["rows_read"],
+            "kept": r["rows_kept"],
+            "repaired": r["rows_repaired"],
+            "flagged": r["rows_flagged"],
+            "set aside": r["rows_set_aside"],
+        }
+        for r in reps
+    ]
+    st.dataframe(pd.DataFrame(counts), hide_index=True, width="stretch")
+    details = pd.DataFrame(
+        [
+            {
+                "data": r["name"],
+                "action": i["action"].replace("_", " "),
+                "column": i["column"],
+                "rows": i["count"],
+                "reason": i["reason"],
+                "first rows": ", ".join(map(str, i["first_rows"][:5])),
+                "file": i.get("file", ""),
+            }
+            for r in reps
+            for i in r["issues"]
+        ]
+    )
+    with st.expander("Reasons, with the first row numbers", expanded=False):
+        st.dataframe(details, hide_index=True, width="stretch")
+        for r in reps:
+            for n in r["notes"]:
+                st.caption(f"{r['name']}: {n}")
+
+
+def page() -> None:
+    """Draw the Data page: headline counts, data coverage, the row report and the caveats."""
+    st.title("Data coverage and row accounting")
+    st.write(
+        "Every file the app reads, where and when it was fetched, and what the loaders did with every row: "
+        "kept, repaired, flagged or set aside, and why. Nothing is dropped without being counted here."
+    )
+    _headline()
+    _coverage()
+    _row_report()
+    st.subheader("What these numbers can and cannot say")
+    common.caveats()
+
+
+if __name__ == "__main__":
+    common.guarded(page)()
