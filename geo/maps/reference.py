@@ -36,6 +36,7 @@ from folium.template import Template
 
 from geo.errors import CRSError
 from geo.ingest.reference import ReferenceLayers
+from geo.maps._compact import encode
 from geo.maps.geometry import simplify_for_display
 from geo.maps.palettes import LANDMARK_COLORS, REFERENCE_COLORS
 
@@ -237,19 +238,6 @@ class _LabelStyle(MacroElement):
         self.zip = REFERENCE_COLORS["zipcodes"]
 
 
-def _encode(xy: np.ndarray, precision: int) -> str:
-    """Google's encoded polyline of (lon, lat) pairs at ``precision`` decimals: about 5 bytes a point."""
-    ints = np.round(np.asarray(xy)[:, ::-1] * 10**precision).astype(np.int64)
-    out: list[str] = []
-    for v in np.diff(ints, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).ravel().tolist():
-        v = ~(v << 1) if v < 0 else v << 1
-        while v >= 0x20:
-            out.append(chr((0x20 | (v & 0x1F)) + 63))
-            v >>= 5
-        out.append(chr(v + 63))
-    return "".join(out)
-
-
 def _encoded_lines(geoms: Iterable[shapely.Geometry], styles: Iterable[int], precision: int) -> list[list[object]]:
     """``[style, encoded]`` for every line part of every (EPSG:4326) geometry."""
     out: list[list[object]] = []
@@ -259,7 +247,7 @@ def _encoded_lines(geoms: Iterable[shapely.Geometry], styles: Iterable[int], pre
         for part in shapely.get_parts(geom):
             xy = shapely.get_coordinates(part)
             if len(xy) >= 2:
-                out.append([int(style), _encode(xy, precision)])
+                out.append([int(style), encode(xy, precision)])
     return out
 
 
