@@ -27,7 +27,7 @@ from geo.ingest.cache import cached
 from geo.ingest.npa_metrics import RACE_MEASURES, load_npa_metrics
 from geo.ingest.points import load_incidents, load_ois
 from geo.ingest.report import LoadReport
-from geo.ingest.sources import DATASETS, read_manifest, resolve
+from geo.ingest.sources import CORE_NPA_METRICS, DATASETS, read_manifest, resolve
 from geo.ingest.stops import load_stops
 from geo.layers.join import area_weighted_sum, assign_points, majority_overlap
 from geo.layers.npa_table import npa_wide
@@ -61,7 +61,7 @@ __all__ = [
 POPULATION_COLUMNS = ("pop_2020", "white_nh_2020", "black_nh_2020", "asian_nh_2020", "other_nh_2020", "hispanic_2020")
 
 
-_NPA_METRICS = tuple(k for k in DATASETS if k.startswith("npa_metric_"))
+_NPA_METRICS = tuple(f"npa_metric_{m}" for m in CORE_NPA_METRICS)
 
 #: The data sets (keys of :data:`geo.ingest.sources.DATASETS`) each cached frame or layer is
 #: built from: its cache entry is rebuilt when one of these files changes.

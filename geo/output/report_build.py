@@ -34,7 +34,7 @@ from geo.caveats import (
 )
 from geo.errors import ValueDomainError, quote_values
 from geo.ingest.boundaries import DIVISION_VINTAGES
-from geo.ingest.sources import DATASETS
+from geo.ingest.sources import CORE_NPA_METRICS
 from geo.layers.filters import StopFilter
 from geo.output import _report_map
 from geo.output.narrative import HOTSPOT_WORDS, neighborhood_card
@@ -47,7 +47,7 @@ from geo.vocab import GROUP_POPULATION, OTHER
 __all__ = ["neighborhood_report", "division_report"]
 
 
-_QOL_METRICS = tuple(k for k in DATASETS if k.startswith("npa_metric_"))
+_QOL_METRICS = tuple(f"npa_metric_{m}" for m in CORE_NPA_METRICS)
 _DIVISION_FILES = tuple(DIVISION_VINTAGES)
 
 
