@@ -8,6 +8,7 @@ export     write a layer (divisions, npa, ois, incidents) as GeoJSON, GeoPackage
 hotspots   spatial autocorrelation and hot spots (see ``python -m geo hotspots --help``)
 disparity  stop-outcome rates and disparity ratios (see ``python -m geo disparity --help``)
 aggregate  assign points to polygons and count them, in-process or on Dask
+cache      clear or list the cache of clean layers and weights (damaged entries heal by themselves)
 
 Errors in the input are printed as one message naming the file, column and rows,
 with exit code 2 and no traceback; an internal error gives exit code 3. ``--debug``
@@ -40,6 +41,7 @@ _PLUGINS = {
     "hotspots": "geo.cli.hotspots",
     "disparity": "geo.cli.disparity",
     "aggregate": "geo.cli.aggregate",
+    "cache": "geo.cli.cache",
 }
 
 

@@ -25,6 +25,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,15 +281,18 @@ def _contiguity(geom: gpd.GeoSeries, *, rook: bool, cache_dir: Path | None) -> s
 
     Importing libpysal costs about 0.6 s per process (it pulls in scikit-learn); the
     matrix of a layer seen before is read back instead (a few milliseconds), keyed by
-    the exact geometry (WKB) and the rule. ``cache_dir=None`` means no disk cache; an
-    unwritable folder only means no caching.
+    the exact geometry (WKB) and the rule. The file holds that key and the matrix's
+    shape and checksum: a truncated or garbled file, a matrix of the wrong shape or one
+    written for other geometry is rebuilt (one line on standard error says so), never
+    used. ``cache_dir=None`` means no disk cache; an unwritable folder only means no caching.
     """
-    path = None if cache_dir is None else Path(cache_dir) / _contiguity_file(geom, rook=rook)
-    if path is not None:
-        try:
-            return sparse.csr_array(sparse.load_npz(path))
-        except (OSError, ValueError):
-            pass
+    key = _contiguity_key(geom, rook=rook)
+    path = None if cache_dir is None else Path(cache_dir) / f"{key[: key.rindex('-') + 25]}.npz"
+    if path is not None and path.exists():
+        matrix, why = _read_weights(path, key, len(geom))
+        if matrix is not None:
+            return matrix
+        print(f"cache: rebuilding {path} because {why}", file=sys.stderr)
     from libpysal.graph import Graph
 
     matrix = sparse.csr_array(Graph.build_contiguity(geom, rook=rook).sparse, dtype=np.float64)
@@ -296,22 +300,55 @@ def _contiguity(geom: gpd.GeoSeries, *, rook: bool, cache_dir: Path | None) -> s
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp.npz")
-            sparse.save_npz(tmp, sparse.csr_matrix(matrix))
+            m = sparse.csr_matrix(matrix)
+            np.savez(
+                tmp,
+                key=np.array(key),
+                shape=np.array(m.shape, dtype=np.int64),
+                data=m.data,
+                indices=m.indices,
+                indptr=m.indptr,
+                checksum=np.array(_checksum(m.data, m.indices, m.indptr)),
+            )
             tmp.replace(path)
         except OSError:
             pass
     return matrix
 
 
-def _contiguity_file(geom: gpd.GeoSeries, *, rook: bool) -> str:
-    """Cache file name of a contiguity matrix: the rule, the unit count and a hash of the geometry (WKB)."""
+def _checksum(*arrays: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def _read_weights(path: Path, key: str, n: int) -> tuple[sparse.csr_array | None, str]:
+    """The cached matrix, or ``None`` and why it cannot be used."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "key" not in z.files or str(z["key"]) != key:
+                return None, "it was not written for this geometry and rule"
+            shape = tuple(int(v) for v in z["shape"])
+            data, indices, indptr = z["data"], z["indices"], z["indptr"]
+            if shape != (n, n) or len(indptr) != n + 1:
+                return None, f"it holds a {shape[0]}x{shape[1]} matrix for {n} units"
+            if str(z["checksum"]) != _checksum(data, indices, indptr):
+                return None, "its contents do not match the checksum written with it"
+            return sparse.csr_array((data, indices, indptr), shape=(n, n)), ""
+    except Exception as exc:  # zipfile.BadZipFile, EOFError, ValueError, KeyError, OSError
+        return None, f"it cannot be read ({type(exc).__name__})"
+
+
+def _contiguity_key(geom: gpd.GeoSeries, *, rook: bool) -> str:
+    """Cache key of a contiguity matrix: the rule, the unit count and a hash of the geometry (WKB)."""
     import shapely
 
     rule = "rook" if rook else "queen"
     h = hashlib.sha256(rule.encode())
     for wkb in shapely.to_wkb(geom.values, hex=False, include_srid=False):
         h.update(wkb if wkb is not None else b"-")
-    return f"{rule}-{len(geom)}-{h.hexdigest()[:24]}.npz"
+    return f"{rule}-{len(geom)}-{h.hexdigest()}"
 
 
 def _from_graph(

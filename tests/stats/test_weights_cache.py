@@ -72,3 +72,49 @@ def test_second_process_skips_libpysal(settings, tmp_path):
     ]
     assert runs[0][0] == "True" and runs[1][0] == "False"  # built once, then read back
     assert runs[0][1] == runs[1][1]  # same result either way
+
+
+def _one_file(cache):
+    files = list(cache.glob("queen-*.npz"))
+    assert len(files) == 1
+    return files[0]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "wrong_shape", "foreign_matrix", "old_format"])
+def test_a_damaged_weights_file_is_rebuilt_and_said(tmp_path, capsys, damage):
+    """Issue 15 item 3: a bad .npz never breaks a run nor silently changes the weights."""
+    from scipy import sparse
+
+    from tests.helpers.lattices import lattice_gdf
+
+    cache = tmp_path / "weights"
+    layer = lattice_gdf(3, 3)
+    good = build_weights(layer, method="queen", cache_dir=cache).matrix("B").toarray()
+    path = _one_file(cache)
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:40])
+    elif damage == "garbage":
+        path.write_bytes(b"not a zip file at all")
+    elif damage == "wrong_shape":
+        sparse.save_npz(path, sparse.identity(4, format="csr"))
+    elif damage == "foreign_matrix":  # valid, right shape, from elsewhere: all 9 cells linked to each other
+        full = np.ones((9, 9)) - np.eye(9)
+        np.savez(
+            path,
+            key=np.array("queen-9-" + "0" * 64),
+            shape=np.array([9, 9]),
+            data=full[full > 0],
+            indices=np.tile(np.arange(9), 9)[(full > 0).ravel()],
+            indptr=np.arange(0, 73, 8),
+            checksum=np.array("x"),
+        )
+    else:  # the format written before: a bare scipy matrix, same shape, other links
+        sparse.save_npz(path, sparse.csr_matrix(np.ones((9, 9)) - np.eye(9)))
+    capsys.readouterr()
+    again = build_weights(layer, method="queen", cache_dir=cache).matrix("B").toarray()
+    np.testing.assert_array_equal(again, good)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "rebuilding" in err and path.name in err
+    # healed: the next read uses the rewritten file and says nothing
+    build_weights(layer, method="queen", cache_dir=cache)
+    assert capsys.readouterr().err == ""
