@@ -82,10 +82,14 @@ def write_counts(counts: pd.DataFrame, polygons: gpd.GeoDataFrame, id_column: st
         raise DataFileError(f"{path}: cannot tell the format from the extension; use {', '.join(OUTPUTS)}.")
     if not path.parent.exists():
         raise DataFileError(f"{path}: the folder {path.parent} does not exist.")
-    if kind == "csv":
-        counts.to_csv(path, index=False)
-    elif kind == "parquet":
-        counts.to_parquet(path, index=False)
+    if kind in ("csv", "parquet"):
+        from geo.ingest.files import atomic_path
+
+        with atomic_path(path) as tmp:  # a failed write leaves any previous file intact
+            if kind == "csv":
+                counts.to_csv(tmp, index=False)
+            else:
+                counts.to_parquet(tmp, index=False)
     else:
         from geo.output.export import write_layer
 

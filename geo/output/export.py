@@ -46,6 +46,7 @@ import shapely
 
 from geo.errors import DataFileError, SchemaError, ValueDomainError
 from geo.layers.filters import StopFilter
+from geo.output._atomic import publish, staged
 from geo.output.dictionary import data_dictionary, dictionary_paths, undescribed
 from geo.output.metadata import LayerInfo, add_gpkg_metadata, export_metadata, layer_info, metadata_path, table_name
 from geo.settings import Settings
@@ -417,6 +418,30 @@ def export_layer(
     if not path.parent.exists():
         raise DataFileError(f"{path}: the folder {path.parent} does not exist.")
     info = _info_for(path, layer_name, about)
+    with staged(path) as tmp:  # all files or none: a failed write leaves the previous ones intact
+        res = _write_export(gdf, tmp, fmt_, info, filters=filters, csv_geometry=csv_geometry, sidecars=sidecars,
+                            settings=settings)  # fmt: skip
+        final = {p.name: p for p in publish(list(res.files), path.parent)}
+    return replace(
+        res,
+        path=final[path.name],
+        files=tuple(final.values()),
+        geometry_file=final[res.geometry_file.name] if res.geometry_file else None,
+    )
+
+
+def _write_export(
+    gdf: gpd.GeoDataFrame,
+    path: Path,
+    fmt_: str,
+    info: LayerInfo,
+    *,
+    filters: StopFilter | str | None,
+    csv_geometry: CsvGeometry,
+    sidecars: bool,
+    settings: Settings | None,
+) -> ExportResult:
+    """Write the layer and its sidecars at ``path`` (a staging path); see :func:`export_layer`."""
     notes: list[str] = []
     geo_path: Path | None = None
     if fmt_ == "csv":
