@@ -38,6 +38,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from geo.errors import CRSError, EmptyInputError, GeometryError, GeoWarning, SchemaError, ValueDomainError, first_rows
+from geo.stats._contiguity import contiguity_matrix
 from geo.stats.warning_codes import COMPONENTS, ISLANDS
 
 __all__ = [
@@ -277,11 +278,12 @@ def weights_from_matrix(
 
 
 def _contiguity(geom: gpd.GeoSeries, *, rook: bool, cache_dir: Path | None) -> sparse.csr_array:
-    """Contiguity matrix from libpysal's ``Graph.build_contiguity``, cached on disk in ``cache_dir``.
+    """Contiguity matrix by shared vertices/edges (:mod:`geo.stats._contiguity`), cached on disk in ``cache_dir``.
 
-    Importing libpysal costs about 0.6 s per process (it pulls in scikit-learn); the
-    matrix of a layer seen before is read back instead (a few milliseconds), keyed by
-    the exact geometry (WKB) and the rule. The file holds that key and the matrix's
+    The same links as libpysal's ``Graph.build_contiguity`` (checked in the tests on the NPAs,
+    divisions and hexagons) at 20-40x its speed, without importing libpysal (0.6 s). The
+    matrix of a layer seen before is read back (a few milliseconds), keyed by the exact
+    geometry (WKB) and the rule. The file holds that key and the matrix's
     shape and checksum: a truncated or garbled file, a matrix of the wrong shape or one
     written for other geometry is rebuilt (one line on standard error says so), never
     used. ``cache_dir=None`` means no disk cache; an unwritable folder only means no caching.
@@ -293,9 +295,7 @@ def _contiguity(geom: gpd.GeoSeries, *, rook: bool, cache_dir: Path | None) -> s
         if matrix is not None:
             return matrix
         print(f"cache: rebuilding {path} because {why}", file=sys.stderr)
-    from libpysal.graph import Graph
-
-    matrix = sparse.csr_array(Graph.build_contiguity(geom, rook=rook).sparse, dtype=np.float64)
+    matrix = contiguity_matrix(geom.values, rook=rook)
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
