@@ -45,7 +45,7 @@ data: venv
 ifneq ($(MIRROR),)
 	$(BIN)/python -m geo fetch --mirror $(MIRROR) --quiet
 else
-	$(BIN)/python -m geo fetch --quiet
+	$(BIN)/python -m geo fetch --quiet || echo "warning: the portal download is incomplete (see the error above); the app starts with what arrived. Get the rest with: $(BIN)/python -m geo fetch (or --mirror DIR)"
 endif
 
 assets: venv

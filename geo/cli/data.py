@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date
 from pathlib import Path
 
 __all__ = ["add_parser", "run"]
@@ -20,7 +21,31 @@ def _add_fetch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--mirror", type=Path, metavar="DIR", help="copy from this folder instead of downloading")
     p.add_argument("--data-dir", type=Path, metavar="DIR", help="where to put the data (default: settings data_dir)")
-    p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.add_argument("--quiet", action="store_true", help="print only the summary (no step lines, no progress bar)")
+    p.add_argument(
+        "--layers",
+        metavar="NAME[,NAME]",
+        help="only these groups: stops, incidents, ois, employees, divisions, qol, reference (or data-set keys); "
+        "default: every data set with a portal address",
+    )
+    p.add_argument(
+        "--since",
+        metavar="YYYY-MM-DD|last",
+        help="ArcGIS layers: ask only for records dated on or after this day (last: since each layer's previous "
+        "download, from the manifest) and merge them into the earlier file, de-duplicated by OBJECTID",
+    )
+    p.add_argument(
+        "--portal-url",
+        metavar="URL",
+        help="send every ArcGIS request to this base address (a proxy, a mirror, a local imitation), "
+        "keeping each layer's path",
+    )
+    p.add_argument(
+        "--progress",
+        choices=("auto", "bar", "none"),
+        default="auto",
+        help="progress bar for ArcGIS pages: auto (on a terminal, not in CI; default), bar, none",
+    )
 
 
 def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -76,14 +101,37 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     _add_export(sub)
 
 
+def _since(text: str | None) -> date | str | None:
+    """``--since``: a day (YYYY-MM-DD) or ``last``."""
+    from geo.errors import FetchError
+
+    if text is None or text == "last":
+        return text
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FetchError(f"--since {text!r}: expected a day as YYYY-MM-DD (e.g. 2024-01-31) or 'last'.") from None
+
+
 def _run_fetch(args: argparse.Namespace) -> int:
-    from geo.ingest.fetch import fetch
+    from geo.ingest.fetch import fetch, make_meter
     from geo.settings import get_settings
 
     s = get_settings()
     data_dir = args.data_dir or s.data_dir
     progress = None if args.quiet else (lambda msg: print(msg, file=sys.stderr))
-    manifest = fetch(Path(data_dir), mirror=args.mirror, progress=progress)
+    portal = {}
+    if args.mirror is not None and (args.layers or args.since or args.portal_url):
+        print("note: --layers, --since and --portal-url apply to portal downloads; ignored with --mirror")
+    if args.mirror is None:
+        layers = [n.strip() for n in (args.layers or "").split(",") if n.strip()]
+        portal = {
+            "layers": layers or None,
+            "since": _since(args.since),
+            "portal_url": args.portal_url,
+            "meter": make_meter("none" if args.quiet else args.progress),
+        }
+    manifest = fetch(Path(data_dir), mirror=args.mirror, progress=progress, **portal)
     files = manifest.get("files", {})
     print(f"{len(files)} files in {data_dir} ({manifest.get('mode')}: {manifest.get('source')})")
     for key, reason in manifest.get("skipped", {}).items():

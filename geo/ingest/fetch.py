@@ -27,23 +27,35 @@ Examples
 
 from __future__ import annotations
 
-import csv
-import json
 import shutil
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
 from geo.errors import FetchError, quote_values
-from geo.ingest._http import HttpOptions, Progress, check_status, pages, with_retries
-from geo.ingest.files import atomic_path, gzip_text, human_size, sha256
+from geo.ingest._http import HttpOptions, Progress, download_file
+from geo.ingest._progress import Meter, make_meter
+from geo.ingest._staging import clear_staging
+from geo.ingest.arcgis import (
+    check_schema,
+    download_table,
+    features_to_geojson,
+    layer_info,
+    merge,
+    read_rows,
+    since_where,
+    write_table,
+)
+from geo.ingest.files import atomic_path, human_size, sha256
 from geo.ingest.manifest import Period, describe_file, now, write_manifest
-from geo.ingest.sources import DATASETS, MANIFEST_NAME, Dataset, read_manifest
+from geo.ingest.sources import DATASETS, MANIFEST_NAME, Dataset, read_manifest, select_layers
 from geo.settings import get_settings
 
-__all__ = ["PORTAL_URL", "fetch", "fetch_portal", "copy_mirror"]
+__all__ = ["PORTAL_URL", "Since", "fetch", "fetch_portal", "copy_mirror", "rebase_url", "make_meter"]
 
 
 #: Landing page of the City of Charlotte open data portal (the manifest's top-level source).
@@ -54,6 +66,10 @@ PORTAL_URL = "https://data.charlottenc.gov"
 _SHAPEFILE_REQUIRED = (".shx", ".dbf")
 
 
+#: ``--since``: a day, or ``"last"`` (the day of each data set's previous download, from the manifest).
+Since = date | Literal["last"]
+
+
 #: Mirror files never copied: the mirror's own manifest (if it is a data folder itself).
 _NOT_COPIED = frozenset({MANIFEST_NAME})
 
@@ -62,14 +78,8 @@ def fetch(
     data_dir: Path | None = None,
     *,
     mirror: Path | None = None,
-    datasets: Iterable[str] | None = None,
-    session: requests.Session | None = None,
-    page_size: int = 2000,
-    retries: int = 4,
-    backoff: float = 1.0,
-    timeout: float = 60,
-    base_url_override: dict[str, str] | None = None,
     progress: Progress | None = None,
+    **portal: Any,
 ) -> dict[str, Any]:
     """Fill ``data_dir`` from a mirror folder when ``mirror`` is given, else from the portal.
 
@@ -79,10 +89,11 @@ def fetch(
         Data folder; defaults to ``get_settings().data_dir``.
     mirror
         A folder laid out like ``shared/data``; see :func:`copy_mirror`.
-    datasets, session, page_size, retries, backoff, timeout, base_url_override
-        Passed to :func:`fetch_portal` (ignored with ``mirror``).
     progress
         Called with one line of text per step.
+    **portal
+        Passed to :func:`fetch_portal` (``datasets``, ``layers``, ``since``, ``portal_url`` ...;
+        ignored with ``mirror``).
 
     Returns
     -------
@@ -92,74 +103,81 @@ def fetch(
     data_dir = Path(data_dir) if data_dir is not None else get_settings().data_dir
     if mirror is not None:
         return copy_mirror(Path(mirror), data_dir, progress=progress)
-    return fetch_portal(
-        data_dir,
-        datasets=datasets,
-        session=session,
-        page_size=page_size,
-        retries=retries,
-        backoff=backoff,
-        timeout=timeout,
-        base_url_override=base_url_override,
-        progress=progress,
-    )
+    return fetch_portal(data_dir, progress=progress, **portal)
 
 
 def fetch_portal(
     data_dir: Path,
     *,
     datasets: Iterable[str] | None = None,
+    layers: Iterable[str] | None = None,
+    since: Since | None = None,
+    portal_url: str | None = None,
     session: requests.Session | None = None,
     page_size: int = 2000,
     retries: int = 4,
     backoff: float = 1.0,
     timeout: float = 60,
+    deadline: float = 300,
     base_url_override: dict[str, str] | None = None,
     progress: Progress | None = None,
+    meter: Meter | None = None,
+    timing: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Download the data sets from their publishers into ``data_dir`` and write the manifest.
 
-    ArcGIS REST tables are paged with ``resultOffset``/``resultRecordCount`` until the
-    service no longer reports ``exceededTransferLimit`` and written as gzipped CSV (the
-    service's field names, in its field order); ArcGIS feature layers are paged the same
-    way with ``f=geojson`` and written as one GeoJSON FeatureCollection in EPSG:4326;
-    plain files are downloaded as they are.
+    ArcGIS tables go through :mod:`geo.ingest.arcgis` (layer description and count first,
+    pages kept in a staging folder, verified before the file is replaced) and are written
+    as gzipped CSV or, for large layers (a ``.parquet`` path), Parquet; ArcGIS feature layers
+    are written as one GeoJSON FeatureCollection in EPSG:4326; plain files as they are. A
+    manifest entry is written only for a file that was verified and written.
 
     Parameters
     ----------
     data_dir
         Data folder (created if missing).
     datasets
-        Keys of :data:`geo.ingest.sources.DATASETS` to get; default all that have a portal address.
-        Data sets without one are listed under ``"skipped"`` in the manifest.
+        Keys of :data:`geo.ingest.sources.DATASETS` to get.
+    layers
+        ``--layers`` names: groups of :data:`geo.ingest.sources.LAYER_GROUPS` or keys (added to ``datasets``).
+        With neither, every data set that has a portal address; those without one are listed
+        under ``"skipped"``.
+    since
+        Ask ArcGIS layers only for records dated on or after this day (``"last"``: the day of
+        the previous download in the manifest) and merge them into the earlier file.
+    portal_url
+        Send every ArcGIS request to this base address instead, keeping each layer's path.
     session
         HTTP session to use (one is created and closed otherwise).
     page_size
-        Records asked for per request (the services allow at most 2,000).
+        Records asked for per request (at most the layer's ``maxRecordCount``).
     retries
-        Attempts per request, the first included. Dropped connections, time-outs, HTTP 429
-        and 5xx answers, and ArcGIS error payloads with a 5xx code are tried again.
+        Attempts per request, the first included.
     backoff
-        Seconds before the second attempt; doubled for each later one (0 in tests).
+        Seconds before the second attempt; doubled for each later one (a ``Retry-After`` wins).
     timeout
-        Seconds to wait for the server to connect or to send data.
+        Seconds to wait for the server to connect or to send the next bytes.
+    deadline
+        Seconds one request may take in all.
     base_url_override
         Data-set key to address, replacing the registry's (for tests and other hosts).
     progress
         Called with one line of text per step.
+    meter
+        Progress bar for ArcGIS pages (:func:`make_meter`); none by default.
+    timing
+        Filled with where the time went: ``wait`` (network) and ``parse`` (JSON) seconds, ``requests``, ``bytes``.
 
     Returns
     -------
     dict
-        The manifest that was written. Entries of earlier runs whose files still exist
-        are kept; failures of data sets the app does not require are listed under
-        ``"failed"``.
+        The manifest that was written.
 
     Raises
     ------
     FetchError
         For an unknown key, or, after the manifest is written, when a required data set
-        (or one named in ``datasets``) could not be downloaded.
+        (or one asked for by name) could not be downloaded.
     """
     if page_size < 1:
         raise FetchError(f"page_size must be at least 1, got {page_size}.")
@@ -168,17 +186,59 @@ def fetch_portal(
     data_dir = Path(data_dir)
     say = progress or (lambda _msg: None)
     overrides = dict(base_url_override or {})
-    keys = _portal_keys(datasets, overrides)
+    explicit = datasets is not None or layers is not None
+    wanted = None if not explicit else [*(datasets or []), *select_layers(list(layers or []))]
+    keys = _portal_keys(wanted, overrides)
     http = session if session is not None else requests.Session()
-    opts = HttpOptions(http, retries=retries, backoff=backoff, timeout=timeout)
+    opts = HttpOptions(http, retries=retries, backoff=backoff, timeout=timeout, deadline=deadline)
+    job = _Job(data_dir, opts, page_size, since, portal_url, meter or Meter(), say)
     try:
-        files, skipped, failed = _download_all(keys, overrides, data_dir, opts, page_size=page_size, progress=say)
+        files, skipped, failed = _download_all(keys, overrides, job)
     finally:
         if session is None:
             http.close()
     manifest = write_manifest(data_dir, mode="portal", source=PORTAL_URL, files=files, skipped=skipped, failed=failed)
-    _raise_fatal(failed, data_dir, explicit=datasets is not None)
+    if timing is not None:
+        timing.update(vars(opts.timing))
+    _raise_fatal(failed, data_dir, explicit=explicit)
     return manifest
+
+
+class _Job:
+    """What every download of one fetch shares."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        opts: HttpOptions,
+        page_size: int,
+        since: Since | None,
+        portal_url: str | None,
+        meter: Meter,
+        progress: Progress,
+    ) -> None:
+        self.data_dir = data_dir
+        self.opts = opts
+        self.page_size = page_size
+        self.since = since
+        self.portal_url = portal_url
+        self.meter = meter
+        self.progress = progress
+        self.previous: dict[str, Any] = read_manifest(data_dir).get("files", {})
+
+
+def rebase_url(url: str, base: str) -> str:
+    """``url`` sent to ``base`` instead: its scheme and host (and any path prefix), keeping ``url``'s path.
+
+    Examples
+    --------
+    >>> rebase_url("https://gis.charlottenc.gov/arcgis/rest/services/CMPD/X/MapServer/0", "http://127.0.0.1:8080")
+    'http://127.0.0.1:8080/arcgis/rest/services/CMPD/X/MapServer/0'
+    """
+    u, b = urlsplit(url), urlsplit(base)
+    if not b.scheme or not b.netloc:
+        raise FetchError(f"--portal-url {base!r} is not an address like http://host:port (scheme and host needed).")
+    return urlunsplit((b.scheme, b.netloc, b.path.rstrip("/") + u.path, u.query, ""))
 
 
 def _portal_keys(datasets: Iterable[str] | None, overrides: dict[str, str]) -> list[str]:
@@ -191,13 +251,7 @@ def _portal_keys(datasets: Iterable[str] | None, overrides: dict[str, str]) -> l
 
 
 def _download_all(
-    keys: list[str],
-    overrides: dict[str, str],
-    data_dir: Path,
-    opts: HttpOptions,
-    *,
-    page_size: int,
-    progress: Progress,
+    keys: list[str], overrides: dict[str, str], job: _Job
 ) -> tuple[dict[str, dict[str, Any]], dict[str, str], dict[str, str]]:
     """Download every data set that has an address: manifest entries, skipped keys, failed keys (with why)."""
     files: dict[str, dict[str, Any]] = {}
@@ -209,28 +263,30 @@ def _download_all(
         if url is None:
             skipped[key] = "no public download address; copy it from a mirror (python -m geo fetch --mirror DIR)"
             continue
-        progress(f"{key}: downloading from {url}")
+        if job.portal_url and ds.kind != "file" and key not in overrides:
+            url = rebase_url(url, job.portal_url)
+        job.progress(f"{key}: downloading from {url}")
         try:
-            entry = _download(ds, url, data_dir, opts, page_size=page_size, progress=progress)
+            entry = _download(ds, url, job)
         except (FetchError, OSError) as exc:  # OSError: the data folder cannot be written
-            failed[key] = str(exc) if isinstance(exc, FetchError) else f"cannot write into {data_dir}: {exc}"
-            progress(f"{key}: FAILED: {failed[key]}")
+            msg = str(exc) if isinstance(exc, FetchError) else f"cannot write into {job.data_dir}: {exc}"
+            failed[key] = " ".join(msg.split())
+            job.progress(f"{key}: FAILED: {failed[key]}")
             continue
         files[key] = entry
         rows = "" if entry["rows"] is None else f", {entry['rows']:,} rows"
-        progress(f"{key}: wrote {entry['path']} ({human_size(entry['bytes'])}{rows})")
+        job.progress(f"{key}: wrote {entry['path']} ({human_size(entry['bytes'])}{rows})")
     return files, skipped, failed
 
 
 def _raise_fatal(failed: dict[str, str], data_dir: Path, *, explicit: bool) -> None:
-    """Raise for the failed data sets that were asked for by name, or that the app requires."""
+    """Raise (one line) for the failed data sets that were asked for by name, or that the app requires."""
     fatal = {k: v for k, v in failed.items() if explicit or DATASETS[k].required}
     if fatal:
         raise FetchError(
-            f"Could not download {len(fatal)} data set(s) into {data_dir}:\n"
-            + "\n".join(f"- {k}: {msg}" for k, msg in fatal.items())
-            + "\nThe files that did arrive are listed in the manifest; run the command again, "
-            "or use `python -m geo fetch --mirror DIR`."
+            f"Could not download {len(fatal)} data set(s) into {data_dir} (earlier files left as they were): "
+            + "; ".join(f"{k}: {msg}" for k, msg in fatal.items())
+            + " | Run the command again (pages already received are kept), or use `python -m geo fetch --mirror DIR`."
         )
 
 
@@ -389,92 +445,76 @@ def _mirror_files(mirror: Path, *, exclude: Path) -> list[str]:
     return out
 
 
-def _download(
-    ds: Dataset, url: str, data_dir: Path, opts: HttpOptions, *, page_size: int, progress: Progress
-) -> dict[str, Any]:
-    """Download one data set into ``data_dir``; its manifest entry."""
+def _download(ds: Dataset, url: str, job: _Job) -> dict[str, Any]:
+    """Download one data set into the data folder; its manifest entry."""
     rel = ds.portal_path or ds.path
-    dest = data_dir / rel
+    dest = job.data_dir / rel
     dest.parent.mkdir(parents=True, exist_ok=True)
-    rows: int | None
-    vintage: str | None = None
     if ds.kind == "arcgis_table":
-        rows, vintage = _download_table(opts, url, dest, page_size=page_size, progress=progress)
-    elif ds.kind == "arcgis_features":
-        rows = _download_features(opts, url, dest, page_size=page_size, progress=progress)
+        entry = _download_table(ds, url, dest, job)
     else:
-        _download_file(opts, url, dest)
-        rows, vintage = describe_file(dest)
-    entry = {
+        vintage: str | None = None
+        if ds.kind == "arcgis_features":
+            rows: int | None = features_to_geojson(job.opts, url, dest, page_size=job.page_size, meter=job.meter)
+        else:
+            download_file(job.opts, url, dest)
+            rows, vintage = describe_file(dest)
+        entry = {"rows": rows} if vintage is None else {"rows": rows, "vintage": vintage}
+    return {
         "path": rel,
         "source": url,
         "retrieved": now(),
-        "rows": rows,
+        **entry,
         "sha256": sha256(dest),
         "bytes": dest.stat().st_size,
     }
-    if vintage is not None:
-        entry["vintage"] = vintage
-    return entry
 
 
-def _download_table(
-    opts: HttpOptions, url: str, dest: Path, *, page_size: int, progress: Progress
-) -> tuple[int, str | None]:
-    """Page an ArcGIS table into a gzipped CSV; return the row count and the period covered."""
-    rows = 0
-    columns: list[str] | None = None
+def _since_day(ds: Dataset, job: _Job) -> date | None:
+    """The day ``--since`` means for ``ds`` (``"last"``: the date of its previous download), or ``None``."""
+    if job.since is None or ds.date_field is None:
+        if job.since is not None:
+            job.progress(f"{ds.key}: the layer has no date field; asking for every record")
+        return None
+    if job.since != "last":
+        return job.since
+    retrieved = (job.previous.get(ds.key) or {}).get("retrieved")
+    try:
+        return date.fromisoformat(str(retrieved)[:10])
+    except ValueError:
+        job.progress(f"{ds.key}: no earlier download in the manifest; asking for every record")
+        return None
+
+
+def _download_table(ds: Dataset, url: str, dest: Path, job: _Job) -> dict[str, Any]:
+    """Page an ArcGIS table (all of it, or the records since a day merged into the earlier file) into ``dest``."""
+    info = layer_info(job.opts, url)
+    check_schema(info, ds.columns, f"the {ds.key} layer")
+    day = _since_day(ds, job)
+    prev = job.previous.get(ds.key) or {}
+    old = job.data_dir / prev["path"] if day is not None and prev.get("path") else None
+    if day is not None and (old is None or not old.is_file()):
+        job.progress(f"{ds.key}: no earlier file to add to; asking for every record")
+        day, old = None, None
+    where = "1=1" if day is None else since_where(ds, day)
+    table = download_table(
+        job.opts, info, key=ds.key, data_dir=job.data_dir, where=where, page_size=job.page_size, meter=job.meter
+    )
+    received = len(table.rows)
+    if old is not None:
+        table = merge(*read_rows(old), table, path=old)
+    write_table(table, dest)
+    clear_staging(job.data_dir, ds.key)
     period = Period()
-    with atomic_path(dest) as tmp, gzip_text(tmp) as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        for payload, records in pages(opts, url, fmt="json", page_size=page_size, features=False, progress=progress):
-            if columns is None:
-                fields = [f.get("name") for f in payload.get("fields") or [] if f.get("name")]
-                columns = fields or (list(records[0].get("attributes") or {}) if records else [])
-                writer.writerow(columns)
-                period.columns(columns)
-            known = set(columns)
-            for rec in records:
-                attrs = rec.get("attributes") or {}
-                extra = [k for k in attrs if k not in known]
-                if extra:
-                    raise FetchError(
-                        f"{url}: record {rows + 1} has field(s) {quote_values(extra)} not in the layer's field list "
-                        f"({', '.join(columns)})."
-                    )
-                values = [attrs.get(c) for c in columns]
-                writer.writerow(["" if v is None else v for v in values])
-                period.add(values)
-                rows += 1
-        if columns is None:  # no page at all cannot happen, but keep the file a valid CSV
-            writer.writerow([])
-    return rows, period.text()
-
-
-def _download_features(opts: HttpOptions, url: str, dest: Path, *, page_size: int, progress: Progress) -> int:
-    """Page an ArcGIS feature layer (``f=geojson``) into one GeoJSON FeatureCollection."""
-    features: list[dict[str, Any]] = []
-    for _payload, records in pages(opts, url, fmt="geojson", page_size=page_size, features=True, progress=progress):
-        features.extend(records)
-    collection = {
-        "type": "FeatureCollection",
-        "name": dest.stem,
-        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
-        "features": features,
+    period.columns(table.columns)
+    for row in table.rows:
+        period.add(row)
+    entry: dict[str, Any] = {
+        "rows": len(table.rows),
+        "query": {"where": where, "outFields": "*", "orderByFields": table.object_id_field, "count": table.count},
     }
-    with atomic_path(dest) as tmp:
-        tmp.write_text(json.dumps(collection, separators=(",", ":")), encoding="utf-8")
-    return len(features)
-
-
-def _download_file(opts: HttpOptions, url: str, dest: Path) -> None:
-    """Stream a file to a temporary file beside ``dest``, then rename it into place."""
-
-    def attempt() -> None:
-        with opts.session.get(url, stream=True, timeout=opts.timeout) as resp:
-            check_status(resp, url)
-            with atomic_path(dest) as tmp, open(tmp, "wb") as out:
-                for chunk in resp.iter_content(chunk_size=1 << 16):
-                    out.write(chunk)
-
-    with_retries(opts, url, attempt)
+    if day is not None:
+        entry.update(since=day.isoformat(), received=received)
+    if period.text() is not None:
+        entry["vintage"] = period.text()
+    return entry

@@ -43,12 +43,13 @@ def data_path(path: str | Path | None, key: str, settings: Settings | None) -> P
 
 
 def read_table(path: Path, *, encoding: str = "utf-8-sig", skiprows: Sequence[int] | None = None) -> pd.DataFrame:
-    """Read a CSV (optionally gzipped) as strings, with clear errors.
+    """Read a CSV (optionally gzipped) or a Parquet file as strings, with clear errors.
 
     Parameters
     ----------
     path
-        The file. ``.gz`` files are decompressed.
+        The file. ``.gz`` files are decompressed; ``.parquet`` files are read with pyarrow
+        and every value turned into text as a CSV would hold it (missing values as ``""``).
     encoding
         Text encoding; the default strips a UTF-8 byte-order mark.
     skiprows
@@ -57,11 +58,13 @@ def read_table(path: Path, *, encoding: str = "utf-8-sig", skiprows: Sequence[in
     Raises
     ------
     DataFileError
-        If the file is empty, binary, compressed wrongly, or not a CSV.
+        If the file is empty, binary, compressed wrongly, or not a CSV (or not a Parquet file).
     """
     path = Path(path)
     if path.stat().st_size == 0:
         raise DataFileError(f"{path}: the file is empty (0 bytes); expected a CSV with a header row.")
+    if path.suffix.lower() == ".parquet":
+        return _read_parquet_as_text(path, skiprows)
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as fh:
@@ -99,6 +102,27 @@ def read_table(path: Path, *, encoding: str = "utf-8-sig", skiprows: Sequence[in
     return df
 
 
+def _read_parquet_as_text(path: Path, skiprows: Sequence[int] | None) -> pd.DataFrame:
+    """A Parquet table with every column as text, as :func:`read_table` gives a CSV."""
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow's ArrowInvalid and friends
+        raise DataFileError(f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0]}).") from None
+    out = pd.DataFrame(
+        {str(c).strip(): [_text(v) for v in df[c].tolist()] for c in df.columns}, index=range(len(df)), dtype=object
+    )
+    if skiprows:  # as in pandas.read_csv: line numbers, 0 the header, 1 the first data row
+        out = out.drop(index=[i - 1 for i in skiprows if 1 <= i <= len(out)]).reset_index(drop=True)
+    return out
+
+
+def _text(value: object) -> str:
+    """A value as a CSV writer would write it; missing values (None, NaN, NA) as ``""``."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
 def require_columns(df: pd.DataFrame, required: Sequence[str], path: Path, what: str) -> None:
     missing = [c for c in required if c not in df.columns]
     if missing:
@@ -128,17 +152,48 @@ def read_layer(path: Path, what: str) -> gpd.GeoDataFrame:
 
 
 @contextmanager
-def atomic_path(dest: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; rename it to ``dest`` only if the block succeeds."""
+def atomic_path(dest: Path, *, durable: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside ``dest``; move it to ``dest`` only if the block succeeds.
+
+    The one way files are written: a temporary file in the same folder, flushed to disk
+    (``fsync``), then renamed over ``dest`` (and the folder synced), so ``dest`` is always
+    either the old file or the complete new one. ``durable=False`` skips the two syncs (for
+    staging files that only need to survive a killed process, not a power cut).
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
+        if durable:
+            _fsync(tmp)
         os.replace(tmp, dest)
+        if durable:
+            _fsync_dir(dest.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # some file systems do not open folders
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from geo.errors import DataFileError
+from geo.vocab import STOP_COLUMNS
 
 __all__ = [
     "MANIFEST_NAME",
@@ -25,6 +26,9 @@ __all__ = [
     "CORE_NPA_METRICS",
     "QOL_METRIC_FILES",
     "QOL_META_FILES",
+    "INCIDENT_COLUMNS",
+    "LAYER_GROUPS",
+    "select_layers",
     "read_manifest",
     "resolve",
 ]
@@ -34,6 +38,11 @@ MANIFEST_NAME = "manifest.json"
 
 
 Kind = Literal["arcgis_table", "arcgis_features", "file"]
+
+
+#: How a layer's date field is written, for ``--since``: epoch milliseconds (esri date), ``"2021/03"``,
+#: ``"2021-03"`` text, or a year number.
+DateFormat = Literal["epoch_ms", "YYYY/MM", "YYYY-MM", "year"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,10 @@ class Dataset:
         differs from the mirror's.
     required
         Whether the app needs it to start.
+    columns
+        Columns a portal download must have (checked before anything is replaced).
+    date_field, date_format
+        The field ``python -m geo fetch --since`` selects newer records by, and how it is written.
     """
 
     key: str
@@ -67,6 +80,33 @@ class Dataset:
     kind: Kind = "file"
     portal_path: str | None = None
     required: bool = False
+    columns: tuple[str, ...] = ()
+    date_field: str | None = None
+    date_format: DateFormat | None = None
+
+
+#: The City of Charlotte's ArcGIS Server; ``--portal-url`` replaces it, keeping each layer's path.
+_CLT_GIS = "https://gis.charlottenc.gov/arcgis/rest/services"
+
+
+#: Columns of the CMPD incidents layer (as in the mirror's ``points/CMPD_Incidents_sample5000.csv``) that a
+#: download must have.
+INCIDENT_COLUMNS = (
+    "OBJECTID",
+    "INCIDENT_REPORT_ID",
+    "DATE_REPORTED",
+    "DATE_INCIDENT_BEGAN",
+    "HIGHEST_NIBRS_CODE",
+    "HIGHEST_NIBRS_DESCRIPTION",
+    "CMPD_PATROL_DIVISION",
+    "DIVISION_ID",
+    "NPA",
+    "LATITUDE_PUBLIC",
+    "LONGITUDE_PUBLIC",
+    "X_COORD_PUBLIC",
+    "Y_COORD_PUBLIC",
+    "CLEARANCE_STATUS",
+)
 
 
 # Download addresses, as confirmed (the build machine cannot reach them; fetch is tested
@@ -144,275 +184,27 @@ CORE_NPA_METRICS = (
 
 #: Every metric file the Quality of Life Explorer publishes (179: ``mNN`` values, ``rNN``/``dNN`` numerators and
 #: denominators, ``mNN-accuracy`` margins), as in the mirror's ``npa/metric/``.
-QOL_METRIC_FILES = (
-    "d1",
-    "d2",
-    "d3",
-    "d4",
-    "d5",
-    "d6",
-    "d7",
-    "d8",
-    "d9",
-    "d10",
-    "d11",
-    "d12",
-    "d13",
-    "d14",
-    "d15",
-    "d16",
-    "d17",
-    "d18",
-    "d19",
-    "d20",
-    "d21",
-    "d22",
-    "d23",
-    "d24",
-    "d25",
-    "d26",
-    "d27",
-    "d28",
-    "d29",
-    "d30",
-    "d31",
-    "d32",
-    "d33",
-    "d34",
-    "d35",
-    "d36",
-    "d37",
-    "d38",
-    "d39",
-    "d40",
-    "d41",
-    "d42",
-    "d43",
-    "d44",
-    "d45",
-    "d46",
-    "d47",
-    "d48",
-    "d49",
-    "d51",
-    "d52",
-    "d53",
-    "d54",
-    "d55",
-    "d56",
-    "d57",
-    "d58",
-    "d59",
-    "d60",
-    "d61",
-    "d62",
-    "d63",
-    "d64",
-    "d65",
-    "d66",
-    "d67",
-    "d68",
-    "d69",
-    "d70",
-    "d71",
-    "d72",
-    "d73",
-    "d74",
-    "d75",
-    "d76",
-    "d77",
-    "d78",
-    "d79",
-    "d80",
-    "d81",
-    "d82",
-    "d83",
-    "d88",
-    "m2-accuracy",
-    "m10-accuracy",
-    "m12-accuracy",
-    "m13-accuracy",
-    "m20-accuracy",
-    "m29-accuracy",
-    "m31-accuracy",
-    "m33-accuracy",
-    "m37-accuracy",
-    "m38-accuracy",
-    "m39-accuracy",
-    "m40-accuracy",
-    "m88-accuracy",
-    "r1",
-    "r2",
-    "r3",
-    "r4",
-    "r5",
-    "r6",
-    "r7",
-    "r8",
-    "r9",
-    "r10",
-    "r11",
-    "r12",
-    "r13",
-    "r14",
-    "r15",
-    "r16",
-    "r17",
-    "r18",
-    "r19",
-    "r20",
-    "r21",
-    "r22",
-    "r23",
-    "r24",
-    "r25",
-    "r26",
-    "r27",
-    "r28",
-    "r29",
-    "r30",
-    "r31",
-    "r32",
-    "r33",
-    "r34",
-    "r35",
-    "r36",
-    "r37",
-    "r38",
-    "r39",
-    "r40",
-    "r41",
-    "r42",
-    "r43",
-    "r44",
-    "r45",
-    "r46",
-    "r47",
-    "r48",
-    "r49",
-    "r51",
-    "r52",
-    "r53",
-    "r54",
-    "r55",
-    "r56",
-    "r57",
-    "r58",
-    "r59",
-    "r60",
-    "r61",
-    "r62",
-    "r63",
-    "r64",
-    "r65",
-    "r66",
-    "r67",
-    "r68",
-    "r69",
-    "r70",
-    "r71",
-    "r72",
-    "r73",
-    "r74",
-    "r75",
-    "r76",
-    "r77",
-    "r78",
-    "r79",
-    "r80",
-    "r81",
-    "r82",
-    "r83",
-    "r88",
+QOL_METRIC_FILES = tuple(
+    (
+        "d1 d2 d3 d4 d5 d6 d7 d8 d9 d10 d11 d12 d13 d14 d15 d16 d17 d18 d19 d20 d21 d22 d23 d24 d25 d26 d27 d28 d29 d30 "
+        "d31 d32 d33 d34 d35 d36 d37 d38 d39 d40 d41 d42 d43 d44 d45 d46 d47 d48 d49 d51 d52 d53 d54 d55 d56 d57 d58 "
+        "d59 d60 d61 d62 d63 d64 d65 d66 d67 d68 d69 d70 d71 d72 d73 d74 d75 d76 d77 d78 d79 d80 d81 d82 d83 d88 "
+        "m2-accuracy m10-accuracy m12-accuracy m13-accuracy m20-accuracy m29-accuracy m31-accuracy m33-accuracy "
+        "m37-accuracy m38-accuracy m39-accuracy m40-accuracy m88-accuracy r1 r2 r3 r4 r5 r6 r7 r8 r9 r10 r11 r12 r13 "
+        "r14 r15 r16 r17 r18 r19 r20 r21 r22 r23 r24 r25 r26 r27 r28 r29 r30 r31 r32 r33 r34 r35 r36 r37 r38 r39 r40 "
+        "r41 r42 r43 r44 r45 r46 r47 r48 r49 r51 r52 r53 r54 r55 r56 r57 r58 r59 r60 r61 r62 r63 r64 r65 r66 r67 r68 "
+        "r69 r70 r71 r72 r73 r74 r75 r76 r77 r78 r79 r80 r81 r82 r83 r88 "
+    ).split()
 )
 
 #: The explorer's description of each metric (``npa/meta/mNN.md``, 85 files).
-QOL_META_FILES = (
-    "m1",
-    "m2",
-    "m3",
-    "m4",
-    "m5",
-    "m6",
-    "m7",
-    "m8",
-    "m9",
-    "m10",
-    "m11",
-    "m12",
-    "m13",
-    "m14",
-    "m15",
-    "m16",
-    "m17",
-    "m18",
-    "m19",
-    "m20",
-    "m21",
-    "m22",
-    "m23",
-    "m24",
-    "m25",
-    "m26",
-    "m27",
-    "m28",
-    "m29",
-    "m30",
-    "m31",
-    "m32",
-    "m33",
-    "m34",
-    "m35",
-    "m36",
-    "m37",
-    "m38",
-    "m39",
-    "m40",
-    "m41",
-    "m42",
-    "m43",
-    "m44",
-    "m45",
-    "m46",
-    "m47",
-    "m48",
-    "m49",
-    "m50",
-    "m51",
-    "m52",
-    "m53",
-    "m54",
-    "m55",
-    "m56",
-    "m57",
-    "m58",
-    "m59",
-    "m60",
-    "m61",
-    "m62",
-    "m63",
-    "m64",
-    "m65",
-    "m66",
-    "m67",
-    "m68",
-    "m69",
-    "m70",
-    "m71",
-    "m72",
-    "m73",
-    "m74",
-    "m75",
-    "m76",
-    "m77",
-    "m78",
-    "m79",
-    "m80",
-    "m81",
-    "m82",
-    "m83",
-    "m84",
-    "m88",
+QOL_META_FILES = tuple(
+    (
+        "m1 m2 m3 m4 m5 m6 m7 m8 m9 m10 m11 m12 m13 m14 m15 m16 m17 m18 m19 m20 m21 m22 m23 m24 m25 m26 m27 m28 m29 m30 "
+        "m31 m32 m33 m34 m35 m36 m37 m38 m39 m40 m41 m42 m43 m44 m45 m46 m47 m48 m49 m50 m51 m52 m53 m54 m55 m56 m57 "
+        "m58 m59 m60 m61 m62 m63 m64 m65 m66 m67 m68 m69 m70 m71 m72 m73 m74 m75 m76 m77 m78 m79 m80 m81 m82 m83 m84 "
+        "m88 "
+    ).split()
 )
 
 
@@ -423,10 +215,13 @@ DATASETS: dict[str, Dataset] = {
             "stops",
             "stops/Officer_Traffic_Stops_2020-2021.csv.gz",
             "CMPD Officer Traffic Stops (one row per stop; finest geography is the division)",
-            "https://gis.charlottenc.gov/arcgis/rest/services/CMPD/Officer_Traffic_Stop/MapServer/0",
+            f"{_CLT_GIS}/CMPD/Officer_Traffic_Stop/MapServer/0",
             "arcgis_table",
             portal_path="stops/Officer_Traffic_Stops_portal.csv.gz",
             required=True,
+            columns=("OBJECTID", *STOP_COLUMNS),
+            date_field="Month_of_Stop",
+            date_format="YYYY/MM",
         ),
         Dataset(
             "divisions_2025",
@@ -483,16 +278,51 @@ DATASETS: dict[str, Dataset] = {
             "ois_incidents",
             "points/CMPD_OfficerInvolved_Shootings__Incidents.csv",
             "CMPD officer-involved shootings, incidents (points)",
+            f"{_CLT_GIS}/CMPD/CMPDOfficerInvolvedShootings_Incidents/MapServer/0",
+            "arcgis_table",
+            portal_path="points/CMPD_OfficerInvolved_Shootings__Incidents_portal.csv.gz",
+            columns=("INCIDENT_ID", "YEAR_MONTH", "LOCATION", "DA_LEGAL_REVIEW", "NARRATIVE", "Latitude", "Longitude"),
+            date_field="YEAR_MONTH",
+            date_format="YYYY-MM",
         ),
         Dataset(
             "ois_individuals",
             "points/CMPD_OfficerInvolved_Shootings__Individuals.csv",
             "CMPD officer-involved shootings, individuals",
+            f"{_CLT_GIS}/CMPD/CMPDOfficerInvolvedShootings_Individuals/MapServer/0",
+            "arcgis_table",
+            portal_path="points/CMPD_OfficerInvolved_Shootings__Individuals_portal.csv.gz",
+            columns=("INCIDENT_ID", "INDIVIDUAL_RACE", "INDIVIDUAL_GENDER", "INDIVIDUAL_AGE", "INDIVIDUAL_INJURY_TYPE"),
+            date_field="YR",
+            date_format="year",
         ),
         Dataset(
             "ois_officers",
             "points/CMPD_OfficerInvolved_Shootings__Officers.csv",
             "CMPD officer-involved shootings, officers",
+            f"{_CLT_GIS}/CMPD/CMPDOfficerInvolvedShootings_Officers/MapServer/0",
+            "arcgis_table",
+            portal_path="points/CMPD_OfficerInvolved_Shootings__Officers_portal.csv.gz",
+            columns=(
+                "INCIDENT_ID",
+                "OFFICER_RACE",
+                "OFFICER_GENDER",
+                "OFFICER_EXPERIENCE_YEARS",
+                "OFFICER_POLICY_VIOLATION",
+            ),
+            date_field="YR",
+            date_format="year",
+        ),
+        Dataset(
+            "incidents_full",
+            "points/CMPD_Incidents_portal.parquet",
+            "CMPD incident reports with coordinates, the whole portal layer (2017 on; Parquet)",
+            f"{_CLT_GIS}/CMPD/CMPDIncidents/MapServer/0",
+            "arcgis_table",
+            portal_path="points/CMPD_Incidents_portal.parquet",
+            columns=INCIDENT_COLUMNS,
+            date_field="DATE_REPORTED",
+            date_format="epoch_ms",
         ),
         Dataset(
             "incidents_sample",
@@ -523,6 +353,10 @@ DATASETS: dict[str, Dataset] = {
             "employees",
             "other/CMPD_Employee_Demographics_2017.csv",
             "CMPD employee demographics, 2017 (2,403 employees; job title, race, gender, age, service)",
+            f"{_CLT_GIS}/CMPD/CMPDEmployeeDemographics/MapServer/0",
+            "arcgis_table",
+            portal_path="other/CMPD_Employee_Demographics_portal.csv.gz",
+            columns=("JOB_TITLE", "Years_Of_Service", "Age", "Gender", "Race"),
         ),
         *[
             Dataset(
@@ -549,6 +383,45 @@ DATASETS: dict[str, Dataset] = {
         ),
     ]
 }
+
+
+def _group_of(key: str) -> str | None:
+    """The ``--layers`` group of a data-set key (``None``: mirror only, or not a portal layer)."""
+    if key.startswith(("npa_", "qol_")):
+        return "qol"
+    if key.startswith("ref_"):
+        return "reference"
+    if key.startswith("ois_"):
+        return "ois"
+    named = {"stops": "stops", "incidents_full": "incidents", "employees": "employees", "divisions_2025": "divisions"}
+    return named.get(key)
+
+
+#: ``python -m geo fetch --layers`` group -> the data-set keys it downloads (in registry order).
+LAYER_GROUPS: dict[str, tuple[str, ...]] = {
+    g: tuple(k for k in DATASETS if _group_of(k) == g)
+    for g in ("stops", "incidents", "ois", "employees", "divisions", "qol", "reference")
+}
+
+
+def select_layers(names: list[str] | tuple[str, ...]) -> list[str]:
+    """Data-set keys for ``--layers`` names: groups (:data:`LAYER_GROUPS`) or single keys, in order, once each.
+
+    Raises
+    ------
+    DataFileError
+        Naming the unknown names and the groups there are.
+    """
+    unknown = [n for n in names if n not in LAYER_GROUPS and n not in DATASETS]
+    if unknown:
+        raise DataFileError(
+            f"Unknown layer(s) {', '.join(map(repr, unknown))}; choose from {', '.join(LAYER_GROUPS)} "
+            "(or a data-set key such as npa_metric_r1)."
+        )
+    keys: list[str] = []
+    for n in names:
+        keys.extend(LAYER_GROUPS.get(n, (n,)))
+    return list(dict.fromkeys(keys))
 
 
 def read_manifest(data_dir: Path) -> dict[str, Any]:

@@ -106,12 +106,21 @@ def _stop_rows(n: int) -> list[dict[str, Any]]:
     return rows
 
 
+#: The layer's field list: FIELDS first, then the other columns a stops download must have.
+LAYER_FIELDS = FIELDS + [c for c in DATASETS["stops"].columns if c not in FIELDS]
+
+
 def arcgis_table(rows: list[dict[str, Any]], *, max_record_count: int = 2000, path: str = "/stops/query") -> App:
-    """Imitate an ArcGIS Server table's /query with resultOffset paging (f=json)."""
+    """Imitate an ArcGIS Server table: its description, its count and /query with resultOffset paging (f=json)."""
 
     def app(req_path: str, params: dict[str, str]) -> Any:
+        if req_path == path.removesuffix("/query"):
+            fields = [{"name": f, "type": "esriFieldTypeString"} for f in LAYER_FIELDS]
+            return _json({"maxRecordCount": max_record_count, "objectIdField": "OBJECTID", "fields": fields})
         if req_path != path:
             return _json({"error": {"code": 404, "message": "not found"}}, 404)
+        if params.get("returnCountOnly") == "true":
+            return _json({"count": len(rows)})
         offset = int(params["resultOffset"])
         count = min(int(params["resultRecordCount"]), max_record_count)
         page = rows[offset : offset + count]
@@ -136,7 +145,7 @@ def _read_csv_gz(path: Path) -> list[list[str]]:
 
 
 def _offsets(srv: _Server) -> list[int]:
-    return [int(p["resultOffset"]) for path, p in srv.log if path.endswith("/query")]
+    return [int(p["resultOffset"]) for path, p in srv.log if path.endswith("/query") and "resultOffset" in p]
 
 
 def _no_partial_files(folder: Path) -> bool:
@@ -160,6 +169,8 @@ def test_table_paging_writes_every_row_once_in_order(serve, tmp_path: Path) -> N
 
     assert _offsets(srv) == [0, 2000, 4000]
     for _path, params in srv.log:
+        if "resultOffset" not in params:
+            continue
         assert params["where"] == "1=1"
         assert params["outFields"] == "*"
         assert params["f"] == "json"
@@ -168,14 +179,15 @@ def test_table_paging_writes_every_row_once_in_order(serve, tmp_path: Path) -> N
 
     out = tmp_path / DATASETS["stops"].portal_path
     table = _read_csv_gz(out)
-    assert table[0] == FIELDS  # field-list order, not the attributes' order
+    assert table[0] == LAYER_FIELDS  # field-list order, not the attributes' order
     body = table[1:]
     assert [int(r[0]) for r in body] == list(range(1, 4501))
     assert body[6][4] == 'North, "Tryon" Division'  # quoting survives
     assert body[1][2] == "Speeding                 "  # trailing spaces kept as published
     assert body[96][3] == ""  # None -> empty
     assert body[49][4] == ""
-    assert body[0] == ["1", "2021/02", "Stop Light/Sign", "17", "Central Division"]
+    assert body[0][:5] == ["1", "2021/02", "Stop Light/Sign", "17", "Central Division"]
+    assert set(body[0][5:]) == {""}  # columns the records leave out are blank
 
     entry = manifest["files"]["stops"]
     assert entry["path"] == DATASETS["stops"].portal_path
@@ -187,7 +199,7 @@ def test_table_paging_writes_every_row_once_in_order(serve, tmp_path: Path) -> N
     assert manifest["mode"] == "portal"
     assert json.loads((tmp_path / MANIFEST_NAME).read_text()) == manifest
     assert resolve("stops", tmp_path) == out
-    assert any("4,500 records" in m for m in messages)
+    assert any("4,500 rows" in m for m in messages)
     assert _no_partial_files(tmp_path)
 
 
@@ -223,7 +235,7 @@ def test_error_payload_raises_with_server_message_and_url(serve, tmp_path: Path)
     srv, base = serve(app)
     with pytest.raises(FetchError, match=r"Invalid or missing input parameters.*orderByFields") as info:
         fetch_portal(tmp_path, datasets=["stops"], base_url_override={"stops": f"{base}/stops"}, backoff=0)
-    assert f"{base}/stops/query?" in str(info.value)
+    assert f"{base}/stops?f=json" in str(info.value)
     assert isinstance(info.value, GeoDataError)
     assert len(srv.log) == 1  # a 400 payload is not retried
     assert "Invalid or missing" in read_manifest(tmp_path)["failed"]["stops"]
@@ -243,7 +255,8 @@ def test_error_payload_with_5xx_code_is_retried(serve, tmp_path: Path) -> None:
 
     srv, base = serve(app)
     manifest = fetch_portal(tmp_path, datasets=["stops"], base_url_override={"stops": f"{base}/stops"}, backoff=0)
-    assert _offsets(srv) == [0, 0]
+    assert len(srv.log) == 4  # the description twice, the count, one page
+    assert _offsets(srv) == [0]
     assert manifest["files"]["stops"]["rows"] == 10
 
 
@@ -252,7 +265,7 @@ def test_dropped_connection_is_retried(serve, tmp_path: Path) -> None:
     dropped: set[int] = set()
 
     def app(path: str, params: dict[str, str]) -> Any:
-        offset = int(params["resultOffset"])
+        offset = int(params.get("resultOffset", -1))
         if offset == 2000 and offset not in dropped:
             dropped.add(offset)
             return DROP
@@ -280,7 +293,7 @@ def test_timeout_is_retried(serve, tmp_path: Path) -> None:
     manifest = fetch_portal(
         tmp_path, datasets=["stops"], base_url_override={"stops": f"{base}/stops"}, backoff=0, timeout=0.5
     )
-    assert calls["n"] == 2
+    assert calls["n"] == 4  # the description timed out and was asked again; then the count and one page
     assert manifest["files"]["stops"]["rows"] == 5
 
 
@@ -304,20 +317,17 @@ def test_backoff_waits_between_attempts(serve, tmp_path: Path) -> None:
 
 def test_server_ignoring_result_offset_is_caught(serve, tmp_path: Path) -> None:
     rows = _stop_rows(10)
+    table = arcgis_table(rows)
 
-    def app(path: str, params: dict[str, str]) -> Reply:  # always the first page, always "more to come"
-        return _json(
-            {
-                "fields": [{"name": f} for f in FIELDS],
-                "features": [{"attributes": r} for r in rows[:5]],
-                "exceededTransferLimit": True,
-            }
-        )
+    def app(path: str, params: dict[str, str]) -> Any:  # always the first page, always "more to come"
+        if "resultOffset" not in params:
+            return table(path, params)
+        return _json({"features": [{"attributes": r} for r in rows[:5]], "exceededTransferLimit": True})
 
     srv, base = serve(app)
-    with pytest.raises(FetchError, match="OBJECTID 1 came twice"):
+    with pytest.raises(FetchError, match="Gave up after 4 attempt.*repeats OBJECTID 1, 2, 3"):
         fetch_portal(tmp_path, datasets=["stops"], base_url_override={"stops": f"{base}/stops"}, page_size=5, backoff=0)
-    assert len(srv.log) == 2
+    assert _offsets(srv) == [0, 5, 5, 5, 5]
 
 
 def test_unknown_dataset_is_refused(tmp_path: Path) -> None:
@@ -349,6 +359,8 @@ def arcgis_features(*, path: str = "/div/query") -> App:
 
     def app(req_path: str, params: dict[str, str]) -> Reply:
         assert req_path == path
+        if params.get("returnCountOnly") == "true":
+            return _json({"count": len(feats)})
         offset, count = int(params["resultOffset"]), int(params["resultRecordCount"])
         body: dict[str, Any] = {"type": "FeatureCollection", "features": feats[offset : offset + count]}
         if offset + count < len(feats):
@@ -368,7 +380,7 @@ def test_feature_layer_paging_to_geojson(serve, tmp_path: Path) -> None:
         backoff=0,
     )
     assert _offsets(srv) == [0, 2, 4]
-    assert all(p["f"] == "geojson" and p["outSR"] == "4326" for _path, p in srv.log)
+    assert all(p["f"] == "geojson" and p["outSR"] == "4326" for _path, p in srv.log if "resultOffset" in p)
 
     out = tmp_path / DATASETS["divisions_2025"].portal_path
     gdf = gpd.read_file(out)
