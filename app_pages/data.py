@@ -7,7 +7,25 @@ import streamlit as st
 
 from app_pages import common
 from geo.ingest import sources
+from geo.ingest.incidents import SAMPLE_NOTE
 from geo.settings import get_settings
+
+#: Report name -> a plain description, for the row-report table (the loaders' data sets).
+_REPORT_LABELS = {
+    "stops": "Traffic stops 2020-2021",
+    "divisions": "CMPD division polygons",
+    "npa": "Neighborhood (NPA) polygons",
+    "npa_metrics": "NPA population, race and crime counts",
+    "ois": "Officer-involved shootings",
+    "incidents": "Incident reports, first 5,000 records",
+    "incident_points": "Incident points 2017-2026, a 1-in-61 sample",
+    "incident_timeline": "Incidents by division and month 2017-2026",
+    "qol_catalogue": "Quality of Life metric catalogue",
+    "qol_metrics": "Quality of Life metrics, every NPA and year",
+    "clearance": "Assault and intimidation clearance 2017-2024",
+    "diversion": "Juvenile diversion referrals 2013-2016",
+    "employees": "CMPD employee demographics 2017",
+}
 
 
 def _headline() -> None:
@@ -55,6 +73,7 @@ def _row_report() -> None:
     counts = [
         {
             "data": r["name"],
+            "what": _REPORT_LABELS.get(r["name"], ""),
             "read": r["rows_read"],
             "kept": r["rows_kept"],
             "repaired": r["rows_repaired"],
@@ -64,6 +83,8 @@ def _row_report() -> None:
         for r in reps
     ]
     st.dataframe(pd.DataFrame(counts), hide_index=True, width="stretch")
+    if any(r["name"] == "incident_points" for r in reps):
+        st.info(f"**Incident points 2017-2026.** {SAMPLE_NOTE}")
     details = pd.DataFrame(
         [
             {

@@ -9,7 +9,9 @@ returns a new frame (callers may change it freely) in the analysis CRS (EPSG:226
   incident and shooting counts, and the division it mostly lies in.
 - :func:`division_layer`: one row per division with stop outcomes by driver group,
   population by race (NPA overlay), stops per 1,000 residents, shooting counts.
-- :func:`reports`: every loader's row report.
+- :func:`reports`: every loader's row report, those of :mod:`geo.layers.records` (the
+  incident point sample and timeline, every Quality of Life metric, clearance, diversion,
+  employees) included.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from geo.ingest.cache import cached
 from geo.ingest.npa_metrics import RACE_MEASURES, load_npa_metrics
 from geo.ingest.points import load_incidents, load_ois
 from geo.ingest.report import LoadReport
-from geo.ingest.sources import CORE_NPA_METRICS, DATASETS, read_manifest, resolve
+from geo.ingest.sources import CORE_NPA_METRICS, DATASETS, QOL_META_FILES, QOL_METRIC_FILES, read_manifest, resolve
 from geo.ingest.stops import load_stops
 from geo.layers.join import area_weighted_sum, assign_points, majority_overlap
 from geo.layers.npa_table import npa_wide
@@ -62,6 +64,7 @@ POPULATION_COLUMNS = ("pop_2020", "white_nh_2020", "black_nh_2020", "asian_nh_20
 
 
 _NPA_METRICS = tuple(f"npa_metric_{m}" for m in CORE_NPA_METRICS)
+_QOL_METRICS = tuple(f"npa_metric_{m}" for m in QOL_METRIC_FILES)
 
 #: The data sets (keys of :data:`geo.ingest.sources.DATASETS`) each cached frame or layer is
 #: built from: its cache entry is rebuilt when one of these files changes.
@@ -74,6 +77,14 @@ INPUTS: dict[str, tuple[str, ...]] = {
     "incidents": ("incidents_sample", "npa_geography"),
     "npa_layer": ("npa_geography", *_NPA_METRICS, "ois_incidents", "incidents_sample", *DIVISION_VINTAGES),
     "division_base": ("npa_geography", *_NPA_METRICS, "ois_incidents", "incidents_sample", *DIVISION_VINTAGES),
+    # the frames of geo.layers.records
+    "incident_points": ("incidents_points", "npa_geography", *DIVISION_VINTAGES),
+    "incident_timeline": ("incidents_timeline",),
+    "qol_catalogue": ("qol_config", *_QOL_METRICS, *(f"npa_meta_{m}" for m in QOL_META_FILES)),
+    "qol_metrics": ("qol_config", "npa_geography", *_QOL_METRICS),
+    "clearance": ("clearance",),
+    "diversion": ("diversion",),
+    "employees": ("employees",),
 }
 
 
@@ -365,7 +376,14 @@ def division_layer(settings: Settings | None = None, *, stops_frame: pd.DataFram
 
 
 def reports(settings: Settings | None = None) -> list[LoadReport]:
-    """Every loader's row report, loading (from cache) whatever is present."""
+    """Every loader's row report, loading (from cache) whatever is present.
+
+    The layers of this module first, then those of :mod:`geo.layers.records` (incident
+    points and timeline, Quality of Life catalogue and metrics, clearance, diversion,
+    employees); a data set that is missing gives a report that says so.
+    """
+    from geo.layers.records import RECORD_BUILDERS  # records builds on this module
+
     s = _s(settings)
     out = []
     for fn in (
@@ -375,6 +393,7 @@ def reports(settings: Settings | None = None) -> list[LoadReport]:
         npa_metrics_with_report,
         ois_with_report,
         incidents_with_report,
+        *RECORD_BUILDERS,
     ):
         try:
             out.append(fn(s)[1])

@@ -108,7 +108,8 @@ def test_stop_counts_keep_empty_categories(stops_and_report):
 
 def test_reports_cover_every_loader(settings):
     names = [r.name for r in build.reports(settings)]
-    assert names == ["stops", "divisions", "npa", "npa_metrics", "ois", "incidents"]
+    assert names == ["stops", "divisions", "npa", "npa_metrics", "ois", "incidents", "incident_points",
+                     "incident_timeline", "qol_catalogue", "qol_metrics", "clearance", "diversion", "employees"]  # fmt: skip
 
 
 @pytest.mark.slow
@@ -117,3 +118,21 @@ def test_warm_cache_returns_same_frames(settings):
     b = build.stops(settings)
     pd.testing.assert_frame_equal(a, b)
     assert isinstance(b["division"].dtype, pd.CategoricalDtype)
+
+
+def test_reports_list_every_loader(settings):
+    reps = {r.name: r for r in build.reports(settings)}
+    for name, read in {
+        "incident_points": 11_400,
+        "incident_timeline": 6_384,
+        "qol_catalogue": 83,
+        "clearance": 83_037,
+        "diversion": 2_555,
+        "employees": 2_403,
+    }.items():
+        assert reps[name].rows_read == read, name
+    assert "qol_metrics" in reps and reps["qol_metrics"].rows_read > 0
+    for r in reps.values():
+        assert r.rows_read == r.rows_kept + r.rows_set_aside
+        assert r.source != "missing", r.notes
+    assert all(name in build.INPUTS for name in ("incident_points", "qol_metrics", "clearance", "employees"))
