@@ -43,6 +43,12 @@ __all__ = [
     "UOF_CAVEAT",
     "DATA_PREPARATION",
     "CAVEATS",
+    "SAMPLE_NOTE",
+    "TIMELINE_NOTE",
+    "TRENDS_CAVEAT",
+    "CLEARANCE_CAVEAT",
+    "ECOLOGICAL_FALLACY_CAVEAT",
+    "NEAR_REPEAT_CAVEAT",
 ]
 
 
@@ -79,7 +85,7 @@ CENSUS_DRIVER_GROUPS = (
 
 
 POINT_SAMPLE = (
-    "The incident points are the first 5,000 records of CMPD's incident layer (2017-2025), not a random sample, with "
+    "The incident points of this layer are the first 5,000 records of CMPD's incident layer (2017-2025), not a random sample, with "
     "locations anonymised to the block. Use them to see patterns, not to count crime."
 )
 
@@ -329,4 +335,58 @@ REFERENCE_LAYERS_2013 = (
 NPA_NOT_NEIGHBORHOOD = (
     "NPAs (neighborhood profile areas) are statistical areas drawn for the Quality of Life study, not neighbourhood "
     "boundaries: a named neighbourhood can span several NPAs, and one NPA can hold parts of several neighbourhoods."
+)
+
+
+#: What the point sample is, for pages to show beside any map or count of it.
+SAMPLE_NOTE = (
+    "The incident points are an even 1-in-61 sample of CMPD incident reports, 2017-01 to 2026-06: at most 100 real "
+    "(block-anonymized) locations a month, 11,400 in all, taken by the crime-cartography project after it dropped "
+    "non-criminal 800-series and Unfounded reports. They show where incidents happen, not how many: a month with "
+    "more incidents still has at most 100 points, so counts of points are not incident counts. Use the division "
+    "timeline (every placed incident) for totals."
+)
+
+
+#: What the division timeline leaves out, by construction of the source (PROVENANCE section 4).
+TIMELINE_NOTE = (
+    "The source excluded non-criminal 800-series reports, Unfounded reports and 895 records outside the 14 "
+    "divisions; the counts are every other incident placed in a division (697,504 in 2017-01..2026-06)."
+)
+
+
+#: What to keep in mind reading these trends (should move to :mod:`geo.caveats`).
+TRENDS_CAVEAT = (
+    "These are reported incidents, not all crime: a change can come from how often people report, how CMPD "
+    "records, or division boundaries, as well as from crime itself. The most recent months may still grow as "
+    "late reports are entered. Intervals treat the counts as Poisson; real counts vary more from month to "
+    "month, so treat borderline results with care."
+)
+
+
+#: What to keep in mind reading clearance rates (should move to :mod:`geo.caveats`).
+CLEARANCE_CAVEAT = (
+    "A clearance is what the police record, not what a court decides. 'Exceptionally cleared' means the police "
+    "name a suspect but make no arrest for a reason outside their control (for example the victim declines to "
+    "prosecute). Clearing a case takes time: recent reports, above all those of 2024 (which runs to 20 November "
+    "only), have had less time to be cleared, so their open share is higher."
+)
+
+
+#: Shown with every regression result.
+ECOLOGICAL_FALLACY_CAVEAT = (
+    "These coefficients describe neighbourhoods, not people. A correlation across areas says nothing about the "
+    "individuals in them (the ecological fallacy): the residents counted by the census are not the people stopped, "
+    "the victims or the offenders, many of whom live elsewhere. Recorded crime also measures where police look and "
+    "what people report. The estimates are associations, not causes, and depend on the boundaries used."
+)
+
+
+#: What the point sample does to a near-repeat test.
+NEAR_REPEAT_CAVEAT = (
+    "The point sample keeps about 1 incident in 61, so it keeps only about 1 pair in 3,700: the counts are small "
+    "and the test has little power, although the observed/expected ratios are not biased by an even thinning. "
+    "Locations are anonymised to the block, so pairs less than a block apart (a few hundred feet) cannot be told "
+    "apart from pairs at the same address: read the smallest distance band with care. Dates are months, so the "
+    "shortest time band is 'the same month', not days."
 )

@@ -26,6 +26,11 @@ __all__ = [
     "MIN_CELL",
     "ODP_RACES",
     "DRIVER_GROUP_TO_ODP",
+    "INCIDENT_CATEGORIES",
+    "CLEARANCE",
+    "DIVERSION_OUTCOMES",
+    "DIVERSION_RACES",
+    "OFFICER_TITLE",
 ]
 
 
@@ -173,3 +178,36 @@ DRIVER_GROUP_TO_ODP: dict[str, str] = {
     "Native American": "Indigenous",
     "Other/Unknown": "Other",
 }
+
+
+#: The incident categories of both files, in the source's index order (0=persons ... 3=other).
+#: (CMPD category names belong in :mod:`geo.vocab`; kept here until it has a home for them.)
+INCIDENT_CATEGORIES: tuple[str, ...] = ("persons", "property", "society", "other")
+
+
+#: ``CLEARANCE_STATUS`` -> ``cleared``: how (or whether) the report was cleared.
+CLEARANCE: dict[str, str] = {
+    "Cleared by Arrest": "arrest",
+    "Exceptionally Cleared": "exceptional",
+    "Open": "open",
+    "Unfounded": "unfounded",
+    "Cleared by Arrest by Another Agency": "arrest by another agency",
+}
+
+
+#: Diversion ``status`` (case-folded) -> ``outcome``. Active and pending referrals have no outcome yet.
+DIVERSION_OUTCOMES: dict[str, str] = {
+    "inactive-successful": "successful",
+    "inactive-unsuccessful": "unsuccessful",
+    "rejected at screening": "rejected at screening",
+    "active": "other",
+    "pending": "other",
+}
+
+
+#: The race/ethnicity values of the diversion table (others, e.g. a blank, become ``"Unknown"``).
+DIVERSION_RACES = ("Black", "White", "Hispanic", "Asian", "Other")
+
+
+#: The job title counted as a sworn patrol officer in ``is_officer``.
+OFFICER_TITLE = "Police Officer"

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from geo.analysis.funnel import _overdispersion, _Points, _with_limits
+from geo.caveats import CLEARANCE_CAVEAT
 from geo.errors import EmptyInputError, SchemaError, ValueDomainError
 from geo.ingest.records import CLEARANCE
 from geo.stats.proportions import wilson
@@ -59,13 +60,6 @@ _WORDS = {
     "cleared": "cleared (by arrest or exceptionally)",
 }
 
-#: What to keep in mind reading clearance rates (should move to :mod:`geo.caveats`).
-CLEARANCE_CAVEAT = (
-    "A clearance is what the police record, not what a court decides. 'Exceptionally cleared' means the police "
-    "name a suspect but make no arrest for a reason outside their control (for example the victim declines to "
-    "prosecute). Clearing a case takes time: recent reports, above all those of 2024 (which runs to 20 November "
-    "only), have had less time to be cleared, so their open share is higher."
-)
 
 _COUNT_COLUMNS = ["reports", "unfounded", "founded", "arrest", "arrest_other_agency", "exceptional", "open", "unknown"]
 

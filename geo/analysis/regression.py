@@ -34,8 +34,10 @@ from geo.analysis.regression_diagnostics import (
     normal_interval,
     variance_inflation,
 )
+from geo.caveats import ECOLOGICAL_FALLACY_CAVEAT
 from geo.errors import GeoWarning, ValueDomainError
 from geo.stats.significance import check_alpha, check_variation, numeric_values, resolve_weights
+from geo.stats.warning_codes import MISSING_ROWS, MODEL_WARNING
 from geo.stats.weights import SpatialWeights, WeightsMethod
 
 __all__ = [
@@ -46,20 +48,6 @@ __all__ = [
     "spatial_regression",
 ]
 
-
-#: Shown with every regression result (to move to geo/caveats.py).
-ECOLOGICAL_FALLACY_CAVEAT = (
-    "These coefficients describe neighbourhoods, not people. A correlation across areas says nothing about the "
-    "individuals in them (the ecological fallacy): the residents counted by the census are not the people stopped, "
-    "the victims or the offenders, many of whom live elsewhere. Recorded crime also measures where police look and "
-    "what people report. The estimates are associations, not causes, and depend on the boundaries used."
-)
-
-#: Warning code: rows dropped for missing values (to register in geo/stats/warning_codes.py).
-MISSING_ROWS = "missing_rows"
-
-#: Warning code: a warning raised by spreg during the fit (to register in geo/stats/warning_codes.py).
-MODEL_WARNING = "model_warning"
 
 Model = Literal["auto", "ols", "lag", "error"]
 Robust = Literal["none", "white", "hac"]

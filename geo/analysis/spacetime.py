@@ -35,6 +35,7 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
+from geo.caveats import NEAR_REPEAT_CAVEAT
 from geo.errors import CRSError, EmptyInputError, SchemaError, ValueDomainError
 from geo.layers.grid import HexGrid, boundary_geometry, hex_counts, hexagon_grid
 from geo.stats.accuracy import prediction_accuracy, top_k_cells
@@ -45,6 +46,7 @@ from geo.stats.moran import local_moran
 from geo.stats.near_repeat import KnoxAlternative, KnoxResult, knox_table
 from geo.stats.significance import Correction, settings_defaults
 from geo.stats.weights import SpatialWeights, weights_from_matrix
+from geo.vocab import INCIDENT_CATEGORIES
 
 __all__ = [
     "INCIDENT_CATEGORIES",
@@ -60,17 +62,6 @@ __all__ = [
     "near_repeat",
 ]
 
-#: The incident layer's categories (to move to geo/vocab.py).
-INCIDENT_CATEGORIES: tuple[str, ...] = ("persons", "property", "society", "other")
-
-#: What the point sample does to a near-repeat test (to move to geo/caveats.py).
-NEAR_REPEAT_CAVEAT = (
-    "The point sample keeps about 1 incident in 61, so it keeps only about 1 pair in 3,700: the counts are small "
-    "and the test has little power, although the observed/expected ratios are not biased by an even thinning. "
-    "Locations are anonymised to the block, so pairs less than a block apart (a few hundred feet) cannot be told "
-    "apart from pairs at the same address: read the smallest distance band with care. Dates are months, so the "
-    "shortest time band is 'the same month', not days."
-)
 
 _AXIAL_NEIGHBOURS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, -1), (-1, 1))
 _STEP_WORD = {"month": "months", "quarter": "quarters", "year": "years"}

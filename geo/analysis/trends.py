@@ -21,6 +21,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from geo.caveats import TRENDS_CAVEAT
 from geo.errors import EmptyInputError, SchemaError, ValueDomainError
 from geo.stats.significance import Correction, check_alpha, significance_cutoff
 from geo.stats.trends import RatioInterval, mk_trend, rate_ratio, seasonal_mk_trend, stl_decompose
@@ -44,13 +45,6 @@ ALL_CATEGORIES = "All categories"
 #: The division label of the sum over all divisions.
 CITYWIDE = "Citywide"
 
-#: What to keep in mind reading these trends (should move to :mod:`geo.caveats`).
-TRENDS_CAVEAT = (
-    "These are reported incidents, not all crime: a change can come from how often people report, how CMPD "
-    "records, or division boundaries, as well as from crime itself. The most recent months may still grow as "
-    "late reports are entered. Intervals treat the counts as Poisson; real counts vary more from month to "
-    "month, so treat borderline results with care."
-)
 
 _KEYS = ["division", "category", "month"]
 

@@ -16,12 +16,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.caveats import SAMPLE_NOTE, TIMELINE_NOTE
 from geo.errors import quote_values
 from geo.ingest.files import data_path, read_table, require_columns, settings_or_default
-from geo.ingest.points import _county, _points_from_lonlat
+from geo.ingest.points import county_outline, points_from_lonlat
 from geo.ingest.report import LoadReport
 from geo.settings import Settings
-from geo.vocab import DIVISIONS
+from geo.vocab import DIVISIONS, INCIDENT_CATEGORIES
 
 __all__ = [
     "INCIDENT_CATEGORIES",
@@ -32,26 +33,6 @@ __all__ = [
     "load_incident_timeline",
 ]
 
-
-#: The incident categories of both files, in the source's index order (0=persons ... 3=other).
-#: (CMPD category names belong in :mod:`geo.vocab`; kept here until it has a home for them.)
-INCIDENT_CATEGORIES: tuple[str, ...] = ("persons", "property", "society", "other")
-
-
-#: What the point sample is, for pages to show beside any map or count of it.
-SAMPLE_NOTE = (
-    "The incident points are an even 1-in-61 sample of CMPD incident reports, 2017-01 to 2026-06: at most 100 real "
-    "(block-anonymized) locations a month, 11,400 in all, taken by the crime-cartography project after it dropped "
-    "non-criminal 800-series and Unfounded reports. They show where incidents happen, not how many: a month with "
-    "more incidents still has at most 100 points, so counts of points are not incident counts. Use the division "
-    "timeline (every placed incident) for totals."
-)
-
-#: What the division timeline leaves out, by construction of the source (PROVENANCE section 4).
-TIMELINE_NOTE = (
-    "The source excluded non-criminal 800-series reports, Unfounded reports and 895 records outside the 14 "
-    "divisions; the counts are every other incident placed in a division (697,504 in 2017-01..2026-06)."
-)
 
 #: Incidents the timeline counts in all (the source repository's "placed" records).
 TIMELINE_TOTAL = 697_504
@@ -118,7 +99,7 @@ def load_incident_points(
     ok = ~(bad_month | unknown)
     base = pd.DataFrame({"month": month, "category": category, "lon": df["lon"], "lat": df["lat"]})
     # coordinates are checked on every row, so a row with several problems is named under each
-    all_pts = _points_from_lonlat(base, "lon", "lat", path=p, report=report, settings=s, county=_county(s))
+    all_pts = points_from_lonlat(base, "lon", "lat", path=p, report=report, settings=s, county=county_outline(s))
     gdf = all_pts[ok[all_pts["row"].to_numpy() - 1]].reset_index(drop=True)
     out = gpd.GeoDataFrame(
         {

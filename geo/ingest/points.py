@@ -20,10 +20,10 @@ from geo.ingest.report import LoadReport
 from geo.ingest.sources import resolve
 from geo.settings import Settings
 
-__all__ = ["load_ois", "load_ois_tables", "load_incidents"]
+__all__ = ["load_ois", "load_ois_tables", "load_incidents", "points_from_lonlat", "county_outline"]
 
 
-def _points_from_lonlat(
+def points_from_lonlat(
     df: pd.DataFrame,
     lon: str,
     lat: str,
@@ -33,6 +33,12 @@ def _points_from_lonlat(
     settings: Settings,
     county: shapely.Geometry | None,
 ) -> gpd.GeoDataFrame:
+    """Points from longitude/latitude columns, in the analysis CRS, every row accounted for in ``report``.
+
+    Rows without usable coordinates, or outside longitude/latitude ranges, are set aside (with
+    their 1-based row numbers); points outside ``county`` are kept with ``in_county=False`` and
+    flagged. A ``row`` column keeps each point's row in the file.
+    """
     rows = np.arange(1, len(df) + 1)
     x = pd.to_numeric(df[lon].str.strip() if df[lon].dtype == object else df[lon], errors="coerce")
     y = pd.to_numeric(df[lat].str.strip() if df[lat].dtype == object else df[lat], errors="coerce")
@@ -58,7 +64,8 @@ def _points_from_lonlat(
     return gdf.reset_index(drop=True)
 
 
-def _county(settings: Settings) -> shapely.Geometry | None:
+def county_outline(settings: Settings) -> shapely.Geometry | None:
+    """Mecklenburg County as the union of the NPAs (buffered 1 ft), or ``None`` without the NPA file."""
     try:
         npa, _ = load_npa(settings=settings)
     except DataFileError:
@@ -84,7 +91,9 @@ def load_ois(
     df = read_table(path)
     require_columns(df, ["INCIDENT_ID", "YEAR_MONTH", "Latitude", "Longitude"], path, "the shootings table")
     report = LoadReport("ois", str(path), rows_read=len(df))
-    gdf = _points_from_lonlat(df, "Longitude", "Latitude", path=path, report=report, settings=s, county=_county(s))
+    gdf = points_from_lonlat(
+        df, "Longitude", "Latitude", path=path, report=report, settings=s, county=county_outline(s)
+    )
     out = gpd.GeoDataFrame(
         {
             "row": gdf["row"],
@@ -152,8 +161,8 @@ def load_incidents(
     df = read_table(path)
     require_columns(df, ["LATITUDE_PUBLIC", "LONGITUDE_PUBLIC", "HIGHEST_NIBRS_CODE"], path, "the incidents table")
     report = LoadReport("incidents", str(path), rows_read=len(df))
-    gdf = _points_from_lonlat(
-        df, "LONGITUDE_PUBLIC", "LATITUDE_PUBLIC", path=path, report=report, settings=s, county=_county(s)
+    gdf = points_from_lonlat(
+        df, "LONGITUDE_PUBLIC", "LATITUDE_PUBLIC", path=path, report=report, settings=s, county=county_outline(s)
     )
 
     def col(name: str) -> pd.Series:

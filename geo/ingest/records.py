@@ -18,7 +18,7 @@ from geo.errors import quote_values
 from geo.ingest.files import data_path, read_table, require_columns
 from geo.ingest.report import LoadReport
 from geo.settings import Settings
-from geo.vocab import DIVISIONS
+from geo.vocab import CLEARANCE, DIVERSION_OUTCOMES, DIVERSION_RACES, DIVISIONS, OFFICER_TITLE
 
 __all__ = [
     "CLEARANCE",
@@ -30,30 +30,6 @@ __all__ = [
     "load_employees",
 ]
 
-
-#: ``CLEARANCE_STATUS`` -> ``cleared``: how (or whether) the report was cleared.
-CLEARANCE: dict[str, str] = {
-    "Cleared by Arrest": "arrest",
-    "Exceptionally Cleared": "exceptional",
-    "Open": "open",
-    "Unfounded": "unfounded",
-    "Cleared by Arrest by Another Agency": "arrest by another agency",
-}
-
-#: Diversion ``status`` (case-folded) -> ``outcome``. Active and pending referrals have no outcome yet.
-DIVERSION_OUTCOMES: dict[str, str] = {
-    "inactive-successful": "successful",
-    "inactive-unsuccessful": "unsuccessful",
-    "rejected at screening": "rejected at screening",
-    "active": "other",
-    "pending": "other",
-}
-
-#: The race/ethnicity values of the diversion table (others, e.g. a blank, become ``"Unknown"``).
-DIVERSION_RACES = ("Black", "White", "Hispanic", "Asian", "Other")
-
-#: The job title counted as a sworn patrol officer in ``is_officer``.
-OFFICER_TITLE = "Police Officer"
 
 _UNKNOWN = "Unknown"
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "MISSING_ROWS",
+    "MODEL_WARNING",
     "ISLANDS",
     "COMPONENTS",
     "UNDEFINED_UNITS",
@@ -48,6 +50,12 @@ CUTOFF_BELOW_FLOOR: Final = "cutoff_below_floor"
 
 DIRECTION_CONFLICT: Final = "direction_conflict"
 
+#: Rows without a value in a model variable were left out.
+MISSING_ROWS: Final = "missing_rows"
+
+#: spreg warned during a model fit.
+MODEL_WARNING: Final = "model_warning"
+
 #: Every code: what it says, and the function that makes it.
 WARNING_CODES: Final[dict[str, str]] = {
     ISLANDS: "some units have no neighbour under the weights and are Isolated "
@@ -66,4 +74,7 @@ WARNING_CODES: Final[dict[str, str]] = {
     DIRECTION_CONFLICT: "with permutation inference, some significant units (or bins) have a Gi* z-score whose sign "
     "disagrees with the permutation tail that made p small; their bin follows the tail (local_gstar, "
     "emerging_hotspots)",
+    MISSING_ROWS: "rows without a value in a model variable were left out and counted "
+    "(geo.analysis.regression.spatial_regression)",
+    MODEL_WARNING: "spreg warned during the fit (geo.analysis.regression.spatial_regression)",
 }
