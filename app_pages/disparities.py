@@ -2,6 +2,10 @@
 
 Every figure counts the stops left by the sidebar filters. The numbers come from
 :mod:`geo.analysis.disparity` and :mod:`geo.analysis.models`; this page only wires widgets to them and draws.
+Every chart has a text alternative (:func:`app_pages.charts.show_chart`: a sentence computed from its
+numbers, and the numbers in an expander). Above the tabs, a division picker (``?div=`` in the address)
+offers the printable report of one division (:func:`geo.output.report_build.division_report`) for the
+same stops, built only when a download button is clicked.
 """
 
 from __future__ import annotations
@@ -9,18 +13,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
-from app_pages.charts import color_scale, group_scale, interval_chart
+from app_pages import common, report_section, url_state
+from app_pages.charts import color_scale, group_scale, interval_chart, show_chart
+from app_pages.url_state import Param
 from geo import caveats
 from geo.analysis import benchmark, disparity, funnel, models
 from geo.analysis.disparity import DEFAULT_REFERENCE
 from geo.caveats import RELIABLE_CELL_LABEL, SMALL_CELL_LABEL, SMALL_CELL_NOTE
 from geo.errors import EmptyInputError, GeoDataError, ValueDomainError
+from geo.layers import catalog
 from geo.layers.filters import StopFilter
 from geo.maps.palettes import (
     FUNNEL_COLORS,
@@ -33,6 +41,8 @@ from geo.maps.palettes import (
     TEXT_ON_DARK,
     TEXT_ON_LIGHT,
 )
+from geo.output.report_build import division_report
+from geo.settings import get_settings
 from geo.vocab import GROUP_POPULATION, MIN_CELL
 
 Filters = StopFilter
@@ -157,6 +167,30 @@ def _funnel(
 
 def _pct(x: float) -> str:
     return "no data" if pd.isna(x) else f"{x:.1%}"
+
+
+def _interval_summary(rows: pd.DataFrame, *, label: str, value: str, lo: str, hi: str, fmt: str, what: str) -> str:
+    """One plain sentence on a dot-and-interval chart: how many rows, the highest and the lowest, with intervals.
+
+    ``label`` names each row (a column of ``rows``); ``fmt`` is a Python format spec (``".1%"``).
+    """
+    d = rows[rows[value].notna()]
+    if d.empty:
+        return f"{what}: nothing to chart."
+
+    def one(r: pd.Series) -> str:
+        return f"{r[label]} {r[value]:{fmt}} (95% interval {r[lo]:{fmt}} to {r[hi]:{fmt}})"
+
+    values = d[value].to_numpy(dtype=float)
+    top, low = d.iloc[int(np.argmax(values))], d.iloc[int(np.argmin(values))]
+    if len(d) == 1:
+        return f"{what}: {one(top)}."
+    return f"{what}, {len(d)} shown: highest {one(top)}; lowest {one(low)}."
+
+
+def _chart_numbers(t: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """The numbers behind a chart, under human headings: ``columns`` maps a column of ``t`` to its heading."""
+    return pd.DataFrame({label: t[c].astype(str) if t[c].dtype == "category" else t[c] for c, label in columns.items()})
 
 
 def _rate_view(t: pd.DataFrame, *, unit_label: str | None, base: str) -> pd.DataFrame:
@@ -305,13 +339,18 @@ def _rate_headline(t: pd.DataFrame, choice: _RateChoice) -> None:
 def _rate_charts(rows: pd.DataFrame, *, y: str, y_title: str, title: str, reference: str) -> None:
     """Rates (left) and disparity ratios against the reference group (right), side by side."""
     left, right = st.columns(2)
+    base = {y: y_title, "count": "With outcome", "denominator": "Denominator"}
     with left:
         st.markdown(f"**{common.text(title)}**")
-        st.altair_chart(
+        show_chart(
             interval_chart(
                 rows, y=y, y_title=y_title, value="rate", lo="lo", hi="hi", x_title="Rate", fmt=".1%", eb="eb_rate"
             ),
-            width="stretch",
+            summary=_interval_summary(rows, label=y, value="rate", lo="lo", hi="hi", fmt=".1%", what=title),
+            data=_chart_numbers(
+                rows, {**base, "rate": "Rate", "lo": "95% low", "hi": "95% high", "eb_rate": "Smoothed rate (EB)"}
+            ),
+            container=left,
         )
         st.caption(
             "Dot: the recorded rate with its 95 % Wilson interval. Black tick: the smoothed (empirical-Bayes) rate."
@@ -324,7 +363,7 @@ def _rate_charts(rows: pd.DataFrame, *, y: str, y_title: str, title: str, refere
         if not len(ratio_t):
             st.info("No ratio to chart here: the reference group has no events (or this is the reference group).")
             return
-        st.altair_chart(
+        show_chart(
             interval_chart(
                 ratio_t,
                 y=y,
@@ -337,7 +376,19 @@ def _rate_charts(rows: pd.DataFrame, *, y: str, y_title: str, title: str, refere
                 rule_at=1.0,
                 log=True,
             ),
-            width="stretch",
+            summary=_interval_summary(
+                ratio_t,
+                label=y,
+                value="ratio",
+                lo="ratio_lo",
+                hi="ratio_hi",
+                fmt=".2f",
+                what=f"Disparity ratios against {reference} drivers (1 is parity)",
+            ),
+            data=_chart_numbers(
+                ratio_t, {**base, "ratio": f"Ratio vs {reference}", "ratio_lo": "95% low", "ratio_hi": "95% high"}
+            ),
+            container=right,
         )
         st.caption(
             "Log scale; the dashed line is parity (ratio 1). Intervals: 95 %, Koopman score method (valid for small "
@@ -378,6 +429,33 @@ def _benchmark_section(filters: Filters) -> None:
         )
         common.notes(t.attrs.get("notes", []))
         return
+    top = d.iloc[int(np.argmax(d["per_1000"].to_numpy(dtype=float)))]
+    show_chart(
+        _benchmark_chart(d, groups=groups, reference=ref),
+        summary=(
+            f"Stops per 1,000 residents (log scale) in {d['unit'].nunique()} places for {d['group'].nunique()} driver "
+            f"groups: highest {top['group']} drivers in {top['unit']}, {top['per_1000']:,.1f} (95% interval "
+            f"{top['lo']:,.1f} to {top['hi']:,.1f})."
+        ),
+        data=_chart_numbers(
+            d,
+            {
+                "unit": "Division",
+                "group": "Drivers",
+                "count": "Stops",
+                "per_1000": "Stops per 1,000 residents",
+                "lo": "95% low",
+                "hi": "95% high",
+            },
+        ),
+    )
+    _benchmark_table(t, reference=ref)
+    common.notes(t.attrs.get("notes", []))
+
+
+def _benchmark_chart(d: pd.DataFrame, *, groups: list[str], reference: str) -> alt.LayerChart:
+    """Stops per 1,000 residents with their intervals, per division and driver group, on a log axis."""
+    ref = reference
     order = [u for u in dict.fromkeys(d["unit"]) if u != "All divisions"] + ["All divisions"]
     dom = [*groups, "All drivers"]
     color = alt.Color("group:N", title="Drivers", scale=group_scale(dom))
@@ -396,7 +474,7 @@ def _benchmark_section(filters: Filters) -> None:
         yOffset=alt.YOffset("group:N", sort=dom),
         color=color,
     )
-    chart = alt.layer(
+    return alt.layer(
         base.mark_rule().encode(
             x=alt.X("lo:Q", scale=alt.Scale(type="log", nice=False), title="Stops per 1,000 residents (log scale)"),
             x2="hi:Q",
@@ -411,7 +489,11 @@ def _benchmark_section(filters: Filters) -> None:
             tooltip=tips,
         ),
     ).properties(height=max(300, 22 * len(order) * 2))
-    st.altair_chart(chart, width="stretch")
+
+
+def _benchmark_table(t: pd.DataFrame, *, reference: str) -> None:
+    """Every division and driver group of the benchmark, with the intervals and the ratios to ``reference``."""
+    ref = reference
     view = pd.DataFrame(
         {
             "Division": t["unit"],
@@ -441,10 +523,10 @@ def _benchmark_section(filters: Filters) -> None:
             "Ratio 95% high": st.column_config.NumberColumn(format="%.2f"),
         },
     )
-    common.notes(t.attrs.get("notes", []))
 
 
-def _forest(ors: pd.DataFrame, terms: list[str]) -> alt.LayerChart:
+def _forest_rows(ors: pd.DataFrame, terms: list[str]) -> pd.DataFrame:
+    """The odds ratios of ``terms``, each with its label ("Driver race: Black (vs White)")."""
     d = ors[ors["term"].isin(terms)].copy()
     d["label"] = (
         d["term"].map(TERM_LABELS).fillna(d["term"])
@@ -454,6 +536,23 @@ def _forest(ors: pd.DataFrame, terms: list[str]) -> alt.LayerChart:
         + d["reference"].astype(str)
         + ")"
     )
+    return d
+
+
+def _forest_summary(d: pd.DataFrame, outcome: str) -> str:
+    """The forest plot in one sentence: how many intervals lie above and below 1, and the largest odds ratio."""
+    above, below = int((d["lo"] > 1).sum()), int((d["hi"] < 1).sum())
+    top = d.iloc[int(np.argmax(d["odds_ratio"].to_numpy(dtype=float)))]
+    return (
+        f"Odds ratios of a {outcome.lower()} for {len(d)} levels, each against its reference level: {above} with a 95% "
+        f"interval above 1, {below} below 1, {len(d) - above - below} including 1; largest {top['label']}, "
+        f"{top['odds_ratio']:.2f} (95% interval {top['lo']:.2f} to {top['hi']:.2f})."
+    )
+
+
+def _forest(d: pd.DataFrame) -> alt.LayerChart:
+    """Forest plot of the odds ratios of :func:`_forest_rows`."""
+    d = d.copy()
     higher, includes_1, lower = ODDS_RATIO_COLORS
     d["side"] = includes_1
     d.loc[d["hi"] < 1, "side"] = lower
@@ -516,35 +615,18 @@ def _models_section(filters: Filters) -> None:
         help="Month and division are in every model; they are hidden here by default to keep the chart short.",
     )
     if terms:
-        st.altair_chart(_forest(ors, terms), width="stretch")
+        d = _forest_rows(ors, terms)
+        show_chart(
+            _forest(d),
+            summary=_forest_summary(d, OUTCOME_LABELS[outcome]),
+            data=_chart_numbers(
+                d, {"label": "Level (vs reference)", "odds_ratio": "Odds ratio", "lo": "95% low", "hi": "95% high"}
+            ),
+        )
         st.caption(
             "Each level against its reference level, with every other term held fixed. Dashed line: odds ratio 1."
         )
-    view = ors[ors["term"].isin(terms or present)][
-        ["term", "level", "reference", "odds_ratio", "lo", "hi", "p_value", "n", "events", "interval"]
-    ]
-    view = view.rename(
-        columns={
-            "odds_ratio": "Odds ratio",
-            "lo": "95% low",
-            "hi": "95% high",
-            "p_value": "p",
-            "n": "Stops at level",
-            "events": "Events",
-            "interval": "Interval",
-        }
-    )
-    ratio = st.column_config.NumberColumn(format="%.2f")
-    _show_table(
-        view,
-        key="dp_model_table",
-        column_config={
-            "Odds ratio": ratio,
-            "95% low": ratio,
-            "95% high": ratio,
-            "p": st.column_config.NumberColumn(format="%.2e"),
-        },
-    )
+    _odds_ratio_table(ors[ors["term"].isin(terms or present)])
     st.markdown("**Rows left out of the model, with reasons**")
     if len(r["dropped"]):
         _show_table(r["dropped"].rename(columns={"reason": "Reason", "rows": "Rows"}), key="dp_model_dropped")
@@ -558,6 +640,36 @@ def _models_section(filters: Filters) -> None:
     common.notes(r["notes"], label="Model notes")
 
 
+def _odds_ratio_table(ors: pd.DataFrame) -> None:
+    """The odds ratios shown, under human headings (terms named in words)."""
+    view = ors[["term", "level", "reference", "odds_ratio", "lo", "hi", "p_value", "n", "events", "interval"]]
+    view = view.assign(term=view["term"].map(lambda t: TERM_LABELS.get(t, t))).rename(
+        columns={
+            "term": "Term",
+            "level": "Level",
+            "reference": "Reference level",
+            "odds_ratio": "Odds ratio",
+            "lo": "95% low",
+            "hi": "95% high",
+            "p_value": "p-value",
+            "n": "Stops at level",
+            "events": "Events",
+            "interval": "Interval",
+        }
+    )
+    ratio = st.column_config.NumberColumn(format="%.2f")
+    _show_table(
+        view,
+        key="dp_model_table",
+        column_config={
+            "Odds ratio": ratio,
+            "95% low": ratio,
+            "95% high": ratio,
+            "p-value": st.column_config.NumberColumn(format="%.2e"),
+        },
+    )
+
+
 def _officer_rates(filters: Filters, outcome: str) -> list[str]:
     """One rates chart per officer attribute, side by side, then one table of them all; returns the data notes."""
     cols = st.columns(len(OFFICER_LABELS))
@@ -567,7 +679,7 @@ def _officer_rates(filters: Filters, outcome: str) -> list[str]:
         notes = t.attrs.get("notes", notes)
         with col:
             st.markdown(f"**{label}**")
-            st.altair_chart(
+            show_chart(
                 interval_chart(
                     t,
                     y="group",
@@ -581,7 +693,27 @@ def _officer_rates(filters: Filters, outcome: str) -> list[str]:
                     legend=False,
                     label_limit=130,
                 ),
-                width="stretch",
+                summary=_interval_summary(
+                    t,
+                    label="group",
+                    value="rate",
+                    lo="lo",
+                    hi="hi",
+                    fmt=".1%",
+                    what=f"{OUTCOME_LABELS[outcome]} rate by {label.lower()}",
+                ),  # fmt: skip
+                data=_chart_numbers(
+                    t,
+                    {
+                        "group": label,
+                        "count": "With outcome",
+                        "denominator": "Stops",
+                        "rate": "Rate",
+                        "lo": "95% low",
+                        "hi": "95% high",
+                    },
+                ),
+                container=col,
             )
     st.caption(
         f"Dots: recorded rates with 95 % intervals; orange triangles: fewer than {MIN_CELL} stops; black ticks: smoothed rates."
@@ -640,6 +772,23 @@ def _matrix_chart(m: pd.DataFrame, *, reference: str) -> alt.LayerChart:
     ).properties(height=alt.Step(30))
 
 
+def _matrix_summary(m: pd.DataFrame, outcome: str) -> str:
+    """The heat map in one sentence: its cells, the highest reliable rate, how many cells are small."""
+    reliable = m[~m["small_cell"]]
+    n_small = len(m) - len(reliable)
+    head = (
+        f"{outcome} rate by officer race ({m['unit'].nunique()} rows) and driver group ({m['group'].nunique()} "
+        f"columns), {len(m)} cells"
+    )
+    if reliable.empty:
+        return f"{head}, all on fewer than {MIN_CELL} stops."
+    top = reliable.iloc[int(np.argmax(reliable["rate"].to_numpy(dtype=float)))]
+    return (
+        f"{head}: highest among cells with at least {MIN_CELL} stops, {top['unit']} officers with {top['group']} "
+        f"drivers, {top['rate']:.1%} (95% interval {top['lo']:.1%} to {top['hi']:.1%}); {n_small} small cells in grey."
+    )
+
+
 def _matrix(filters: Filters, outcome: str) -> list[str]:
     """Officer race by driver group: the reference widget, the heat map and its table; returns the data notes."""
     st.subheader("Officer race × driver group")
@@ -651,7 +800,22 @@ def _matrix(filters: Filters, outcome: str) -> list[str]:
         key="dp_matrix_ref",
     )
     m = _matrix_rates(filters, outcome, ref)
-    st.altair_chart(_matrix_chart(m, reference=ref), width="stretch")
+    show_chart(
+        _matrix_chart(m, reference=ref),
+        summary=_matrix_summary(m, OUTCOME_LABELS[outcome]),
+        data=_chart_numbers(
+            m,
+            {
+                "unit": "Officer race",
+                "group": "Driver group",
+                "count": "With outcome",
+                "denominator": "Stops",
+                "rate": "Rate",
+                "lo": "95% low",
+                "hi": "95% high",
+            },
+        ),
+    )
     st.caption(
         f"{OUTCOME_LABELS[outcome]} rate of the stops each officer group made (rows: officer race). Grey cells marked (small) rest on fewer than {MIN_CELL} stops and are left out of the colour scale."
     )
@@ -775,13 +939,23 @@ def _funnel_chart(table: pd.DataFrame, curve: pd.DataFrame, d: pd.DataFrame, *, 
     return alt.layer(lines, target, pts, labels).properties(height=460)
 
 
+def _funnel_summary(table: pd.DataFrame, d: pd.DataFrame, *, fmt: str) -> str:
+    """The funnel plot in one sentence: how many divisions lie outside each pair of limits, naming the farthest."""
+    out95, out998 = d[d["outside95"].astype(bool)], d[d["outside998"].astype(bool)]
+    names = ", ".join(str(u) for u in out998["unit"])
+    return (
+        f"{len(d)} divisions against the citywide value of {float(table['target'].iloc[0]):{fmt}}: {len(out95)} "
+        f"outside the 95% limits, {len(out998)} outside the 99.8% limits" + (f" ({names})." if names else ".")
+    )
+
+
 def _funnel_table(table: pd.DataFrame) -> None:
     view = pd.DataFrame(
         {
             "Division": table["unit"],
             "Value": table["value"],
             "City": table["target"],
-            "z": table["z"],
+            "z-score": table["z"],
             "Events": table["count"],
             "Denominator": table["denominator"],
             "Outside 95%": table["outside95"],
@@ -794,7 +968,7 @@ def _funnel_table(table: pd.DataFrame) -> None:
         column_config={
             "Value": st.column_config.NumberColumn(format="%.3f"),
             "City": st.column_config.NumberColumn(format="%.3f"),
-            "z": st.column_config.NumberColumn(format="%.2f"),
+            "z-score": st.column_config.NumberColumn(format="%.2f"),
         },
     )
 
@@ -812,14 +986,97 @@ def _funnel_section(filters: Filters) -> None:
         common.notes(table.attrs.get("notes", []))
         return
     is_ratio = measure == "ratio"
-    st.altair_chart(_funnel_chart(table, curve, d, is_ratio=is_ratio), width="stretch")
     fmt = _funnel_format(is_ratio=is_ratio)
+    show_chart(
+        _funnel_chart(table, curve, d, is_ratio=is_ratio),
+        summary=_funnel_summary(table, d, fmt=fmt),
+        data=_chart_numbers(
+            d,
+            {
+                "unit": "Division",
+                "value": "Value",
+                "count": "Events",
+                "denominator": "Stops",
+                "status": "Against the city",
+            },
+        ),
+    )
     st.caption(
         f"Solid black line: the citywide value ({float(table['target'].iloc[0]):{fmt}}). "
         "Grey curves: 95 % (dashed) and 99.8 % (solid) control limits. Divisions outside the 99.8 % limits are named; hover for the others."
     )
     _funnel_table(table)
     common.notes(table.attrs.get("notes", []))
+
+
+# --------------------------------------------------------------------------- division report
+
+#: The division picker's widget key; its choice is ``?div=`` in the address (``?division=`` is the sidebar filter's).
+DIVISION_KEY = "dp_division"
+DIVISION_PARAM = "div"
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _version() -> str:
+    """The data version behind the division reports (checked every 30 s): a new fetch gives new reports."""
+    s = get_settings()
+    return f"{s.data_dir}|{catalog.cache_key('divisions', settings=s)}"
+
+
+def _link() -> str | None:
+    """The address of the page as it is now (with its query parameters); None outside a browser."""
+    url = st.context.url
+    if not url:
+        return None
+    params = st.query_params.to_dict()
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def _division_names(filters: Filters) -> list[str]:
+    """CMPD's divisions, in the layer's order; only those the division filter keeps, when it is set."""
+    names = [str(n) for n in common.division_base()["division"]]
+    return [n for n in names if n in filters.divisions] if filters.divisions else names
+
+
+def _report_section(filters: Filters, stops: pd.DataFrame) -> None:
+    """Pick a division (kept in the address), see its stop count, and download its one-page report.
+
+    The report (:func:`geo.output.report_build.division_report`) counts the same stops as the
+    page (``stops``, the stops left by ``filters``) and is built only when a button is clicked.
+    """
+    names = _division_names(filters)
+    if not names:
+        st.caption("No division report: the division filter keeps none of CMPD's divisions.")
+        return
+    params = (Param(DIVISION_KEY, DIVISION_PARAM, options=names),)
+    url_state.restore(params)
+    for bad in url_state.bad_values():
+        st.caption(f"The link's choice {common.text(bad)} is not available here; the default is shown instead.")
+    if st.session_state.get(DIVISION_KEY) not in names:
+        st.session_state[DIVISION_KEY] = names[0]
+    pick, info = st.columns([2, 3], vertical_alignment="bottom")
+    division = str(
+        pick.selectbox(
+            "Division report",
+            names,
+            key=DIVISION_KEY,
+            help="A printable page for one police division: its stops, searches and arrests by driver group with "
+            "95 % intervals, the caveats and the data dates, counting the stops of the sidebar filters.",
+        )
+    )
+    url_state.store(params)
+    n = int((stops["division"].astype(str) == division).sum())
+    info.markdown(f"**{common.text(division)}:** {n:,} traffic stops with these filters.")
+    link = _link()
+    layer = common.division_base()
+    roads = common.reference_layers().layers.roads
+    settings = get_settings()
+    report_section.downloads(
+        lambda: division_report(
+            layer, stops, division=division, filters=filters, link=link, roads=roads, settings=settings
+        ),
+        key=report_section.report_key("division", division, filters=filters, link=link, data=_version()),
+    )
 
 
 # --------------------------------------------------------------------------- page
@@ -841,6 +1098,7 @@ def page() -> None:
         st.warning(f"No stops to analyse with these filters. {common.text(exc)}")
         return
     st.caption(f"Stops counted: {len(stops):,} ({common.text(common.describe_filters(filters))}).")
+    common.section(_report_section, filters, stops)
     tabs = st.tabs(TABS, key="dp_tab", on_change="rerun")
     sections = [_rates_section, _benchmark_section, _models_section, _officers_section, _funnel_section]
     for tab, section in zip(tabs, sections, strict=True):

@@ -1,6 +1,9 @@
 """Use of force: officer-involved shootings (map, counts by area and year, people) and the state's citywide tables.
 
 Numbers come from :mod:`geo.analysis.use_of_force`; this page only wires widgets to it and draws.
+The map carries the offline reference layers (roads, ZIP codes, divisions, landmarks); every chart
+has a text alternative (:func:`app_pages.charts.show_chart`: a sentence computed from its numbers,
+and the numbers in an expander); every table has human headings.
 """
 
 from __future__ import annotations
@@ -9,14 +12,15 @@ import textwrap
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from app_pages.charts import color_scale, group_scale, interval_chart
+from app_pages.charts import color_scale, group_scale, interval_chart, show_chart, year_axis
 from geo import caveats, vocab
 from geo.analysis import use_of_force
-from geo.caveats import SMALL_SEARCH_CELL_NOTE
+from geo.caveats import REFERENCE_LAYERS_2013, SMALL_SEARCH_CELL_NOTE
 from geo.ingest import odp
 from geo.ingest.points import load_ois_tables
 from geo.maps import draw
@@ -47,6 +51,24 @@ MEASURES: dict[str, tuple[str, str]] = {
     "Use of force per 10,000 stops": ("uof_per_10k_stops", ",.1f"),
 }
 INTERVALS = {"search_rate": ("search_lo", "search_hi"), "hit_rate": ("hit_lo", "hit_hi")}
+#: Headings of the yearly state table (:func:`geo.analysis.use_of_force.odp_yearly`), in its column order.
+YEARLY_LABELS = {
+    "year": "Year",
+    "race": "Drivers",
+    "stops": "Stops",
+    "searches": "Searches",
+    "hits": "Searches finding contraband",
+    "use_of_force": "Stops with force used",
+    "search_rate": "Search rate",
+    "search_lo": "Search rate 95% low",
+    "search_hi": "Search rate 95% high",
+    "hit_rate": "Hit rate",
+    "hit_lo": "Hit rate 95% low",
+    "hit_hi": "Hit rate 95% high",
+    "uof_per_10k_stops": "Use of force per 10,000 stops",
+    "small_cell": "Few searches (small cell)",
+    "partial_year": "Partial year",
+}
 
 
 # --------------------------------------------------------------------------- cached data
@@ -97,6 +119,28 @@ def _table(df: pd.DataFrame, *, key: str, config: dict[str, Any] | None = None, 
     st.dataframe(df, hide_index=True, width="stretch", column_config=config or {}, key=key, height=height)
 
 
+def _range_summary(rows: pd.DataFrame, *, label: str, value: str, lo: str, hi: str, fmt: str, what: str) -> str:
+    """One plain sentence on a dot-and-interval chart: how many rows, the highest and the lowest, with intervals."""
+    d = rows[rows[value].notna()]
+    if d.empty:
+        return f"{what}: nothing to chart."
+
+    def one(r: pd.Series) -> str:
+        return f"{r[label]} {r[value]:{fmt}} (95% interval {r[lo]:{fmt}} to {r[hi]:{fmt}})"
+
+    values = d[value].to_numpy(dtype=float)
+    top, low = d.iloc[int(np.argmax(values))], d.iloc[int(np.argmin(values))]
+    if len(d) == 1:
+        return f"{what}: {one(top)}."
+    return f"{what}, {len(d)} shown: highest {one(top)}; lowest {one(low)}."
+
+
+def _largest(counts: pd.Series) -> tuple[str, int]:
+    """The label with the largest count (first in order on ties) and the count."""
+    i = int(np.argmax(counts.to_numpy(dtype=float)))
+    return str(counts.index[i]), int(counts.iloc[i])
+
+
 # --------------------------------------------------------------------------- sections
 
 
@@ -121,9 +165,13 @@ def _map_section() -> None:
             tooltip_aliases=["Location", "DA review", "Division", "Neighborhood", "What happened (click for more)"],
             legend_title=f"Officer-involved shootings {int(frame['year'].min())}-{int(frame['year'].max())}: DA review",
             popup=True,
-            outline=common.division_base(),
+            reference=common.reference_layers(),
         )
         out = common.show_map(m, key="uf_map", height=540, returned_objects=["last_active_drawing"])
+        st.caption(
+            "Roads, ZIP codes, police divisions and landmarks can be switched on and off in the layer control. "
+            + REFERENCE_LAYERS_2013
+        )
     clicked = (out.get("last_active_drawing") or {}).get("id")
     if clicked is not None and clicked != st.session_state.get("uf_map_seen"):
         st.session_state["uf_map_seen"] = clicked
@@ -207,6 +255,17 @@ def _areas_section() -> None:
     order = list(view[noun]) if level == "division" else [u for u in view[noun] if u in set(by["unit"].astype(str))]
     d = by.assign(unit=by["unit"].astype(str))
     st.markdown(f"**Shootings by {noun.lower()} and year**")
+    _area_heat(d, order=order, noun=noun, plural="divisions" if level == "division" else "NPAs")
+    st.caption(
+        caveats.ois_caveat(
+            int(s.totals["incidents"].sum()), int(s.totals["first_year"].iloc[0]), int(s.totals["last_year"].iloc[0])
+        )
+    )
+    common.notes(s.notes + [f"{i.count} shooting(s): {i.reason}" for i in s.report.issues], label="Notes on the data")
+
+
+def _area_heat(d: pd.DataFrame, *, order: list[str], noun: str, plural: str) -> None:
+    """Shootings per area (rows, in ``order``) and year (columns), with its text alternative."""
     heat = (
         alt.Chart(d)
         .mark_rect(stroke=CELL_BORDER_COLOR, strokeWidth=0.5)
@@ -227,13 +286,26 @@ def _areas_section() -> None:
         )
         .properties(height=alt.Step(22))
     )
-    st.altair_chart(heat, width="stretch")
-    st.caption(
-        caveats.ois_caveat(
-            int(s.totals["incidents"].sum()), int(s.totals["first_year"].iloc[0]), int(s.totals["last_year"].iloc[0])
-        )
+    per_unit = d.groupby("unit", sort=False)["incidents"].sum()
+    per_year = d.groupby("year")["incidents"].sum()
+    unit, n_unit = _largest(per_unit)
+    year, n_year = _largest(per_year)
+    show_chart(
+        heat,
+        summary=(
+            f"Shootings by {noun.lower()} and year, {int(per_year.index.min())}-{int(per_year.index.max())}: "
+            f"{int(per_unit.sum())} shootings in {len(per_unit)} {plural}; "
+            f"most in {unit} ({n_unit}) and in {year} ({n_year})."
+        ),
+        data=pd.DataFrame(
+            {
+                noun: d["unit"],
+                "Year": d["year"].astype(str),
+                "Shootings": d["incidents"],
+                "Per 100,000 residents": d["per_100k"],
+            }
+        ),
     )
-    common.notes(s.notes + [f"{i.count} shooting(s): {i.reason}" for i in s.report.issues], label="Notes on the data")
 
 
 def _people_section() -> None:
@@ -242,7 +314,9 @@ def _people_section() -> None:
     with c[0]:
         st.markdown("**People shot at, by race and injury**")
         d = p["individuals"]
-        st.altair_chart(
+        race, n_race = _largest(d.groupby("race", sort=False)["count"].sum())
+        injury, n_injury = _largest(d.groupby("injury", sort=False)["count"].sum())
+        show_chart(
             alt.Chart(d)
             .mark_bar()
             .encode(
@@ -253,28 +327,45 @@ def _people_section() -> None:
                     title="Injury",
                     scale=color_scale(INJURY_COLORS),
                 ),
-                tooltip=["race", "injury", "count"],
+                tooltip=[
+                    alt.Tooltip("race:N", title="Race"),
+                    alt.Tooltip("injury:N", title="Injury"),
+                    alt.Tooltip("count:Q", title="People"),
+                ],
             )
             .properties(height=alt.Step(24)),
-            width="stretch",
+            summary=(
+                f"{int(d['count'].sum())} people shot at by officers: most were {race} ({n_race}); the most common "
+                f"injury was {injury} ({n_injury})."
+            ),
+            data=d.rename(columns={"race": "Race", "injury": "Injury", "count": "People"}),
+            data_label="The numbers behind this chart (people by race and injury)",
+            container=c[0],
         )
-        _table(d.rename(columns={"race": "Race", "injury": "Injury", "count": "People"}), key="uf_people_table")
     with c[1]:
         st.markdown("**Officers who fired, by race and gender**")
         d = p["officers"]
-        st.altair_chart(
+        race, n_race = _largest(d.groupby("race", sort=False)["count"].sum())
+        gender, n_gender = _largest(d.groupby("gender", sort=False)["count"].sum())
+        show_chart(
             alt.Chart(d)
             .mark_bar()
             .encode(
                 y=alt.Y("race:N", title=None, sort="-x", axis=alt.Axis(labelLimit=200)),
                 x=alt.X("sum(count):Q", title="Officers"),
                 color=alt.Color("gender:N", title="Gender", scale=alt.Scale(range=OFFICER_GENDER_RANGE)),
-                tooltip=["race", "gender", "count"],
+                tooltip=[
+                    alt.Tooltip("race:N", title="Race"),
+                    alt.Tooltip("gender:N", title="Gender"),
+                    alt.Tooltip("count:Q", title="Officers"),
+                ],
             )
             .properties(height=alt.Step(24)),
-            width="stretch",
+            summary=(f"{int(d['count'].sum())} officers fired: most were {race} ({n_race}) and {gender} ({n_gender})."),
+            data=d.rename(columns={"race": "Race", "gender": "Gender", "count": "Officers"}),
+            data_label="The numbers behind this chart (officers by race and gender)",
+            container=c[1],
         )
-        _table(d.rename(columns={"race": "Race", "gender": "Gender", "count": "Officers"}), key="uf_officers_table")
     st.caption(caveats.OIS_PEOPLE_NOTE)
 
 
@@ -306,7 +397,7 @@ def _yearly_chart(y: pd.DataFrame, races: list[str]) -> None:
         ]
     tips += [alt.Tooltip("stops:Q", title="Stops", format=","), alt.Tooltip("searches:Q", title="Searches", format=",")]
     base = alt.Chart(d).encode(
-        x=alt.X("year:O", title="Year"),
+        x=year_axis(),
         color=alt.Color("race:N", title="Drivers", scale=group_scale(domain)),
     )
     parts = [
@@ -315,19 +406,42 @@ def _yearly_chart(y: pd.DataFrame, races: list[str]) -> None:
     if col in INTERVALS:
         lo, hi = INTERVALS[col]
         parts.insert(0, base.mark_area(opacity=0.15).encode(y=f"{lo}:Q", y2=f"{hi}:Q"))
-    st.altair_chart(alt.layer(*parts).properties(height=360), width="stretch")
+    shown = {"year": "Year", "race": "Drivers", col: label}
+    if col in INTERVALS:
+        lo, hi = INTERVALS[col]
+        shown.update({lo: "95% low", hi: "95% high"})
+    show_chart(
+        alt.layer(*parts).properties(height=360),
+        summary=_yearly_summary(d, col=col, fmt=fmt, label=label, order=domain),
+        data=d[list(shown)].rename(columns=shown).assign(Year=d["year"].astype(str)),
+    )
     if col == "hit_rate":
         st.warning(caveats.HIT_RATE_CAVEAT)
     if col.startswith("u"):
         st.info(caveats.UOF_CAVEAT)
 
 
+def _yearly_summary(d: pd.DataFrame, *, col: str, fmt: str, label: str, order: list[str]) -> str:
+    """The yearly chart in one sentence: each line's first and last year."""
+    if d.empty:
+        return f"{label} by year: no year to chart."
+    parts = []
+    for race in order:
+        r = d[d["race"] == race].sort_values("year")
+        first, last = r.iloc[0], r.iloc[-1]
+        parts.append(
+            f"{race} drivers {first[col]:{fmt}} in {int(first['year'])}, {last[col]:{fmt}} in {int(last['year'])}"
+        )
+    return f"{label} by year, {int(d['year'].min())}-{int(d['year'].max())}: " + "; ".join(parts) + "."
+
+
 def _hit_rate_charts(pooled: pd.DataFrame, *, span: str, reference: str) -> None:
     """Pooled hit rates (left) and their ratios to the reference race (right), side by side."""
     left, right = st.columns(2)
+    counts = {"group": "Drivers", "count": "Searches finding contraband", "denominator": "Searches"}
     with left:
         st.markdown(f"**Hit rate, {span}**")
-        st.altair_chart(
+        show_chart(
             interval_chart(
                 pooled,
                 y="group",
@@ -340,13 +454,20 @@ def _hit_rate_charts(pooled: pd.DataFrame, *, span: str, reference: str) -> None
                 count_title="Searches finding contraband",
                 denominator_title="Searches",
             ),
-            width="stretch",
+            summary=_range_summary(
+                pooled, label="group", value="rate", lo="lo", hi="hi", fmt=".1%", what=f"Contraband hit rates, {span}"
+            ),
+            data=pooled[[*counts, "rate", "lo", "hi"]].rename(
+                columns={**counts, "rate": "Hit rate", "lo": "95% low", "hi": "95% high"}
+            ),
+            container=left,
         )
+    ratios = pooled[~pooled["is_reference"] & (pooled["ratio"] > 0)]  # a log axis cannot show a ratio of 0
     with right:
         st.markdown(f"**Ratio to {common.text(reference)} drivers' hit rate**")
-        st.altair_chart(
+        show_chart(
             interval_chart(
-                pooled[~pooled["is_reference"] & (pooled["ratio"] > 0)],  # a log axis cannot show a ratio of 0
+                ratios,
                 y="group",
                 y_title="Drivers",
                 value="ratio",
@@ -359,7 +480,19 @@ def _hit_rate_charts(pooled: pd.DataFrame, *, span: str, reference: str) -> None
                 count_title="Searches finding contraband",
                 denominator_title="Searches",
             ),
-            width="stretch",
+            summary=_range_summary(
+                ratios,
+                label="group",
+                value="ratio",
+                lo="ratio_lo",
+                hi="ratio_hi",
+                fmt=".2f",
+                what=f"Hit-rate ratios against {reference} drivers (1 is parity), {span}",
+            ),  # fmt: skip
+            data=ratios[[*counts, "ratio", "ratio_lo", "ratio_hi"]].rename(
+                columns={**counts, "ratio": f"Ratio vs {reference}", "ratio_lo": "95% low", "ratio_hi": "95% high"}
+            ),
+            container=right,
         )
 
 
@@ -428,13 +561,27 @@ def _use_of_force_part(y: pd.DataFrame, races: list[str]) -> None:
     u.index = u.index.astype(str)
     u = u.reset_index().rename(columns={"year": "Year"})
     _table(u, key="uf_uof_table", height=320)
-    pct = st.column_config.NumberColumn(format="percent")
     with st.expander("Every yearly figure (stops, searches, hit rates, use of force)"):
-        _table(
-            y,
-            key="uf_yearly_table",
-            config={c: pct for c in ("search_rate", "search_lo", "search_hi", "hit_rate", "hit_lo", "hit_hi")},
-        )
+        _table(y[[c for c in YEARLY_LABELS if c in y.columns]], key="uf_yearly_table", config=_yearly_columns())
+
+
+def _yearly_columns() -> dict[str, Any]:
+    """Headings and formats of the yearly state table: every column labelled, years as plain years (2011)."""
+    formats = {
+        "year": "%d",
+        **dict.fromkeys(("stops", "searches", "hits", "use_of_force"), "localized"),
+        **dict.fromkeys(("search_rate", "search_lo", "search_hi", "hit_rate", "hit_lo", "hit_hi"), "percent"),
+        "uof_per_10k_stops": "%.1f",
+    }
+    cfg: dict[str, Any] = {}
+    for col, label in YEARLY_LABELS.items():
+        if col in formats:
+            cfg[col] = st.column_config.NumberColumn(label, format=formats[col])
+        elif col in ("small_cell", "partial_year"):
+            cfg[col] = st.column_config.CheckboxColumn(label)
+        else:
+            cfg[col] = st.column_config.TextColumn(label)
+    return cfg
 
 
 def _state_section() -> None:
@@ -475,24 +622,45 @@ def _reconcile_section() -> None:
         id_vars="year", value_vars=["cmpd_stops", "state_stops"], var_name="source", value_name="stops"
     )
     d["source"] = d["source"].map({"cmpd_stops": "CMPD stops table", "state_stops": "State (Open Data Policing NC)"})
-    st.altair_chart(
+    show_chart(
         alt.Chart(d)
         .mark_bar()
         .encode(
-            x=alt.X("source:N", title=None, axis=alt.Axis(labels=False, ticks=False)),
-            y=alt.Y("stops:Q", title="Stops"),
-            column=alt.Column("year:O", title="Year"),
+            x=year_axis(),
+            xOffset=alt.XOffset("source:N", sort=list(SOURCE_COLORS)),
+            y=alt.Y("stops:Q", title="Stops", axis=alt.Axis(format=",")),
             color=alt.Color(
                 "source:N",
                 title="Source",
-                scale=alt.Scale(range=list(SOURCE_COLORS.values())),
+                scale=alt.Scale(domain=list(SOURCE_COLORS), range=list(SOURCE_COLORS.values())),
                 legend=alt.Legend(labelLimit=300, orient="bottom"),
             ),
-            tooltip=["year:O", "source:N", alt.Tooltip("stops:Q", format=",")],
+            tooltip=[
+                alt.Tooltip("year:O", title="Year"),
+                alt.Tooltip("source:N", title="Source"),
+                alt.Tooltip("stops:Q", title="Stops", format=","),
+            ],
         )
-        .properties(width=140, height=260),
+        .properties(height=260),
+        summary=_reconcile_summary(r[r["group"] == "All"]),
+        data=d.assign(year=d["year"].astype(str)).rename(
+            columns={"year": "Year", "source": "Source", "stops": "Stops"}
+        ),
     )
     st.caption(caveats.STATE_COUNTS_UNFILTERED)
+
+
+def _reconcile_summary(all_drivers: pd.DataFrame) -> str:
+    """The two sources' yearly stop counts in one sentence: the years, and the last year's two counts."""
+    if all_drivers.empty:
+        return "Stops per year in the two sources: no year in both."
+    a = all_drivers.sort_values("year")
+    last = a.iloc[-1]
+    return (
+        f"Stops of all drivers per year in the two sources, {int(a['year'].iloc[0])}-{int(last['year'])}: in "
+        f"{int(last['year'])} the CMPD stops table has {int(last['cmpd_stops']):,} and the state's tables "
+        f"{int(last['state_stops']):,} ({int(last['difference']):+,})."
+    )
 
 
 def page() -> None:

@@ -35,6 +35,8 @@ APP = PROJECT_ROOT / "app.py"
 DISPARITIES = "app_pages/disparities.py"
 USE_OF_FORCE = "app_pages/use_of_force.py"
 UPLOAD = "app_pages/upload.py"
+#: The label of the expander holding the numbers behind a chart (app_pages.charts.show_chart's default).
+CHART_NUMBERS = "The numbers behind this chart"
 DP_TABS = ["Rates and ratios", "Benchmark", "Models", "Officers", "Funnel plot"]
 UF_TABS = [
     "Shootings map",
@@ -106,13 +108,34 @@ def open_page(settings, monkeypatch):
     monkeypatch.setenv("CMPD_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("CMPD_CACHE_DIR", str(settings.cache_dir))
 
-    def open_(page: str, *, harness=None) -> AppTest:
+    def open_(page: str, *, harness=None, **query: str) -> AppTest:
         if harness is None and _registered(page):
-            at = AppTest.from_file(str(APP), default_timeout=120).run()
-            return at.switch_page(page).run()
-        return AppTest.from_function(harness or _harness, args=(str(PROJECT_ROOT / page),), default_timeout=120).run()
+            at = AppTest.from_file(str(APP), default_timeout=120)
+            for name, value in query.items():
+                at.query_params[name] = value
+            return at.run().switch_page(page).run()
+        at = AppTest.from_function(harness or _harness, args=(str(PROJECT_ROOT / page),), default_timeout=120)
+        for name, value in query.items():
+            at.query_params[name] = value
+        return at.run()
 
     return open_
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """The files the download buttons would hand out: file name -> the callable that makes them (not yet run)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    made: dict[str, object] = {}
+    real = MediaFileManager.add_deferred
+
+    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = data_callable
+        return real(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    return made
 
 
 @pytest.fixture(scope="module")
@@ -129,16 +152,56 @@ def _tab(at: AppTest, key: str, tab: str) -> AppTest:
     return at.run()
 
 
+def _chart_tables(at: AppTest) -> list:
+    """The tables that give a chart's numbers (:func:`app_pages.charts.show_chart`'s expanders)."""
+    return [d for e in at.expander if e.label.startswith(CHART_NUMBERS) for d in e.dataframe]
+
+
 def _frame(at: AppTest, column: str) -> pd.DataFrame:
-    """The first table on the page with ``column``."""
-    for df in at.dataframe:
+    """The first table on the page with ``column`` (not counting the numbers behind a chart)."""
+    behind = {id(d) for d in _chart_tables(at)}
+    tables = [d for d in at.dataframe if id(d) not in behind]
+    for df in tables:
         if column in df.value.columns:
             return df.value
-    raise AssertionError(f"no table with column {column!r}; tables: {[list(d.value.columns) for d in at.dataframe]}")
+    raise AssertionError(f"no table with column {column!r}; tables: {[list(d.value.columns) for d in tables]}")
+
+
+def _query(at: AppTest) -> dict[str, str]:
+    return {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+
+
+def _specs(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def _assert_charts_described(at: AppTest, where: str) -> list[str]:
+    """Every chart has a description that is also its caption, and its numbers in an expander; the descriptions."""
+    specs = _specs(at)
+    assert specs, where
+    captions = {_unescape(c.value) for c in at.caption}
+    described = [spec.get("description", "") for spec in specs]
+    for text in described:
+        assert len(text) > 40 and text.endswith("."), (where, text)
+        assert text in captions, (where, text)
+    numbers = [e for e in at.expander if e.label.startswith(CHART_NUMBERS)]
+    assert len(numbers) == len(specs), where
+    assert all(len(e.dataframe) == 1 and len(e.dataframe[0].value) >= 1 for e in numbers), where
+    return described
+
+
+def _pdf_text(pdf: bytes, tmp_path) -> str:
+    from tests.output.test_report import pdftotext
+
+    return pdftotext(pdf, tmp_path)
 
 
 def _unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text)
+
+
+#: A column name as the data has it: lower case with underscores (``pop_2020``), or one lower-case word (``z``).
+RAW_NAME = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)+$|^[a-z]+$")
 
 
 def _color_scales(at: AppTest) -> list[dict]:
@@ -275,9 +338,9 @@ def test_models_tab_reports_rows_and_odds_ratios(open_page, stops):
     dropped = _frame(at, "Reason")
     assert dropped["Rows"].sum() == flagged and dropped["Reason"].str.contains("age").any()
     ors = _frame(at, "Odds ratio")
-    black = ors[(ors["term"] == "driver_race") & (ors["level"] == "Black")].iloc[0]
+    black = ors[(ors["Term"] == "Driver race") & (ors["Level"] == "Black")].iloc[0]
     assert black["95% low"] < black["Odds ratio"] < black["95% high"]
-    assert "month" not in set(ors["term"])  # hidden by default
+    assert "Month" not in set(ors["Term"])  # hidden by default
     at.radio(key="dp_model_outcome").set_value("arrest").run()
     ors2 = _frame(at, "Odds ratio")
     assert not _problems(at)
@@ -299,7 +362,7 @@ def test_models_tab_says_how_the_model_was_fitted(open_page, stops):
     assert metrics["Stops used in the model"] == f"{len(central) - flagged:,}"
     assert metrics["Rows left out"] == f"{flagged:,}"
     ors = _frame(at, "Odds ratio")
-    old = ors[(ors["term"] == "age_band") & (ors["level"] == "65-100")].iloc[0]
+    old = ors[(ors["Term"] == "Driver age") & (ors["Level"] == "65-100")].iloc[0]
     assert old["Stops at level"] == 143 and old["Events"] == 0 and old["Interval"] == "profile penalised likelihood"
 
 
@@ -361,6 +424,76 @@ def test_groups_present_matches_pandas(stops):
         assert disparity.groups_present(stops, dim) == expected
     only = disparity.groups_present(stops, "driver_gender", filters=filters.StopFilter(driver_genders=("Female",)))
     assert only == ["Female"]
+
+
+def test_every_disparity_chart_has_a_text_alternative(open_page, stops):
+    at = open_page(DISPARITIES)
+    described = _assert_charts_described(at, "Rates and ratios")
+    # the citywide search-rate chart names the highest group's rate, as plain pandas computes it
+    known = stops[stops["searched"].notna()]
+    rate = known.groupby(known["driver_group"].astype(str), observed=True)["searched"].mean().astype(float)
+    top = rate.idxmax()
+    assert any(f"highest {top} {rate[top]:.1%} (95% interval" in d for d in described), described
+    assert any(d.startswith("Disparity ratios against White drivers") for d in described), described
+    for tab in DP_TABS[1:]:
+        _tab(at, "dp_tab", tab)
+        assert not _problems(at), tab
+        _assert_charts_described(at, tab)
+
+
+def test_disparity_tables_have_human_headings(open_page):
+    at = open_page(DISPARITIES)
+    for tab in DP_TABS:
+        _tab(at, "dp_tab", tab)
+        for table in at.dataframe:
+            raw = [c for c in table.value.columns if RAW_NAME.match(str(c))]
+            assert not raw, (tab, list(table.value.columns))
+    _tab(at, "dp_tab", "Models")
+    assert {"Term", "Level", "Reference level", "p-value"} <= set(_frame(at, "Odds ratio").columns)
+
+
+def test_division_report_picker_and_downloads(open_page, downloads, division_layer, stops, tmp_path):
+    at = open_page(DISPARITIES)
+    assert not _problems(at)
+    picker = at.selectbox(key="dp_division")
+    names = [str(n) for n in division_layer["division"]]
+    assert sorted(picker.options) == sorted(names) and picker.value == picker.options[0]
+    picker.set_value("North Division").run()
+    assert not _problems(at)
+    assert _query(at)["div"] == "North Division"
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Download the report (PDF)", "Download the report (HTML)"]
+    n = int((stops["division"] == "North Division").sum())
+    shown = next(m.value for m in at.markdown if m.value.startswith("**North Division:**"))
+    assert f"{n:,} traffic stops" in shown
+    assert "north-division-report.pdf" in downloads and "north-division-report.html" in downloads
+    pdf = downloads["north-division-report.pdf"]()
+    assert pdf.startswith(b"%PDF")
+    text = _pdf_text(pdf, tmp_path)
+    assert "North Division: traffic stops" in text and f"{n:,}" in text
+    assert "95% Wilson interval" in text and "Residential population is not the driving population" in text
+
+
+def test_division_report_counts_the_filtered_stops(open_page, downloads, stops, tmp_path):
+    at = open_page(DISPARITIES)
+    at.sidebar.multiselect(key="f_genders").set_value(["Female"]).run()
+    at.selectbox(key="dp_division").set_value("Eastway Division").run()
+    assert not _problems(at)
+    n = int(((stops["division"] == "Eastway Division") & (stops["driver_gender"] == "Female")).sum())
+    assert any(m.value.startswith("**Eastway Division:**") and f"{n:,} traffic" in m.value for m in at.markdown)
+    text = _pdf_text(downloads["eastway-division-report.pdf"](), tmp_path)
+    assert f"{n:,} in Eastway Division" in text and "Female" in text
+
+
+def test_a_division_link_restores_the_choice(open_page):
+    at = open_page(DISPARITIES, div="Steele Creek Division")
+    assert not _problems(at)
+    assert at.selectbox(key="dp_division").value == "Steele Creek Division"
+    assert not at.sidebar.multiselect(key="f_divisions").value  # the report's division is not a stop filter
+    bad = open_page(DISPARITIES, div="Gotham Division")
+    assert not _problems(bad)
+    assert any("div=Gotham Division is not available" in _unescape(c.value) for c in bad.caption)
+    assert bad.selectbox(key="dp_division").value == bad.selectbox(key="dp_division").options[0]
 
 
 # --------------------------------------------------------------------------- use of force
