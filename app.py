@@ -6,7 +6,7 @@ Run with ``make run`` (it fetches the data and the map assets first), or
 The sidebar starts collapsed on narrow screens (``initial_sidebar_state="auto"``) and
 :data:`PHONE_CSS` keeps the main content readable on a phone (390 px wide): less padding,
 smaller headings, tables and maps no wider than the screen. The print stylesheet
-(:func:`app_pages.report_section.print_css`) is added once, here, for every page.
+(:func:`app_pages.report_section.print_css`) is added once, here, for every page, after it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import streamlit as st
 
 import app_pages
-from app_pages import common, report_section, url_state
+from app_pages import common, url_state
 
 st.set_page_config(page_title="CMPD hot spots", layout="wide", initial_sidebar_state="auto")
 
@@ -32,7 +32,7 @@ PHONE_CSS = """
 }
 """
 
-st.html(f"<style>{PHONE_CSS}\n{report_section.print_css()}</style>")
+st.html(f"<style>{PHONE_CSS}</style>")
 
 PAGES = [
     st.Page(p.path, title=p.title, url_path=p.url_path, default=p.default, visibility=p.visibility)
@@ -44,6 +44,12 @@ url_state.keep_alive()  # choices made on other pages survive the switch
 try:
     common.sidebar_filters(applies=nav.url_path not in app_pages.UNFILTERED_PAGES)
 except Exception as exc:  # the data may be missing: say so instead of a traceback
-    st.error(f"The data could not be loaded: {exc}. Run `make run` (or `python -m geo fetch`) first.")
+    st.error(common.DATA_MISSING.format(exc=exc))
     st.stop()
-nav.run()
+try:
+    nav.run()
+finally:
+    # after the page: the report module imports reportlab (a second), needed only to print
+    from app_pages import report_section
+
+    st.html(f"<style>{report_section.print_css()}</style>")

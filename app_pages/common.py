@@ -1,26 +1,34 @@
 """Shared pieces of the Streamlit pages: cached data, the sidebar filters, error display.
 
 Pages only wire widgets to :mod:`geo` functions; everything computed lives in ``geo``.
+
+Importing this module is quick: geopandas and :mod:`geo.layers.build` (seconds to import) are
+imported by the functions that load data, and the sidebar's months and categories are computed
+once (:func:`_filter_options`), not on every run.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import pandas as pd
 import streamlit as st
 
 from app_pages import url_state
 from app_pages.url_state import Param
 from geo.caveats import CAVEATS
 from geo.errors import GeoDataError
-from geo.layers import build, catalog
 from geo.layers.filters import StopFilter
 from geo.settings import get_settings
 from geo.text import escape_md
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+#: Shown instead of the page when the stops cannot be loaded (``{exc}``: the error).
+DATA_MISSING = "The data could not be loaded: {exc}. Run `make run` (or `python -m geo fetch`) first."
 
 # --------------------------------------------------------------------------- errors
 
@@ -76,17 +84,23 @@ def text(value: object) -> str:
 @st.cache_data(show_spinner="Loading the stops ...")
 def stops() -> pd.DataFrame:
     """The clean stops frame (see :func:`geo.ingest.stops.load_stops`)."""
+    from geo.layers import build
+
     return build.stops(get_settings())
 
 
 @st.cache_data(show_spinner="Loading the layer ...", max_entries=32)
 def _layer(name: str, filters: StopFilter, key: str) -> gpd.GeoDataFrame:
     """One layer of the catalogue; ``key`` (:func:`geo.layers.catalog.cache_key`) changes with its input files."""
+    from geo.layers import catalog
+
     return catalog.get_layer(name, settings=get_settings(), filters=filters)
 
 
 def layer(name: str, filters: StopFilter | None = None) -> gpd.GeoDataFrame:
     """A layer of :data:`geo.layers.catalog.CATALOG`, cached per stop filter (ignored by layers it does not change)."""
+    from geo.layers import catalog
+
     s = get_settings()
     f = filters if filters is not None and catalog.layer_spec(name).stop_filters else StopFilter()
     return _layer(name, f, catalog.cache_key(name, settings=s, filters=f))
@@ -115,12 +129,16 @@ def incidents() -> gpd.GeoDataFrame:
 @st.cache_data(show_spinner="Loading the divisions ...")
 def division_base() -> gpd.GeoDataFrame:
     """Divisions with what does not depend on the stops (see :func:`geo.layers.build.division_base`)."""
+    from geo.layers import build
+
     return build.division_base(get_settings())
 
 
 @st.cache_data(show_spinner="Apportioning population to divisions ...")
 def division_population() -> pd.DataFrame:
     """2020 population by race per division (areal-weighted from NPAs)."""
+    from geo.layers import build
+
     return build.division_population(get_settings())[0]
 
 
@@ -133,15 +151,24 @@ def filtered_stops(filters: StopFilter) -> pd.DataFrame:
 @st.cache_data(show_spinner="Checking the data ...")
 def reports() -> list[dict[str, Any]]:
     """Every loader's row report, as dictionaries."""
+    from geo.layers import build
+
     return [r.to_dict() for r in build.reports(get_settings())]
 
 
 # --------------------------------------------------------------------------- filters
 
 
-def _filter_params(s: pd.DataFrame, months: list[str]) -> tuple[Param, ...]:
+@st.cache_data(show_spinner=False)
+def _filter_options() -> tuple[list[str], dict[str, list[str]]]:
+    """The months with stops ("YYYY-MM", sorted) and each filter's categories (computed once: they never change)."""
+    s = stops()
+    months = sorted(s["month"].dropna().dt.strftime("%Y-%m").unique())
+    return months, {k: list(s[c].cat.categories) for k, c in _FILTER_COLUMNS.items()}
+
+
+def _filter_params(months: list[str], cats: dict[str, list[str]]) -> tuple[Param, ...]:
     """The stop filters' URL parameters (left out of the URL while a filter is at its default)."""
-    cats = {k: list(s[c].cat.categories) for k, c in _FILTER_COLUMNS.items()}
     return (
         Param("f_period", "period", options=months, pair=True, omit=(months[0], months[-1]) if months else None),
         *(Param(k, name, options=cats[k], multi=True, omit=[]) for k, name in _FILTER_NAMES.items()),
@@ -165,9 +192,8 @@ def sidebar_filters(*, applies: bool = True) -> None:
     ``applies=False`` (a page that shows no stop figure) keeps the filters but says
     they do not change this page.
     """
-    s = stops()
-    months = sorted(s["month"].dropna().dt.strftime("%Y-%m").unique())
-    params = _filter_params(s, months)
+    months, cats = _filter_options()
+    params = _filter_params(months, cats)
     url_state.restore(params, keep=False)
     with st.sidebar:
         st.header("Stop filters")
@@ -182,10 +208,10 @@ def sidebar_filters(*, applies: bool = True) -> None:
                 key="f_period",
                 **url_state.default("f_period", (months[0], months[-1]), always=True),
             )
-        st.multiselect("Reason for stop", list(s["reason"].cat.categories), key="f_reasons", placeholder="All reasons")
-        st.multiselect("Driver gender", list(s["driver_gender"].cat.categories), key="f_genders", placeholder="All")
-        st.multiselect("Driver age band", list(s["age_band"].cat.categories), key="f_ages", placeholder="All ages")
-        st.multiselect("Division", list(s["division"].cat.categories), key="f_divisions", placeholder="All divisions")
+        st.multiselect("Reason for stop", cats["f_reasons"], key="f_reasons", placeholder="All reasons")
+        st.multiselect("Driver gender", cats["f_genders"], key="f_genders", placeholder="All")
+        st.multiselect("Driver age band", cats["f_ages"], key="f_ages", placeholder="All ages")
+        st.multiselect("Division", cats["f_divisions"], key="f_divisions", placeholder="All divisions")
         st.button("Reset the filters", key="f_reset", on_click=_reset_filters)
     url_state.store(params)
 
@@ -223,14 +249,33 @@ def describe_filters(filters: StopFilter) -> str:
 # --------------------------------------------------------------------------- maps
 
 
-def show_map(m: Any, *, key: str, height: int = 560, returned_objects: list[str] | None = None) -> dict:
+def show_map(
+    m: Any,
+    *,
+    key: str,
+    height: int = 560,
+    returned_objects: list[str] | None = None,
+    feature_group_to_add: Any = None,
+    render: bool = True,
+) -> dict:
     """Show a folium map; return only the objects the page asks for (none by default).
 
-    Returning no objects means panning and zooming never rerun the script.
+    Returning no objects means panning and zooming never rerun the script. ``feature_group_to_add``
+    (a ``folium.FeatureGroup``, e.g. :func:`geo.maps.overlays.selection_outline`) is drawn onto the map
+    the browser keeps, so changing it never reloads the map. ``render=False`` skips the whole-page render
+    that ``st_folium`` does not need for a map it renders itself.
     """
     from streamlit_folium import st_folium
 
-    out = st_folium(m, key=key, height=height, use_container_width=True, returned_objects=returned_objects or [])
+    out = st_folium(
+        m,
+        key=key,
+        height=height,
+        use_container_width=True,
+        returned_objects=returned_objects or [],
+        feature_group_to_add=feature_group_to_add,
+        render=render,
+    )
     return out or {}
 
 
@@ -243,6 +288,7 @@ def reference_layers() -> Any:
     :data:`geo.caveats.REFERENCE_LAYERS_2013` with them.
     """
     from geo.ingest.reference import load_reference_layers
+    from geo.layers import build
     from geo.maps.draw import MapReference
 
     s = get_settings()

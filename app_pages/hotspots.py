@@ -217,13 +217,8 @@ def page() -> None:
     with st.expander("What a hot spot means, and how sure we are", expanded=False):
         st.markdown(EXPLANATION)
     words_used_here(glossary.HOTSPOT_TERMS)
-    url_state.restore(PARAMS)
-    for bad in url_state.bad_values():
-        st.caption(f"The link's choice {common.text(bad)} is not available here; the default is shown instead.")
-    try:
+    with url_state.bound(PARAMS):
         _page_body()
-    finally:
-        url_state.store(PARAMS)
 
 
 def _page_body() -> None:
@@ -467,7 +462,8 @@ def _selection(view, m, name_col: str, name_alias: str, layer: str, map_key: str
     if st.session_state.get(sel_key) not in options:
         st.session_state.pop(sel_key, None)
     selected = st.session_state.get(sel_key)
-    out = _show_map(m, map_key, draw.selection_outline(view, [selected]) if selected is not None else None)
+    outline = draw.selection_outline(view, [selected]) if selected is not None else None
+    out = common.show_map(m, key=map_key, returned_objects=["last_active_drawing"], feature_group_to_add=outline)
     st.caption(REFERENCE_LAYERS_2013)
     if _take_click(view, sel_key, map_key, out):  # reported only now (no callback ran): draw again with its outline
         st.rerun()
@@ -497,21 +493,6 @@ def _take_click(view, sel_key: str, map_key: str, value: dict | None) -> bool:
         return False
     st.session_state[sel_key] = by_id[clicked]
     return True
-
-
-def _show_map(m, key: str, outline) -> dict:
-    """``common.show_map`` with the selected area's outline handed over as a feature group."""
-    from streamlit_folium import st_folium
-
-    out = st_folium(
-        m,
-        key=key,
-        height=560,
-        use_container_width=True,
-        returned_objects=["last_active_drawing"],
-        feature_group_to_add=outline,
-    )
-    return out or {}
 
 
 def _scatter(view, value_col: str, name_col: str, name_alias: str, g, selected) -> None:

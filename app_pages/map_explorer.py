@@ -36,13 +36,8 @@ NAME_LABELS = {"division": "Division", "npa": "NPA", "pop_2020": "Residents (202
 def page() -> None:
     """Draw the map explorer: a layer, a variable and a classification drive one choropleth and its table."""
     st.title("Map explorer")
-    url_state.restore(PARAMS)
-    for bad in url_state.bad_values():
-        st.caption(f"The link's choice {common.text(bad)} is not available here; the default is shown instead.")
-    try:
+    with url_state.bound(PARAMS):
         _page_body()
-    finally:
-        url_state.store(PARAMS)
 
 
 def _variable(key: str, variables: list[Variable]) -> Variable:

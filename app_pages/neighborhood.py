@@ -24,9 +24,6 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from branca.element import MacroElement
-from folium.template import Template
-from streamlit_folium import st_folium
 
 from app_pages import common, report_section, url_state
 from app_pages.url_state import Param
@@ -35,7 +32,7 @@ from geo.caveats import NPA_NOT_NEIGHBORHOOD, REFERENCE_LAYERS_2013
 from geo.layers import catalog
 from geo.layers.filters import StopFilter
 from geo.layers.places import PlaceIndex, PlaceMatch, build_place_index
-from geo.maps import draw, palettes
+from geo.maps import draw, overlays, palettes
 from geo.maps.geometry import simplify_for_display
 from geo.output.narrative import neighborhood_card
 from geo.output.report_build import neighborhood_report
@@ -56,13 +53,7 @@ SEARCH_HELP = (
 #: Plain names of the place kinds (the others are shown as they are, capitalised).
 KIND_NAMES = {"npa": "NPA", "zip": "ZIP code"}
 #: The outline of every NPA of the match (dashed); the chosen NPA is outlined as every page outlines a selection.
-MATCH_STYLE = {
-    "color": palettes.SELECTED_OUTLINE_COLOR,
-    "weight": 2.5,
-    "opacity": 0.9,
-    "dashArray": "6 4",
-    "fill": False,
-}
+MATCH_STYLE = overlays.DASHED_OUTLINE_STYLE
 MAP_KEY = "nb_map"
 
 
@@ -254,59 +245,17 @@ def _npa_picker(ids: list[int], match: PlaceMatch | None) -> int:
 # --------------------------------------------------------------------------- map and card
 
 
-class _FitOnce(MacroElement):
-    """Zoom the live map to ``bounds`` once per ``key`` (a new search), not again when the layer is redrawn.
-
-    It travels in the feature group that streamlit-folium adds to the map it keeps (``window.map``), so a
-    click or a pick from the list, which redraws that group, leaves the view where the user put it.
-    ``bounds=None`` forgets the last search (the same search typed again zooms again).
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function (map) {
-            if (!map) { return; }
-            {% if this.bounds is none %}
-            map._nbFitKey = null;
-            {% else %}
-            if (map._nbFitKey !== {{ this.key|tojson }}) {
-                map._nbFitKey = {{ this.key|tojson }};
-                map.fitBounds({{ this.bounds|tojson }}, {padding: [12, 12], maxZoom: 15});
-            }
-            {% endif %}
-        })(window.map);
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, bounds: list[list[float]] | None, key: str = "") -> None:
-        super().__init__()
-        self._name = "FitOnce"
-        self.bounds = bounds
-        self.key = key
-
-
-def _outline(frame: gpd.GeoDataFrame, style: dict[str, Any], css_class: str) -> folium.GeoJson:
-    """Outlines of some NPAs (no text, not clickable: a click goes through to the NPA below)."""
-    data = frame[[frame.geometry.name]].__geo_interface__
-    return folium.GeoJson(
-        data, style_function=lambda _f: dict(style), interactive=False, control=False, class_name=css_class
-    )
-
-
 def _highlight(match: PlaceMatch | None, chosen: int, query: str) -> folium.FeatureGroup:
     """The match's NPAs (dashed) and the zoom to them, the chosen NPA (solid): drawn onto the live map."""
     shapes = _display_npas(_version())
     group = folium.FeatureGroup(name="Search results", control=False)
     ids = [n for n in match.npa_ids if n in shapes.index] if match is not None else []
     if match is not None and ids:
-        _outline(shapes.loc[ids], MATCH_STYLE, "nb-match").add_to(group)
-        minx, miny, maxx, maxy = (float(v) for v in shapes.loc[ids].total_bounds)
+        overlays.dashed_outline(shapes.loc[ids], class_name="nb-match", style=MATCH_STYLE).add_to(group)
         search = hashlib.sha256(f"{query}|{match.place.key}".encode()).hexdigest()[:16]  # no typed text in the script
-        _FitOnce([[miny, minx], [maxy, maxx]], key=search).add_to(group)
+        overlays.fit_once(shapes.loc[ids], key=search).add_to(group)
     else:
-        _FitOnce(None).add_to(group)
+        overlays.fit_once(None).add_to(group)
     if chosen in shapes.index:
         draw.selection_outline(shapes, [chosen], name="Chosen NPA").add_to(group)
     return group
@@ -314,11 +263,10 @@ def _highlight(match: PlaceMatch | None, chosen: int, query: str) -> folium.Feat
 
 def _map(year: int, match: PlaceMatch | None, chosen: int, query: str) -> None:
     """The map: the same base every run (never redrawn), with the search results drawn onto it."""
-    st_folium(
+    common.show_map(
         hotspot_map(year),
         key=MAP_KEY,
         height=520,
-        use_container_width=True,
         returned_objects=["last_active_drawing", "last_object_clicked"],
         feature_group_to_add=_highlight(match, chosen, query),
         render=False,  # st_folium renders the map itself once more; the first, whole-page render is not needed
@@ -421,20 +369,16 @@ def _view() -> None:
     ids = sorted(int(n) for n in npa["npa"])
     year = latest_year(npa)
     params = _params(ids)
-    url_state.restore(params)
-    with st.container():
-        for bad in url_state.bad_values():
-            st.caption(f"The link's choice {common.text(bad)} is not available here; the default is shown instead.")
-    st.session_state.setdefault(
-        "_nb_seen", (str(st.session_state.get("nb_q") or "").strip(), st.session_state.get("nb_match"))
-    )
-    _take_click(ids)
-    find, pick = st.columns([3, 2], vertical_alignment="top")
-    with find:
-        match, query = _search()
-    with pick:
-        chosen = _npa_picker(ids, match)
-    url_state.store(params)
+    with url_state.bound(params, boxed=True):
+        st.session_state.setdefault(
+            "_nb_seen", (str(st.session_state.get("nb_q") or "").strip(), st.session_state.get("nb_match"))
+        )
+        _take_click(ids)
+        find, pick = st.columns([3, 2], vertical_alignment="top")
+        with find:
+            match, query = _search()
+        with pick:
+            chosen = _npa_picker(ids, match)
     hs = hotspots(year)
     left, right = st.columns([3, 2])
     with left:

@@ -11,6 +11,7 @@ allowed options or a type) and calls :func:`restore` before its widgets and
 - :func:`store` writes the current choices back to ``st.query_params``.
 - :func:`default` gives a widget its default only when the URL (or an earlier visit)
   has not set its state, so Streamlit never sees both.
+- :func:`bound` does the three around a page's widgets: restore, a caption per bad value, store.
 - :func:`keep_alive`, called by ``app.py`` before each page, keeps every bound choice
   when the user switches pages (Streamlit otherwise forgets the widgets of a page not
   shown).
@@ -18,14 +19,19 @@ allowed options or a type) and calls :func:`restore` before its widgets and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
-__all__ = ["Param", "restore", "store", "default", "keep_alive", "bad_values"]
+from geo.text import escape_md
 
+__all__ = ["Param", "restore", "store", "default", "keep_alive", "bad_values", "bound", "BAD_VALUE_TEXT"]
+
+#: The caption shown for a link's value that is not allowed (``{bad}``: "name=value", escaped).
+BAD_VALUE_TEXT = "The link's choice {bad} is not available here; the default is shown instead."
 _LAST = "_url_last"
 _BAD = "_url_bad"
 _PENDING = "_url_pending"
@@ -167,3 +173,26 @@ def keep_alive() -> None:
 def bad_values() -> list[str]:
     """URL values that were not allowed (shown once by the page, then forgotten)."""
     return st.session_state.pop(_BAD, [])
+
+
+@contextlib.contextmanager
+def bound(params: Sequence[Param], *, keep: bool = True, boxed: bool = False) -> Iterator[None]:
+    """Around a page's widgets: :func:`restore` the URL's values, caption each bad one, :func:`store` after.
+
+    The choices are stored even when the body raises (the address keeps what was chosen).
+    ``boxed=True`` puts the captions in a container drawn every run, so the page's layout is the
+    same with or without them (a map below then stays the map the browser has drawn).
+
+    Examples
+    --------
+    >>> with url_state.bound(PARAMS):  # doctest: +SKIP
+    ...     draw_the_widgets()
+    """
+    restore(params, keep=keep)
+    with st.container() if boxed else contextlib.nullcontext():
+        for bad in bad_values():
+            st.caption(BAD_VALUE_TEXT.format(bad=escape_md(bad)))
+    try:
+        yield
+    finally:
+        store(params)

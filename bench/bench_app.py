@@ -1,5 +1,7 @@
 """The app as a person meets it, timed in headless Chromium with no internet.
 
+- server start to the landing page's heading, search box, headline figure and map (medians of
+  ``--landing-runs`` fresh servers; target: heading <= 4 s);
 - server start (process launch, as `make run` does it: tools/serve.py) to the first painted
   map on the Map explorer;
 - a widget change (number of classes, then the layer) to the repainted map: median;
@@ -8,7 +10,7 @@
 
 Targets: first map <= 5 s, repaint <= 1 s median, NPA map HTML <= 500 KB.
 
-Run: .venv/bin/python bench/bench_app.py   (needs `make setup` and Debian's chromium)
+Run: .venv/bin/python bench/bench_app.py [--landing-runs N] [--landing-only]   (needs `make setup` and Debian's chromium)
 """
 
 from __future__ import annotations
@@ -65,11 +67,9 @@ def _wait_change(page, before: str, timeout: float = 30) -> None:
     raise RuntimeError(f"map did not repaint (legend before {before!r}, now {now!r})")
 
 
-def main() -> None:
-    from playwright.sync_api import sync_playwright
-
+def _serve() -> tuple[subprocess.Popen[bytes], str, float]:
+    """Start the app as `make run` does (tools/serve.py); the process, its base URL and when it was started."""
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     t0 = time.monotonic()
     proc = subprocess.Popen(
@@ -77,6 +77,61 @@ def main() -> None:
          "--server.headless", "true", "--server.enableStaticServing", "true"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
+    return proc, f"http://127.0.0.1:{port}", t0
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, 15)
+    proc.wait(timeout=10)
+
+
+def landing(runs: int) -> dict[str, float]:
+    """Seconds from server start to each part of the landing page, the median of ``runs`` fresh servers."""
+    from playwright.sync_api import sync_playwright
+
+    seen: dict[str, list[float]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for _ in range(runs):
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort())
+            proc, base, t0 = _serve()
+            try:
+                _wait_health(base)
+                marks = {"healthy": time.monotonic() - t0}
+                page.goto(f"{base}/")
+                page.get_by_role("heading", name="CMPD hot spots: overview").wait_for(timeout=90_000)
+                marks["heading"] = time.monotonic() - t0
+                page.get_by_role("textbox", name="Find a place").wait_for(timeout=90_000)
+                marks["search_box"] = time.monotonic() - t0
+                page.locator('[data-testid="stMetricValue"]').filter(has_text="×").first.wait_for(timeout=90_000)
+                marks["headline_figure"] = time.monotonic() - t0
+                wait_for_map(page, min_paths=459, timeout=90)
+                marks["map"] = time.monotonic() - t0
+            finally:
+                _stop(proc)
+                page.close()
+            print("  landing run: " + ", ".join(f"{k} {v:.2f} s" for k, v in marks.items()))
+            for k, v in marks.items():
+                seen.setdefault(k, []).append(v)
+        browser.close()
+    medians = {k: statistics.median(v) for k, v in seen.items()}
+    print(
+        f"landing page, median of {runs} server starts: "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in medians.items())
+        + " (target: heading <= 4 s)"
+    )
+    return medians
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    runs = int(sys.argv[sys.argv.index("--landing-runs") + 1]) if "--landing-runs" in sys.argv else 3
+    landing(runs)
+    if "--landing-only" in sys.argv:
+        return
+    proc, base, t0 = _serve()
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -128,8 +183,7 @@ def main() -> None:
                 print("hot spots page: no map (page not present yet)")
             browser.close()
     finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=10)
+        _stop(proc)
 
     from geo.layers import build
     from geo.maps import assets, draw

@@ -4,7 +4,9 @@
 once and gives every later map a copy of the drawn elements: drawing them takes about a
 second (merging and simplifying 3,400 road segments, placing their labels), copying about a
 millisecond, so a page that reruns on every click does not pay for it each time.
-:func:`selection_outline` outlines chosen areas so that they stand out on any fill.
+:func:`selection_outline` outlines chosen areas so that they stand out on any fill;
+:func:`dashed_outline` outlines a group of areas (a search's matches) more lightly, and
+:func:`fit_once` zooms a live map to them once per search.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ import copy
 import json
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import folium
 import geopandas as gpd
+from branca.element import MacroElement
+from folium.template import Template
 
 from geo.errors import quote_values
 from geo.ingest.reference import ReferenceLayers
@@ -23,7 +28,24 @@ from geo.maps.geometry import simplify_for_display
 from geo.maps.palettes import SELECTED_CASING_COLOR, SELECTED_OUTLINE_COLOR
 from geo.maps.reference import DEFAULT_SHOW, add_reference_layers
 
-__all__ = ["MapReference", "as_reference", "selection_outline"]
+__all__ = [
+    "MapReference",
+    "as_reference",
+    "selection_outline",
+    "dashed_outline",
+    "DASHED_OUTLINE_STYLE",
+    "FitOnce",
+    "fit_once",
+]
+
+#: The outline of a group of areas (e.g. every NPA a search matched): dashed, no fill, under a selection's.
+DASHED_OUTLINE_STYLE: dict[str, Any] = {
+    "color": SELECTED_OUTLINE_COLOR,
+    "weight": 2.5,
+    "opacity": 0.9,
+    "dashArray": "6 4",
+    "fill": False,
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,3 +134,68 @@ def selection_outline(
                 control=False,
             ).add_to(group)
     return group
+
+
+def dashed_outline(
+    gdf: gpd.GeoDataFrame, *, class_name: str = "", style: dict[str, Any] | None = None
+) -> folium.GeoJson:
+    """Outlines of the rows of ``gdf`` (EPSG:4326), dashed: no text, not clickable (a click goes to the area below).
+
+    ``class_name`` is set on each path (a page or a test finds them by it); ``style`` replaces
+    :data:`DASHED_OUTLINE_STYLE`.
+    """
+    shown = dict(DASHED_OUTLINE_STYLE if style is None else style)
+    data = gdf[[gdf.geometry.name]].__geo_interface__
+    return folium.GeoJson(
+        data, style_function=lambda _f: dict(shown), interactive=False, control=False, class_name=class_name
+    )
+
+
+class FitOnce(MacroElement):
+    """Zoom the live map to ``bounds`` once per ``key`` (a new search), not again when its layer is redrawn.
+
+    It is meant for the feature group that streamlit-folium adds to the map it keeps (``window.map``):
+    a click or a pick from a list, which redraws that group, leaves the view where the user put it.
+    ``bounds=None`` forgets the last key (the same search typed again zooms again).
+
+    Parameters
+    ----------
+    bounds
+        ``[[south, west], [north, east]]`` in degrees, or None.
+    key
+        What identifies the zoom: the same key is not zoomed to twice in a row. It is written into
+        the script as JSON: pass a digest, not text a user typed.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            if (!map) { return; }
+            {% if this.bounds is none %}
+            map._fitOnceKey = null;
+            {% else %}
+            if (map._fitOnceKey !== {{ this.key|tojson }}) {
+                map._fitOnceKey = {{ this.key|tojson }};
+                map.fitBounds({{ this.bounds|tojson }}, {padding: [12, 12], maxZoom: {{ this.max_zoom|tojson }}});
+            }
+            {% endif %}
+        })(window.map);
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]] | None, key: str = "", *, max_zoom: int = 15) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca's MacroElement.__init__ has no annotations
+        self._name = "FitOnce"
+        self.bounds = bounds
+        self.key = key
+        self.max_zoom = int(max_zoom)
+
+
+def fit_once(gdf: gpd.GeoDataFrame | None, key: str = "", *, max_zoom: int = 15) -> FitOnce:
+    """A :class:`FitOnce` to the total bounds of ``gdf`` (EPSG:4326); ``gdf=None`` or empty forgets the last key."""
+    if gdf is None or gdf.empty:
+        return FitOnce(None)
+    minx, miny, maxx, maxy = (float(v) for v in gdf.total_bounds)
+    return FitOnce([[miny, minx], [maxy, maxx]], key=key, max_zoom=max_zoom)

@@ -98,3 +98,31 @@ def test_neighborhood_card_follows_the_list(app):
     assert app.subheader[0].value == "Neighborhood profile area 30" != first
     text = " ".join(m.value for m in app.markdown)
     assert "Residents (2020)" in text and "Hot spot" in text and "Westover Division" in text
+
+
+def _bound_page() -> None:
+    """A page with two choices bound to the URL (run by AppTest from its source)."""
+    import streamlit as st
+
+    from app_pages import url_state
+    from app_pages.url_state import Param
+
+    params = (Param("t_colour", "colour", options=["red", "green", "blue"]), Param("t_n", "n", options=[1, 2, 3]))
+    with url_state.bound(params):
+        st.selectbox("Colour", ["red", "green", "blue"], key="t_colour")
+        st.selectbox("N", [1, 2, 3], key="t_n")
+
+
+def test_bound_captions_a_bad_link_value_and_restores_a_good_one():
+    at = AppTest.from_function(_bound_page, default_timeout=30)
+    at.query_params["colour"] = "mauve"
+    at.query_params["n"] = "3"
+    at.run()
+    assert not _problems(at)
+    captions = [c.value for c in at.caption]
+    assert captions == ["The link's choice colour=mauve is not available here; the default is shown instead."]
+    assert at.selectbox(key="t_n").value == 3  # the good value restored
+    assert at.selectbox(key="t_colour").value == "red"  # the bad one fell back to the default
+    at.selectbox(key="t_colour").set_value("blue").run()
+    assert at.query_params["colour"] in ("blue", ["blue"])  # stored after the widgets
+    assert [c.value for c in at.caption] == []  # the note is shown once

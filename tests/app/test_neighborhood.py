@@ -139,7 +139,7 @@ def test_the_list_shows_names_and_the_card_says_what_an_npa_is(open_page, index)
     at.text_input(key="nb_q").input("").run()
     assert at.selectbox(key="nb_npa").value == 378 and len(at.selectbox(key="nb_npa").options) == 459
     group = _map_args(at)["feature_group"]
-    assert "nb-match" not in group and "map._nbFitKey = null" in group  # the same search again zooms again
+    assert "nb-match" not in group and "map._fitOnceKey = null" in group  # the same search again zooms again
 
 
 def test_a_new_search_keeps_the_chosen_npa_when_the_place_covers_it(open_page, index):

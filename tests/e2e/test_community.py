@@ -23,28 +23,25 @@ import pytest
 from geo.ingest.reference import load_landmarks
 from geo.layers import build
 from geo.layers.places import build_place_index
-from geo.settings import PROJECT_ROOT
-from tests.helpers.browser import ARTIFACTS, new_offline_page, run_streamlit, screenshot, wait_for_map
+from tests.helpers.browser import (
+    APP,
+    ARTIFACTS,
+    PHONE,
+    app_env,
+    no_problems,
+    page_in,
+    run_streamlit,
+    screenshot,
+    wait_for_map,
+)
 
 pytestmark = pytest.mark.browser
 
-APP = PROJECT_ROOT / "app.py"
-PHONE = {"width": 390, "height": 844}
 TIMINGS = ARTIFACTS / "community-timings.json"
 #: The map's view, as plain numbers: [south, west, north, east].
 BOUNDS_JS = "() => { const b = window.map.getBounds(); return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]; }"
 #: The chosen NPA's outline: a black line 3 px wide over a white casing (geo.maps.overlays.selection_outline).
 CHOSEN = 'path[stroke="#000000"][stroke-width="3"]'
-
-
-def _env(settings) -> dict[str, str]:
-    return {"CMPD_DATA_DIR": str(settings.data_dir), "CMPD_CACHE_DIR": str(settings.cache_dir)}
-
-
-@pytest.fixture(scope="module")
-def app_url(settings):
-    with run_streamlit(APP, env=_env(settings)) as base:
-        yield base
 
 
 @pytest.fixture(scope="module")
@@ -73,22 +70,6 @@ def timings():
         ARTIFACTS.mkdir(exist_ok=True)
         old = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
         TIMINGS.write_text(json.dumps({**old, **record}, indent=2) + "\n")
-
-
-@pytest.fixture
-def page(browser):
-    p = new_offline_page(browser, viewport={"width": 1400, "height": 1000})
-    try:
-        yield p
-    finally:
-        p.context.close()
-
-
-def _no_problems(page) -> None:
-    assert page.locator('[data-testid="stException"]').count() == 0
-    assert "Traceback" not in page.inner_text("body")
-    assert page.blocked == [], page.blocked[:5]
-    assert page.dialogs == []
 
 
 def _card(page, npa_id: int):
@@ -165,7 +146,7 @@ def test_each_search_outlines_zooms_and_shows_the_card(app_url, page, index, sch
         assert frame.locator(CHOSEN).count() == 1, query
         assert frame.evaluate("() => window.__sameMap === true"), "the search loaded a new map"
         screenshot(page, f"community-search-{best.kind.replace(' ', '-')}")
-    _no_problems(page)
+    no_problems(page)
     timings["search_to_outlined_map_s"] = waited
 
 
@@ -192,7 +173,7 @@ def test_a_click_on_the_map_chooses_an_npa_and_keeps_the_view(app_url, page, ind
     )  # the solid outline moved to the NPA clicked
     assert frame.evaluate(BOUNDS_JS) == view  # the view stays where it was
     assert page.get_by_role("textbox", name="Find a place").input_value() == "28205"
-    _no_problems(page)
+    no_problems(page)
 
 
 def test_a_copied_link_reopens_the_same_view_in_a_new_context(app_url, browser, page, index):
@@ -207,8 +188,7 @@ def test_a_copied_link_reopens_the_same_view_in_a_new_context(app_url, browser, 
     page.wait_for_function(f"() => window.location.search.includes('npa={ids[2]}')", timeout=30_000)
     url = page.url
     assert "q=28205" in url and "gender=Female" in url
-    other = new_offline_page(browser, viewport={"width": 1400, "height": 1000})
-    try:
+    with page_in(browser) as other:
         other.goto(url)
         _card(other, ids[2]).wait_for(timeout=90_000)
         frame = wait_for_map(other, min_paths=459, timeout=90)
@@ -216,9 +196,7 @@ def test_a_copied_link_reopens_the_same_view_in_a_new_context(app_url, browser, 
         assert other.get_by_role("textbox", name="Find a place").input_value() == "28205"
         assert other.locator('[data-testid="stSidebar"]').get_by_text("Female", exact=True).count() >= 1
         screenshot(other, "community-link-reopened")
-        _no_problems(other)
-    finally:
-        other.context.close()
+        no_problems(other)
 
 
 def test_the_landing_search_opens_the_neighborhood_page(app_url, page):
@@ -234,7 +212,7 @@ def test_the_landing_search_opens_the_neighborhood_page(app_url, page):
     _card(page, 378).wait_for(timeout=60_000)
     assert "/neighborhood" in page.url and "npa=378" in page.url
     _outlined(wait_for_map(page, min_paths=459, timeout=90), 1)
-    _no_problems(page)
+    no_problems(page)
 
 
 @pytest.mark.parametrize("path", ["", "overview"])
@@ -245,37 +223,30 @@ def test_the_landing_page_answers_at_both_addresses(app_url, page, path):
     assert "page not found" not in page.inner_text("body").lower()
     assert urlsplit(page.url).path == f"/{path}"  # not sent elsewhere
     screenshot(page, f"community-landing-{path or 'root'}")
-    _no_problems(page)
+    no_problems(page)
 
 
 @pytest.mark.parametrize("path", ["", "neighborhood"])
-def test_on_a_phone_the_main_content_is_in_view(app_url, browser, path):
-    phone = new_offline_page(browser, viewport=PHONE)
-    try:
-        phone.goto(f"{app_url}/{path}")
-        heading = phone.locator('[data-testid="stMain"] h1').first
-        heading.wait_for(timeout=90_000)
-        box = heading.bounding_box()
-        assert box and box["x"] >= 0 and box["y"] >= 0
-        assert box["x"] + box["width"] <= PHONE["width"] and box["y"] + box["height"] <= PHONE["height"]
-        x, y = box["x"] + min(box["width"], 80) / 2, box["y"] + box["height"] / 2
-        on_top = phone.evaluate(
-            f"() => document.elementFromPoint({x}, {y})?.closest('[data-testid=\"stMain\"]') !== null"
-        )
-        assert on_top, "something (the sidebar?) covers the page's heading"
-        phone.get_by_role("textbox", name="Find a place").wait_for(timeout=60_000)
-        screenshot(phone, f"community-phone-{path or 'landing'}")
-        _no_problems(phone)
-    finally:
-        phone.context.close()
+def test_on_a_phone_the_main_content_is_in_view(app_url, phone, path):
+    phone.goto(f"{app_url}/{path}")
+    heading = phone.locator('[data-testid="stMain"] h1').first
+    heading.wait_for(timeout=90_000)
+    box = heading.bounding_box()
+    assert box and box["x"] >= 0 and box["y"] >= 0
+    assert box["x"] + box["width"] <= PHONE["width"] and box["y"] + box["height"] <= PHONE["height"]
+    x, y = box["x"] + min(box["width"], 80) / 2, box["y"] + box["height"] / 2
+    on_top = phone.evaluate(f"() => document.elementFromPoint({x}, {y})?.closest('[data-testid=\"stMain\"]') !== null")
+    assert on_top, "something (the sidebar?) covers the page's heading"
+    phone.get_by_role("textbox", name="Find a place").wait_for(timeout=60_000)
+    screenshot(phone, f"community-phone-{path or 'landing'}")
+    no_problems(phone)
 
 
 def test_first_paint_after_the_server_starts(settings, browser, timings):
     """The landing page's heading, search box, headline figure and map, timed from the server's start."""
-    page = new_offline_page(browser)
-    try:
+    with page_in(browser, {"width": 1100, "height": 900}) as page:
         started = time.monotonic()
-        with run_streamlit(APP, env=_env(settings)) as base:
+        with run_streamlit(APP, env=app_env(settings)) as base:
             healthy = time.monotonic()
             page.goto(f"{base}/")
             page.get_by_role("heading", name="CMPD hot spots: overview").wait_for(timeout=90_000)
@@ -294,5 +265,3 @@ def test_first_paint_after_the_server_starts(settings, browser, timings):
             "map_drawn": round(drawn - started, 3),
         }
         assert started < healthy < heading <= search
-    finally:
-        page.context.close()

@@ -14,12 +14,9 @@ import time
 import pytest
 
 import app_pages
-from geo.settings import PROJECT_ROOT
-from tests.helpers.browser import new_offline_page, run_streamlit, screenshot, wait_for_map
+from tests.helpers.browser import APP, no_exception_shown, run_streamlit, screenshot, wait_for_map
 
 pytestmark = pytest.mark.browser
-
-APP = PROJECT_ROOT / "app.py"
 
 #: url path -> (heading text, minimum polygons drawn on the page's first map, or 0 for no map)
 PAGES = {
@@ -41,39 +38,13 @@ def test_every_page_is_visited():
     assert set(PAGES) == {p.url_path for p in app_pages.PAGES}
 
 
-@pytest.fixture(scope="module")
-def app_url(settings):
-    env = {"CMPD_DATA_DIR": str(settings.data_dir), "CMPD_CACHE_DIR": str(settings.cache_dir)}
-    with run_streamlit(APP, env=env) as base:
-        yield base
-
-
-@pytest.fixture
-def page(browser):
-    p = new_offline_page(browser, viewport={"width": 1400, "height": 1000})
-    try:
-        yield p
-    finally:
-        p.context.close()
-
-
-def map_frame(page, *, min_paths: int, timeout: float = 60):
-    """The folium component frame once it has drawn ``min_paths`` Leaflet paths."""
-    return wait_for_map(page, min_paths=min_paths, timeout=timeout)
-
-
-def no_exception_shown(page) -> None:
-    assert page.locator('[data-testid="stException"]').count() == 0
-    assert "Traceback" not in page.inner_text("body")
-
-
 @pytest.mark.parametrize("path", list(PAGES))
 def test_page_renders_offline(app_url, page, path):
     heading, min_paths = PAGES[path]
     page.goto(f"{app_url}/{path}")
     page.get_by_role("heading").filter(has_text=heading).first.wait_for(timeout=60_000)
     if min_paths:
-        frame = map_frame(page, min_paths=min_paths)
+        frame = wait_for_map(page, min_paths=min_paths)
         assert frame.locator(".cmpd-legend").count() == 1
         assert frame.locator(".cmpd-legend").inner_text().strip()
     page.wait_for_timeout(300)
@@ -84,7 +55,7 @@ def test_page_renders_offline(app_url, page, path):
 
 def test_clicking_a_neighborhood_selects_it(app_url, page):
     page.goto(f"{app_url}/neighborhood")
-    frame = map_frame(page, min_paths=459)
+    frame = wait_for_map(page, min_paths=459)
     first = page.get_by_role("heading").filter(has_text="Neighborhood profile area").first.inner_text()
     # click the polygon of a different NPA: pick one near the centre of the map
     paths = frame.locator("path.leaflet-interactive")
@@ -123,10 +94,10 @@ def test_download_divisions_geojson(app_url, page, tmp_path):
 
 def test_map_widget_change_repaints(app_url, page):
     page.goto(f"{app_url}/map")
-    frame = map_frame(page, min_paths=14)
+    frame = wait_for_map(page, min_paths=14)
     before = frame.locator(".cmpd-legend").inner_text()
     page.get_by_text("Neighborhoods (NPA)").click()
-    frame = map_frame(page, min_paths=400)
+    frame = wait_for_map(page, min_paths=400)
     assert frame.locator(".cmpd-legend").inner_text() != before
     no_exception_shown(page)
 
@@ -151,7 +122,7 @@ def hostile_data(settings, tmp_path_factory):
 
 def test_hostile_text_never_runs(hostile_data, page):
     data, cache = hostile_data
-    env = {"CMPD_DATA_DIR": str(data), "CMPD_CACHE_DIR": str(cache)}
+    env = {"CMPD_DATA_DIR": str(data), "CMPD_CACHE_DIR": str(cache)}  # the hostile copy, not the tests' data
     page.add_init_script("window.__xss = 0;")
     with run_streamlit(APP, env=env) as base:
         for path in ("use-of-force", "export"):
@@ -159,7 +130,7 @@ def test_hostile_text_never_runs(hostile_data, page):
             page.wait_for_timeout(500)
             page.get_by_role("heading").first.wait_for(timeout=60_000)
             try:
-                frame = map_frame(page, min_paths=1, timeout=20)
+                frame = wait_for_map(page, min_paths=1, timeout=20)
             except AssertionError:
                 frame = None
             if frame is not None:

@@ -10,38 +10,9 @@ from __future__ import annotations
 import pytest
 
 from geo.maps.legend import MAX_SHARE
-from geo.settings import PROJECT_ROOT
-from tests.helpers.browser import new_offline_page, run_streamlit, screenshot, wait_for_map
+from tests.helpers.browser import PHONE, offline, page_in, screenshot, wait_for_map
 
 pytestmark = pytest.mark.browser
-
-APP = PROJECT_ROOT / "app.py"
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def app_url(settings):
-    env = {"CMPD_DATA_DIR": str(settings.data_dir), "CMPD_CACHE_DIR": str(settings.cache_dir)}
-    with run_streamlit(APP, env=env) as base:
-        yield base
-
-
-@pytest.fixture
-def page(browser):
-    p = new_offline_page(browser, viewport={"width": 1400, "height": 1000})
-    try:
-        yield p
-    finally:
-        p.context.close()
-
-
-@pytest.fixture
-def phone(browser):
-    p = new_offline_page(browser, viewport=PHONE)
-    try:
-        yield p
-    finally:
-        p.context.close()
 
 
 def _box(locator) -> dict:
@@ -59,11 +30,6 @@ def _inside(inner: dict, outer: dict, slack: float = 0.5) -> bool:
     )
 
 
-def _offline(page) -> None:
-    assert page.blocked == [], page.blocked[:5]  # nothing asked the internet: no tiles, no CDN
-    assert page.dialogs == []
-
-
 # --------------------------------------------------------------------------- reference layers
 
 
@@ -79,7 +45,7 @@ def test_road_names_show_at_street_zoom_with_no_internet(app_url, page):
     label.wait_for(state="visible")
     assert _inside(_box(label), _box(frame.locator(".leaflet-container")))
     screenshot(page, "ux-road-names-street-zoom")
-    _offline(page)
+    offline(page)
 
 
 # --------------------------------------------------------------------------- legend
@@ -93,8 +59,7 @@ def _legend_share(frame) -> float:
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
 @pytest.mark.parametrize(("path", "min_paths"), [("map", 14), ("emerging", 459), ("use-of-force", 70)])
 def test_legend_never_covers_more_than_a_quarter_of_the_map(app_url, browser, path, min_paths, viewport):
-    p = new_offline_page(browser, viewport=viewport or {"width": 1400, "height": 1000})
-    try:
+    with page_in(browser, viewport) as p:
         p.goto(f"{app_url}/{path}")
         frame = wait_for_map(p, min_paths=min_paths, timeout=90)
         frame.locator(".cmpd-legend").wait_for(state="visible")
@@ -109,9 +74,7 @@ def test_legend_never_covers_more_than_a_quarter_of_the_map(app_url, browser, pa
         body = frame.locator(".cmpd-legend-body")
         assert body.evaluate("b => b.scrollWidth <= b.clientWidth + 1")
         screenshot(p, f"ux-legend-{path}-{'phone' if viewport else 'desktop'}")
-        _offline(p)
-    finally:
-        p.context.close()
+        offline(p)
 
 
 def test_long_legend_labels_wrap_instead_of_being_cut_off(app_url, page):
@@ -124,7 +87,7 @@ def test_long_legend_labels_wrap_instead_of_being_cut_off(app_url, page):
     assert text.evaluate("t => t.scrollWidth <= t.clientWidth + 1")  # nothing hidden to the right
     assert _inside(_box(text), _box(frame.locator(".cmpd-legend")))
     assert _box(text)["height"] > 20  # on two lines or more: it wrapped
-    _offline(page)
+    offline(page)
 
 
 def test_the_legend_hides_and_shows_from_the_keyboard(app_url, page):
@@ -139,7 +102,7 @@ def test_the_legend_hides_and_shows_from_the_keyboard(app_url, page):
     assert frame.locator(".cmpd-legend-body").get_attribute("id") == button.get_attribute("aria-controls")
     page.keyboard.press("Space")
     assert button.get_attribute("aria-expanded") == "true" and frame.locator(".cmpd-legend-body").is_visible()
-    _offline(page)
+    offline(page)
 
 
 # --------------------------------------------------------------------------- tooltips
@@ -187,7 +150,7 @@ def test_a_tooltip_near_the_edge_stays_inside_the_map(app_url, page, edge):
     assert "NPA" in tip.inner_text()
     assert _inside(_box(tip), mapbox), (_box(tip), mapbox)  # whole: not clipped by the map's frame
     screenshot(page, f"ux-tooltip-{edge}-edge")
-    _offline(page)
+    offline(page)
 
 
 # --------------------------------------------------------------------------- phone
@@ -206,4 +169,4 @@ def test_on_a_phone_the_sidebar_starts_collapsed_and_the_heading_is_in_view(app_
     frame = wait_for_map(phone, min_paths=459, timeout=90)
     assert _box(frame.locator(".leaflet-container"))["width"] <= PHONE["width"]
     screenshot(phone, "ux-phone-hotspots")
-    _offline(phone)
+    offline(phone)

@@ -19,6 +19,10 @@ Reusable by every browser test: import the fixtures into the test module::
 * :func:`browser` launches ``/usr/bin/chromium`` through Playwright (never downloads
   a browser). Browser tests are skipped when Chromium or Playwright is missing, unless
   ``REQUIRE_BROWSER_TESTS=1`` makes that a failure (set it in CI).
+* :func:`app_env` is the environment that points a server of ``app.py`` (:data:`APP`) at the
+  tests' data; :func:`page_in` opens (and closes) an offline page of a given size;
+  :func:`no_exception_shown` and :func:`no_problems` check what a person must never see.
+  ``tests/e2e/conftest.py`` builds the ``app_url``, ``page`` and ``phone`` fixtures from them.
 * :func:`offline_page` is a page whose context aborts every request that is not to
   127.0.0.1/localhost, records them in ``page.blocked`` (and with the URL of the
   frame that asked in ``page.blocked_from``), records every ``alert`` /
@@ -47,6 +51,11 @@ from urllib.parse import urlsplit
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The app's main script.
+APP = ROOT / "app.py"
+#: A desktop window, and a phone's (an iPhone 12-14 in portrait).
+DESKTOP = {"width": 1400, "height": 1000}
+PHONE = {"width": 390, "height": 844}
 STATIC_DIR = ROOT / "static"
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -310,3 +319,36 @@ def wait_for_map(page: Any, *, min_paths: int = 1, timeout: float = 60.0) -> Any
         page.wait_for_timeout(50)
     blocked = getattr(page, "blocked", [])[:5]
     raise AssertionError(f"no map with {min_paths} shapes within {timeout:.0f} s; blocked requests: {blocked}")
+
+
+def app_env(settings: Any) -> dict[str, str]:
+    """The environment that makes a server read ``settings``' data and cache folders."""
+    return {"CMPD_DATA_DIR": str(settings.data_dir), "CMPD_CACHE_DIR": str(settings.cache_dir)}
+
+
+@contextlib.contextmanager
+def page_in(browser: Any, viewport: dict[str, int] | None = None) -> Iterator[Any]:
+    """An offline page (:func:`new_offline_page`) of ``viewport`` (default :data:`DESKTOP`), closed afterwards."""
+    p = new_offline_page(browser, viewport=viewport or DESKTOP)
+    try:
+        yield p
+    finally:
+        p.context.close()
+
+
+def no_exception_shown(page: Any) -> None:
+    """Assert the page shows no Streamlit exception box and no traceback."""
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "Traceback" not in page.inner_text("body")
+
+
+def offline(page: Any) -> None:
+    """Assert nothing asked the internet (no tiles, no CDN) and no dialog opened."""
+    assert page.blocked == [], page.blocked[:5]
+    assert page.dialogs == []
+
+
+def no_problems(page: Any) -> None:
+    """:func:`no_exception_shown` and :func:`offline`."""
+    no_exception_shown(page)
+    offline(page)

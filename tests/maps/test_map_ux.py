@@ -28,27 +28,16 @@ from geo.maps.geometry import simplify_for_display
 from geo.maps.legend import MAX_SHARE, Legend
 from geo.maps.palettes import DA_REVIEW_COLORS, GI_COLORS, LISA_COLORS, MISSING_COLOR
 from geo.maps.reference import REFERENCE_LAYER_NAMES
+from tests.maps.test_maps import HOSTILE, decode_polyline, six_squares
 
-HOSTILE = "<img src=x onerror=alert(1)>"
 LIMIT = 800 * 1024
 LONG_LABEL = "Not Legally Justified as determined by NC AG Office"
 
 
 @pytest.fixture
 def grid() -> gpd.GeoDataFrame:
-    """Six 2 km squares in NC State Plane feet (Charlotte), one hostile name, one missing value."""
-    x0, y0, s = 1_440_000.0, 540_000.0, 6_560.0
-    cells = [box(x0 + i * s, y0 + j * s, x0 + (i + 1) * s, y0 + (j + 1) * s) for j in range(2) for i in range(3)]
-    return gpd.GeoDataFrame(
-        {
-            "name": ["Alpha", HOSTILE, "Gamma", "Delta", "Eps & <b>", "Zeta"],
-            "rate": [1.0, 5.0, 10.0, np.nan, 20.0, 50.0],
-            "cluster": ["High-High", "Low-Low", "Not significant", None, "High-Low", "Low-High"],
-        },
-        index=[f"npa-{i}" for i in range(1, 7)],
-        geometry=cells,
-        crs="EPSG:2264",
-    )
+    """:func:`tests.maps.test_maps.six_squares`."""
+    return six_squares()
 
 
 def _legend(m: folium.Map) -> Legend:
@@ -130,21 +119,9 @@ def test_tooltips_follow_the_pointer_and_stay_inside_the_map(grid):
 # --------------------------------------------------------------------------- the compact areas layer
 
 
-def _decode(s: str, precision: int = 5) -> list[tuple[float, float]]:
-    """Google's polyline algorithm, written from its description; returns (lon, lat)."""
-    values, i = [], 0
-    while i < len(s):
-        shift = result = 0
-        while True:
-            b = ord(s[i]) - 63
-            i += 1
-            result |= (b & 0x1F) << shift
-            shift += 5
-            if b < 0x20:
-                break
-        values.append(~(result >> 1) if result & 1 else result >> 1)
-    lat, lon = np.cumsum(values[0::2]), np.cumsum(values[1::2])
-    return [(lo / 10**precision, la / 10**precision) for la, lo in zip(lat, lon, strict=True)]
+def _decode(s: str) -> list[tuple[float, float]]:
+    """A compact ring as (lon, lat), the order of the geometry's coordinates."""
+    return [(lon, lat) for lat, lon in decode_polyline(s)]
 
 
 def _rows(m: folium.Map) -> list[list]:

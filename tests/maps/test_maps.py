@@ -35,14 +35,33 @@ DEMO = ROOT / "tests" / "maps" / "apps" / "map_demo.py"
 CDN_PATTERN = re.compile(r"""<(?:script|link|img)\b[^>]*\b(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.IGNORECASE)
 
 
+def decode_polyline(s: str, precision: int = 5) -> list[tuple[float, float]]:
+    """Google's polyline algorithm, written from its description (not from the code under test); (lat, lon) pairs.
+
+    Shared by the maps' tests (the compact areas layer, the reference layers' lines).
+    """
+    values, i = [], 0
+    while i < len(s):
+        shift = result = 0
+        while True:
+            b = ord(s[i]) - 63
+            i += 1
+            result |= (b & 0x1F) << shift
+            shift += 5
+            if b < 0x20:
+                break
+        values.append(~(result >> 1) if result & 1 else result >> 1)
+    lat, lon = np.cumsum(values[0::2]), np.cumsum(values[1::2])
+    return [(la / 10**precision, lo / 10**precision) for la, lo in zip(lat, lon, strict=True)]
+
+
 def ylorrd(n: int) -> list[str]:
     # ColorBrewer YlOrRd, copied from colorbrewer2.org (independent of branca)
     return {3: ["#ffeda0", "#feb24c", "#f03b20"], 5: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]}[n]
 
 
-@pytest.fixture
-def grid() -> gpd.GeoDataFrame:
-    """Six 2 km squares in NC State Plane feet (Charlotte), one hostile name, one missing value."""
+def six_squares() -> gpd.GeoDataFrame:
+    """Six 2 km squares in NC State Plane feet (Charlotte), one hostile name, one missing value (shared by the maps' tests)."""
     x0, y0, s = 1_440_000.0, 540_000.0, 6_560.0
     cells = [box(x0 + i * s, y0 + j * s, x0 + (i + 1) * s, y0 + (j + 1) * s) for j in range(2) for i in range(3)]
     return gpd.GeoDataFrame(
@@ -55,6 +74,12 @@ def grid() -> gpd.GeoDataFrame:
         geometry=cells,
         crs="EPSG:2264",
     )
+
+
+@pytest.fixture
+def grid() -> gpd.GeoDataFrame:
+    """:func:`six_squares`."""
+    return six_squares()
 
 
 def features(layer: folium.GeoJson) -> list[dict]:

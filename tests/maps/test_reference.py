@@ -18,8 +18,8 @@ from geo.maps import assets, reference
 from geo.maps.draw import choropleth
 from geo.maps.reference import OSM_TILES, REFERENCE_LAYER_NAMES, add_reference_layers
 from tests.helpers.browser import ROOT, ensure_vendored, new_offline_page, screenshot
+from tests.maps.test_maps import HOSTILE, decode_polyline
 
-HOSTILE = "<img src=x onerror=alert(1)>"
 URL = re.compile(r"""(?:https?:)?//[A-Za-z0-9.\-]+\.[A-Za-z]{2,}[^\s"'<>)]*""")
 
 
@@ -37,28 +37,11 @@ def full_map(real):
     return m
 
 
-def _decode(s: str, precision: int = 5) -> list[tuple[float, float]]:
-    """Google's polyline algorithm, written from its description (not from the code under test)."""
-    values, i = [], 0
-    while i < len(s):
-        shift = result = 0
-        while True:
-            b = ord(s[i]) - 63
-            i += 1
-            result |= (b & 0x1F) << shift
-            shift += 5
-            if b < 0x20:
-                break
-        values.append(~(result >> 1) if result & 1 else result >> 1)
-    lat, lon = np.cumsum(values[0::2]), np.cumsum(values[1::2])
-    return [(la / 10**precision, lo / 10**precision) for la, lo in zip(lat, lon, strict=True)]
-
-
 def test_polyline_encoding_matches_the_published_example():
     # Google's documented example: (38.5, -120.2), (40.7, -120.95), (43.252, -126.453)
     xy = np.array([[-120.2, 38.5], [-120.95, 40.7], [-126.453, 43.252]])
     assert reference.encode(xy, 5) == "_p~iF~ps|U_ulLnnqC_mqNvxq`@"
-    assert _decode(reference.encode(xy, 5)) == [(38.5, -120.2), (40.7, -120.95), (43.252, -126.453)]
+    assert decode_polyline(reference.encode(xy, 5)) == [(38.5, -120.2), (40.7, -120.95), (43.252, -126.453)]
 
 
 def test_full_map_has_every_layer_and_stays_small(full_map):
@@ -100,7 +83,7 @@ def test_roads_are_drawn_where_they_are(real):
     add_reference_layers(m, real["layers"], include=["roads"], osm_tiles=False)
     page = m.get_root().render()
     encoded = re.findall(r'\[\d,"((?:[^"\\]|\\.)*)"\]', page)
-    lines = [_decode(e.encode().decode("unicode_escape")) for e in encoded]
+    lines = [decode_polyline(e.encode().decode("unicode_escape")) for e in encoded]
     assert len(lines) > 300
     roads = real["layers"].roads.to_crs(4326)
     lat = np.concatenate([[p[0] for p in ln] for ln in lines])
@@ -183,11 +166,11 @@ def test_empty_layers_are_skipped_and_shared_borders_drawn_once(grid_divisions):
     assert '"West"' in page and '"East"' in page
     assert not any(isinstance(c, folium.TileLayer) for c in m._children.values())
     encoded = re.findall(r'\[0,"((?:[^"\\]|\\.)*)"\]', page)
-    drawn = shapely.union_all([LineString([(lo, la) for la, lo in _decode(e)]) for e in encoded])
+    drawn = shapely.union_all([LineString([(lo, la) for la, lo in decode_polyline(e)]) for e in encoded])
     edges = grid_divisions.to_crs(4326).boundary.union_all()
     assert drawn.length == pytest.approx(edges.length, rel=1e-3)
     # seven unit edges (the middle one shared): drawn once, not twice
-    assert sum(LineString([(lo, la) for la, lo in _decode(e)]).length for e in encoded) == pytest.approx(
+    assert sum(LineString([(lo, la) for la, lo in decode_polyline(e)]).length for e in encoded) == pytest.approx(
         edges.length, rel=1e-3
     )
 
