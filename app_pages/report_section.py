@@ -20,7 +20,6 @@ import streamlit as st
 
 from geo.layers.filters import StopFilter
 from geo.maps import palettes
-from geo.output.pdf import report_pdf
 from geo.output.report import Report, ReportStyle, report_html, report_slug
 
 __all__ = ["STYLE", "ReportKey", "report_key", "downloads", "report_files", "print_css"]
@@ -76,6 +75,8 @@ def report_key(
 def _files(key: ReportKey, _build: Callable[[], Report]) -> tuple[bytes, str]:
     """The PDF and the HTML of the report ``_build`` makes (built once per key)."""
     report = _build()
+    from geo.output.pdf import report_pdf  # reportlab takes 0.7-5 s to import: only when a report is built
+
     return report_pdf(report, style=STYLE), report_html(report, style=STYLE)
 
 
