@@ -9,13 +9,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, url_state
+from app_pages import common, trends, url_state
 from app_pages.charts import show_chart, year_axis
 from app_pages.methods import words_used_here
 from app_pages.url_state import Param
-from geo.analysis import hotspots
+from geo.analysis import hotspots, spacetime
 from geo.analysis.hotspot_advice import choice_advice
-from geo.caveats import CRIME_FISCAL_YEARS, REFERENCE_LAYERS_2013
+from geo.caveats import CRIME_FISCAL_YEARS, REFERENCE_LAYERS_2013, SAMPLE_NOTE
 from geo.errors import GeoDataError
 from geo.maps import draw, palettes
 from geo.output import glossary, narrative
@@ -32,6 +32,10 @@ CORRECTIONS = {"False discovery rate (FDR), per year": "fdr", "None": "none", "B
 STATUS_COLORS = palettes.EMERGING_STATUS_COLORS
 ALPHAS = [0.1, 0.05, 0.01]
 LAGS = [1, 2, 3]
+#: What is analysed: the NPAs' yearly crime counts, or the incident points counted in hexagons x time steps.
+SOURCES = {"NPA yearly series": "npa", "Incident points (space-time cube)": "cube"}
+#: The cube's time step ("auto": the rule of geo.stats.cube picks it from the data).
+STEPS = {"Chosen from the data": "auto", "Month": "month", "Quarter": "quarter", "Year": "year"}
 #: The page's choices in the URL (the selected NPA is added where it is chosen).
 PARAMS = (
     Param("eh_crime", "crime", codes=CRIMES),  # the same codes as the Hot spots page
@@ -41,6 +45,10 @@ PARAMS = (
     Param("eh_perms", "perms", options=PERMUTATIONS),
     Param("eh_alpha", "alpha", options=ALPHAS),
     Param("eh_correction", "correction", codes=CORRECTIONS),
+    Param("eh_source", "source", codes=SOURCES),
+    Param("eh_step", "step", codes=STEPS),
+    Param("eh_category", "category", options=list(trends.CATEGORIES)),
+    Param("eh_cell", "cell", options=trends.CELL_SIZES),
 )
 
 EXPLANATION = """
@@ -98,22 +106,21 @@ def page() -> None:
     with st.expander("How this works", expanded=False):
         st.markdown(EXPLANATION)
     words_used_here(glossary.EMERGING_TERMS)
-    url_state.restore(PARAMS)
-    for bad in url_state.bad_values():
-        st.caption(f"The link's choice {common.text(bad)} is not available here; the default is shown instead.")
-    try:
+    with url_state.bound(PARAMS):
         _page_body()
-    finally:
-        url_state.store(PARAMS)
 
 
 def _page_body() -> None:
     settings = get_settings()
     left, right = st.columns([1, 3])
     with left:
-        crime_label = st.selectbox("Crime", list(CRIMES), key="eh_crime")
-        measure = st.radio("Measure", list(MEASURES), key="eh_measure")
-        weights = WEIGHTS[st.selectbox("Neighbours", list(WEIGHTS), key="eh_weights")]
+        source = SOURCES[st.radio("Data", list(SOURCES), key="eh_source", help=CUBE_HELP)]
+        if source == "cube":
+            cube = _cube_choices()
+        else:
+            crime_label = st.selectbox("Crime", list(CRIMES), key="eh_crime")
+            measure = st.radio("Measure", list(MEASURES), key="eh_measure")
+            weights = WEIGHTS[st.selectbox("Neighbours", list(WEIGHTS), key="eh_weights")]
         time_lag = st.slider(
             "Time lag (earlier years in each neighbourhood)",
             LAGS[0],
@@ -142,9 +149,13 @@ def _page_body() -> None:
         ]
         for w in choice_advice(
             method="ehsa", permutations=int(permutations), alpha=float(alpha), correction=correction,
-            n_tests=len(common.npa_layer()),
+            n_tests=len(common.npa_layer()) if source == "npa" else _cube_cells(*cube[1:]),
         ):  # fmt: skip
             st.warning(common.text(w.text))
+    if source == "cube":
+        with right:
+            _cube_results(cube, int(time_lag), int(permutations), int(settings.seed), float(alpha), correction)
+        return
     per_capita, smoothing = MEASURES[measure]
     with right:
         st.caption(CRIME_FISCAL_YEARS)
@@ -336,6 +347,117 @@ def _z_summary(zs: pd.DataFrame, name: object) -> str:
         f"Line chart, NPA {name}: Gi* z-scores from {zs['z'].min():+.2f} to {zs['z'].max():+.2f} over "
         f"{len(zs)} years; a hot spot in {', '.join(hot) or 'no year'}; a cold spot in {', '.join(cold) or 'no year'}."
     )
+
+
+# --------------------------------------------------------------------------- incident points: the space-time cube
+
+CUBE_HELP = (
+    "NPA yearly series: the Quality of Life crime counts of each neighborhood, 2011-2022. Incident points: the "
+    "2017-2026 sample of incident locations counted in hexagons and months, quarters or years (a space-time cube)."
+)
+
+
+def _cube_choices() -> tuple[str, str, int]:
+    """The cube's widgets: time step, incident category and hexagon size."""
+    step = STEPS[
+        st.selectbox("Time step", list(STEPS), key="eh_step", help="Auto: the coarsest step with enough steps.")
+    ]
+    category = st.selectbox(
+        "Incident category", list(trends.CATEGORIES), format_func=trends.CATEGORIES.get, key="eh_category"
+    )
+    cell = st.select_slider(
+        "Hexagon size (feet between centres)",
+        trends.CELL_SIZES,
+        key="eh_cell",
+        format_func=lambda v: f"{v:,} ft",
+        help="The incident points are a 1-in-61 sample: small hexagons hold few points in each step.",
+        **url_state.default("eh_cell", 5000),
+    )
+    return step, str(category), int(cell)
+
+
+@st.cache_data(show_spinner="Counting the incident points in hexagons ...", max_entries=16)
+def _cube_counts(category: str, cell_size: int) -> spacetime.CellCounts:
+    return spacetime.cell_counts(
+        trends.incident_points(),
+        boundary=trends.county(),
+        cell_size=float(cell_size),
+        category=None if category == "all" else category,
+    )
+
+
+def _cube_cells(category: str, cell_size: int) -> int:
+    """Hexagons over the county: the units tested in each time step (for the advice on the choices)."""
+    return int(_cube_counts(category, cell_size).in_area.sum())
+
+
+@st.cache_data(show_spinner="Computing space-time Gi* for every hexagon and step ...", max_entries=16)
+def _run_cube(
+    step: str, category: str, cell_size: int, time_lag: int, permutations: int, seed: int, alpha: float, correction: str
+) -> spacetime.SpaceTimeResult:
+    return spacetime.emerging_cube(
+        trends.incident_points(),
+        boundary=trends.county(),
+        step=None if step == "auto" else step,  # type: ignore[arg-type]
+        time_lag=time_lag,
+        permutations=permutations,
+        seed=seed,
+        alpha=alpha,
+        correction=correction,  # type: ignore[arg-type]
+        counts=_cube_counts(category, cell_size),
+    )
+
+
+def _cube_results(
+    cube: tuple[str, str, int], time_lag: int, permutations: int, seed: int, alpha: float, correction: str
+) -> None:
+    step, category, cell = cube
+    try:
+        res = _run_cube(step, category, cell, time_lag, permutations, seed, alpha, correction)
+    except GeoDataError as exc:
+        st.warning(f"These choices cannot be analysed: {exc}")
+        return
+    st.caption(SAMPLE_NOTE)
+    counts = res.emerging.counts
+    c = st.columns(4)
+    c[0].metric(f"{res.cube.step.capitalize()}s ({res.cube.labels[0]}–{res.cube.labels[-1]})", f"{res.cube.n_steps}")
+    c[1].metric("Hot-spot patterns", f"{sum(v for k, v in counts.items() if 'Hot' in k)}")
+    c[2].metric("Cold-spot patterns", f"{sum(v for k, v in counts.items() if 'Cold' in k)}")
+    c[3].metric("No pattern", f"{counts.get('No Pattern Detected', 0)}")
+    what = trends.CATEGORIES[category].lower()
+    m = draw.categorical_map(
+        res.frame,
+        "ehsa_category",
+        colors=palettes.EHSA_COLORS,
+        hide_empty=True,
+        tooltip_fields=["ehsa_category", "summary", "total"],
+        tooltip_aliases=["Pattern", "In plain words", "Incident points"],
+        name_field="cell_id",
+        name_alias="Hexagon",
+        legend_title=f"Emerging hot spots: incident points, {what}, by {res.cube.step}",
+        reference=common.reference_layers(),
+    )
+    common.show_map(m, key="eh_cube_map")
+    st.caption(REFERENCE_LAYERS_2013)
+    for line in res.lines:
+        st.markdown(f"- {common.text(line.strip())}")
+    st.subheader("Patterns")
+    table = pd.DataFrame(
+        [
+            {"Pattern": k, "Hexagons": v, "How it is decided": narrative.EHSA_RULES.get(k, "")}
+            for k, v in counts.items()
+            if v or k == "No Pattern Detected"
+        ]
+    )
+    st.dataframe(table, hide_index=True, width="stretch", key="eh_cube_patterns")
+    f = res.frame[res.frame["ehsa_category"] != "No Pattern Detected"]
+    with st.expander(f"Each hexagon with a pattern in words ({len(f)})"):
+        st.dataframe(
+            pd.DataFrame({"Hexagon": f["cell_id"], "Pattern": f["ehsa_category"], "In plain words": f["summary"]}),
+            hide_index=True,
+            width="stretch",
+            key="eh_cube_cells",
+        )
 
 
 if __name__ == "__main__":
