@@ -42,6 +42,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/map_explorer.py", "Map explorer", "map"),
     PageSpec("app_pages/hotspots.py", "Hot spots", "hotspots"),
     PageSpec("app_pages/emerging.py", "Emerging hot spots", "emerging"),
+    PageSpec("app_pages/factors.py", "Which factors play a role", "factors"),
+    PageSpec("app_pages/trends.py", "Problem areas over time", "trends"),
     PageSpec("app_pages/disparities.py", "Disparities and accountability", "disparities"),
     PageSpec("app_pages/use_of_force.py", "Use of force", "use-of-force"),
     PageSpec("app_pages/neighborhood.py", "Your neighborhood", "neighborhood"),
@@ -56,4 +58,4 @@ ALIASES: tuple[PageSpec, ...] = (PageSpec("app_pages/overview.py", "Overview", "
 
 
 #: Pages that show no stop figure: the sidebar says the stop filters do not change them.
-UNFILTERED_PAGES: frozenset[str] = frozenset({"emerging", "methods", "check-file"})
+UNFILTERED_PAGES: frozenset[str] = frozenset({"emerging", "trends", "factors", "methods", "check-file"})

@@ -11,6 +11,8 @@ from app_pages import common
 from geo.caveats import DATA_PREPARATION, REFERENCE_LAYERS_2013
 from geo.ingest import sources
 from geo.output import glossary
+from geo.output.variables import MetricInfo, catalogue_table, metric_catalogue, search_metrics
+from geo.settings import get_settings
 
 #: The page's path, for links from the other pages.
 PATH = "app_pages/methods.py"
@@ -28,6 +30,7 @@ def page() -> None:
     st.subheader("Caveats")
     common.caveats()
     st.markdown(f"**Reference layers on the maps.** {common.text(REFERENCE_LAYERS_2013)}")
+    common.section(_measures)
     st.subheader("Glossary", anchor="glossary")
     st.caption("The words the maps and tables use, in plain words.")
     by_group: dict[str, list[glossary.Term]] = {}
@@ -36,6 +39,29 @@ def page() -> None:
     for group, items in by_group.items():
         st.markdown(f"**{common.text(group)}**")
         st.markdown(_definitions(items))
+
+
+@st.cache_data(show_spinner="Loading the catalogue of neighbourhood measures ...")
+def measures() -> dict[str, MetricInfo]:
+    """Every Quality of Life Explorer metric, in words (see :func:`geo.output.variables.metric_catalogue`)."""
+    from geo.layers import records
+
+    return metric_catalogue(records.qol_catalogue(get_settings()))
+
+
+def _measures() -> None:
+    """The searchable table of every neighbourhood measure, with its description and source."""
+    st.subheader("Neighbourhood measures (Quality of Life Explorer)", anchor="measures")
+    cat = measures()
+    st.caption(
+        f"The {len(cat)} measures the explorer publishes per neighbourhood (NPA), as the Factors page and the maps "
+        "name them: category, units, years with data, what each measures, its description and source."
+    )
+    query = st.text_input("Search the measures", key="me_measure_search", placeholder="e.g. income, tree, school")
+    found = search_metrics(cat, query) if query else list(cat.values())
+    if query:
+        st.caption(f"{len(found)} of {len(cat)} measures match.")
+    st.dataframe(catalogue_table(found), hide_index=True, width="stretch", key="me_measures")
 
 
 def _definitions(items: Sequence[glossary.Term]) -> str:
