@@ -29,7 +29,7 @@ from typing import Literal, get_args
 import numpy as np
 import pandas as pd
 
-from geo.analysis.funnel import _overdispersion, _Points, _with_limits
+from geo.analysis.funnel import rate_funnel
 from geo.caveats import CLEARANCE_CAVEAT
 from geo.errors import EmptyInputError, SchemaError, ValueDomainError
 from geo.ingest.records import CLEARANCE
@@ -165,7 +165,7 @@ def clearance_funnel(
     The target is the citywide rate ``p0`` (over all founded reports, including areas outside
     the divisions); ``se = sqrt(p0 (1 - p0) / n)``; the 95 % and 99.8 % limits are
     ``p0 +- z se`` (clipped to [0, 1]) and ``x`` is ``n``, exactly as ``measure="rate"`` of
-    :func:`geo.analysis.funnel.funnel` (same code), optionally widened for overdispersion.
+    :func:`geo.analysis.funnel.funnel` (both call :func:`geo.analysis.funnel.rate_funnel`), optionally widened for overdispersion.
 
     Returns
     -------
@@ -185,25 +185,15 @@ def clearance_funnel(
     city = clearance_rates(data, by=())
     target = float(city.loc[city["outcome"] == outcome, "rate"].iloc[0])
     units = rates[~rates["division"].astype(str).str.contains("not a CMPD division|" + NO_DIVISION)]
-    n = units["denominator"].to_numpy(dtype=float)
-    value = units["rate"].to_numpy(dtype=float)
-    se = np.sqrt(target * (1 - target) / n)
     when = "all years" if year is None else str(year)
-    points = _Points(
-        pd.DataFrame(
-            {
-                "unit": units["division"].to_numpy(),
-                "measure": f"{_WORDS[outcome]} rate, {when}",
-                "count": units["count"].to_numpy(),
-                "denominator": units["denominator"].to_numpy(),
-            }
-        ),
-        value=value, target=target, x=n, se=se, estimable=se > 0, tval=value, ttarget=target,
-    )  # fmt: skip
-    tau2 = 0.0
-    if overdispersion:
-        tau2, _ = _overdispersion(points)
-    out = _with_limits(points, tau2=tau2, ratio=False)
+    out = rate_funnel(
+        units["division"].to_numpy(),
+        units["count"].to_numpy(),
+        units["denominator"].to_numpy(),
+        target=target,
+        measure=f"{_WORDS[outcome]} rate, {when}",
+        overdispersion=overdispersion,
+    )
     out["lo"], out["hi"] = units["lo"].to_numpy(), units["hi"].to_numpy()
     out.attrs["caveat"] = CLEARANCE_CAVEAT
     return out

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from geo.analysis.disparity import Outcome, PreparedStops, data_notes, filtered, prepared_rates
@@ -16,7 +18,7 @@ from geo.stats.proportions import ratio_interval
 from geo.stats.significance import Z95, Z998
 from geo.vocab import MIN_CELL, NO_DIVISION
 
-__all__ = ["funnel", "funnel_curve"]
+__all__ = ["funnel", "rate_funnel", "funnel_curve"]
 
 
 def funnel(
@@ -69,18 +71,21 @@ def funnel(
     prep = PreparedStops(data)
     notes = data_notes(data)
     if measure == "rate":
-        points = _rate_points(prep, outcome=outcome, unit=unit, where=where)
+        t, target = _unit_rates(prep, outcome=outcome, unit=unit, where=where)
+        out = rate_funnel(
+            t["group"],
+            t["count"],
+            t["denominator"],
+            target=target,
+            measure=f"{outcome} rate",
+            overdispersion=overdispersion,
+        )
     else:
         points = _ratio_points(
             prep, outcome=outcome, group=group, reference=reference, dimension=dimension, unit=unit, where=where
         )
-    notes += points.notes
-    tau2 = 0.0
-    if overdispersion:
-        tau2, note = _overdispersion(points)
-        if note:
-            notes.append(note)
-    out = _with_limits(points, tau2=tau2, ratio=measure == "ratio")
+        out = _funnel_table(points, overdispersion=overdispersion, ratio=True)
+    notes += out.attrs["notes"]
     n_nodiv = int((data["division"] == NO_DIVISION).sum()) if unit == "division" else 0
     if n_nodiv:
         notes.append(f"{n_nodiv:,} stops with no division recorded are in the citywide target but not plotted")
@@ -108,22 +113,69 @@ class _Points:
     notes: list[str] = field(default_factory=list)
 
 
-def _rate_points(prep: PreparedStops, *, outcome: Outcome, unit: str, where: str) -> _Points:
-    """Each unit's rate (all drivers) against the citywide rate; ``se = sqrt(p0 (1-p0) / n)``."""
+def rate_funnel(
+    units: Sequence[object] | pd.Series | np.ndarray,
+    counts: npt.ArrayLike,
+    denominators: npt.ArrayLike,
+    *,
+    target: float,
+    measure: str,
+    overdispersion: bool = False,
+) -> pd.DataFrame:
+    """Funnel-plot table of rates ``count / denominator`` against a target rate ``p0``.
+
+    ``se = sqrt(p0 (1 - p0) / n)``, limits ``p0 ± z se`` (normal approximation, clipped to
+    [0, 1]) with ``z`` = 1.960 (95 %) and 3.090 (99.8 %); the x axis is ``n``. The same
+    table as ``funnel(measure="rate")`` (which calls this), so it draws with :func:`funnel_curve`.
+
+    Parameters
+    ----------
+    units
+        The units' names.
+    counts, denominators
+        Each unit's events and the number they are counted among.
+    target
+        The target rate ``p0`` in [0, 1] (usually the citywide rate).
+    measure
+        Text of the ``measure`` column (e.g. ``"search rate"``).
+    overdispersion
+        Widen the limits by Spiegelhalter's additive random effect (see :func:`funnel`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit, measure, count, denominator, value, target, x, se, lo95, hi95, lo998, hi998,
+        z, estimable, outside95, outside998, tau2``; ``attrs["notes"]`` says when the
+        overdispersion adjustment could not be made. A unit with no denominator is not estimable.
+    """
+    names = pd.Series(units).reset_index(drop=True)
+    k, n = np.asarray(counts), np.asarray(denominators)
+    if not (names.size == k.size == n.size) or k.ndim != 1 or n.ndim != 1:
+        raise ValueDomainError(
+            f"rate funnel: units, counts and denominators differ in length ({names.size}, {k.size}, {n.size})"
+        )
+    if not 0.0 <= target <= 1.0:
+        raise ValueDomainError(f"rate funnel: the target rate must be in [0, 1]; got {target}")
+    nf = n.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = k.astype(float) / nf
+        se = np.sqrt(target * (1 - target) / nf)
+    frame = pd.DataFrame({"unit": names, "measure": measure, "count": k, "denominator": n})
+    points = _Points(
+        frame, value=value, target=target, x=nf, se=se, estimable=(nf > 0) & (se > 0), tval=value, ttarget=target
+    )
+    return _funnel_table(points, overdispersion=overdispersion, ratio=False)
+
+
+def _unit_rates(prep: PreparedStops, *, outcome: Outcome, unit: str, where: str) -> tuple[pd.DataFrame, float]:
+    """Each unit's events and stops (all drivers, no-division left out) and the citywide rate."""
     event, valid = prep.flags(outcome, "all")
     city_den = int(valid.sum())
     if city_den == 0:
         raise EmptyInputError(f"No stops with a known {outcome} outcome in the filtered data ({where}).")
     target = float(event.sum() / city_den)
     t = _rates(prep, outcome=outcome, by=unit, per=None, reference=None, where=where)
-    t = t[t["group"] != NO_DIVISION].reset_index(drop=True)
-    n = t["denominator"].to_numpy(dtype=float)
-    se = np.sqrt(target * (1 - target) / n)
-    value = t["rate"].to_numpy(dtype=float)
-    frame = pd.DataFrame(
-        {"unit": t["group"], "measure": f"{outcome} rate", "count": t["count"], "denominator": t["denominator"]}
-    )
-    return _Points(frame, value=value, target=target, x=n, se=se, estimable=se > 0, tval=value, ttarget=target)
+    return t[t["group"] != NO_DIVISION].reset_index(drop=True), target
 
 
 def _city_rates(
@@ -247,6 +299,19 @@ def _with_limits(points: _Points, *, tau2: float, ratio: bool) -> pd.DataFrame:
     out["outside95"] = est & ((out["value"] < out["lo95"]) | (out["value"] > out["hi95"])).to_numpy()
     out["outside998"] = est & ((out["value"] < out["lo998"]) | (out["value"] > out["hi998"])).to_numpy()
     out["tau2"] = tau2
+    return out
+
+
+def _funnel_table(points: _Points, *, overdispersion: bool, ratio: bool) -> pd.DataFrame:
+    """The funnel table of ``points``, widened for overdispersion if asked; notes in ``attrs["notes"]``."""
+    notes = list(points.notes)
+    tau2 = 0.0
+    if overdispersion:
+        tau2, note = _overdispersion(points)
+        if note:
+            notes.append(note)
+    out = _with_limits(points, tau2=tau2, ratio=ratio)
+    out.attrs["notes"] = notes
     return out
 
 

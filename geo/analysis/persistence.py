@@ -5,11 +5,11 @@ From the yearly NPA series (``<variable>_YYYY`` columns of :func:`geo.layers.bui
 
 1. each year's LISA with our :func:`geo.stats.moran.local_moran` (same weights, seed and
    correction every year): the scatterplot quadrant and the significant cluster of every NPA;
-2. the LISA Markov chain of the quadrants (:func:`geo.stats.markov.lisa_markov`: our counts and
-   giddy's ``LISA_Markov`` with its chi-square test);
+2. the LISA Markov chain of the quadrants (:func:`geo.stats.markov.lisa_markov`: the counts and
+   giddy's chi-square test of ``LISA_Markov``, computed by its formulas);
 3. Rey's spatial Markov chain of the NPAs' values relative to the city's mean that year, in pooled
    quartiles, conditioned on the neighbours' quartile (:func:`geo.stats.markov.spatial_markov`:
-   giddy's ``Spatial_Markov`` and its homogeneity tests);
+   the homogeneity tests of giddy's ``Spatial_Markov``, computed by its formulas);
 4. our own counts: how often a unit that was not hot became hot the next year, with and without a
    hot neighbour; and the moves between significant clusters.
 
@@ -71,7 +71,7 @@ class PersistenceResult:
     quadrants, clusters
         NPAs x years LISA quadrant (1 HH, 2 LH, 3 LL, 4 HL) and significant cluster label.
     lisa
-        The LISA Markov chain (ours and giddy's).
+        The LISA Markov chain and its chi-square test.
     spatial
         The spatial Markov chain of the relative values (quartiles).
     quadrant_table, cluster_table, neighbour_table
@@ -286,17 +286,17 @@ def persistence_lines(result: PersistenceResult) -> list[str]:
         else "No NPA was a statistically significant hot-spot cluster in the years before the last.",
         f"An NPA next to a hot spot became one the next year in {new_nb:.0%} of {n_nb:,} cases; "
         f"an NPA with no hot neighbour did in {new_far:.0%} of {n_far:,} cases.",
-        f"Whether an NPA moves up or down depends on its neighbours' moves (chi-square {lm.chi2:.1f}, "
-        f"{lm.chi2_dof} df, {_p(lm.chi2_p)})."
+        f"Within a year, an NPA's level (above or below the county's mean) goes with its neighbours' level more "
+        f"often than chance would give (giddy's LISA Markov chi-square {lm.chi2:.1f}, {lm.chi2_dof} df, "
+        f"{_p(lm.chi2_p)}; it pools the years and does not follow each NPA over time)."
         if lm.chi2_p <= 0.05
-        else f"An NPA's moves look independent of its neighbours' (chi-square {lm.chi2:.1f}, p = {lm.chi2_p:.2g}).",
+        else f"Within a year, an NPA's level looks independent of its neighbours' (LISA Markov chi-square "
+        f"{lm.chi2:.1f}, p = {lm.chi2_p:.2g}).",
         f"Neighbours matter for where an NPA goes next: the year-to-year moves differ with the neighbours' level "
         f"(likelihood ratio {sm.lr:.1f}, {sm.dof} df, {_p(sm.lr_p)})."
         if sm.lr_p <= 0.05
         else f"The year-to-year moves do not clearly differ with the neighbours' level (likelihood ratio {_p(sm.lr_p)}).",
     ]
-    if not (lm.agrees and sm.agrees):
-        lines.append("warning: our transition counts differ from giddy's; see the result's lisa and spatial fields.")
     return lines
 
 

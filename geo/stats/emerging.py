@@ -158,20 +158,24 @@ def mann_kendall(series: np.ndarray) -> MannKendall:
     Parameters
     ----------
     series
-        ``(units, T)`` values in time order (no NaN).
+        ``(units, T)`` values in time order. A row with a NaN has NaN ``s``, ``z``, ``p`` and ``tau``
+        (drop gaps first); its ``var_s`` counts the NaNs as one tie group when the row has other ties.
     """
     x = np.atleast_2d(np.asarray(series, dtype=float))
-    _, t = x.shape
-    s = np.zeros(x.shape[0])
+    n, t = x.shape
+    s = np.zeros(n)
     for a in range(t - 1):
         s += np.sign(x[:, a + 1 :] - x[:, a : a + 1]).sum(axis=1)
-    var_s = np.full(x.shape[0], t * (t - 1) * (2 * t + 5) / 18.0)
-    # ties: subtract sum over tie groups of g (g - 1) (2g + 5) / 18
+    var_s = np.full(n, t * (t - 1) * (2 * t + 5) / 18.0)
+    # ties: subtract sum over tie groups (as np.unique: equal values, NaNs one group) of g (g - 1) (2g + 5) / 18
+    # in the rows with a zero step; the group sizes are integers, so the float sums are exact
     srt = np.sort(x, axis=1)
-    tied_rows = np.nonzero((np.diff(srt, axis=1) == 0).any(axis=1))[0]
-    for r in tied_rows:
-        g = np.unique(srt[r], return_counts=True)[1]
-        var_s[r] -= (g * (g - 1) * (2 * g + 5)).sum() / 18.0
+    tied = np.nonzero((np.diff(srt, axis=1) == 0).any(axis=1))[0]
+    srt, new = srt[tied], np.ones((tied.size, t), dtype=bool)
+    new[:, 1:] = ~((srt[:, 1:] == srt[:, :-1]) | (np.isnan(srt[:, 1:]) & np.isnan(srt[:, :-1])))
+    g = np.bincount(np.cumsum(new.ravel()) - 1).astype(float)
+    rows = np.repeat(np.arange(tied.size), new.sum(axis=1))
+    var_s[tied] -= np.bincount(rows, weights=g * (g - 1) * (2 * g + 5), minlength=tied.size) / 18.0
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(var_s > 0, (s - np.sign(s)) / np.sqrt(var_s), 0.0)
     return MannKendall(s=s, var_s=var_s, z=z, p=two_sided_normal_p(z), tau=s / (t * (t - 1) / 2))

@@ -4,18 +4,20 @@
   moves ``state(i, t) -> state(i, t + 1)`` of a units x years array of class codes, optionally split
   by a condition of the unit in year ``t`` (e.g. the class of its neighbours: Rey's spatial Markov).
 - :func:`transition_probabilities`: the maximum-likelihood matrix, each row divided by its total.
-- :func:`lisa_markov`: the LISA Markov chain (Rey 2001) of the scatterplot quadrants, with giddy's
-  ``LISA_Markov`` beside it: its transition counts (which must equal ours) and its chi-square test
-  that a unit's own moves and its neighbours' moves are independent.
+- :func:`chi2_test`: the chi-square test of a count matrix against the row probabilities of another.
+- :func:`homogeneity_test`: Bickenbach and Bode's Q and the likelihood ratio LR (do the transition
+  matrices of several regimes differ?).
+- :func:`lisa_markov`: the LISA Markov chain (Rey 2001) of the scatterplot quadrants and its
+  chi-square test that a unit's own moves and its neighbours' moves are independent.
 - :func:`spatial_markov`: Rey's spatial Markov chain of quantile classes conditioned on the class of
-  the spatial lag, with giddy's ``Spatial_Markov`` beside it and the homogeneity tests it reports
-  (Bickenbach and Bode's Q and the likelihood ratio LR: do the transition matrices differ by the
-  neighbours' class?) and the sum of the chi-squares of each conditional matrix against the overall one.
+  the spatial lag, with the homogeneity tests and the chi-square of each conditional matrix against
+  the overall one.
 
-Why our own counting: it is a few lines, it works for any class coding (significant LISA clusters,
-"has a hot neighbour"), and the library stays the oracle for the standard chains
-(``tests/stats/test_markov.py`` counts a tiny series by hand too). giddy imports quantecon and
-numba (seconds at import), so it is imported inside the functions only.
+Every statistic is computed here with numpy and scipy, by the formulas of giddy 2.3
+(``giddy.markov.LISA_Markov``, ``Spatial_Markov``, ``chi2``, ``Homogeneity_Results``);
+``tests/stats/test_markov.py`` compares each number with giddy's. giddy itself is not imported:
+it imports quantecon and numba (20-30 s per process). The p-values use ``scipy.stats.chi2.sf``
+where giddy writes ``1 - cdf`` (the same to 1e-16, and not rounded to 0 for tiny p).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy import stats
 
 from geo.errors import ValueDomainError
 from geo.stats.weights import SpatialWeights
@@ -34,6 +37,9 @@ __all__ = [
     "conditional_transition_counts",
     "transition_probabilities",
     "quantile_classes",
+    "chi2_test",
+    "HomogeneityTest",
+    "homogeneity_test",
     "LisaMarkovResult",
     "lisa_markov",
     "SpatialMarkovResult",
@@ -132,13 +138,86 @@ def quantile_classes(values: npt.ArrayLike, k: int) -> tuple[np.ndarray, np.ndar
     return np.searchsorted(cut, v, side="left").astype(np.int64), cut
 
 
-def _giddy_w(weights: SpatialWeights) -> object:
-    """A row-standardised libpysal ``W`` of the weights (giddy's input)."""
-    from libpysal.weights import WSP
+def chi2_test(observed: npt.ArrayLike, reference: npt.ArrayLike) -> tuple[float, float, int]:
+    """Chi-square test of a transition count matrix against the row probabilities of another (giddy ``chi2``).
 
-    w = WSP(weights.matrix("R"), id_order=list(weights.ids)).to_W(silence_warnings=True)
-    w.transform = "r"
-    return w
+    The expected counts are ``E[i, j] = n_i p[i, j]`` with ``n_i`` the row totals of ``observed`` and
+    ``p`` the row-normalised ``reference``; the statistic is ``sum (O - E)^2 / E`` over the cells
+    with ``E > 0`` and the degrees of freedom ``(r1 - 1)(r2 - 1)``, ``r1`` and ``r2`` the rows with
+    moves in ``observed`` and ``reference``.
+
+    Returns
+    -------
+    tuple
+        ``(statistic, p-value, degrees of freedom)``.
+    """
+    t1 = np.asarray(observed, dtype=float)
+    t2 = np.asarray(reference, dtype=float)
+    rs1, rs2 = t1.sum(axis=1), t2.sum(axis=1)
+    dof = int(((rs1 > 0).sum() - 1) * ((rs2 > 0).sum() - 1))
+    expected = rs1[:, None] * (t2 / (rs2 + (rs2 == 0))[:, None])
+    stat = float(((t1 - expected) ** 2 / (expected + (expected == 0))).sum())
+    return stat, float(stats.chi2.sf(stat, dof)), dof
+
+
+@dataclass(frozen=True)
+class HomogeneityTest:
+    """Bickenbach and Bode's tests that the transition matrices of ``m`` regimes are the same.
+
+    Attributes
+    ----------
+    q, q_p
+        The Q statistic ``sum_m sum_i n_im sum_j (p_ijm - p_ij)^2 / p_ij`` and its p-value.
+    lr, lr_p
+        The likelihood ratio ``2 sum n_ijm log(p_ijm / p_ij)`` (cells with ``n_ijm > 0`` and
+        ``p_ij > 0``) and its p-value.
+    dof
+        ``sum_i (b_i - 1)(a_i - 1)``: ``b_i`` regimes with moves from class ``i``, ``a_i``
+        classes reached from ``i`` in the pooled matrix.
+    """
+
+    q: float
+    q_p: float
+    lr: float
+    lr_p: float
+    dof: int
+
+
+def homogeneity_test(counts: npt.ArrayLike) -> HomogeneityTest:
+    """Q and LR tests of homogeneity of an ``(m, k, k)`` stack of transition counts (giddy ``homogeneity``).
+
+    Parameters
+    ----------
+    counts
+        ``counts[r]`` the transition counts of regime ``r`` (e.g. the neighbours' class).
+    """
+    m = np.asarray(counts, dtype=float)
+    if m.ndim != 3 or m.shape[1] != m.shape[2]:
+        raise ValueDomainError(f"homogeneity needs an (m, k, k) array of counts; got shape {m.shape}")
+    pooled = m.sum(axis=0)
+    p = transition_probabilities(pooled)
+    p_m = transition_probabilities(m)
+    n_im = m.sum(axis=2)
+    q = float((n_im[:, :, None] * (p_m - p) ** 2 / (p + (p == 0))).sum())
+    use = (m > 0) & (p > 0)[None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lr = float(2 * np.where(use, m * np.log(np.where(use, p_m, 1.0) / np.where(use, p, 1.0)), 0.0).sum())
+    b = (n_im > 0).sum(axis=0)
+    a = (pooled > 0).sum(axis=1)
+    dof = int(((b - 1) * (a - 1)).sum())
+    return HomogeneityTest(q=q, q_p=float(stats.chi2.sf(q, dof)), lr=lr, lr_p=float(stats.chi2.sf(lr, dof)), dof=dof)
+
+
+def _lag(v: np.ndarray, weights: SpatialWeights) -> np.ndarray:
+    """Row-standardised spatial lag of each year, summed before it is divided.
+
+    ``(W @ y) / rowsum(W)`` rather than ``(W / rowsum(W)) @ y``: for binary weights and counts
+    the sum is exact and a lag equal to another value (a class cutoff, the unit's own mean)
+    compares as equal, not as 1e-16 below or above it.
+    """
+    base = weights.matrix("O")
+    out: np.ndarray = np.asarray(base @ v) / np.asarray(base.sum(axis=1)).reshape(-1, 1)
+    return out
 
 
 def _complete(y: npt.ArrayLike, weights: SpatialWeights) -> np.ndarray:
@@ -161,61 +240,84 @@ class LisaMarkovResult:
     Attributes
     ----------
     transitions
-        ``(4, 4)`` our counts, rows and columns in :data:`QUADRANT_NAMES` order.
+        ``(4, 4)`` counts, rows and columns in :data:`QUADRANT_NAMES` order.
     probabilities
         Row-normalised ``transitions``.
-    giddy_transitions
-        giddy's ``LISA_Markov.transitions`` of the same values and weights.
     expected
         giddy's ``expected_t``: the counts expected if own and neighbours' moves were independent.
     chi2, chi2_p, chi2_dof
-        giddy's chi-square test of that independence.
-    agrees
-        Whether our counts equal giddy's.
+        giddy's ``chi_2``: the chi-square test of that independence.
     """
 
     transitions: np.ndarray
     probabilities: np.ndarray
-    giddy_transitions: np.ndarray
     expected: np.ndarray
     chi2: float
     chi2_p: float
     chi2_dof: int
-    agrees: bool
+
+
+#: giddy's ``A``: the (own, lag) low/high pairs of ``kron`` reordered as the quadrants HH, LH, LL, HL.
+_QUADRANT_ORDER = np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 1, 0, 0]])
+
+
+def _binary_p(low: np.ndarray) -> np.ndarray:
+    """2 x 2 probabilities (index 0 = not low, 1 = low) of the moves along the columns of ``low``."""
+    counts = transition_counts(low.astype(np.int64), k=2)
+    return transition_probabilities(counts)
+
+
+def _independence_expected(v: np.ndarray, weights: SpatialWeights, transitions: np.ndarray) -> np.ndarray:
+    """The ``expected_t`` of giddy's ``LISA_Markov``: the quadrant moves if own and lag moves were independent.
+
+    As giddy 2.3 does: each unit's value and its spatial lag are divided by the unit's mean over
+    the years; "low" is a ratio below 1; two 2-state chains (own, lag) are counted on the
+    ``years x units`` arrays, i.e. along the units of each year (giddy's axis, reproduced, not
+    corrected); their probabilities are multiplied (``kron``) and spread over each row's total.
+    """
+    lag = _lag(v, weights)
+    with np.errstate(divide="ignore", invalid="ignore"):  # an all-zero unit: 0/0, not low, as giddy
+        mean = v.mean(axis=1, keepdims=True)
+        low, lag_low = (v / mean < 1.0).T, (lag / mean < 1.0).T
+    kp = _QUADRANT_ORDER @ np.kron(_binary_p(low), _binary_p(lag_low)) @ _QUADRANT_ORDER.T
+    out: np.ndarray = transitions.sum(axis=1)[:, None] * kp
+    return out
 
 
 def lisa_markov(y: npt.ArrayLike, weights: SpatialWeights, quadrants: npt.ArrayLike) -> LisaMarkovResult:
-    """LISA Markov chain: our counts of the quadrant moves, and giddy's ``LISA_Markov`` of the same values.
+    """LISA Markov chain: the counts of the quadrant moves and giddy's chi-square test of independence.
 
     Parameters
     ----------
     y
         ``(units, years)`` values, complete, in the order of ``weights``.
     weights
-        Spatial weights of the units (row-standardised for giddy); no islands.
+        Spatial weights of the units (row-standardised for the lag); no islands.
     quadrants
         ``(units, years)`` quadrants 1 HH, 2 LH, 3 LL, 4 HL (our ``lisa_quadrant`` of each year).
-    """
-    from giddy.markov import LISA_Markov
 
+    Notes
+    -----
+    The test (giddy ``LISA_Markov.chi_2``) compares the quadrant moves with those expected if a
+    unit's move between low and high (its value against its own mean over the years) were
+    independent of its neighbours' move. giddy counts those two low/high chains along the
+    units of each year rather than along the years of each unit; this function reproduces
+    giddy's numbers exactly, so read the test as giddy's.
+    """
     v = _complete(y, weights)
     q = np.asarray(quadrants)
     if q.shape != v.shape:
         raise ValueDomainError(f"quadrants and y differ in shape: {q.shape} vs {v.shape}")
-    ours = transition_counts(q.astype(np.int64) - 1, k=4)
-    with np.errstate(divide="ignore", invalid="ignore"):  # giddy divides by each unit's mean: 0/0 for all-zero units
-        lm = LISA_Markov(v, _giddy_w(weights))
-    theirs = np.asarray(lm.transitions, dtype=float)
-    stat, p, dof = lm.chi_2
+    counts = transition_counts(q.astype(np.int64) - 1, k=4)
+    expected = _independence_expected(v, weights, counts)
+    stat, p, dof = chi2_test(counts, expected)
     return LisaMarkovResult(
-        transitions=ours,
-        probabilities=transition_probabilities(ours),
-        giddy_transitions=theirs,
-        expected=np.asarray(lm.expected_t, dtype=float),
-        chi2=float(stat),
-        chi2_p=float(p),
-        chi2_dof=int(dof),
-        agrees=bool(np.array_equal(ours, theirs)),
+        transitions=counts,
+        probabilities=transition_probabilities(counts),
+        expected=expected,
+        chi2=stat,
+        chi2_p=p,
+        chi2_dof=dof,
     )
 
 
@@ -228,41 +330,44 @@ class SpatialMarkovResult:
     k, m
         Classes of the value and of its spatial lag.
     cutoffs, lag_cutoffs
-        Inner cutoffs of the pooled quantile classes (ours; giddy's are the same rule).
+        Inner cutoffs of the pooled quantile classes.
+    classes, lag_classes
+        ``(units, years)`` class of each value and of its spatial lag (giddy ``class_ids``, ``lclass_ids``).
     transitions
-        ``(k, k)`` overall counts (ours).
+        ``(k, k)`` overall counts.
     conditional
-        ``(m, k, k)`` our counts by the lag's class in the starting year.
+        ``(m, k, k)`` counts by the lag's class in the starting year (giddy ``T``).
     probabilities, conditional_probabilities
         Row-normalised ``transitions`` and ``conditional``.
-    giddy_conditional
-        giddy's ``Spatial_Markov.T``.
     q, q_p, lr, lr_p, dof
-        giddy's homogeneity tests (Bickenbach and Bode's Q, the likelihood ratio) and their degrees of freedom.
+        The homogeneity tests (:func:`homogeneity_test` of ``conditional``; giddy ``Q, Q_p_value,
+        LR, LR_p_value, dof_hom``).
+    chi2_by_lag
+        ``(m, 3)``: :func:`chi2_test` of each conditional matrix against the overall one
+        (statistic, p-value, degrees of freedom; giddy ``chi2``).
     x2, x2_p, x2_dof
-        giddy's summed chi-square of each conditional matrix against the overall one.
-    agrees
-        Whether our classes and conditional counts equal giddy's.
+        Their summed statistic, its p-value and giddy's degrees of freedom ``k (k - 1)^2``.
     """
 
     k: int
     m: int
     cutoffs: np.ndarray
     lag_cutoffs: np.ndarray
+    classes: np.ndarray
+    lag_classes: np.ndarray
     transitions: np.ndarray
     conditional: np.ndarray
     probabilities: np.ndarray
     conditional_probabilities: np.ndarray
-    giddy_conditional: np.ndarray
     q: float
     q_p: float
     lr: float
     lr_p: float
     dof: int
+    chi2_by_lag: np.ndarray
     x2: float
     x2_p: float
     x2_dof: int
-    agrees: bool
 
 
 def spatial_markov(y: npt.ArrayLike, weights: SpatialWeights, *, k: int = 4, m: int = 4) -> SpatialMarkovResult:
@@ -270,43 +375,42 @@ def spatial_markov(y: npt.ArrayLike, weights: SpatialWeights, *, k: int = 4, m: 
 
     The lag is the row-standardised average of the neighbours' values in the same year.
     Pass relative values (each year divided by its mean) to follow units against the
-    city rather than the city's overall rise or fall.
+    city rather than the city's overall rise or fall. The same as giddy's
+    ``Spatial_Markov(y, w, k=k, m=m, fixed=True)``.
 
     Raises
     ------
     ValueDomainError
         Incomplete values, islands, or too many equal values for ``k`` (or ``m``) classes.
     """
-    from giddy.markov import Spatial_Markov
-
     v = _complete(y, weights)
     cls, cut = quantile_classes(v, k)
-    lag = np.column_stack([weights.matrix("R") @ v[:, t] for t in range(v.shape[1])])
+    lag = _lag(v, weights)
     lcls, lcut = quantile_classes(lag, m)
-    ours = conditional_transition_counts(cls, lcls, k=k, m=m)
+    cond = conditional_transition_counts(cls, lcls, k=k, m=m)
     overall = transition_counts(cls, k=k)
-    sm = Spatial_Markov(v, _giddy_w(weights), k=k, m=m, fixed=True)
-    theirs = np.asarray(sm.T, dtype=float)
-    agrees = bool(
-        np.array_equal(cls, sm.class_ids) and np.array_equal(lcls, sm.lclass_ids) and np.array_equal(ours, theirs)
-    )
+    hom = homogeneity_test(cond)
+    by_lag = np.array([chi2_test(cond[c], overall) for c in range(m)], dtype=float)
+    x2 = float(by_lag[:, 0].sum())
+    x2_dof = k * (k - 1) * (k - 1)
     return SpatialMarkovResult(
         k=k,
         m=m,
         cutoffs=cut,
         lag_cutoffs=lcut,
+        classes=cls,
+        lag_classes=lcls,
         transitions=overall,
-        conditional=ours,
+        conditional=cond,
         probabilities=transition_probabilities(overall),
-        conditional_probabilities=transition_probabilities(ours),
-        giddy_conditional=theirs,
-        q=float(sm.Q),
-        q_p=float(sm.Q_p_value),
-        lr=float(sm.LR),
-        lr_p=float(sm.LR_p_value),
-        dof=int(sm.dof_hom),
-        x2=float(sm.x2),
-        x2_p=float(sm.x2_pvalue),
-        x2_dof=int(sm.x2_dof),
-        agrees=agrees,
+        conditional_probabilities=transition_probabilities(cond),
+        q=hom.q,
+        q_p=hom.q_p,
+        lr=hom.lr,
+        lr_p=hom.lr_p,
+        dof=hom.dof,
+        chi2_by_lag=by_lag,
+        x2=x2,
+        x2_p=float(stats.chi2.sf(x2, x2_dof)),
+        x2_dof=x2_dof,
     )

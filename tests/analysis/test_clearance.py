@@ -96,7 +96,14 @@ def test_funnel_limits_by_hand_against_the_citywide_rate(frame):
 def test_overdispersion_widens_the_limits(frame):
     plain = clearance_funnel(frame, outcome="cleared")
     wide = clearance_funnel(frame, outcome="cleared", overdispersion=True)
-    assert wide["tau2"].iloc[0] > 0
+    # Spiegelhalter's tau2 by hand: 10 % winsorised z, phi = mean z^2, w = 1 / se^2
+    z, se = plain["z"].to_numpy(), plain["se"].to_numpy()
+    phi = np.mean(np.clip(z, *np.quantile(z, [0.1, 0.9])) ** 2)
+    w, k = 1 / se**2, len(z)
+    tau2 = max(0.0, (k * phi - (k - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    assert wide["tau2"].iloc[0] == pytest.approx(tau2, rel=1e-12) and tau2 > 0
+    np.testing.assert_allclose(wide["se"], np.sqrt(se**2 + tau2), rtol=1e-12)
+    np.testing.assert_allclose(wide["lo"], plain["lo"])  # the Wilson intervals do not change
     assert (wide["hi95"] > plain["hi95"]).all() and wide["outside95"].sum() <= plain["outside95"].sum()
 
 

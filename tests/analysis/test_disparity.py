@@ -314,6 +314,36 @@ def test_funnel_rate_limits_by_hand(funnel_stops):
         assert row["x"] == n
 
 
+def test_rate_funnel_from_counts_by_hand():
+    z95, z998 = 1.959963984540054, 3.090232306167813
+    f = funnel.rate_funnel(["a", "b", "c"], [5, 30, 0], [100, 200, 0], target=0.1, measure="x rate")
+    se = np.sqrt(0.1 * 0.9 / np.array([100.0, 200.0]))
+    np.testing.assert_allclose(f["se"][:2], se, rtol=1e-12)
+    np.testing.assert_allclose(f["lo95"][:2], 0.1 - z95 * se, rtol=1e-12)
+    np.testing.assert_allclose(f["hi998"][:2], 0.1 + z998 * se, rtol=1e-12)
+    np.testing.assert_allclose(f["z"][:2], (np.array([0.05, 0.15]) - 0.1) / se, rtol=1e-12)
+    assert list(f["estimable"]) == [True, True, False]  # no denominator: no rate to place
+    # a: z = -1.67 inside; b: z = 2.36, outside 95 % but inside 99.8 %
+    assert list(f["outside95"]) == [False, True, False] and not f["outside998"].any()
+    assert list(f["x"][:2]) == [100, 200]
+    assert (f["tau2"] == 0).all() and f.attrs["notes"] == []
+    assert (f["measure"] == "x rate").all() and list(f["unit"]) == ["a", "b", "c"]
+    with pytest.raises(ValueDomainError, match=r"target rate must be in \[0, 1\]"):
+        funnel.rate_funnel(["a"], [1], [2], target=1.5, measure="x")
+    with pytest.raises(ValueDomainError, match="differ in length"):
+        funnel.rate_funnel(["a", "b"], [1], [2], target=0.5, measure="x")
+
+
+def test_rate_funnel_is_the_rate_funnel_of_funnel(stops):
+    for od in (False, True):
+        table = funnel.funnel(stops, measure="rate", overdispersion=od)
+        again = funnel.rate_funnel(
+            table["unit"], table["count"], table["denominator"], target=table["target"].iloc[0],
+            measure=table["measure"].iloc[0], overdispersion=od,
+        )  # fmt: skip
+        pd.testing.assert_frame_equal(again, table)
+
+
 def test_funnel_overdispersion_by_hand(stops):
     plain = funnel.funnel(stops, measure="rate")
     wide = funnel.funnel(stops, measure="rate", overdispersion=True)

@@ -1,6 +1,12 @@
-"""Hot-spot persistence on the real NPAs: quadrants, transitions and hot-neighbour counts recounted by hand."""
+"""Hot-spot persistence on the real NPAs: quadrants, transitions and hot-neighbour counts recounted by hand.
+
+The Markov statistics are compared with giddy's (the reference, imported only here) on the real series.
+"""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -8,8 +14,8 @@ import pytest
 
 from geo.analysis.persistence import consecutive_years, persistence, unit_history
 from geo.errors import ValueDomainError
-
-pytestmark = pytest.mark.slow  # giddy's import compiles with numba (10-30 s once per process)
+from geo.settings import PROJECT_ROOT
+from tests.stats.test_markov import assert_lisa_equals_giddy, assert_spatial_equals_giddy
 
 
 def test_consecutive_years():
@@ -51,19 +57,39 @@ def test_quadrants_by_hand(result, graph):
         np.testing.assert_array_equal(result.quadrants[year].to_numpy(), hand)
 
 
-def test_transitions_equal_pandas_counts_and_giddy(result, graph):
-    from giddy.markov import LISA_Markov
-
+def test_transitions_equal_pandas_counts(result):
     q = result.quadrants.to_numpy()
     pairs = pd.DataFrame({"a": q[:, :-1].ravel(), "b": q[:, 1:].ravel()})
     hand = pd.crosstab(pairs["a"], pairs["b"]).reindex(index=[1, 2, 3, 4], columns=[1, 2, 3, 4], fill_value=0)
     np.testing.assert_array_equal(result.lisa.transitions, hand.to_numpy())
+
+
+@pytest.mark.slow  # giddy's import compiles with numba (10-30 s once per process)
+def test_markov_statistics_equal_giddy_on_the_real_series(result, graph):
+    from giddy.markov import LISA_Markov, Spatial_Markov
+
     w = graph.transform("r").to_W()
+    y = result.values.to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        ref = LISA_Markov(result.values.to_numpy(), w)
-    np.testing.assert_array_equal(result.lisa.transitions, ref.transitions)
-    assert result.lisa.chi2 == pytest.approx(ref.chi_2[0])
-    assert result.lisa.agrees and result.spatial.agrees
+        ref = LISA_Markov(y, w)
+    assert_lisa_equals_giddy(result.lisa, ref)
+    assert_spatial_equals_giddy(result.spatial, Spatial_Markov(y / y.mean(axis=0), w, k=4, m=4, fixed=True))
+
+
+def test_persistence_does_not_import_giddy():
+    """The library computes giddy's statistics itself: giddy would bring quantecon and numba (20-30 s)."""
+    code = (
+        "import sys\n"
+        "from geo.layers import build\n"
+        "from geo.analysis.persistence import persistence\n"
+        "res = persistence(build.npa_layer(), seed=1, permutations=99)\n"
+        "assert len(res.values) > 300, len(res.values)\n"
+        "print(sorted(m for m in ('giddy', 'quantecon', 'numba', 'mapclassify') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 def test_hot_neighbour_counts_by_hand(result, graph):

@@ -35,6 +35,64 @@ def test_mann_kendall_matches_scipy_kendalltau_without_ties():
         assert tau == pytest.approx(stats.kendalltau(np.arange(12), row).statistic)
 
 
+def _mann_kendall_loop(x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The former row-by-row tie correction (np.unique per tied row), kept as the reference."""
+    from geo.stats.significance import two_sided_normal_p
+
+    x = np.atleast_2d(np.asarray(x, dtype=float))
+    _, t = x.shape
+    s = np.zeros(x.shape[0])
+    for a in range(t - 1):
+        s += np.sign(x[:, a + 1 :] - x[:, a : a + 1]).sum(axis=1)
+    var_s = np.full(x.shape[0], t * (t - 1) * (2 * t + 5) / 18.0)
+    srt = np.sort(x, axis=1)
+    for r in np.nonzero((np.diff(srt, axis=1) == 0).any(axis=1))[0]:
+        g = np.unique(srt[r], return_counts=True)[1]
+        var_s[r] -= (g * (g - 1) * (2 * g + 5)).sum() / 18.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(var_s > 0, (s - np.sign(s)) / np.sqrt(var_s), 0.0)
+    return s, var_s, z, two_sided_normal_p(z), s / (t * (t - 1) / 2)
+
+
+def _tied_series(seed: int, n: int = 400, t: int = 12) -> np.ndarray:
+    """Small integers (many ties, all-equal rows), some NaNs, infinities and signed zeros."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, rng.integers(1, 6, n)[:, None], (n, t)).astype(float)
+    x[rng.random((n, t)) < 0.05] = np.nan
+    x[rng.random((n, t)) < 0.02] = np.inf
+    x[rng.random((n, t)) < 0.02] = -np.inf
+    x[rng.random((n, t)) < 0.05] = -0.0
+    x[:20] = rng.normal(size=(20, t))  # no ties at all
+    return x
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_mann_kendall_equals_the_former_loop(seed):
+    x = _tied_series(seed)
+    with np.errstate(invalid="ignore"):  # inf - inf, in both versions alike
+        assert np.isnan(x).any(axis=1).sum() > 50 and (np.diff(np.sort(x), axis=1) == 0).any(axis=1).sum() > 200
+        mk, ref_all = mann_kendall(x), _mann_kendall_loop(x)
+    for ours, ref in zip((mk.s, mk.var_s, mk.z, mk.p, mk.tau), ref_all, strict=True):
+        np.testing.assert_array_equal(ours, ref)  # bit for bit, NaN where the loop gives NaN
+    for shape in ((0, 5), (1, 2), (3, 3)):
+        for ours, ref in zip(
+            vars(mann_kendall(np.zeros(shape))).values(), _mann_kendall_loop(np.zeros(shape)), strict=True
+        ):
+            np.testing.assert_array_equal(ours, ref)
+
+
+def test_mann_kendall_equals_pymannkendall_with_ties():
+    pmk = pytest.importorskip("pymannkendall")
+    x = _tied_series(5, n=60)
+    x = x[np.isfinite(x).all(axis=1) & (np.ptp(np.where(np.isfinite(x), x, 0), axis=1) > 0)]
+    assert len(x) > 20
+    mk = mann_kendall(x)
+    for i, row in enumerate(x):
+        ref = pmk.original_test(row)
+        np.testing.assert_allclose([mk.s[i], mk.var_s[i], mk.tau[i]], [ref.s, ref.var_s, ref.Tau], rtol=1e-12)
+        np.testing.assert_allclose([mk.z[i], mk.p[i]], [ref.z, ref.p], rtol=1e-9, atol=1e-12)
+
+
 # ---------------------------------------------------------------------- classification rules
 
 H, C, N = 3.0, -3.0, 0.5  # hot, cold, not significant z-scores (p follows from |z|)
