@@ -5,7 +5,14 @@ Commands
 fetch      get the data from the City of Charlotte portal, or copy it from a mirror folder
 report     validate data files and print what was read, kept, repaired and set aside
 export     write a layer (divisions, npa, ois, incidents) as GeoJSON, GeoPackage or CSV
-hotspots   spatial autocorrelation and hot spots (see ``python -m geo hotspots --help``)
+hotspots   spatial autocorrelation and hot spots, emerging hot spots of the incident points (``--layer incidents
+           --method ehsa``), bivariate, partial and conditional LISA, multivariate Geary (see ``hotspots --help``)
+regress    spatial regression of one NPA measure on others (OLS, spatial lag, spatial error), with intervals
+trends     trend and yearly change of monthly incidents per division (STL, seasonal Mann-Kendall)
+persistence  whether hot-spot NPAs stay hot from year to year (LISA Markov, spatial Markov)
+accuracy   how well each year's hot spots would have targeted the next year's incidents (PAI, PEI, RRI)
+near-repeat  Knox test: do incidents follow others close by in space and time?
+clearance  clearance of assault and intimidation reports by division and year, with a funnel
 disparity  stop-outcome rates and disparity ratios (see ``python -m geo disparity --help``)
 aggregate  assign points to polygons and count them, in-process or on Dask
 cache      clear or list the cache of clean layers and weights (damaged entries heal by themselves)
@@ -19,12 +26,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from geo.errors import GeoDataError
 
-__all__ = ["build_parser", "main"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["build_parser", "main", "plain", "print_json", "table_text"]
 
 
 EXIT_INPUT_ERROR = 2
@@ -39,10 +52,55 @@ _PLUGINS = {
     "report": "geo.cli.data",
     "export": "geo.cli.data",
     "hotspots": "geo.cli.hotspots",
+    "regress": "geo.cli.regress",
+    "trends": "geo.cli.spacetime",
+    "persistence": "geo.cli.spacetime",
+    "accuracy": "geo.cli.spacetime",
+    "near-repeat": "geo.cli.spacetime",
+    "clearance": "geo.cli.spacetime",
     "disparity": "geo.cli.disparity",
     "aggregate": "geo.cli.aggregate",
     "cache": "geo.cli.cache",
 }
+
+
+def plain(value: object) -> Any:
+    """A JSON-ready copy of ``value``: frames as lists of records, NaN as null, numpy numbers as Python numbers."""
+    import pandas as pd  # not at import time: ``python -m geo --help`` stays quick
+
+    if isinstance(value, pd.DataFrame):
+        return plain(value.to_dict(orient="records"))
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def print_json(payload: Mapping[str, object]) -> None:
+    """Print ``payload`` as strict JSON (no NaN) on standard output."""
+    print(json.dumps(plain(payload), indent=2, ensure_ascii=False, allow_nan=False))
+
+
+def table_text(frame: pd.DataFrame, *, digits: int = 3, max_rows: int = 40) -> str:
+    """A frame as an aligned text table (numbers to ``digits`` significant digits), cut at ``max_rows`` rows."""
+    shown = frame.head(max_rows)
+
+    def number(x: float) -> str:
+        return format(x, ",.0f") if abs(x) >= 10**digits else format(x, f".{digits}g")
+
+    text = str(shown.to_string(index=False, float_format=number, na_rep="-"))
+    if len(frame) > max_rows:
+        text += f"\n... {len(frame) - max_rows:,} more rows (use --json or --out for all)"
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:

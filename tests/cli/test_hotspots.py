@@ -191,7 +191,15 @@ def test_incidents_optimized_hotspots(layers, tmp_path, capsys):
             "permutations must be 99 to 99,999",
         ),
         (["--layer", "npa", "--variable", "nope", "--method", "ehsa"], "Prefixes available: .*violent_crimes"),
-        (["--layer", "incidents", "--variable", "count", "--method", "ehsa"], "yearly values"),
+        (["--layer", "incidents", "--variable", "violent_crimes", "--method", "ehsa"], "does not apply"),
+        (["--layer", "npa", "--method", "lisa"], "needs --variable"),
+        (["--layer", "npa", "--variable", "violent_rate_2022", "--method", "bilisa"], "at least one --covariate"),
+        (["--layer", "divisions", "--variable", "stops", "--method", "partial", "--covariate", "x"], "--layer npa"),
+        (
+            ["--layer", "npa", "--variable", "v", "--method", "bilisa", "--covariate", "a", "--covariate", "b"],
+            "takes one --covariate",
+        ),
+        (["--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--covariate", "x"], "bilisa"),
         (["--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--per-capita"], "already a rate"),
         (["--layer", "npa", "--variable", "violent_rate_2022", "--method", "moran", "--correction", "fdr"], "one test"),
         (["--layer", "npa", "--variable", "violent_rate_2022", "--method", "lisa", "--gi-inference", "normal"], "Gi"),
@@ -341,3 +349,101 @@ def test_robustness_run_writes_counts_per_unit(layers, tmp_path, capsys):
     assert _main([*argv, "--robustness", "--weights", "rook", "--out", str(out)]) == 2
     assert "chooses its own weights" in capsys.readouterr().err
     assert _main([*argv, "--robustness", "--method", "moran", "--out", str(out)]) == 2
+
+
+# --- issue 13 and 14: the cube of incident points and the bivariate statistics, on the real layers ---
+
+
+@pytest.fixture
+def real(settings, monkeypatch):
+    monkeypatch.setenv("CMPD_CACHE_DIR", str(settings.cache_dir))
+    return settings
+
+
+def test_incident_cube_ehsa_matches_emerging_cube(real, tmp_path, capsys):
+    import json
+
+    import pyogrio
+
+    from geo.analysis.spacetime import emerging_cube
+    from geo.layers import build, records
+
+    out = tmp_path / "cube.gpkg"
+    argv = ["--layer", "incidents", "--method", "ehsa", "--time-step", "year", "--cell-size", "8000"]
+    assert _main([*argv, "--permutations", "99", "--seed", "1", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "1-in-61 sample" in text and "ehsa_category" in text
+    ref = emerging_cube(
+        records.incident_points(real), boundary=build.npa(real), cell_size=8000, step="year", permutations=99, seed=1
+    )
+    assert ref.lines[0] in text
+    assert [n for n, _ in pyogrio.list_layers(out)] == ["hotspots_incidents_ehsa", "hotspots_incidents_ehsa_dictionary"]
+    back = pyogrio.read_dataframe(out, layer="hotspots_incidents_ehsa").set_index("cell_id")
+    frame = ref.frame.set_index("cell_id")
+    assert back.loc[frame.index, "ehsa_category"].tolist() == frame["ehsa_category"].tolist()
+    np.testing.assert_allclose(back.loc[frame.index, "count_trend_p"], frame["count_trend_p"])
+    assert set(back["step"]) == {"year"} and set(back["permutations"]) == {99}
+    meta = json.loads((tmp_path / "cube.metadata.json").read_text())
+    assert meta["undescribed_columns"] == []
+    # JSON: the same table, machine-readable
+    assert _main([*argv, "--permutations", "99", "--seed", "1", "--json"]) == 0
+    table = pd.DataFrame(json.loads(capsys.readouterr().out)["table"])
+    assert table["hot_recent"].tolist() == frame["hot_recent"].tolist()
+
+
+def test_bilisa_json_matches_local_moran_bv(real, npa_layer, capsys):
+    import json
+
+    from geo.stats.bivariate import local_moran_bv
+    from geo.stats.weights import build_weights
+
+    argv = ["--layer", "npa", "--method", "bilisa", "--variable", "violent_rate_2022"]
+    assert _main([*argv, "--covariate", "disorder_rate_2022", "--permutations", "99", "--seed", "4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    w = build_weights(npa_layer, method="queen", id_column="npa")
+    ref = local_moran_bv(
+        npa_layer, "violent_rate_2022", "disorder_rate_2022", weights=w, permutations=99, seed=4, correction="fdr"
+    )
+    table = pd.DataFrame(out["table"])
+    np.testing.assert_allclose(table["bv_i"].astype(float), ref.frame["bv_i"], equal_nan=True)
+    assert table["bv_cluster"].tolist() == ref.frame["bv_cluster"].tolist()
+    assert any(f"global bivariate Moran's I = {ref.extra['global_bv']:.4f}" in ln for ln in out["lines"])
+    assert out["lines"][-1].startswith("caveat: ")
+
+
+@pytest.mark.parametrize("method", ["partial", "conditional", "geary_mv"])
+def test_covariate_methods_with_a_quality_of_life_metric(real, npa_layer, tmp_path, capsys, method):
+    import pyogrio
+
+    from geo.layers import records
+    from geo.stats import bivariate
+    from geo.stats.weights import build_weights
+
+    out = tmp_path / f"{method}.geojson"
+    argv = ["--layer", "npa", "--method", method, "--variable", "violent_rate_2022", "--covariate", "m2"]
+    assert _main([*argv, "--permutations", "99", "--seed", "5", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "m2_2021: Age of Residents 2021" in text and "Undefined" in text
+    metrics = records.qol_metrics(real)
+    age = metrics[(metrics["metric"] == "m2") & (metrics["year"] == 2021)].set_index("npa")["value"]
+    layer = npa_layer.assign(m2_2021=npa_layer["npa"].map(age).astype(float))
+    w = build_weights(layer, method="queen", id_column="npa")
+    opts = dict(weights=w, permutations=99, seed=5, correction="fdr")
+    if method == "geary_mv":
+        ref, col = bivariate.local_geary_mv(layer, ["violent_rate_2022", "m2_2021"], **opts), "mgeary_cluster"
+    else:
+        fn = bivariate.local_moran_partial if method == "partial" else bivariate.local_moran_conditional
+        ref = fn(layer, "violent_rate_2022", covariates=["m2_2021"], **opts)
+        col = "plisa_cluster" if method == "partial" else "clisa_cluster"
+    back = pyogrio.read_dataframe(out)
+    assert back[col].tolist() == ref.frame[col].tolist()
+    np.testing.assert_allclose(back["m2_2021"].astype(float), layer["m2_2021"], equal_nan=True)
+    dictionary = pd.read_csv(tmp_path / f"{method}.dictionary.csv")
+    assert "no description" not in set(dictionary["meaning"])
+
+
+def test_bad_factor_variable_lists_valid_names(real, tmp_path, capsys):
+    argv = ["--layer", "npa", "--method", "bilisa", "--variable", "violent_rate_2022", "--covariate", "nope"]
+    assert _main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'nope' is not a variable" in err and "m2 Age of Residents" in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -111,3 +112,67 @@ def test_robustness_is_a_layer(npa_2022):
 def test_refuses_other_objects():
     with pytest.raises(TypeError, match="needs a HotspotRun or a RobustnessResult"):
         result_layer(object())  # type: ignore[arg-type]
+
+
+# --- the layers of the space-time cube, the bivariate statistics and the regression ---
+
+
+def test_regression_fit_is_spreg_ols_predy_and_u(npa_layer):
+    import libpysal
+    import spreg
+
+    from geo.analysis.regression import spatial_regression
+    from geo.output.results import regression_fit, regression_layer
+
+    cols = ["violent_rate_2022", "disorder_rate_2022"]
+    res = spatial_regression(npa_layer, cols[0], cols[1:], model="ols")
+    fit = regression_fit(res, npa_layer)
+    ok = np.isfinite(npa_layer[cols].to_numpy(dtype=float)).all(axis=1)
+    assert fit["used"].tolist() == ok.tolist() and fit.loc[~ok, "fitted"].isna().all()
+    used = npa_layer[ok]
+    w = libpysal.weights.Queen.from_dataframe(used, use_index=False, silence_warnings=True)
+    with warnings.catch_warnings():  # spreg's own pandas deprecation noise
+        warnings.simplefilter("ignore")
+        ref = spreg.OLS(used[[cols[0]]].to_numpy(), used[[cols[1]]].to_numpy(), w=w)
+    np.testing.assert_allclose(fit.loc[ok, "fitted"], ref.predy.ravel(), rtol=1e-9)
+    np.testing.assert_allclose(fit.loc[ok, "residual"], ref.u.ravel(), rtol=1e-9, atol=1e-9)
+    layer = regression_layer(res, npa_layer)
+    assert layer.name == "regression_npa_ols" and undescribed(layer.dictionary) == []
+    assert layer.parameters["caveat"] == res.caveat and layer.parameters["dropped"] == int((~ok).sum())
+    assert all(r["ci_low"] is not None for r in layer.parameters["coefficients"])
+
+
+def test_local_layer_of_a_bivariate_lisa(npa_layer, tmp_path, settings):
+    from geo.output.results import local_layer
+    from geo.stats.bivariate import local_moran_bv
+
+    res = local_moran_bv(npa_layer, "violent_rate_2022", "disorder_rate_2022", permutations=99, seed=1)
+    layer = local_layer(res)
+    assert layer.name == "hotspots_npa_bilisa" and undescribed(layer.dictionary) == []
+    cols = list(layer.frame.columns)
+    assert cols[:3] == ["npa", "violent_rate_2022", "disorder_rate_2022"] and cols[-1] == "geometry"
+    assert set(layer.frame["method"]) == {"bilisa"} and set(layer.frame["permutations"]) == {99}
+    out = write_result(layer, tmp_path / "bv.geojson", settings=settings)
+    back = pyogrio.read_dataframe(out.path)
+    assert back["bv_cluster"].tolist() == res.frame["bv_cluster"].tolist()
+    assert json.loads((tmp_path / "bv.metadata.json").read_text())["undescribed_columns"] == []
+
+
+def test_cube_layer_has_cells_counts_and_options(settings):
+    from geo.analysis.spacetime import emerging_cube
+    from geo.layers import build, records
+    from geo.output.results import cube_layer
+
+    res = emerging_cube(
+        records.incident_points(settings), boundary=build.npa(settings), cell_size=10000, step="year",
+        permutations=99, seed=1,
+    )  # fmt: skip
+    layer = cube_layer(res)
+    assert undescribed(layer.dictionary) == []
+    frame = layer.frame
+    steps = [c for c in frame.columns if c.startswith("count_2")]
+    assert len(steps) == res.cube.n_steps
+    np.testing.assert_array_equal(frame[steps].sum(axis=1), frame["total"])
+    assert (frame["ehsa_hot_steps"] >= frame["hot_recent"]).all()
+    assert set(frame["recent_steps"]) == {min(8, res.cube.n_steps)} and set(frame["method"]) == {"ehsa"}
+    assert layer.parameters["summary"] == list(res.lines)
