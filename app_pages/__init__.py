@@ -46,6 +46,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/trends.py", "Problem areas over time", "trends"),
     PageSpec("app_pages/disparities.py", "Disparities and accountability", "disparities"),
     PageSpec("app_pages/use_of_force.py", "Use of force", "use-of-force"),
+    PageSpec("app_pages/accountability.py", "Accountability beyond stops", "accountability"),
     PageSpec("app_pages/neighborhood.py", "Your neighborhood", "neighborhood"),
     PageSpec("app_pages/export.py", "Export", "export"),
     PageSpec("app_pages/upload.py", "Check a stops file", "check-file"),

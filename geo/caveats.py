@@ -49,6 +49,11 @@ __all__ = [
     "CLEARANCE_CAVEAT",
     "ECOLOGICAL_FALLACY_CAVEAT",
     "NEAR_REPEAT_CAVEAT",
+    "DIVERSION_CAVEAT",
+    "MODEL_CAVEAT_DIVERSION",
+    "WORKFORCE_CAVEAT",
+    "RESIDENTIAL_BENCHMARK_ASSUMES",
+    "CRIME_BENCHMARK_ASSUMES",
 ]
 
 
@@ -389,4 +394,56 @@ NEAR_REPEAT_CAVEAT = (
     "Locations are anonymised to the block, so pairs less than a block apart (a few hundred feet) cannot be told "
     "apart from pairs at the same address: read the smallest distance band with care. Dates are months, so the "
     "shortest time band is 'the same month', not days."
+)
+
+
+#: Shown beside the juvenile diversion outcomes.
+DIVERSION_CAVEAT = (
+    "Diversion referrals are juveniles the police chose to refer instead of charging; the table does not record "
+    "the offence, prior contacts, age, school or family circumstances, nor who screened the referral. A "
+    "difference in outcomes between groups can come from any of these, from who is referred in the first place, "
+    "or from how the program treats them: the rates describe outcomes, they do not show why they differ. "
+    "'Unsuccessful' and 'rejected at screening' are different endings (a referral that did not complete the "
+    "program, and one that never entered it); referrals still active or pending are left out."
+)
+
+
+#: Shown with every odds ratio of the diversion success model.
+MODEL_CAVEAT_DIVERSION = (
+    "Odds ratios compare the odds of a successful outcome between a group and its reference with the other terms "
+    "(race, gender, intake year) held fixed. They are associations, not causes: offence, age and prior record are "
+    "not in the data and may differ between groups. Success is common here, so odds ratios are further from 1 than "
+    "the rate ratios. Intervals are 95 % Wald intervals (profile penalised-likelihood ones where the table says "
+    "so); groups with few referrals have wide intervals."
+)
+
+
+#: Shown beside the officers who made the stops against the 2017 workforce.
+WORKFORCE_CAVEAT = (
+    "The stops are of 2020-2021; the only employee table is of 2017. The force changed in the years between "
+    "(hiring, retirements, promotions), so the 2017 shares only approximate who served when the stops were made. "
+    "The stops carry no officer id: a group's share of stops reflects both how many of its officers there are "
+    "and how many stops each makes, which depends on assignment (traffic units, patrol shifts, divisions), not "
+    "only on the officers. The workforce counts only the job title 'Police Officer'; sergeants and other ranks "
+    "who also stop drivers are not in it. Intervals treat stops as independent, which they are not (one officer "
+    "makes many), so they are too narrow; a ratio above 1 means the group made more stops than its 2017 share "
+    "of officers, not that any officer stops more than another."
+)
+
+
+#: What the residential benchmark (stops per 1,000 residents) assumes.
+RESIDENTIAL_BENCHMARK_ASSUMES = (
+    "assumes the people at risk of a stop in a division are the people who live there, in proportion to their "
+    "number. Drivers cross divisions to work, shop and pass through; a division with a highway, a stadium or the "
+    "city centre has many more drivers than residents."
+)
+
+
+#: What the crime benchmark (stops per 1,000 reported incidents) assumes.
+CRIME_BENCHMARK_ASSUMES = (
+    "assumes police presence, and so the chance of a stop, follows reported crime. Most stops are for traffic "
+    "violations, not crimes; reported incidents count where crime is reported, not where people drive; and some "
+    "incidents (drug and other 'society' offences) are found by the police themselves, so the denominator partly "
+    "measures the same enforcement it is meant to benchmark. Neither benchmark is a measure of bias: where they "
+    "disagree, the difference says how much the answer depends on the assumption."
 )
