@@ -19,7 +19,12 @@ from app_pages.charts import show_chart
 from app_pages.url_state import Param
 from geo.analysis import factors
 from geo.analysis.regression import RegressionResult, spatial_regression
-from geo.caveats import ECOLOGICAL_FALLACY_CAVEAT, REFERENCE_LAYERS_2013, RESIDENTS_NOT_DRIVERS
+from geo.caveats import (
+    ECOLOGICAL_FALLACY_CAVEAT,
+    REFERENCE_LAYERS_2013,
+    RESIDENTS_NOT_DRIVERS,
+    RESIDENTS_NOT_PEOPLE_INVOLVED,
+)
 from geo.errors import GeoDataError
 from geo.maps import draw, palettes
 from geo.output.variables import MetricInfo, metric_catalogue
@@ -52,10 +57,6 @@ LOCAL = {
 }
 #: Residents are not the people involved: the crime-rate form of the residents-not-drivers caveat.
 #: (Wording belongs in geo.caveats; kept here until it moves.)
-RESIDENTS_NOT_PEOPLE_INVOLVED = (
-    "Rates per 1,000 residents divide by the people who live in an area, but the victims, offenders and people "
-    "stopped there often live elsewhere: a business district or a highway has few residents and many visitors. "
-)
 EXPLANATION = """
 **What this page does.** It puts a crime measure next to the conditions of each neighbourhood (NPA) from the
 Quality of Life Explorer and asks three questions:

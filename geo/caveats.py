@@ -54,6 +54,7 @@ __all__ = [
     "WORKFORCE_CAVEAT",
     "RESIDENTIAL_BENCHMARK_ASSUMES",
     "CRIME_BENCHMARK_ASSUMES",
+    "RESIDENTS_NOT_PEOPLE_INVOLVED",
 ]
 
 
@@ -446,4 +447,11 @@ CRIME_BENCHMARK_ASSUMES = (
     "incidents (drug and other 'society' offences) are found by the police themselves, so the denominator partly "
     "measures the same enforcement it is meant to benchmark. Neither benchmark is a measure of bias: where they "
     "disagree, the difference says how much the answer depends on the assumption."
+)
+
+
+#: The crime-rate form of RESIDENTS_NOT_DRIVERS: residents are not the people involved.
+RESIDENTS_NOT_PEOPLE_INVOLVED = (
+    "Rates per 1,000 residents divide by the people who live in an area, but the victims, offenders and people "
+    "stopped there often live elsewhere: a business district or a highway has few residents and many visitors. "
 )
