@@ -13,6 +13,7 @@ import streamlit as st
 from app_pages import common
 from geo.analysis.stops_check import check_stops_upload
 from geo.maps.palettes import ESTIMATE_COLOR
+from geo.settings import get_settings
 from geo.vocab import STOP_COLUMNS
 
 
@@ -119,6 +120,11 @@ def page() -> None:
         "The file is only checked and summarised; it does not replace the app's data."
     )
     st.caption(f"Required columns: {common.text(', '.join(STOP_COLUMNS))}. OBJECTID and GlobalID are optional.")
+    limits = get_settings()
+    st.caption(
+        f"Limits: {limits.max_decompressed_bytes / 2**20:,.0f} MiB of text (a .gz file counted as it expands) "
+        f"and {limits.max_rows:,} rows; each column named once. UTF-8 text (UTF-16 with a byte-order mark is read too)."
+    )
     uploaded = st.file_uploader("Stops file (.csv or .csv.gz)", type=["csv", "gz"], key="up_file")
     set_aside = st.checkbox(
         "Set aside the rows with problems (load what can be loaded)",

@@ -1,7 +1,8 @@
 """Project settings: one typed object, overridable by environment variables, every value checked.
 
 Each field can be set with an environment variable ``CMPD_<FIELD>`` (upper case),
-for example ``CMPD_DATA_DIR=/tmp/data`` or ``CMPD_PERMUTATIONS=9999``. Unknown
+for example ``CMPD_DATA_DIR=/tmp/data``, ``CMPD_PERMUTATIONS=9999`` or
+``CMPD_MAX_ROWS=10000000`` (the limits on one input file's size and rows). Unknown
 ``CMPD_*`` variables are rejected so that a typo is not silently ignored, and every
 value is validated when the settings are made (``0 < alpha < 1``, 99 to 99,999
 permutations, a projected analysis CRS, ...): a bad value fails at once with a
@@ -57,6 +58,14 @@ class Settings:
         Default significance level (between 0 and 1).
     seed
         Default random seed for permutation tests (0 or more).
+    max_decompressed_bytes
+        Largest file a reader accepts, in bytes of text after decompression (a ``.gz``
+        file is counted as it expands, so a "gzip bomb" stops at the limit); also the
+        largest layer file and the largest uncompressed Parquet data. Default 512 MiB
+        (the stops file expands to 22 MB). ``CMPD_MAX_DECOMPRESSED_BYTES``; 1,024 or more.
+    max_rows
+        Most data rows (or layer features) a reader accepts from one file. Default
+        5,000,000 (the stops file has 139,524). ``CMPD_MAX_ROWS``; 1 or more.
     """
 
     data_dir: Path = PROJECT_ROOT / "data" / "raw"
@@ -66,6 +75,8 @@ class Settings:
     permutations: int = 999
     alpha: float = 0.05
     seed: int = 12345
+    max_decompressed_bytes: int = 512 * 2**20
+    max_rows: int = 5_000_000
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -123,6 +134,8 @@ _VALIDATORS: dict[str, Callable[[Any], str | None]] = {
     "permutations": _int_between(99, 99_999),
     "alpha": _alpha,
     "seed": _int_between(0, 2**32 - 1),
+    "max_decompressed_bytes": _int_between(1024, 2**40),
+    "max_rows": _int_between(1, 10**9),
 }
 
 

@@ -35,6 +35,9 @@ def test_unknown_or_bad_setting_rejected():
         ({"CMPD_ANALYSIS_CRS": "not a crs"}, r"analysis_crs .* is not a CRS"),
         ({"CMPD_WEB_CRS": "EPSG:2264"}, r"web_crs .* must be a geographic CRS"),
         ({"CMPD_MIN_AGE": "16"}, r"Unknown setting CMPD_MIN_AGE"),
+        ({"CMPD_MAX_DECOMPRESSED_BYTES": "1023"}, r"max_decompressed_bytes \(CMPD_MAX_DECOMPRESSED_BYTES\) = 1023"),
+        ({"CMPD_MAX_DECOMPRESSED_BYTES": "1e9"}, r"CMPD_MAX_DECOMPRESSED_BYTES='1e9' is not a valid int"),
+        ({"CMPD_MAX_ROWS": "0"}, r"max_rows \(CMPD_MAX_ROWS\) = 0: must be a whole number from 1 to"),
     ],
 )
 def test_each_setting_is_validated(env, message):
@@ -51,3 +54,10 @@ def test_replace_validates_too():
     assert s.replace(permutations=9999).permutations == 9999
     with pytest.raises(ValueDomainError, match="alpha"):
         s.replace(alpha=2.0)
+
+
+def test_input_limits_defaults_and_overrides():
+    s = get_settings({})
+    assert s.max_decompressed_bytes == 512 * 2**20 and s.max_rows == 5_000_000
+    s = get_settings({"CMPD_MAX_DECOMPRESSED_BYTES": "1048576", "CMPD_MAX_ROWS": "10"})
+    assert (s.max_decompressed_bytes, s.max_rows) == (1 << 20, 10)

@@ -158,6 +158,14 @@ def _run_report(args: argparse.Namespace) -> int:
         print(json.dumps([r.to_dict() for r in reports], indent=2))
     else:
         print("\n\n".join(r.summary() for r in reports))
+    missing = [r.name for r in reports if r.source == "missing"]
+    if missing:  # as the help says: exit code 2 if a file cannot be used
+        print(
+            f"error: {len(missing)} data set(s) cannot be used: {', '.join(missing)} (the reasons are above); "
+            "run `python -m geo fetch` to get them.",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

@@ -2,20 +2,37 @@
 
 Every reader names the file in its messages; every writer writes to a temporary file in
 the same folder and renames it into place, so a failed write never leaves half a file.
+
+Readers refuse, with a message naming the file and the fix, what would otherwise give a
+traceback or a wrong answer: a path that is not a regular file (a named pipe, a symbolic
+link loop), a compressed file that is truncated or damaged, a file that expands beyond
+``Settings.max_decompressed_bytes`` or holds more than ``Settings.max_rows`` rows, text that
+is not UTF-8 (UTF-16 with a byte-order mark is read as such), and repeated column names.
+
+A ``.gz`` file is decompressed once in 1 MiB blocks, counting bytes and keeping only the
+first 64 KiB, before pandas reads it: a "gzip bomb" is refused when the count passes the
+limit, having held one block at a time. On the real stops file (1.3 MB gzip, 22 MB of text)
+that pass costs about 0.1 s of the loader's 1 s read; an uncompressed file needs no pass
+(its size on disk is its size).
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
+import errno
 import gzip
 import hashlib
 import io
 import os
+import stat
 import tempfile
 import warnings
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import geopandas as gpd
 import pandas as pd
@@ -24,25 +41,233 @@ from geo.errors import CRSError, DataFileError, EmptyInputError, SchemaError
 from geo.ingest.sources import resolve
 from geo.settings import Settings, get_settings
 
-__all__ = ["read_table"]
+__all__ = ["read_table", "check_file", "check_parquet_size"]
+
+#: Decompression block and how much of the start of a file is kept to sniff its kind.
+_BLOCK = 1 << 20
+_HEAD = 1 << 16
+#: A gzip file that expands to at most this is kept in memory by the counting pass and parsed from
+#: there (one decompression, not two); a larger one is let go as it passes this size and decompressed
+#: again by pandas, so a "gzip bomb" never holds more than this plus one block.
+_KEEP = 32 << 20
+
+#: Byte-order marks of UTF-32 and UTF-16 text, longest first (a UTF-32-LE mark starts like UTF-16-LE's).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+#: What a path that is not a regular file or a folder is, for messages.
+_NOT_REGULAR = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 
 
 def settings_or_default(settings: Settings | None) -> Settings:
     return settings if settings is not None else get_settings()
 
 
+def check_file(path: Path) -> os.stat_result:
+    """Check that ``path`` is a regular file that can be opened; return its ``os.stat`` result.
+
+    Raises
+    ------
+    DataFileError
+        If the file is missing (also: a symbolic link to a missing file), is a symbolic
+        link loop, a folder, or not a regular file (a named pipe, socket or device): each
+        said as such, never as "empty" or "not found".
+    """
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DataFileError(
+                f"{path}: cannot be opened: it is a symbolic link loop (links that point back at each other); "
+                "point the link at the real file."
+            ) from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            target = f" (a symbolic link to {os.readlink(path)}, which does not exist)" if os.path.islink(path) else ""
+            raise DataFileError(f"{path}: file not found{target}.") from None
+        raise DataFileError(f"{path}: cannot be opened ({exc.strerror}).") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DataFileError(f"{path}: is a folder, expected a file.")
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((name for test, name in _NOT_REGULAR if test(st.st_mode)), "a special file")
+        raise DataFileError(
+            f"{path}: not a regular file ({kind}); save the data to an ordinary file and give that file's path."
+        )
+    return st
+
+
 def data_path(path: str | Path | None, key: str, settings: Settings | None) -> Path:
     if path is not None:
         p = Path(path)
-        if not p.exists():
-            raise DataFileError(f"{p}: file not found.")
-        if p.is_dir():
-            raise DataFileError(f"{p}: is a folder, expected a file.")
+        check_file(p)
         return p
     return resolve(key, settings_or_default(settings).data_dir)
 
 
-def read_table(path: Path, *, encoding: str = "utf-8-sig", skiprows: Sequence[int] | None = None) -> pd.DataFrame:
+def _too_large(path: Path, cap: int, what: str) -> DataFileError:
+    return DataFileError(
+        f"{path}: {what} more than {human_size(cap)} ({cap:,} bytes), the limit for one file "
+        f"(setting max_decompressed_bytes, environment variable CMPD_MAX_DECOMPRESSED_BYTES). "
+        "Check that this is the right file, or raise the limit."
+    )
+
+
+def _too_many_rows(path: Path, cap: int) -> DataFileError:
+    return DataFileError(
+        f"{path}: has more than {cap:,} data rows, the limit for one file (setting max_rows, environment "
+        "variable CMPD_MAX_ROWS). Check that this is the right file, split it, or raise the limit."
+    )
+
+
+def _damaged(path: Path, exc: Exception) -> DataFileError:
+    return DataFileError(f"{path}: the gzip data is damaged ({exc}); download or copy the file again.")
+
+
+def _scan_gzip(path: Path, cap: int) -> tuple[bytes, bytes | None]:
+    """Decompress ``path`` once in blocks, counting bytes: its first bytes, and all of them if at most ``_KEEP``.
+
+    Raises
+    ------
+    DataFileError
+        If the file is not gzip, is truncated or damaged, or expands beyond ``cap`` bytes
+        (found holding at most ``_KEEP`` bytes and one block).
+    """
+    head = b""
+    kept: list[bytes] | None = []
+    total = 0
+    try:
+        with gzip.open(path, "rb") as fh:
+            while block := fh.read(_BLOCK):
+                total += len(block)
+                if total > cap:
+                    raise _too_large(path, cap, "expands, when decompressed, to")
+                if len(head) < _HEAD:
+                    head += block[: _HEAD - len(head)]
+                if kept is not None and total <= _KEEP:
+                    kept.append(block)
+                else:
+                    kept = None
+    except EOFError:
+        raise DataFileError(
+            f"{path}: the gzip file is truncated (it ends before its end marker): download or copy it again."
+        ) from None
+    except gzip.BadGzipFile as exc:
+        if str(exc).startswith("Not a gzipped file"):
+            raise DataFileError(
+                f"{path}: cannot be read as gzip: it is not a gzip file ({exc}); a .gz file must be gzip-compressed: "
+                "give the uncompressed file a .csv name, or compress it with gzip."
+            ) from None
+        raise _damaged(path, exc) from None
+    except (OSError, zlib.error) as exc:
+        raise _damaged(path, exc) from None
+    return head, None if kept is None else b"".join(kept)
+
+
+def _head(path: Path, *, gz: bool, size: int, cap: int) -> tuple[bytes, bytes | None]:
+    """The first bytes of the (decompressed) file after checking its size against ``cap``; a small gzip's text."""
+    if gz:
+        return _scan_gzip(path, cap)
+    if size > cap:
+        raise _too_large(path, cap, "is")
+    with open(path, "rb") as fh:
+        return fh.read(_HEAD), None
+
+
+@contextmanager
+def _binary(path: Path, data: bytes | None, *, gz: bool) -> Iterator[IO[bytes]]:
+    """The file's (decompressed) bytes as a stream: from ``data`` when the counting pass kept them."""
+    if data is not None:
+        yield io.BytesIO(data)
+        return
+    with gzip.open(path, "rb") if gz else open(path, "rb") as fh:
+        yield cast(IO[bytes], fh)
+
+
+def _sniff(head: bytes, path: Path, encoding: str) -> str:
+    """The encoding to read with (UTF-16/32 when the text starts with their mark); refuse binary, JSON, HTML."""
+    encoding = next((name for bom, name in _BOMS if head.startswith(bom)), encoding)
+    if encoding in ("utf-16", "utf-32"):
+        text = head.decode(encoding, errors="ignore")
+    elif b"\x00" in head:
+        if len(head) >= 4 and (head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4):
+            raise DataFileError(
+                f"{path}: looks like UTF-16 text without a byte-order mark; save it as UTF-8 (in Excel: CSV UTF-8)."
+            )
+        raise DataFileError(f"{path}: is a binary file, not a CSV (found NUL bytes). Expected comma-separated text.")
+    else:
+        text = head.decode("utf-8", errors="ignore")
+    if text.lstrip("\ufeff").lstrip()[:1] in ("{", "[", "<"):
+        raise DataFileError(
+            f"{path}: looks like JSON or HTML/XML, not a CSV. Expected comma-separated text with a header row."
+        )
+    return encoding
+
+
+def _clean_name(name: object) -> str:
+    """A column name without byte-order marks and surrounding spaces."""
+    return str(name).replace("\ufeff", "").strip()
+
+
+def _refuse_repeated(names: Sequence[object], path: Path) -> None:
+    """Raise :class:`SchemaError` if two columns have the same (cleaned) name, naming them and their positions."""
+    where: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        if clean := _clean_name(name):
+            where.setdefault(clean, []).append(i)
+    repeated = [(name, pos) for name, pos in where.items() if len(pos) > 1]
+    if repeated:
+        parts = [
+            f"columns {', '.join(map(str, pos[:-1]))} and {pos[-1]} are {'both' if len(pos) == 2 else 'all'} named {name}"
+            for name, pos in repeated
+        ]
+        raise SchemaError(
+            f"{path}: {'; '.join(parts)} (after removing spaces and byte-order marks); rename or remove one, "
+            "so that each column has its own name."
+        )
+
+
+def _header(path: Path, data: bytes | None, *, gz: bool, encoding: str) -> list[str]:
+    """The header row's names as written (quoting handled); reads only the start of the file."""
+    with _binary(path, data, gz=gz) as raw:
+        try:
+            return next(csv.reader(io.TextIOWrapper(raw, encoding=encoding, newline="")), [])
+        except csv.Error as exc:
+            raise DataFileError(f"{path}: the header row is not readable CSV ({exc}).") from None
+
+
+def _not_text(path: Path, data: bytes | None, *, gz: bool, encoding: str) -> DataFileError:
+    """The error for a file that does not decode: for UTF-8, the first line and byte that are not UTF-8."""
+    if encoding.replace("_", "-").lower() not in ("utf-8", "utf-8-sig", "utf8"):
+        return DataFileError(f"{path}: is not valid {encoding} text; save it as UTF-8 (in Excel: CSV UTF-8).")
+    with _binary(path, data, gz=gz) as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                column = len(line[: exc.start].decode("utf-8", errors="replace")) + 1
+                return DataFileError(
+                    f"{path}: line {number}, character {column}: the byte 0x{line[exc.start]:02X} is not UTF-8 text "
+                    "(the file was probably saved as Latin-1 or Windows-1252). Open it and save it as UTF-8 "
+                    "(in Excel: CSV UTF-8), then try again."
+                )
+    return DataFileError(f"{path}: is not UTF-8 text; save it as UTF-8 (in Excel: CSV UTF-8).")
+
+
+def read_table(
+    path: Path,
+    *,
+    encoding: str = "utf-8-sig",
+    skiprows: Sequence[int] | None = None,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
     """Read a CSV (optionally gzipped) or a Parquet file as strings, with clear errors.
 
     Parameters
@@ -51,65 +276,100 @@ def read_table(path: Path, *, encoding: str = "utf-8-sig", skiprows: Sequence[in
         The file. ``.gz`` files are decompressed; ``.parquet`` files are read with pyarrow
         and every value turned into text as a CSV would hold it (missing values as ``""``).
     encoding
-        Text encoding; the default strips a UTF-8 byte-order mark.
+        Text encoding; the default strips a UTF-8 byte-order mark. Text that starts with a
+        UTF-16 or UTF-32 byte-order mark is read in that encoding.
     skiprows
         Data rows to skip (e.g. a second header line).
+    settings
+        Settings (``max_decompressed_bytes``, ``max_rows``); by default from the environment.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every value as text; column names without surrounding spaces and byte-order marks.
 
     Raises
     ------
     DataFileError
-        If the file is empty, binary, compressed wrongly, or not a CSV (or not a Parquet file).
+        If the file is not a regular file, is empty, binary, compressed wrongly, truncated,
+        larger than the limits, not UTF-8 (the line and byte are named), or not a CSV
+        (or not a Parquet file).
+    SchemaError
+        If two columns have the same name (their positions are named).
     """
     path = Path(path)
-    if path.stat().st_size == 0:
+    s = settings_or_default(settings)
+    size = check_file(path).st_size
+    if size == 0:
         raise DataFileError(f"{path}: the file is empty (0 bytes); expected a CSV with a header row.")
     if path.suffix.lower() == ".parquet":
-        return _read_parquet_as_text(path, skiprows)
-    opener = gzip.open if path.suffix == ".gz" else open
+        return _read_parquet_as_text(path, skiprows, s)
+    gz = path.suffix.lower() == ".gz"
+    head, data = _head(path, gz=gz, size=size, cap=s.max_decompressed_bytes)
+    encoding = _sniff(head, path, encoding)
     try:
-        with opener(path, "rb") as fh:
-            head = fh.read(4096)
-    except (OSError, EOFError) as exc:
-        raise DataFileError(
-            f"{path}: cannot be read as {'gzip' if opener is gzip.open else 'a file'} ({exc})."
-        ) from None
-    if b"\x00" in head:
-        raise DataFileError(f"{path}: is a binary file, not a CSV (found NUL bytes). Expected comma-separated text.")
-    if head.lstrip()[:1] in (b"{", b"[", b"<"):
-        raise DataFileError(
-            f"{path}: looks like JSON or HTML/XML, not a CSV. Expected comma-separated text with a header row."
-        )
-    try:
+        _refuse_repeated(_header(path, data, gz=gz, encoding=encoding), path)
         df = pd.read_csv(
-            path,
+            path if data is None else io.BytesIO(data),
             dtype=str,
             keep_default_na=False,
             na_values=[],
             encoding=encoding,
             skiprows=skiprows,
-            compression="gzip" if path.suffix == ".gz" else None,
+            nrows=s.max_rows + 1,
+            compression="gzip" if gz and data is None else None,
         )
+    except UnicodeError:
+        raise _not_text(path, data, gz=gz, encoding=encoding) from None
     except pd.errors.EmptyDataError:
         raise DataFileError(f"{path}: the file has no header row or no columns.") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except pd.errors.ParserError as exc:
         raise DataFileError(f"{path}: is not a readable CSV ({str(exc).splitlines()[0]}).") from None
+    except (EOFError, OSError, zlib.error) as exc:  # changed since it was checked
+        raise DataFileError(f"{path}: cannot be read ({type(exc).__name__}: {exc}).") from None
+    if len(df) > s.max_rows:
+        raise _too_many_rows(path, s.max_rows)
     if df.shape[1] < 2:
         raise DataFileError(
             f"{path}: has {df.shape[1]} column(s) ({', '.join(map(str, df.columns))}); "
             "expected a comma-separated file with several columns."
         )
-    df.columns = [str(c).strip() for c in df.columns]
+    df.columns = [_clean_name(c) for c in df.columns]
     return df
 
 
-def _read_parquet_as_text(path: Path, skiprows: Sequence[int] | None) -> pd.DataFrame:
+def check_parquet_size(path: Path, settings: Settings) -> None:
+    """Refuse a Parquet file whose rows or uncompressed size (from its footer) pass the limits.
+
+    Raises
+    ------
+    DataFileError
+        If the footer cannot be read, or the file holds more than ``settings.max_rows``
+        rows or more than ``settings.max_decompressed_bytes`` bytes of uncompressed data.
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_metadata(path)
+    except Exception as exc:  # pyarrow's ArrowInvalid and friends
+        raise DataFileError(f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0]}).") from None
+    if meta.num_rows > settings.max_rows:
+        raise _too_many_rows(path, settings.max_rows)
+    expanded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if expanded > settings.max_decompressed_bytes:
+        raise _too_large(path, settings.max_decompressed_bytes, "holds, uncompressed,")
+
+
+def _read_parquet_as_text(path: Path, skiprows: Sequence[int] | None, settings: Settings) -> pd.DataFrame:
     """A Parquet table with every column as text, as :func:`read_table` gives a CSV."""
+    check_parquet_size(path, settings)
     try:
         df = pd.read_parquet(path)
     except Exception as exc:  # pyarrow's ArrowInvalid and friends
         raise DataFileError(f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0]}).") from None
+    _refuse_repeated(list(df.columns), path)
     out = pd.DataFrame(
-        {str(c).strip(): [_text(v) for v in df[c].tolist()] for c in df.columns}, index=range(len(df)), dtype=object
+        {_clean_name(c): [_text(v) for v in df[c].tolist()] for c in df.columns}, index=range(len(df)), dtype=object
     )
     if skiprows:  # as in pandas.read_csv: line numbers, 0 the header, 1 the first data row
         out = out.drop(index=[i - 1 for i in skiprows if 1 <= i <= len(out)]).reset_index(drop=True)
@@ -132,15 +392,38 @@ def require_columns(df: pd.DataFrame, required: Sequence[str], path: Path, what:
         )
 
 
-def read_layer(path: Path, what: str) -> gpd.GeoDataFrame:
-    if path.stat().st_size == 0:
+def read_layer(path: Path, what: str, *, settings: Settings | None = None) -> gpd.GeoDataFrame:
+    """Read a boundary or polygon layer (GeoJSON, shapefile, GeoPackage) with clear errors.
+
+    Parameters
+    ----------
+    path
+        The file.
+    what
+        What the layer is, for messages (e.g. ``"division boundary"``).
+    settings
+        Settings (``max_decompressed_bytes`` for the file's size, ``max_rows`` for its
+        features); by default from the environment.
+
+    Raises
+    ------
+    DataFileError, EmptyInputError, CRSError
+        Not a regular file, empty, too large, unreadable, no features, or no CRS.
+    """
+    s = settings_or_default(settings)
+    size = check_file(path).st_size
+    if size == 0:
         raise DataFileError(f"{path}: the file is empty (0 bytes); expected a {what} layer (GeoJSON or shapefile).")
+    if size > s.max_decompressed_bytes:
+        raise _too_large(path, s.max_decompressed_bytes, "is")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            gdf = gpd.read_file(path)
+            gdf = gpd.read_file(path, rows=s.max_rows + 1)
     except Exception as exc:  # pyogrio raises its own DataSourceError and friends
         raise DataFileError(f"{path}: cannot be read as a {what} layer ({str(exc).splitlines()[0]}).") from None
+    if len(gdf) > s.max_rows:
+        raise _too_many_rows(path, s.max_rows)
     if len(gdf) == 0:
         raise EmptyInputError(f"{path}: the {what} layer has no features.")
     if gdf.crs is None:

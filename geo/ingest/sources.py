@@ -425,16 +425,31 @@ def select_layers(names: list[str] | tuple[str, ...]) -> list[str]:
 
 
 def read_manifest(data_dir: Path) -> dict[str, Any]:
-    """Read ``manifest.json`` in ``data_dir``; an empty manifest if there is none."""
+    """Read ``manifest.json`` in ``data_dir``; an empty manifest if there is none.
+
+    Raises
+    ------
+    DataFileError
+        If the manifest cannot be read, is not UTF-8 text, not valid JSON or not a JSON
+        object: the message names the file and says to run ``python -m geo fetch`` again.
+    """
     path = Path(data_dir) / MANIFEST_NAME
-    if not path.exists():
+    if not (path.is_symlink() or path.exists()):
         return {"files": {}}
+    again = "Run `python -m geo fetch` (with --mirror DIR if the data came from a mirror) again to rewrite it."
     try:
-        manifest: dict[str, Any] = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise DataFileError(f"{path}: the data manifest cannot be read ({exc.strerror or exc}). {again}") from None
+    except UnicodeDecodeError as exc:
         raise DataFileError(
-            f"{path}: the data manifest is not valid JSON ({exc}). Run `python -m geo fetch` again."
+            f"{path}: the data manifest is not UTF-8 text (byte 0x{exc.object[exc.start]:02X} at offset "
+            f"{exc.start:,}). {again}"
         ) from None
+    except json.JSONDecodeError as exc:
+        raise DataFileError(f"{path}: the data manifest is not valid JSON ({exc}). {again}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files", {}), dict):
+        raise DataFileError(f"{path}: the data manifest is not a JSON object with a 'files' object. {again}")
     return manifest
 
 

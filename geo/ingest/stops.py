@@ -71,9 +71,9 @@ class _Problem:
     mask: np.ndarray
 
 
-def _read(path: Path) -> pd.DataFrame:
-    """The stops CSV as strings, with every required column and at least one row."""
-    raw = read_table(path)
+def _read(path: Path, settings: Settings | None) -> pd.DataFrame:
+    """The stops CSV as strings, with every required column (each named once) and at least one row."""
+    raw = read_table(path, settings=settings)
     require_columns(raw, STOP_COLUMNS, path, "the stops table")
     if raw.empty:
         raise EmptyInputError(f"{path}: the stops table has a header but no data rows.")
@@ -306,7 +306,8 @@ def load_stops(
     path
         The stops CSV (``.csv`` or ``.csv.gz``); by default the fetched file.
     settings
-        Settings (data folder).
+        Settings (data folder; ``max_decompressed_bytes`` and ``max_rows``, the limits on
+        the file).
     on_error
         ``"raise"`` (default): an unparseable month, a non-numeric age or years of
         service, or an unknown division raises one :class:`ValueDomainError` listing
@@ -326,10 +327,14 @@ def load_stops(
 
     Raises
     ------
-    DataFileError, SchemaError, ValueDomainError, EmptyInputError
+    DataFileError
+        Not a regular file, empty, truncated, beyond the limits, not UTF-8 text, not a CSV.
+    SchemaError
+        A required column missing, or two columns with the same name.
+    ValueDomainError, EmptyInputError
     """
     path = data_path(path, "stops", settings)
-    raw = _read(path)
+    raw = _read(path, settings)
     report = LoadReport("stops", str(path), rows_read=len(raw))
     fields = _parse(raw)
     keep = _set_aside(_domain_problems(fields), fields, report, path=path, on_error=on_error)

@@ -14,9 +14,10 @@ import geopandas as gpd
 import numpy as np
 
 from geo.errors import CRSError, DataFileError, EmptyInputError, SchemaError, first_rows, quote_values
-from geo.ingest.files import read_layer
+from geo.ingest.files import check_file, check_parquet_size, read_layer, settings_or_default
 from geo.ingest.geometry import repair_polygons
 from geo.ingest.report import LoadReport
+from geo.settings import Settings
 
 __all__ = ["USER_LAYER_SUFFIXES", "load_user_layer", "report_lines"]
 
@@ -25,9 +26,12 @@ __all__ = ["USER_LAYER_SUFFIXES", "load_user_layer", "report_lines"]
 USER_LAYER_SUFFIXES: tuple[str, ...] = (".geojson", ".json", ".gpkg", ".shp", ".parquet", ".geoparquet")
 
 
-def _read(path: Path) -> gpd.GeoDataFrame:
+def _read(path: Path, settings: Settings) -> gpd.GeoDataFrame:
     if path.suffix.lower() not in (".parquet", ".geoparquet"):
-        return read_layer(path, "polygon")
+        return read_layer(path, "polygon", settings=settings)
+    if check_file(path).st_size == 0:
+        raise DataFileError(f"{path}: the file is empty (0 bytes); expected a GeoParquet polygon layer.")
+    check_parquet_size(path, settings)
     try:
         gdf = gpd.read_parquet(path)
     except Exception as exc:  # pyarrow and geopandas raise several kinds
@@ -39,7 +43,9 @@ def _read(path: Path) -> gpd.GeoDataFrame:
     return gdf
 
 
-def load_user_layer(path: str | Path, *, id_column: str, crs: str = "EPSG:2264") -> tuple[gpd.GeoDataFrame, LoadReport]:
+def load_user_layer(
+    path: str | Path, *, id_column: str, crs: str = "EPSG:2264", settings: Settings | None = None
+) -> tuple[gpd.GeoDataFrame, LoadReport]:
     """Read a user's polygon layer for a hot-spot analysis.
 
     Parameters
@@ -50,6 +56,9 @@ def load_user_layer(path: str | Path, *, id_column: str, crs: str = "EPSG:2264")
         Column naming each area: no blanks, no repeats.
     crs
         Analysis CRS (projected) the layer is returned in.
+    settings
+        Settings (``max_decompressed_bytes``, ``max_rows``: the limits on the file's size
+        and features); by default from the environment.
 
     Returns
     -------
@@ -61,7 +70,8 @@ def load_user_layer(path: str | Path, *, id_column: str, crs: str = "EPSG:2264")
     Raises
     ------
     DataFileError, CRSError, EmptyInputError
-        The file cannot be read, has no CRS or no features.
+        The file is not a regular file, cannot be read, passes the size or feature limits,
+        has no CRS or no features.
     SchemaError
         ``id_column`` missing, blank or repeated (the rows are named).
     GeometryError
@@ -70,7 +80,7 @@ def load_user_layer(path: str | Path, *, id_column: str, crs: str = "EPSG:2264")
     path = Path(path)
     if path.suffix.lower() not in USER_LAYER_SUFFIXES:
         raise DataFileError(f"{path}: read polygon layers as {', '.join(USER_LAYER_SUFFIXES)}")
-    gdf = _read(path).reset_index(drop=True)
+    gdf = _read(path, settings_or_default(settings)).reset_index(drop=True)
     report = LoadReport("custom", str(path), rows_read=len(gdf))
     if id_column not in gdf.columns:
         cols = [str(c) for c in gdf.columns if c != gdf.geometry.name]
