@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
+    from geo.layers.build import IncidentSource
+
 #: Shown instead of the page when the stops cannot be loaded (``{exc}``: the error).
 DATA_MISSING = "The data could not be loaded: {exc}. Run `make run` (or `python -m geo fetch`) first."
 
@@ -81,12 +83,34 @@ def text(value: object) -> str:
 # --------------------------------------------------------------------------- data
 
 
-@st.cache_data(show_spinner="Loading the stops ...")
-def stops() -> pd.DataFrame:
-    """The clean stops frame (see :func:`geo.ingest.stops.load_stops`)."""
+def _stops_key() -> str:
+    """The stops file behind the data folder (path, size, modification time): a new download changes it.
+
+    Keys the caches of :func:`stops` and the sidebar's months, so a stops file of any span that
+    replaces the one there (a newer portal download, a checked file) is used without a restart.
+    """
+    from geo.ingest.sources import resolve
+
+    s = get_settings()
+    try:
+        p = resolve("stops", s.data_dir)
+    except GeoDataError:
+        return f"{s.data_dir}|missing"
+    st_ = p.stat()
+    return f"{p.resolve()}|{st_.st_size}|{st_.st_mtime_ns}"
+
+
+@st.cache_data(show_spinner="Loading the stops ...", max_entries=2)
+def _stops(key: str) -> pd.DataFrame:
+    """The stops of the file ``key`` names (:func:`_stops_key`)."""
     from geo.layers import build
 
     return build.stops(get_settings())
+
+
+def stops() -> pd.DataFrame:
+    """The clean stops frame (see :func:`geo.ingest.stops.load_stops`), whatever months the file holds."""
+    return _stops(_stops_key())
 
 
 @st.cache_data(show_spinner="Loading the layer ...", max_entries=32)
@@ -122,8 +146,32 @@ def ois() -> gpd.GeoDataFrame:
 
 
 def incidents() -> gpd.GeoDataFrame:
-    """The incident sample with the NPA and division of each."""
+    """The incident points with the NPA and division of each; ``attrs`` name their source (see :func:`incident_source`)."""
     return layer("incidents")
+
+
+def incident_source() -> IncidentSource | None:
+    """Where the incident points come from (the whole layer, the 1-in-61 sample, the first page); ``None`` if nowhere."""
+    from geo.layers import catalog
+
+    try:
+        return catalog.layer_source("incidents", settings=get_settings())
+    except GeoDataError:
+        return None
+
+
+def incident_caption() -> None:
+    """Say which incident points a figure counts, with their caveat, or which files are missing and how to get them."""
+    from geo.layers import build
+
+    src = incident_source()
+    if src is None:
+        try:
+            build.incident_source(get_settings())
+        except GeoDataError as exc:
+            st.warning(text(exc))
+        return
+    st.caption(f"Incident points: {text(src.label)}." + (f" {text(src.caveat)}" if src.caveat else ""))
 
 
 @st.cache_data(show_spinner="Loading the divisions ...")
@@ -159,9 +207,12 @@ def reports() -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- filters
 
 
-@st.cache_data(show_spinner=False)
-def _filter_options() -> tuple[list[str], dict[str, list[str]]]:
-    """The months with stops ("YYYY-MM", sorted) and each filter's categories (computed once: they never change)."""
+@st.cache_data(show_spinner=False, max_entries=2)
+def _filter_options(key: str) -> tuple[list[str], dict[str, list[str]]]:
+    """The months with stops ("YYYY-MM", sorted: the span the file holds) and each filter's categories.
+
+    Computed once per stops file (``key``: :func:`_stops_key`), not on every run.
+    """
     s = stops()
     months = sorted(s["month"].dropna().dt.strftime("%Y-%m").unique())
     return months, {k: list(s[c].cat.categories) for k, c in _FILTER_COLUMNS.items()}
@@ -192,7 +243,7 @@ def sidebar_filters(*, applies: bool = True) -> None:
     ``applies=False`` (a page that shows no stop figure) keeps the filters but says
     they do not change this page.
     """
-    months, cats = _filter_options()
+    months, cats = _filter_options(_stops_key())
     params = _filter_params(months, cats)
     url_state.restore(params, keep=False)
     with st.sidebar:

@@ -83,6 +83,8 @@ def _page_body() -> None:
                 st.caption(f"Stops counted: {common.describe_filters(filters)}.")
             if "per_1000" in var.column:
                 st.info(RESIDENTS_NOT_DRIVERS)
+        if var.column == "incidents":
+            common.incident_caption()
         tips = list(
             dict.fromkeys([var.column, "pop_2020", *(["stops", "division"] if key == "divisions" else ["division"])])
         )

@@ -144,7 +144,15 @@ def load_ois_tables(*, settings: Settings | None = None) -> tuple[dict[str, pd.D
 def load_incidents(
     *, settings: Settings | None = None, path: str | Path | None = None
 ) -> tuple[gpd.GeoDataFrame, LoadReport]:
-    """Load the CMPD incident-report sample as points.
+    """Load CMPD incident reports as points: the layer's first 5,000 records, or the whole layer.
+
+    Parameters
+    ----------
+    settings
+        Settings (data folder, analysis CRS).
+    path
+        A file in the layer's format (:data:`geo.ingest.sources.INCIDENT_COLUMNS`), e.g. the
+        whole layer ``incidents_full`` (Parquet); the first-page ``incidents_sample`` by default.
 
     Returns
     -------
@@ -153,7 +161,7 @@ def load_incidents(
         ``nibrs_description``, ``non_criminal`` (800-series codes), ``clearance_status``,
         ``place_type``, ``division_reported`` (the source's division, as ``DNAME``),
         ``npa_reported`` (the source's NPA, an older vintage: re-derive spatially),
-        ``in_county``.
+        ``in_county``. ``year`` is the file's ``YEAR``, else the year reported.
     report : LoadReport
     """
     s = settings_or_default(settings)
@@ -170,12 +178,15 @@ def load_incidents(
 
     div = col("CMPD_PATROL_DIVISION")
     code = col("HIGHEST_NIBRS_CODE")
+    reported = pd.to_datetime(pd.to_numeric(col("DATE_REPORTED"), errors="coerce"), unit="ms")
+    year = pd.to_numeric(col("YEAR"), errors="coerce").astype("Int64")
+    year = year.fillna(reported.dt.year.astype("Int64"))
     out = gpd.GeoDataFrame(
         {
             "row": gdf["row"],
             "incident_id": col("INCIDENT_REPORT_ID"),
-            "year": pd.to_numeric(col("YEAR"), errors="coerce").astype("Int64"),
-            "date_reported": pd.to_datetime(pd.to_numeric(col("DATE_REPORTED"), errors="coerce"), unit="ms"),
+            "year": year,
+            "date_reported": reported,
             "nibrs_code": code,
             "nibrs_description": col("HIGHEST_NIBRS_DESCRIPTION"),
             "non_criminal": code.str.startswith("8"),

@@ -5,6 +5,9 @@ returns a new frame (callers may change it freely) in the analysis CRS (EPSG:226
 
 - :func:`stops`, :func:`divisions`, :func:`npa`, :func:`npa_metrics`, :func:`ois`,
   :func:`incidents`: the clean frames of :mod:`geo.ingest.stops`, cached as (Geo)Parquet.
+  The incident points are the best source there is (:data:`INCIDENT_SOURCES`): the whole
+  portal layer when fetched, else the 2017-2026 point sample, else the layer's first page;
+  :func:`incident_source` says which, and the frames carry it in ``attrs``.
 - :func:`npa_layer`: one row per NPA with population, crime counts and rates by year,
   incident and shooting counts, and the division it mostly lies in.
 - :func:`division_layer`: one row per division with stop outcomes by driver group,
@@ -16,16 +19,19 @@ returns a new frame (callers may change it freely) in the analysis CRS (EPSG:226
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.caveats import POINT_SAMPLE, SAMPLE_NOTE
 from geo.errors import DataFileError
 from geo.ingest.boundaries import DIVISION_VINTAGES, load_divisions, load_npa
 from geo.ingest.cache import cached
+from geo.ingest.incidents import load_incident_points
 from geo.ingest.npa_metrics import RACE_MEASURES, load_npa_metrics
 from geo.ingest.points import load_incidents, load_ois
 from geo.ingest.report import LoadReport
@@ -48,6 +54,9 @@ __all__ = [
     "npa_metrics",
     "ois_with_report",
     "ois",
+    "INCIDENT_SOURCES",
+    "IncidentSource",
+    "incident_source",
     "incidents_with_report",
     "incidents",
     "points_with_units",
@@ -63,7 +72,10 @@ __all__ = [
 POPULATION_COLUMNS = ("pop_2020", "white_nh_2020", "black_nh_2020", "asian_nh_2020", "other_nh_2020", "hispanic_2020")
 
 
+F = TypeVar("F", pd.DataFrame, gpd.GeoDataFrame)
+
 _NPA_METRICS = tuple(f"npa_metric_{m}" for m in CORE_NPA_METRICS)
+_INCIDENT_FILES = ("incidents_full", "incidents_points", "incidents_sample")
 _QOL_METRICS = tuple(f"npa_metric_{m}" for m in QOL_METRIC_FILES)
 
 #: The data sets (keys of :data:`geo.ingest.sources.DATASETS`) each cached frame or layer is
@@ -74,9 +86,9 @@ INPUTS: dict[str, tuple[str, ...]] = {
     "npa": ("npa_geography",),
     "npa_metrics": ("npa_geography", *_NPA_METRICS),
     "ois": ("ois_incidents", "ois_individuals", "ois_officers", "npa_geography"),
-    "incidents": ("incidents_sample", "npa_geography"),
-    "npa_layer": ("npa_geography", *_NPA_METRICS, "ois_incidents", "incidents_sample", *DIVISION_VINTAGES),
-    "division_base": ("npa_geography", *_NPA_METRICS, "ois_incidents", "incidents_sample", *DIVISION_VINTAGES),
+    "incidents": (*_INCIDENT_FILES, "npa_geography"),
+    "npa_layer": ("npa_geography", *_NPA_METRICS, "ois_incidents", *_INCIDENT_FILES, *DIVISION_VINTAGES),
+    "division_base": ("npa_geography", *_NPA_METRICS, "ois_incidents", *_INCIDENT_FILES, *DIVISION_VINTAGES),
     # the frames of geo.layers.records
     "incident_points": ("incidents_points", "npa_geography", *DIVISION_VINTAGES),
     "incident_timeline": ("incidents_timeline",),
@@ -188,20 +200,105 @@ def ois(settings: Settings | None = None) -> gpd.GeoDataFrame:
     return ois_with_report(settings)[0]
 
 
-def incidents_with_report(settings: Settings | None = None) -> tuple[gpd.GeoDataFrame, LoadReport]:
-    """The incident sample (points) and its report (cached)."""
+@dataclass(frozen=True)
+class IncidentSource:
+    """Where the incident points come from.
+
+    Attributes
+    ----------
+    key
+        The data set (:data:`geo.ingest.sources.DATASETS`): ``incidents_full``, ``incidents_points``
+        or ``incidents_sample``.
+    label
+        Plain words for the layer's pickers, captions and exports.
+    caveat
+        What the points can and cannot say (:data:`geo.caveats.SAMPLE_NOTE` for the 1-in-61
+        sample, :data:`geo.caveats.POINT_SAMPLE` for the first page); ``None`` for the whole layer.
+    """
+
+    key: str
+    label: str
+    caveat: str | None
+
+
+#: The incident sources, best first: the layer uses the first one present.
+INCIDENT_SOURCES: tuple[IncidentSource, ...] = (
+    IncidentSource("incidents_full", "CMPD incident reports (the whole portal layer)", None),
+    IncidentSource("incidents_points", "CMPD incident points 2017-2026 (an even 1-in-61 sample)", SAMPLE_NOTE),
+    IncidentSource("incidents_sample", "CMPD incident reports (the layer's first 5,000 records only)", POINT_SAMPLE),
+)
+
+
+def incident_source(settings: Settings | None = None) -> IncidentSource:
+    """The incident source the ``incidents`` layer is built from: the first of :data:`INCIDENT_SOURCES` present.
+
+    Raises
+    ------
+    DataFileError
+        None of them is in the data folder; the message names them and the command that gets them.
+    """
     s = _s(settings)
-    return cached(
-        "incidents",
-        lambda: load_incidents(settings=s),
-        inputs=input_files(s, "incidents"),
-        cache_dir=s.cache_dir,
-        extra=s.analysis_crs,
+    manifest = read_manifest(s.data_dir)
+    for src in INCIDENT_SOURCES:
+        try:
+            resolve(src.key, s.data_dir, manifest=manifest)
+        except DataFileError:
+            continue
+        return src
+    raise DataFileError(
+        f"No incident points in {s.data_dir}: looked for "
+        + ", ".join(f"{src.key} ({DATASETS[src.key].path})" for src in INCIDENT_SOURCES)
+        + ". Get the whole layer with `python -m geo fetch --layers incidents`, or the samples with "
+        "`python -m geo fetch --mirror ../shared/data`."
     )
 
 
+def _label_incidents(frame: F, src: IncidentSource) -> F:
+    """``frame`` with the source's key, label and caveat in ``attrs`` (what pages, exports and the CLI show)."""
+    frame.attrs.update(source=src.key, source_label=src.label, caveat=src.caveat or "")
+    return frame
+
+
+def _load_incidents(s: Settings, src: IncidentSource) -> tuple[gpd.GeoDataFrame, LoadReport]:
+    """Load the source's points with one set of columns: ``row``, ``incident_id``, ``month``, ``year``, ...
+
+    The record layers (the whole layer, its first page) keep their report columns
+    (:func:`geo.ingest.points.load_incidents`) and gain ``month``; the 1-in-61 sample
+    (:func:`geo.ingest.incidents.load_incident_points`) has no report ids, so ``incident_id``
+    names its row (``sample-<row>``).
+    """
+    path = resolve(src.key, s.data_dir)
+    if src.key == "incidents_points":
+        pts, report = load_incident_points(path, settings=s)
+        pts.insert(1, "incident_id", "sample-" + pts["row"].astype(str))
+    else:
+        pts, report = load_incidents(settings=s, path=path)
+        pts.insert(3, "month", pts["date_reported"].dt.to_period("M").dt.to_timestamp())
+    report.name = "incidents"
+    report.notes.insert(0, f"incident points from {src.key}: {src.label}")
+    return pts, report
+
+
+def incidents_with_report(settings: Settings | None = None) -> tuple[gpd.GeoDataFrame, LoadReport]:
+    """The incident points (see :func:`incident_source`) and their report (cached).
+
+    The frame's ``attrs`` hold ``source`` (the data set), ``source_label`` and ``caveat``
+    (empty for the whole layer).
+    """
+    s = _s(settings)
+    src = incident_source(s)
+    pts, report = cached(
+        "incidents",
+        lambda: _load_incidents(s, src),
+        inputs=input_files(s, "incidents"),
+        cache_dir=s.cache_dir,
+        extra=f"{s.analysis_crs}|{src.key}",
+    )
+    return _label_incidents(pts, src), report
+
+
 def incidents(settings: Settings | None = None) -> gpd.GeoDataFrame:
-    """The incident sample as points (see :func:`geo.ingest.points.load_incidents`)."""
+    """The incident points (see :func:`incidents_with_report`)."""
     return incidents_with_report(settings)[0]
 
 
@@ -218,8 +315,10 @@ def points_with_units(
     """Points with the ``npa`` and ``division`` they fall in (spatial join in EPSG:2264)."""
     s = _s(settings)
     pts = ois(s) if layer == "ois" else incidents(s)
+    attrs = dict(pts.attrs)
     pts, _ = assign_points(pts, npa(s), id_column="npa")
     pts, _ = assign_points(pts, divisions(s), id_column="division")
+    pts.attrs.update(attrs)
     return pts
 
 

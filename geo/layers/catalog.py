@@ -42,6 +42,8 @@ __all__ = [
     "layer_spec",
     "get_layer",
     "get_units",
+    "layer_source",
+    "layer_caveat",
     "cache_key",
     "DEFAULT_CELL_SIZE",
 ]
@@ -177,9 +179,10 @@ CATALOG: dict[str, LayerSpec] = {
         ),
         LayerSpec(
             "incidents",
-            "Incident sample (points)",
-            "One row per record of the CMPD incident sample, with the NPA and division it falls in; "
-            "hot-spot analyses count them in hexagons.",
+            "Incident points",
+            "One row per incident point, with the NPA and division it falls in: the whole CMPD incident layer "
+            "when fetched, else the even 1-in-61 sample of 2017-2026 (see layer_source); hot-spot analyses "
+            "count them in hexagons.",
             "incident_id",
             "points",
             ("incidents", "npa", "divisions"),
@@ -260,6 +263,30 @@ def get_units(name: str, *, settings: Settings | None = None, cell_size: float =
             f"Layer {name!r} is not a layer of polygons; choose one of {', '.join(layer_names('aggregate'))}."
         )
     return spec.units(settings if settings is not None else get_settings(), float(cell_size))
+
+
+def layer_source(name: str, *, settings: Settings | None = None) -> build.IncidentSource | None:
+    """Which data the points of layer ``name`` come from, when that varies (``incidents``); ``None`` otherwise.
+
+    The built layer carries the same in ``attrs`` (``source``, ``source_label``, ``caveat``).
+
+    Raises
+    ------
+    ValueDomainError
+        Unknown layer.
+    DataFileError
+        ``incidents`` with no incident file at all (the message names the command that gets one).
+    """
+    layer_spec(name)
+    if name != "incidents":
+        return None
+    return build.incident_source(settings if settings is not None else get_settings())
+
+
+def layer_caveat(name: str, *, settings: Settings | None = None) -> str | None:
+    """What layer ``name``'s points can and cannot say (the 1-in-61 sample, the first page), or ``None``."""
+    src = layer_source(name, settings=settings)
+    return src.caveat if src is not None else None
 
 
 def cache_key(name: str, *, settings: Settings | None = None, filters: StopFilter | None = None) -> str:

@@ -241,3 +241,85 @@ def test_export_preview_and_dictionary_have_human_headings(open_page):
 def test_every_reference_layer_name_is_known():
     # the maps' layer control lists these names; the tests above look for three of them
     assert {"Main roads", "Police divisions", "ZIP codes (2013)"} <= set(REFERENCE_LAYER_NAMES.values())
+
+
+# --------------------------------------------------------------------------- whatever data is there (issue 12, item 3)
+
+
+def _required_only(tmp_path, *, stops_file=None):
+    """A data folder holding only the data sets the app requires (no incident, shooting or reference files).
+
+    ``stops_file`` replaces the stops, written where a newer portal download goes.
+    """
+    import shutil
+
+    from geo.ingest.sources import DATASETS
+    from tests.helpers.data import SHARED
+
+    data = tmp_path / "data"
+    for key, ds in DATASETS.items():
+        if ds.required and not (key == "stops" and stops_file is not None):
+            (data / ds.path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(SHARED / ds.path, data / ds.path)
+    if stops_file is not None:
+        dest = data / DATASETS["stops"].portal_path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(stops_file, dest)
+    return data
+
+
+def _app_on(data, tmp_path, monkeypatch, **query: str) -> AppTest:
+    monkeypatch.setenv("CMPD_DATA_DIR", str(data))
+    monkeypatch.setenv("CMPD_CACHE_DIR", str(tmp_path / "cache"))
+    at = AppTest.from_file(APP, default_timeout=180)
+    for name, value in query.items():
+        at.query_params[name] = value
+    return at
+
+
+def test_period_slider_follows_a_stops_file_of_any_span(stops_csv, tmp_path, monkeypatch):
+    import gzip
+
+    from geo.layers.filters import StopFilter
+
+    months = ["2016/01", "2017/06", "2019/11", "2020/03", "2022/08", "2023/12"]
+    plain = stops_csv([{"Month_of_Stop": m} for m in months])
+    gz = tmp_path / "stops.csv.gz"
+    gz.write_bytes(gzip.compress(plain.read_bytes()))
+    at = _app_on(_required_only(tmp_path, stops_file=gz), tmp_path, monkeypatch)
+    at.switch_page("app_pages/upload.py").run()
+    assert not at.exception
+    slider = at.select_slider(key="f_period")
+    assert slider.options[0] == "2016-01" and slider.options[-1] == "2023-12"
+    assert slider.options == [m.replace("/", "-") for m in months]  # only months with stops, in order
+    assert tuple(slider.value) == ("2016-01", "2023-12")
+    start, end = at.session_state["f_period"]
+    f = StopFilter(start=start, end=end)
+    from geo.ingest.stops import load_stops
+
+    stops, _ = load_stops(plain)
+    assert len(f.apply(stops)) == len(months)  # the default period keeps every stop of every year
+
+
+@pytest.mark.parametrize(
+    ("page", "query", "missing"),
+    [
+        (HOTSPOTS, {"layer": "incidents"}, "No incident points"),
+        ("app_pages/trends.py", {}, "incidents_timeline"),
+        ("app_pages/use_of_force.py", {}, "ois_incidents"),
+        (METHODS, {}, "qol_config"),
+    ],
+)
+def test_without_optional_files_the_pages_name_what_is_missing_and_the_command(
+    tmp_path, monkeypatch, page, query, missing
+):
+    at = _app_on(_required_only(tmp_path), tmp_path, monkeypatch, **query)
+    at.run()
+    assert not at.exception  # the app starts
+    assert at.select_slider(key="f_period").options  # with the stops it has
+    at.switch_page(page).run()
+    assert not at.exception
+    said = [m.value for m in [*at.error, *at.warning]]
+    named = [m for m in said if missing.replace("_", "\\_") in m or missing in m]
+    assert named, said
+    assert all("python \\-m geo fetch" in m or "python -m geo fetch" in m for m in named), named

@@ -43,7 +43,38 @@ def test_npa_layer_population_and_rates(npa_layer):
     row = npa_layer.set_index("npa").loc[2]
     assert row["violent_crimes_2022"] == 24 and row["violent_rate_2022"] == pytest.approx(24 / 2.143)
     assert npa_layer["shootings"].sum() == 75
-    assert npa_layer["incidents"].sum() == 4_999  # one sample point lies outside the county
+
+
+def _raw_incident_points_in_npas(settings) -> pd.Series:
+    """NPA id -> points of the raw 1-in-61 sample file inside it (pandas and a geopandas sjoin, not the loader)."""
+    import geopandas as gpd
+
+    from geo.ingest.sources import resolve
+    from geo.vocab import INCIDENT_CATEGORIES
+
+    raw = pd.read_csv(resolve("incidents_points", settings.data_dir), dtype=str, keep_default_na=False)
+    lon, lat = pd.to_numeric(raw["lon"], errors="coerce"), pd.to_numeric(raw["lat"], errors="coerce")
+    ok = (
+        lon.between(-180, 180)
+        & lat.between(-90, 90)
+        & pd.to_datetime(raw["month"].str.strip(), format="%Y-%m", errors="coerce").notna()
+        & raw["category"].str.strip().str.lower().isin(INCIDENT_CATEGORIES)
+    )
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon[ok], lat[ok]), crs=4326).to_crs(2264)
+    npa = gpd.read_file(resolve("npa_geography", settings.data_dir)).to_crs(2264)
+    idcol = next(c for c in ("id", "npa", "NPA") if c in npa.columns)
+    hit = gpd.sjoin(pts, npa[[idcol, "geometry"]], predicate="intersects", how="inner")
+    hit = hit[~hit.index.duplicated()]  # a point on a shared border counts once
+    return hit[idcol].astype(int).value_counts()
+
+
+def test_npa_layer_counts_the_incident_point_sample_not_the_first_page(npa_layer, settings):
+    # no whole layer fetched: the incident column counts the 1-in-61 sample (11,400 rows), not the 5,000 first page
+    assert build.incident_source(settings).key == "incidents_points"
+    expected = _raw_incident_points_in_npas(settings)
+    got = npa_layer.set_index("npa")["incidents"]
+    assert got.sum() == expected.sum() > 5_000
+    assert got[got > 0].sort_index().to_dict() == expected.sort_index().to_dict()
 
 
 #: NPAs that only a sliver or a minority of their area puts in a division (issue 10, item 4).
@@ -124,6 +155,7 @@ def test_reports_list_every_loader(settings):
     reps = {r.name: r for r in build.reports(settings)}
     for name, read in {
         "incident_points": 11_400,
+        "incidents": 11_400,  # the layer reads the 1-in-61 sample when the whole layer is not fetched
         "incident_timeline": 6_384,
         "qol_catalogue": 83,
         "clearance": 83_037,

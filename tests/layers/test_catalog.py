@@ -83,3 +83,81 @@ def test_cache_key_changes_when_an_input_file_changes(settings, tmp_path):
     st = shootings.stat()
     os.utime(shootings, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     assert catalog.cache_key("ois", settings=s) != before
+
+
+# ---------------------------------------------------------------- the incident layer's source (issue 12, item 3)
+
+
+def _data_dir(tmp_path, *keys: str):
+    """A data folder holding the NPAs, the current divisions and the data sets ``keys``, copied from the mirror."""
+    import shutil
+
+    from geo.ingest.sources import DATASETS
+    from tests.helpers.data import SHARED
+
+    data = tmp_path / "data"
+    for key in ("npa_geography", "divisions_2025", *keys):
+        rel = DATASETS[key].path
+        (data / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SHARED / rel, data / rel)
+    return data
+
+
+def _raw_rows(path) -> int:
+    import pandas as pd
+
+    return len(pd.read_csv(path, dtype=str))
+
+
+def test_incidents_layer_is_the_point_sample_with_its_caveat(settings):
+    from geo.caveats import SAMPLE_NOTE
+    from geo.ingest.sources import resolve
+
+    layer = catalog.get_layer("incidents", settings=settings)
+    assert layer.attrs["source"] == "incidents_points" and layer.attrs["caveat"] == SAMPLE_NOTE
+    assert catalog.layer_caveat("incidents", settings=settings) == SAMPLE_NOTE
+    assert catalog.layer_source("npa", settings=settings) is None
+    # every row of the raw file has a month, a category and coordinates: all of them are points of the layer
+    assert len(layer) == _raw_rows(resolve("incidents_points", settings.data_dir))
+    assert {"incident_id", "month", "category", "npa", "division"} <= set(layer.columns)
+    assert layer["incident_id"].is_unique
+    assert layer["month"].min().year == 2017 and layer["month"].max().year == 2026
+
+
+def test_first_page_only_as_a_last_fallback_and_it_says_so(settings, tmp_path):
+    from geo.caveats import POINT_SAMPLE
+
+    data = _data_dir(tmp_path, "incidents_sample")
+    s = settings.replace(data_dir=data, cache_dir=tmp_path / "cache")
+    layer = catalog.get_layer("incidents", settings=s)
+    assert layer.attrs["source"] == "incidents_sample" and layer.attrs["caveat"] == POINT_SAMPLE
+    assert len(layer) == _raw_rows(data / "points" / "CMPD_Incidents_sample5000.csv")
+    assert "first 5,000" in layer.attrs["source_label"]
+
+
+def test_whole_layer_wins_when_fetched(settings, tmp_path):
+    import pandas as pd
+
+    data = _data_dir(tmp_path, "incidents_sample", "incidents_points")
+    s = settings.replace(data_dir=data, cache_dir=tmp_path / "cache")
+    before = catalog.cache_key("incidents", settings=s)
+    # the portal layer as fetch writes it: Parquet with typed columns (a slice of the first page stands in)
+    raw = pd.read_csv(data / "points" / "CMPD_Incidents_sample5000.csv").iloc[100:400]
+    raw.drop(columns=["YEAR"]).to_parquet(data / "points" / "CMPD_Incidents_portal.parquet")
+    assert catalog.cache_key("incidents", settings=s) != before
+    layer = catalog.get_layer("incidents", settings=s)
+    assert layer.attrs["source"] == "incidents_full" and layer.attrs["caveat"] == ""
+    assert catalog.layer_caveat("incidents", settings=s) is None
+    assert len(layer) == len(raw)
+    assert layer["incident_id"].tolist() == raw["INCIDENT_REPORT_ID"].str.strip().tolist()
+    months = pd.to_datetime(raw["DATE_REPORTED"], unit="ms").dt.strftime("%Y-%m").tolist()
+    assert layer["month"].dt.strftime("%Y-%m").tolist() == months
+    assert layer["year"].tolist() == pd.to_datetime(raw["DATE_REPORTED"], unit="ms").dt.year.tolist()
+
+
+def test_no_incident_file_names_them_and_the_command(settings, tmp_path):
+    from geo.errors import DataFileError
+
+    s = settings.replace(data_dir=_data_dir(tmp_path), cache_dir=tmp_path / "cache")
+    with pytest.raises(DataFileError, match=r"incidents_full.*incidents_points.*incidents_sample.*python -m geo fetch"):
+        catalog.get_layer("incidents", settings=s)
