@@ -6,18 +6,18 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
+from geo.caveats import SAMPLE_NOTE
 from geo.ingest import sources
-from geo.ingest.incidents import SAMPLE_NOTE
 from geo.settings import get_settings
 
 #: Report name -> a plain description, for the row-report table (the loaders' data sets).
 _REPORT_LABELS = {
-    "stops": "Traffic stops 2020-2021",
+    "stops": "Traffic stops",
     "divisions": "CMPD division polygons",
     "npa": "Neighborhood (NPA) polygons",
     "npa_metrics": "NPA population, race and crime counts",
     "ois": "Officer-involved shootings",
-    "incidents": "Incident reports, first 5,000 records",
+    "incidents": "Incident points of the incidents layer (its source is named below the table)",
     "incident_points": "Incident points 2017-2026, a 1-in-61 sample",
     "incident_timeline": "Incidents by division and month 2017-2026",
     "qol_catalogue": "Quality of Life metric catalogue",
@@ -36,7 +36,9 @@ def _headline() -> None:
     filters = common.current_filters()
     fstops = common.filtered_stops(filters) if filters.steps() else stops
     c = st.columns(5)
-    c[0].metric("Traffic stops", f"{len(fstops):,}", help=f"2020-2021; {common.describe_filters(filters)}")
+    months = stops["month"].dropna() if "month" in stops else pd.Series(dtype=object)
+    span = f"{months.min():%Y-%m} to {months.max():%Y-%m}; " if len(months) else ""
+    c[0].metric("Traffic stops", f"{len(fstops):,}", help=f"{span}{common.describe_filters(filters)}")
     c[1].metric("Searches", f"{int(fstops['searched'].fillna(False).sum()):,}")
     c[2].metric("CMPD divisions", f"{len(divs)}")
     c[3].metric("Neighborhoods (NPAs)", f"{len(npa)}")
@@ -85,6 +87,7 @@ def _row_report() -> None:
     st.dataframe(pd.DataFrame(counts), hide_index=True, width="stretch")
     if any(r["name"] == "incident_points" for r in reps):
         st.info(f"**Incident points 2017-2026.** {SAMPLE_NOTE}")
+    common.incident_caption()
     details = pd.DataFrame(
         [
             {

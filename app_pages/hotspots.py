@@ -15,7 +15,7 @@ from app_pages.methods import words_used_here
 from app_pages.url_state import Param
 from geo.analysis import hotspots
 from geo.analysis.hotspot_advice import choice_advice, significance_level
-from geo.caveats import POINT_SAMPLE, REFERENCE_LAYERS_2013, STOPS_NO_COORDINATES
+from geo.caveats import REFERENCE_LAYERS_2013, STOPS_NO_COORDINATES
 from geo.errors import GeoDataError
 from geo.layers.filters import StopFilter
 from geo.maps import draw, palettes
@@ -151,8 +151,8 @@ def _run(
 def _variable_widgets(layer: str, frame) -> tuple[str, bool, str, str]:
     """Return (variable, per_capita, smoothing, label) chosen for the layer."""
     if layer == "incidents":
-        st.caption("Variable: incident-sample points per hexagon.")
-        return "count", False, "none", "Incident-sample points per hexagon"
+        st.caption("Variable: incident points per hexagon.")
+        return "count", False, "none", "Incident points per hexagon"
     if layer == "divisions":
         variables = [v for v in variables_for("divisions", frame)]
         default = next((i for i, v in enumerate(variables) if v.column == "stops_per_1000"), 0)
@@ -334,7 +334,7 @@ def _layer_captions(layer: str, filters: StopFilter) -> None:
         st.caption(STOPS_NO_COORDINATES)
         st.caption(f"Stops counted: {common.describe_filters(filters)}.")
     elif layer == "incidents":
-        st.caption(POINT_SAMPLE)
+        common.incident_caption()
 
 
 def _messages(lisa: hotspots.HotspotRun, gi: hotspots.HotspotRun, name_col: str) -> None:

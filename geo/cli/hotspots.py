@@ -248,6 +248,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         run = run_hotspots(frame, **options)
         lines = list(run.lines)
+    if layer == "incidents":  # which points: the whole layer, the 1-in-61 sample or the first page
+        lines += [f"points: {frame.attrs.get('source_label', 'incident points')}"]
+        lines += [f"note: {frame.attrs['caveat']}"] if frame.attrs.get("caveat") else []
     from geo.output.results import result_layer
 
     return _finish(args, result_layer(run, layer=layer), lines, settings)

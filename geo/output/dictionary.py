@@ -162,7 +162,7 @@ _GEOMETRY_SOURCES: dict[str, tuple[str, ...]] = {
     "divisions": ("divisions_2025",),
     "npa": ("npa_geography",),
     "ois": ("ois_incidents",),
-    "incidents": ("incidents_sample",),
+    "incidents": ("incidents_points",),
     "hex": ("analysis",),
     "": (),
 }
@@ -172,7 +172,8 @@ _POINT_FIELDS = """
 cell_id | Hexagon | Id of the hexagon cell | | analysis
 x | Hexagon centre x | Easting of the hexagon centre, EPSG:2264 | US survey feet | analysis
 y | Hexagon centre y | Northing of the hexagon centre, EPSG:2264 | US survey feet | analysis
-count | Points in the hexagon | Incident-sample points counted in the hexagon | incidents | incidents_sample
+count | Points in the hexagon | Incident points counted in the hexagon | incidents | incidents_points
+category | Category | Incident category: persons, property, society or other | | incidents_points
 row | Source row | Row number of the record in the source file (1 = first data row) | |
 incident_id | Incident id | The source's incident id | |
 month | Month | Month of the incident (YYYY-MM) | | ois_incidents
@@ -273,10 +274,11 @@ _EXACT: dict[str | tuple[str, str], ColumnInfo] = {
     "short_name": ColumnInfo("Division short name", "Division name without 'Division'", "", ("divisions_2025",)),
     "area_sqmi": ColumnInfo("Area", "Area of the polygon, computed in EPSG:2264", "square miles", ("analysis",)),
     "incidents": ColumnInfo(
-        "Incident-sample points",
-        "Records of the CMPD incident sample (first 5,000 records) that fall in the unit, all years",
+        "Incident points",
+        "CMPD incident points that fall in the unit, all years: the whole portal layer when fetched, else the "
+        "2017-2026 even 1-in-61 sample (the layer's metadata names which)",
         "incidents",
-        ("incidents_sample",),
+        ("incidents_points",),
     ),
     "shootings": ColumnInfo(
         "Officer-involved shootings",

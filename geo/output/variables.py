@@ -115,7 +115,7 @@ def variables_for(layer: LayerName, frame: pd.DataFrame) -> list[Variable]:
             add(c, f"{lab} residents (2020)", "Population")
         add("shootings", "Officer-involved shootings 2005-2018", "Use of force")
         add("shootings_per_100k", "Officer-involved shootings per 100,000 residents", "Use of force", "{:,.2f}")
-        add("incidents", "Incident-sample points", "Incidents")
+        add("incidents", "Incident points", "Incidents")
         return out
 
     add("pop_2020", "Residents (2020)", "Population")
@@ -136,7 +136,7 @@ def variables_for(layer: LayerName, frame: pd.DataFrame) -> list[Variable]:
         add(f"property_crimes_{y}", f"Property crimes ({y})", "Crime counts")
     add("shootings", "Officer-involved shootings 2005-2018", "Use of force")
     add("shootings_per_100k", "Officer-involved shootings per 100,000 residents", "Use of force", "{:,.2f}")
-    add("incidents", "Incident-sample points", "Incidents")
+    add("incidents", "Incident points", "Incidents")
     return out
 
 

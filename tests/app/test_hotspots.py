@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit_folium import generate_js_hash
 
 from geo.settings import PROJECT_ROOT
+from geo.text import escape_md
 
 #: AppTest runs the whole page script for every check: part of `make test`, not of `make test-fast`.
 pytestmark = pytest.mark.slow
@@ -159,12 +160,17 @@ def test_division_filter_without_stops_gives_message_not_exception(open_page):
     assert any("No stops left" in w.value for w in at.warning)
 
 
-def test_incident_hexagons(open_page):
+def test_incident_hexagons(open_page, settings):
+    from geo.layers import catalog
+
     at = open_page(HOTSPOTS)
     at.radio(key="hs_layer").set_value("Incident points (hexagons)").run()
     assert not _problems(at)
     captions = " ".join(c.value for c in at.caption)
-    assert "5,000 points counted in" in captions and "hexagons" in captions
+    points = catalog.get_layer("incidents", settings=settings)
+    inside = int(points["in_county"].sum()) if "in_county" in points else len(points)
+    assert f"{inside:,} points counted in" in captions or f"{len(points):,} points counted in" in captions
+    assert "hexagons" in captions and escape_md(points.attrs["source_label"]) in captions
     table = at.dataframe[0].value
     assert len(table) > 1000 and table.columns[0] == "Hexagon"
     assert "Hexagon" in _map(at)
