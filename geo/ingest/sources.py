@@ -255,7 +255,7 @@ DATASETS: dict[str, Dataset] = {
                 f"npa/metric/{m}.csv",
                 f"Quality of Life Explorer metric file {m}",
                 f"{_QOL_REPO}/data/metric/{m}.csv",
-                required=m in {"r1", "r47", "r14", "r15", "r16", "r17", "r18", "r58", "r59"},
+                required=m in {"r1", "r47", "r14", "r15", "r16", "r17", "r18", "r58", "d58", "r59", "d59"},
             )
             for m in QOL_METRIC_FILES
         ],

@@ -323,3 +323,13 @@ def test_without_optional_files_the_pages_name_what_is_missing_and_the_command(
     named = [m for m in said if missing.replace("_", "\\_") in m or missing in m]
     assert named, said
     assert all("python \\-m geo fetch" in m or "python -m geo fetch" in m for m in named), named
+
+
+@pytest.mark.parametrize("page", ["app_pages/overview.py", "app_pages/neighborhood.py"])
+def test_the_community_pages_work_on_the_required_files_alone(tmp_path, monkeypatch, page):
+    at = _app_on(_required_only(tmp_path), tmp_path, monkeypatch)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception
+    broken = [m.value for m in at.error if "Something went wrong" in m.value]
+    assert not broken, broken
