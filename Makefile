@@ -92,7 +92,7 @@ lint: venv-dev
 	$(BIN)/python tools/check_layout.py
 
 bench: setup-dev
-	for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	$(BIN)/python bench/bench_all.py
 
 clean:
 	rm -rf data/raw data/cache static/vendor artifacts .cache .pytest_cache

@@ -157,12 +157,15 @@ def sample_without_replacement(n: int, size: int, reps: int, rng: np.random.Gene
         order = np.argsort(np.take_along_axis(keys, part, axis=1), axis=1)
         return np.take_along_axis(part, order, axis=1)
     # Sequential draws: the m-th value is uniform over the n - m values not yet
-    # taken; it is mapped past the taken values in ascending order.
+    # taken; it is mapped past the taken values in ascending order (``u += u >= t``
+    # for each taken ``t``, smallest first). With the taken values sorted,
+    # ``t_j - j`` does not decrease, and that walk steps past exactly the ``t_j``
+    # with ``t_j - j <= u``: one comparison per taken value instead of a chain.
     taken = np.empty((reps, 0), dtype=np.int64)
     for m in range(size):
         u = rng.integers(0, n - m, size=reps, dtype=np.int64)
-        for j in range(m):
-            u += u >= taken[:, j]
+        if m:
+            u += np.count_nonzero(taken - np.arange(m) <= u[:, None], axis=1)
         out[:, m] = u
         taken = np.sort(out[:, : m + 1], axis=1)
     return out

@@ -33,6 +33,7 @@ Conventions (those of GeoDa and esda, whose values these functions reproduce):
 from __future__ import annotations
 
 from collections.abc import Hashable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -93,6 +94,12 @@ _PERM_BLOCK = 2_000_000  # floats per block of permuted vectors in the global te
 
 
 _GLOBAL_PERM_BUDGET = 5_000_000  # n x permutations above which local_moran skips the global pseudo p
+
+
+#: One thread for the global test of :func:`local_moran`: it runs while the local test
+#: does (numpy's shuffles and scipy's products release the GIL), with its own seeded
+#: generator, so the numbers are those of running the two one after the other.
+_GLOBAL_TEST = ThreadPoolExecutor(max_workers=1, thread_name_prefix="global-moran")
 
 
 @dataclass(frozen=True)
@@ -243,8 +250,12 @@ def moran_statistic(
         done = 0
         while done < permutations:
             b = min(block, permutations - done)
-            zp = rng.permuted(np.broadcast_to(z, (b, n)), axis=1)
-            sims = n / s0 * np.einsum("ij,ij->i", zp, (w @ zp.T).T) / zz
+            # One permuted copy of z per column, shuffled in place: the same draws (and
+            # the same sums, bit for bit) as rng.permuted of z broadcast to rows, without
+            # that copy nor the transposed copy ``w @ zp.T`` needs.
+            zt = np.tile(z[:, None], (1, b))
+            rng.permuted(zt, axis=0, out=zt)
+            sims = n / s0 * np.einsum("ij,ij->j", zt, w @ zt) / zz
             n_ge += int((sims >= i_obs - tol).sum())
             n_le += int((sims <= i_obs + tol).sum())
             done += b
@@ -510,6 +521,13 @@ def _local_moran(
     z = _standardise(y[prep.defined], label)
     n = z.size
     wr = sw.matrix("R")
+    # The global test shuffles whole vectors (n values per permutation); past
+    # _GLOBAL_PERM_BUDGET values its analytic randomisation p-value is reported
+    # instead (at that size the two agree closely). It runs beside the local test.
+    global_perms = options.permutations if n * options.permutations <= _GLOBAL_PERM_BUDGET else 0
+    pending = _GLOBAL_TEST.submit(
+        moran_statistic, z, wr, permutations=global_perms, seed=options.seed, alternative=options.alternative
+    )
     table = NeighbourTable.from_sparse(wr)
     lag = table.lag(z)
     isolated = table.cardinality == 0
@@ -529,15 +547,14 @@ def _local_moran(
         f"{prefix}significant": spread(sig, d, False),
         f"{prefix}cluster": spread(labels, d, "Undefined"),
     }
-    # The global test shuffles whole vectors (n values per permutation); past
-    # _GLOBAL_PERM_BUDGET values its analytic randomisation p-value is reported
-    # instead (at that size the two agree closely).
-    global_perms = options.permutations if n * options.permutations <= _GLOBAL_PERM_BUDGET else 0
-    stat = moran_statistic(z, wr, permutations=global_perms, seed=options.seed, alternative=options.alternative)
+    frame = add_columns(gdf, cols)
+    counts = count_labels(cols[f"{prefix}cluster"], LISA_LABELS)
     n_tested = int((~isolated).sum())
     small = small_sample_warning(n_tested)
+    summary = sw.summary()
+    stat = pending.result()
     return LocalResult(
-        frame=add_columns(gdf, cols),
+        frame=frame,
         statistic=statistic,
         variable=label,
         columns=tuple(cols),
@@ -548,12 +565,12 @@ def _local_moran(
         alpha=options.alpha,
         correction=options.correction,
         cutoff=cutoff,
-        counts=count_labels(cols[f"{prefix}cluster"], LISA_LABELS),
+        counts=counts,
         undefined=tuple(weights.ids[~d]),
         islands=sw.islands,
         warnings=(*prep.warnings, small) if small else prep.warnings,
         global_moran=stat,
-        extra={"alternative": options.alternative, "weights": sw.summary()},
+        extra={"alternative": options.alternative, "weights": summary},
     )
 
 

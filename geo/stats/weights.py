@@ -1,4 +1,4 @@
-"""Spatial weights: who is whose neighbour, built on libpysal's ``Graph``.
+"""Spatial weights: who is whose neighbour, with the links of libpysal's ``Graph`` builders.
 
 Every builder returns a :class:`SpatialWeights`: the libpysal ``Graph`` (binary or
 kernel weights, never transformed in place), the unit ids in row order, the units
@@ -6,6 +6,9 @@ without neighbours (islands) and the connected components. Statistics ask it for
 a fresh sparse matrix in the transformation they need (:meth:`SpatialWeights.matrix`),
 so a caller's weights are never changed by an analysis.
 
+Contiguity (:mod:`geo.stats._contiguity`), k-nearest neighbours and distance bands
+(:mod:`geo.stats._neighbours`, scipy's k-d tree) are built here, with the same links as
+libpysal's builders at a fraction of their time; kernels still use libpysal.
 Distance-based weights (k-nearest neighbours, distance band, kernel) measure
 distances between unit centroids in the layer's CRS units, so they refuse a layer
 without a CRS or with a geographic (degrees) CRS. Contiguity needs no distances but
@@ -39,6 +42,7 @@ from scipy.sparse.csgraph import connected_components
 
 from geo.errors import CRSError, EmptyInputError, GeometryError, GeoWarning, SchemaError, ValueDomainError, first_rows
 from geo.stats._contiguity import contiguity_matrix
+from geo.stats._neighbours import distance_band_matrix, knn_matrix, largest_nearest_distance
 from geo.stats.warning_codes import COMPONENTS, ISLANDS
 
 __all__ = [
@@ -117,6 +121,7 @@ class SpatialWeights:
     base: sparse.csr_array
     warnings: tuple[GeoWarning, ...] = ()
     _graph: list[Graph] = field(default_factory=list, repr=False)
+    _components: list[int] = field(default_factory=list, repr=False)
 
     @property
     def n(self) -> int:
@@ -141,8 +146,10 @@ class SpatialWeights:
 
     @property
     def n_components(self) -> int:
-        """Number of connected components (each island counts as one)."""
-        return int(connected_components(self.base, directed=True, connection="weak")[0])
+        """Number of connected components (each island counts as one; counted once, then kept)."""
+        if not self._components:
+            self._components.append(int(connected_components(self.base, directed=True, connection="weak")[0]))
+        return self._components[0]
 
     @property
     def is_symmetric(self) -> bool:
@@ -225,8 +232,14 @@ def drop_self_links(m: MatrixLike) -> sparse.csr_array:
     return out
 
 
-def _weights_warnings(method: str, ids: pd.Index, m: sparse.csr_array) -> tuple[GeoWarning, ...]:
-    """The ``islands`` and ``components`` warnings of a weights matrix (no self-links)."""
+def _weights_warnings(
+    method: str, ids: pd.Index, m: sparse.csr_array, *, symmetric: bool = False
+) -> tuple[tuple[GeoWarning, ...], int]:
+    """The ``islands`` and ``components`` warnings of a weights matrix (no self-links), and the component count.
+
+    ``symmetric=True`` (the caller knows ``m == m.T``): strong components, which then
+    equal the weak ones, found without transposing ``m`` (a second pass at 1M units).
+    """
     card = np.diff(m.indptr)
     warnings: list[GeoWarning] = []
     islands = ids[card == 0]
@@ -239,7 +252,8 @@ def _weights_warnings(method: str, ids: pd.Index, m: sparse.csr_array) -> tuple[
                 "they are reported as Isolated and take no part in local tests.",
             )
         )
-    n_comp = int(connected_components(m, directed=True, connection="weak")[0]) if m.shape[0] else 0
+    connection = "strong" if symmetric else "weak"
+    n_comp = int(connected_components(m, directed=True, connection=connection)[0]) if m.shape[0] else 0
     if n_comp - len(islands) > 1:
         warnings.append(
             GeoWarning(
@@ -248,14 +262,23 @@ def _weights_warnings(method: str, ids: pd.Index, m: sparse.csr_array) -> tuple[
                 f"(plus {len(islands)} island(s)); spatial lags never cross between groups.",
             )
         )
-    return tuple(warnings)
+    return tuple(warnings), n_comp
 
 
 def _make(
-    method: str, ids: pd.Index, id_column: str | None, params: Mapping[str, ParamValue], m: MatrixLike
+    method: str,
+    ids: pd.Index,
+    id_column: str | None,
+    params: Mapping[str, ParamValue],
+    m: MatrixLike,
+    *,
+    canonical: bool = False,
+    symmetric: bool = False,
 ) -> SpatialWeights:
-    base = drop_self_links(m)
-    return SpatialWeights(method, ids, id_column, dict(params), base, _weights_warnings(method, ids, base))
+    """Wrap a matrix; ``canonical=True``: ``m`` is already a sorted CSR array without self-links or zeros."""
+    base = m if canonical and isinstance(m, sparse.csr_array) else drop_self_links(m)
+    warnings, n_comp = _weights_warnings(method, ids, base, symmetric=symmetric)
+    return SpatialWeights(method, ids, id_column, dict(params), base, warnings, _components=[n_comp])
 
 
 def weights_from_matrix(
@@ -399,8 +422,10 @@ def _projected_points(gdf: gpd.GeoDataFrame, method: str) -> gpd.GeoSeries:
             f"{method} weights measure distances, but the layer's CRS ({gdf.crs.to_string()}) is geographic "
             "(degrees); reproject first, e.g. gdf.to_crs('EPSG:2264') for Charlotte (US feet)"
         )
+    import shapely
+
     geom = gdf.geometry
-    if (geom.geom_type == "Point").all():
+    if (shapely.get_type_id(geom.values) == 0).all():
         return geom
     return geom.centroid
 
@@ -411,14 +436,11 @@ def _coords(points: gpd.GeoSeries) -> np.ndarray:
 
 def min_threshold_distance(gdf: gpd.GeoDataFrame) -> float:
     """Smallest distance band in which every unit has at least one neighbour (CRS units)."""
-    from scipy.spatial import cKDTree
-
     _check_layer(gdf, method="distance", id_column=None)
     xy = _coords(_projected_points(gdf, "distance"))
     if len(xy) < 2:
         raise ValueDomainError("a distance band needs at least 2 units")
-    d, _ = cKDTree(xy).query(xy, k=2)
-    return float(d[:, 1].max())
+    return largest_nearest_distance(xy)
 
 
 def build_weights(
@@ -483,13 +505,16 @@ def build_weights(
         return _make(method, ids, id_column, params, matrix)
     points = _projected_points(gdf, method).reset_index(drop=True)
     if method == "knn":
-        graph = _knn_graph(points, _neighbour_count(k, len(gdf), required=True), params)
-    else:
-        if method == "distance":
-            graph = _distance_graph(gdf, points, threshold, params)
-        else:
-            graph = _kernel_graph(points, kernel=kernel, k=k, bandwidth=bandwidth, params=params)
+        knn = _knn(points, _neighbour_count(k, len(gdf), required=True), params)
+        if isinstance(knn, sparse.csr_array):
+            return _make(method, ids, id_column, params, knn, canonical=True)
+        return _from_graph(knn, method, ids, id_column, params)
+    if method == "distance":
+        band = _distance_band(gdf, points, threshold, params)
         params["units"] = _unit_name(gdf)
+        return _make(method, ids, id_column, params, band, canonical=True, symmetric=True)
+    graph = _kernel_graph(points, kernel=kernel, k=k, bandwidth=bandwidth, params=params)
+    params["units"] = _unit_name(gdf)
     return _from_graph(graph, method, ids, id_column, params)
 
 
@@ -505,26 +530,34 @@ def _neighbour_count(k: int | None, n: int, *, required: bool) -> int:
     return int(k)
 
 
-def _knn_graph(points: gpd.GeoSeries, k: int, params: dict[str, ParamValue]) -> Graph:
+def _knn(points: gpd.GeoSeries, k: int, params: dict[str, ParamValue]) -> sparse.csr_array | Graph:
+    """The k nearest neighbours from the k-d tree (:mod:`geo.stats._neighbours`); libpysal's cliques for coincident points."""
+    params["k"] = k
+    matrix = knn_matrix(_coords(points), k)
+    if matrix is not None:
+        return matrix
     from libpysal.graph import Graph
 
-    params["k"] = k
     return Graph.build_knn(points, k=k, coplanar="clique")
 
 
-def _distance_graph(
+def _distance_band(
     gdf: gpd.GeoDataFrame, points: gpd.GeoSeries, threshold: float | None, params: dict[str, ParamValue]
-) -> Graph:
-    from libpysal.graph import Graph
-
+) -> sparse.csr_array:
+    """Binary distance band from the k-d tree: the links of libpysal's ``Graph.build_distance_band``."""
+    xy = _coords(points)
     if threshold is None:
+        if len(xy) < 2:
+            raise ValueDomainError("a distance band needs at least 2 units")
         # a hair beyond the largest nearest-neighbour distance, so that the
-        # farthest pair is kept despite rounding
-        threshold = min_threshold_distance(gdf) * (1 + 1e-9)
-    if not np.isfinite(threshold) or threshold <= 0:
+        # farthest pair is kept despite rounding (min_threshold_distance * (1 + 1e-9))
+        matrix, used = distance_band_matrix(xy, None, margin=1e-9)
+    elif not np.isfinite(threshold) or threshold <= 0:
         raise ValueDomainError(f"distance threshold must be a positive number of CRS units; got {threshold}")
-    params["threshold"] = float(threshold)
-    return Graph.build_distance_band(points, threshold=float(threshold), binary=True)
+    else:
+        matrix, used = distance_band_matrix(xy, float(threshold))
+    params["threshold"] = used
+    return matrix
 
 
 def _kernel_graph(
