@@ -11,6 +11,7 @@ Usage: python tools/serve.py [streamlit options, e.g. --server.port 8501]
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from pathlib import Path
@@ -34,7 +35,8 @@ def _warm() -> None:
 def main() -> int:
     """Warm the imports in the background and run ``streamlit run app.py`` with the given options."""
     sys.path.insert(0, str(ROOT))
-    threading.Thread(target=_warm, name="warm-imports", daemon=True).start()
+    if os.environ.get("SERVE_WARM", "0") == "1":  # off by default: on 2 busy cores it delayed the first paint
+        threading.Thread(target=_warm, name="warm-imports", daemon=True).start()
     from streamlit.web import cli
 
     sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *sys.argv[1:]]
