@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.special import ndtr
+from scipy.special import ndtr, ndtri
 
 from geo.errors import EmptyInputError, GeoWarning, SchemaError, ValueDomainError
 from geo.stats.warning_codes import SMALL_SAMPLE
@@ -379,10 +378,10 @@ def count_labels(labels: np.ndarray, order: tuple[str, ...]) -> dict[str, int]:
     return {lab: int(s.get(lab, 0)) for lab in order}
 
 
-Z95 = float(stats.norm.ppf(0.975))
+Z95 = float(ndtri(0.975))
 
 
-Z998 = float(stats.norm.ppf(0.999))
+Z998 = float(ndtri(0.999))
 
 
 #: p-value classes of the significance map, strictest first (GeoDa's, plus 0.1).
