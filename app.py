@@ -44,7 +44,7 @@ url_state.keep_alive()  # choices made on other pages survive the switch
 try:
     common.sidebar_filters(applies=nav.url_path not in app_pages.UNFILTERED_PAGES)
 except Exception as exc:  # the data may be missing: say so instead of a traceback
-    st.error(common.DATA_MISSING.format(exc=exc))
+    st.error(common.data_problem(exc))
     st.stop()
 try:
     nav.run()

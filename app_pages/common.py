@@ -30,7 +30,20 @@ if TYPE_CHECKING:
     from geo.layers.build import IncidentSource
 
 #: Shown instead of the page when the stops cannot be loaded (``{exc}``: the error).
-DATA_MISSING = "The data could not be loaded: {exc}. Run `make run` (or `python -m geo fetch`) first."
+def data_problem(exc: BaseException) -> str:
+    """What to show when the data behind every page cannot be loaded: the cause and its own fix, escaped.
+
+    The project's errors already name the file and the command that mends it (a missing data set:
+    ``python -m geo fetch``; a bad setting: the setting). Anything else is unexpected: say what it
+    was and how to find the file at fault, not a fix that would not help.
+    """
+    if isinstance(exc, GeoDataError):
+        return f"The data could not be loaded: {escape_md(exc)}"
+    return (
+        f"The data could not be loaded ({type(exc).__name__}: {escape_md(exc)}). "
+        "`python -m geo report` names the file and rows at fault; damaged cache files are rebuilt by themselves, "
+        "and `python -m geo cache clear` starts the cache afresh."
+    )
 
 # --------------------------------------------------------------------------- errors
 

@@ -333,3 +333,19 @@ def test_the_community_pages_work_on_the_required_files_alone(tmp_path, monkeypa
     assert not at.exception
     broken = [m.value for m in at.error if "Something went wrong" in m.value]
     assert not broken, broken
+
+
+def test_the_start_up_error_names_its_own_fix(tmp_path, monkeypatch):
+    """A bad setting says which setting; a missing required file says the fetch command (issue 15 item 3)."""
+    monkeypatch.setenv("CMPD_NOT_A_SETTING", "1")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    said = " ".join(e.value for e in at.error)
+    assert "CMPD\\_NOT\\_A\\_SETTING" in said and "make run" not in said
+    monkeypatch.delenv("CMPD_NOT_A_SETTING")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    at = _app_on(empty, tmp_path, monkeypatch)
+    at.run()
+    said = " ".join(e.value for e in at.error)
+    assert "python \\-m geo fetch" in said and "make run" not in said
