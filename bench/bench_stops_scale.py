@@ -14,7 +14,12 @@ never to ``data/``, and is deleted afterwards; nothing it produces is data to sh
 Targets (issue 12): cold <= 15 s, warm <= 1 s, the suite <= 3 s. Each figure is the median of
 ``--repeat`` runs, each in its own process (imports not counted).
 
-Run: ``.venv/bin/python bench/bench_stops_scale.py [--rows 1300000] [--repeat 3] [--profile]``
+``--baseline DIR`` also times the ``geo`` package of another copy of the project (e.g. an older
+checkout, or ``/tmp/x`` holding a copy of ``geo/``), run for run alternating with this one on the same
+file, so a loaded machine slows both alike; each run also prints a digest of the loaded frame, its
+report and the suite's tables, which must be equal between the two.
+
+Run: ``.venv/bin/python bench/bench_stops_scale.py [--rows 1300000] [--repeat 3] [--profile] [--baseline DIR]``
 """
 
 from __future__ import annotations
@@ -47,16 +52,24 @@ t = time.perf_counter()
 stops = build.stops(s)
 load = time.perf_counter() - t
 out = {"load": load, "rows": len(stops), "first": f"{stops['month'].min():%Y-%m}", "last": f"{stops['month'].max():%Y-%m}"}
+import hashlib
+import pandas as pd
+def digest(*frames):
+    h = hashlib.sha256()
+    for f in frames:
+        h.update(pd.util.hash_pandas_object(f, index=True).to_numpy().tobytes())
+        h.update(repr((list(f.columns), [str(t) for t in f.dtypes], f.attrs)).encode())
+    return h.hexdigest()[:16]
+out["frame"] = digest(stops) + "/" + hashlib.sha256(repr(build.stops_with_report(s)[1]).encode()).hexdigest()[:16]
 if sys.argv[3] == "suite":
     from geo.analysis.disparity import rates
     from geo.cli.disparity import BY_CHOICES, OUTCOME_CHOICES
     def suite():
-        for outcome in OUTCOME_CHOICES:
-            for per in BY_CHOICES.values():
-                rates(stops, outcome=outcome, by="driver_group", per=per)
+        return [rates(stops, outcome=outcome, by="driver_group", per=per) for outcome in OUTCOME_CHOICES for per in BY_CHOICES.values()]
     suite()  # warm-up: imports and first-call costs
-    t = time.perf_counter(); suite(); out["suite"] = time.perf_counter() - t
-    out["tables"] = len(OUTCOME_CHOICES) * len(BY_CHOICES)
+    t = time.perf_counter(); tables = suite(); out["suite"] = time.perf_counter() - t
+    out["tables"] = len(tables)
+    out["suite_digest"] = digest(*tables)
 print(json.dumps(out))
 """
 
@@ -81,10 +94,11 @@ def write_synthetic_stops(data_dir: Path, *, rows: int, seed: int = 12) -> Path:
     return path
 
 
-def _child(data_dir: Path, cache: Path, mode: str) -> dict:
+def _child(data_dir: Path, cache: Path, mode: str, code: Path = ROOT) -> dict:
+    """One timed run in a fresh process, importing ``geo`` from the folder ``code``."""
     res = subprocess.run(
         [sys.executable, "-c", CHILD, str(data_dir), str(cache), mode],
-        cwd=ROOT,
+        cwd=code,
         capture_output=True,
         text=True,
         check=True,
@@ -104,12 +118,42 @@ def _profile(data_dir: Path, cache: Path) -> None:
     print(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True).stdout[-6000:])
 
 
+def _time(data: Path, caches: Path, *, repeat: int, codes: dict[str, Path]) -> dict[str, tuple[list, list]]:
+    """Cold and warm(+suite) runs of each code folder, ``repeat`` times, alternating between the folders."""
+    runs: dict[str, tuple[list, list]] = {name: ([], []) for name in codes}
+    for i in range(repeat):
+        for name, code in codes.items():
+            cache = caches / f"cache_{name}_{i}"
+            runs[name][0].append(_child(data, cache, "load", code))
+            runs[name][1].append(_child(data, cache, "suite", code))
+    return runs
+
+
+def _print(name: str, cold: list, warm: list) -> None:
+    first = cold[0]
+    print(f"[{name}] loaded {first['rows']:,} stops, {first['first']}..{first['last']}")
+    for label, runs, key, target in (
+        ("cold load", cold, "load", 15.0),
+        ("warm load", warm, "load", 1.0),
+        (f"disparity suite ({warm[0]['tables']} tables)", warm, "suite", 3.0),
+    ):
+        t = statistics.median(r[key] for r in runs)
+        times = ", ".join(f"{r[key]:.2f}" for r in runs)
+        print(
+            f"[{name}] {label}: {t:.2f} s (median of {len(runs)}: {times}; target <= {target:g} s) "
+            f"{'ok' if t <= target else 'SLOW'}"
+        )
+    digests = {(r["frame"], r.get("suite_digest", "")) for r in [*cold, *warm] if "suite_digest" in r}
+    print(f"[{name}] digests (frame/report, suite): {sorted(digests)}")
+
+
 def main() -> None:
     """Write the synthetic file, time cold and warm loads and the suite, print the medians."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_300_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--profile", action="store_true", help="also profile one cold load")
+    ap.add_argument("--baseline", type=Path, help="also time the geo package of this project copy, alternating")
     args = ap.parse_args()
     print(LABEL)
     tmp = Path(tempfile.mkdtemp(prefix="SYNTHETIC_stops_"))
@@ -117,22 +161,9 @@ def main() -> None:
         data = tmp / "data"
         path = write_synthetic_stops(data, rows=args.rows)
         print(f"wrote {args.rows:,} SYNTHETIC stops to {path} ({path.stat().st_size / 1e6:.0f} MB)")
-        cold, warm = [], []
-        for i in range(args.repeat):
-            cache = tmp / f"cache{i}"
-            cold.append(_child(data, cache, "load"))
-            warm.append(_child(data, cache, "suite"))
-        first = cold[0]
-        print(f"loaded {first['rows']:,} stops, {first['first']}..{first['last']}")
-        for label, runs, key, target in (
-            ("cold load", cold, "load", 15.0),
-            ("warm load", warm, "load", 1.0),
-            (f"disparity suite ({warm[0]['tables']} tables)", warm, "suite", 3.0),
-        ):
-            t = statistics.median(r[key] for r in runs)
-            print(
-                f"{label}: {t:.2f} s (median of {len(runs)}; target <= {target:g} s) {'ok' if t <= target else 'SLOW'}"
-            )
+        codes = {"current": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
+        for name, (cold, warm) in _time(data, tmp, repeat=args.repeat, codes=codes).items():
+            _print(name, cold, warm)
         if args.profile:
             _profile(data, tmp / "cache_profile")
     finally:

@@ -250,9 +250,7 @@ class PreparedStops:
             if dim in ("month", "year"):
                 require_stop_columns(self.stops, ["month"])
                 unit: Literal["M", "Y"] = "M" if dim == "month" else "Y"
-                uniq, codes = np.unique(
-                    self.stops["month"].to_numpy().astype(f"datetime64[{unit}]"), return_inverse=True
-                )
+                codes, uniq = _period_codes(self.stops["month"].to_numpy(), unit)
                 levels = [str(x) for x in np.datetime_as_string(uniq, unit=unit)]
             else:
                 require_stop_columns(self.stops, [dim])
@@ -264,7 +262,7 @@ class PreparedStops:
                 if (codes < 0).any():  # never drop silently: missing values become their own level
                     codes = np.where(codes < 0, len(levels), codes)
                     levels = [*levels, MISSING_LEVEL]
-            self._codes[dim] = (codes.astype(np.int64), levels)
+            self._codes[dim] = (codes.astype(np.int64, copy=False), levels)
         return self._codes[dim]
 
     def flags(self, outcome: Outcome, among: Among) -> tuple[np.ndarray, np.ndarray]:
@@ -273,6 +271,27 @@ class PreparedStops:
         if key not in self._flags:
             self._flags[key] = outcome_flags(self.stops, outcome, among=among)
         return self._flags[key]
+
+
+def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` reversed, by hashing: a code per value into the sorted distinct values.
+
+    A million stops hold about a hundred months: hashing them and sorting the distinct values is
+    several times faster than sorting every value, with the same codes (``NaT`` sorts last in both).
+    """
+    codes, uniq = pd.factorize(values, use_na_sentinel=False)
+    uniq = np.asarray(uniq, dtype=values.dtype)
+    order = np.argsort(uniq, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], uniq[order]
+
+
+def _period_codes(months: np.ndarray, unit: Literal["M", "Y"]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_sorted_codes` of ``months`` in ``unit``, converting only the distinct values to the unit."""
+    codes, uniq = pd.factorize(months, use_na_sentinel=False)
+    sub, levels = _sorted_codes(np.asarray(uniq, dtype=months.dtype).astype(f"datetime64[{unit}]"))
+    return sub[codes], levels
 
 
 def _resolve_reference(
@@ -309,9 +328,12 @@ def _cell_counts(
             raise ValueDomainError(f"per and by are both {by!r}; choose two different dimensions.")
         ucodes, ulevels = prep.codes(per)
     nu = len(ulevels)
-    key = ucodes * ng + gcodes
-    den = np.bincount(key[valid], minlength=nu * ng).reshape(nu, ng)
-    cnt = np.bincount(key[event], minlength=nu * ng).reshape(nu, ng)
+    # one pass over the stops: each cell's stops counted as outside the denominator, valid without the
+    # event, and with it (``event`` implies ``valid``)
+    state = valid.astype(np.int64) + event
+    counts = np.bincount((ucodes * ng + gcodes) * 3 + state, minlength=nu * ng * 3).reshape(nu, ng, 3)
+    den = counts[:, :, 1] + counts[:, :, 2]
+    cnt = np.ascontiguousarray(counts[:, :, 2])
     return cnt, den, ulevels, glevels
 
 

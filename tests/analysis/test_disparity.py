@@ -79,6 +79,42 @@ def test_per_unit_counts_equal_crosstab(stops, per):
     pd.testing.assert_frame_equal(got.loc[expected.index], expected, check_names=False, check_dtype=False)
 
 
+def test_month_and_year_codes_equal_numpy_unique():
+    """Months hashed then sorted give np.unique's codes and levels (unsorted input, NaT last)."""
+    rng = np.random.default_rng(3)
+    months = (np.datetime64("2016-01", "M") + rng.integers(0, 96, 5_000)).astype("datetime64[ns]")
+    months[::97] = np.datetime64("NaT")
+    prep = disparity.PreparedStops(pd.DataFrame({"month": months}))
+    for dim, unit in (("month", "M"), ("year", "Y")):
+        codes, levels = prep.codes(dim)
+        uniq, inverse = np.unique(months.astype(f"datetime64[{unit}]"), return_inverse=True)
+        np.testing.assert_array_equal(codes, inverse)
+        assert levels == [str(x) for x in np.datetime_as_string(uniq, unit=unit)] and levels[-1] == "NaT"
+
+
+@pytest.mark.parametrize("among", ["all", "searched"])
+def test_per_year_counts_over_shuffled_years_equal_crosstab(stops, among):
+    """Stops spread over 2016-2023 in random order: counts per (year, group) as plain pandas counts them."""
+    rng = np.random.default_rng(12)
+    spread = stops.assign(
+        month=(np.datetime64("2016-01", "M") + rng.integers(0, 96, len(stops))).astype("datetime64[ns]")
+    )
+    t = disparity.rates(spread, outcome="arrest", by="driver_group", per="year", among=among)
+    known = spread[spread["result"].astype(str) != "Other/Unknown"]
+    if among == "searched":
+        known = known[known["searched"].fillna(False).astype(bool)]
+    ct = pd.crosstab(
+        [known["month"].dt.year.astype(str), known["driver_group"].astype(str)], known["result"] == "Arrest"
+    )
+    ct = ct.reindex(columns=[False, True], fill_value=0)
+    expected = pd.DataFrame({"count": ct[True], "denominator": ct[True] + ct[False]})
+    expected = expected[expected["denominator"] > 0]
+    got = t.set_index(["unit", "group"])[["count", "denominator"]]
+    assert list(pd.unique(t["unit"])) == [str(y) for y in range(2016, 2024)]
+    assert len(got) == len(expected)
+    pd.testing.assert_frame_equal(got.loc[expected.index], expected, check_names=False, check_dtype=False)
+
+
 def test_real_data_headline_numbers(stops):
     t = disparity.rates(stops, outcome="search", by="driver_group").set_index("group")
     assert t.loc["Black", "count"] == 6157 and t.loc["Black", "denominator"] == 77655

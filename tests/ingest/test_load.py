@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 
 import geopandas as gpd
@@ -180,6 +181,293 @@ def test_parser_never_crashes(stops_csv, month, age):
     else:
         assert len(stops) == 2
         assert stops["month"].notna().all()
+
+
+# ------------------------------------------- the fast loader against a row-by-row reference
+
+# The loader parses each distinct value once and reads unquoted CSVs with pyarrow; this is the
+# loader as it was before (every row parsed, pandas' reader), kept here as the reference its frame
+# and report must equal, value for value and row number for row number.
+
+
+def _ref_read(path):
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        df = pd.read_csv(fh, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig")
+    df.columns = [str(c).replace("\ufeff", "").strip() for c in df.columns]
+    return df
+
+
+def _ref_number(text, *, nonnegative):
+    num = pd.to_numeric(text.replace("", np.nan), errors="coerce")
+    bad = (num.isna() & (text != "")) | (num.notna() & ((num % 1) != 0))
+    if nonnegative:
+        bad |= num.notna() & (num < 0)
+    return num, bad.to_numpy()
+
+
+def _ref_band(values, bins, labels, extra):
+    out = pd.cut(values.astype("float"), bins=bins, right=False, labels=list(labels)).astype(object)
+    return out, [*labels, *extra]
+
+
+def _ref_assemble(raw, text, rownum, parsed, keep, report):
+    """The clean frame of the old loader, every column built from every row."""
+    from geo.errors import quote_values
+
+    year, mon, age, bad_age, years, bad_years, blank, unknown = parsed
+
+    def category(column):
+        cats = vocab.STOP_CATEGORIES[column]
+        bad = (~text[column].isin(cats)).to_numpy()
+        if bad.any():
+            shown = quote_values(pd.unique(raw.loc[bad, column]))
+            why = f"value(s) outside the known categories ({shown}) kept as '{vocab.OTHER}'"
+            report.add("repaired", column, why, rownum[bad])
+        allowed = list(cats) if vocab.OTHER in cats else [*cats, vocab.OTHER]
+        return pd.Categorical(text[column].where(~bad, vocab.OTHER), categories=allowed)
+
+    out = pd.DataFrame({"row": rownum})
+    out["objectid"] = pd.to_numeric(text["OBJECTID"], errors="coerce").astype("Int64")
+    parts = {"year": year.fillna(2000), "month": mon.clip(1, 12).fillna(1), "day": 1}
+    out["month"] = pd.to_datetime(parts, errors="coerce").astype("datetime64[ns]")
+    out["year"] = year.astype("Int64")
+    out["reason"] = category("Reason_for_Stop")
+    out["officer_race"] = category("Officer_Race")
+    out["officer_gender"] = category("Officer_Gender")
+    yrs = years.where(~bad_years).astype("Int64")
+    missing = yrs.isna().to_numpy() & ~bad_years
+    report.add(
+        "flagged", "Officer_Years_of_Service", "years of service missing (kept; band 'Unknown')", rownum[missing]
+    )
+    out["officer_years"] = yrs
+    band, cats = _ref_band(yrs, [0, 5, 10, 15, 20, np.inf], vocab.YEARS_BANDS, [vocab.AGE_MISSING])
+    band[yrs.isna().to_numpy()] = vocab.AGE_MISSING
+    out["officer_years_band"] = pd.Categorical(band, categories=cats)
+    out["driver_race"] = category("Driver_Race")
+    out["driver_ethnicity"] = category("Driver_Ethnicity")
+    hispanic = (out["driver_ethnicity"] == "Hispanic").to_numpy()
+    group = np.where(hispanic, "Hispanic", out["driver_race"].astype(str))
+    out["driver_group"] = pd.Categorical(group, categories=list(vocab.DRIVER_GROUPS))
+    out["driver_gender"] = category("Driver_Gender")
+    a = age.where(~bad_age).astype("Int64")
+    flagged = ((a < vocab.AGE_MIN) | (a > vocab.AGE_MAX)).fillna(False).to_numpy(dtype=bool)
+    limits = f"{vocab.AGE_MIN}-{vocab.AGE_MAX}"
+    report.add("flagged", "Driver_Age", f"age outside {limits} (kept; age_flagged=True)", rownum[flagged])
+    report.add("flagged", "Driver_Age", "age missing (kept; band 'Unknown')", rownum[a.isna().to_numpy() & ~bad_age])
+    out["driver_age"], out["age_flagged"] = a, flagged
+    band, cats = _ref_band(
+        a, [*vocab.AGE_EDGES, vocab.AGE_MAX + 1], vocab.AGE_BANDS, [vocab.AGE_FLAGGED, vocab.AGE_MISSING]
+    )
+    band[flagged] = vocab.AGE_FLAGGED
+    band[a.isna().to_numpy()] = vocab.AGE_MISSING
+    out["age_band"] = pd.Categorical(band, categories=cats)
+    answer = text["Was_a_Search_Conducted"].str.lower()
+    unclear = ~answer.isin(["yes", "no"]).to_numpy()
+    why = "not Yes/No (kept; searched unknown, left out of search rates)"
+    report.add("flagged", "Was_a_Search_Conducted", why, rownum[unclear])
+    out["searched"] = pd.array(np.where(unclear, None, answer == "yes"), dtype="boolean")
+    out["result"] = category("Result_of_Stop")
+    out["division"] = pd.Categorical(
+        text["CMPD_Division"].where(~(blank | unknown), vocab.NO_DIVISION),
+        categories=[*vocab.DIVISIONS.values(), vocab.NO_DIVISION],
+    )
+    why = f"division blank (kept under '{vocab.NO_DIVISION}')"
+    report.add("kept", "CMPD_Division", why, rownum[blank & keep])
+    out["division_recorded"] = ~blank
+    return out
+
+
+def _ref_load(path, on_error):
+    """The old loader: read with pandas, parse every row, set aside, assemble."""
+    from geo.errors import first_rows, quote_values
+    from geo.ingest.report import LoadReport
+
+    raw = _ref_read(path)
+    report = LoadReport("stops", str(path), rows_read=len(raw))
+    text = raw.apply(lambda c: c.str.strip())
+    rownum = np.arange(1, len(raw) + 1)
+    m = text["Month_of_Stop"].str.extract(r"^(\d{4})[/-](\d{1,2})$")
+    year, mon = pd.to_numeric(m[0], errors="coerce"), pd.to_numeric(m[1], errors="coerce")
+    bad_month = (year.isna() | mon.isna() | (mon < 1) | (mon > 12) | (year < 1990) | (year > 2100)).to_numpy()
+    age, bad_age = _ref_number(text["Driver_Age"], nonnegative=False)
+    years, bad_years = _ref_number(text["Officer_Years_of_Service"], nonnegative=True)
+    div = text["CMPD_Division"]
+    blank = (div == "").to_numpy()
+    unknown = (~div.isin(list(vocab.DIVISIONS.values())) & ~pd.Series(blank)).to_numpy()
+    problems = []
+    for col, mask, what, reason, allowed in (
+        ("Month_of_Stop", bad_month, "value(s) not a month in YYYY/MM form", None, ""),
+        ("Driver_Age", bad_age, "non-numeric age(s)", None, ""),
+        ("Officer_Years_of_Service", bad_years, "non-numeric or negative years of service", None, ""),
+        ("CMPD_Division", unknown, "unknown division name(s)", "unknown division name",
+         f"; allowed: {', '.join(vocab.DIVISIONS.values())} or blank"),
+    ):  # fmt: skip
+        if mask.any():
+            values = quote_values(pd.unique(raw.loc[mask, col]))
+            msg = f"column {col}: {mask.sum():,} {what} ({values}) at {first_rows(rownum[mask])}{allowed}"
+            problems.append((col, reason or what, msg, mask))
+    if problems and on_error == "raise":
+        lines = "\n  - ".join(p[2] for p in problems)
+        raise ValueDomainError(f"{path}: {len(problems)} problem(s) in the stops table:\n  - {lines}")
+    keep = np.ones(len(raw), dtype=bool)
+    for col, reason, _, mask in problems:
+        report.add("set_aside", col, reason, rownum[mask])
+        keep &= ~mask
+
+    out = _ref_assemble(raw, text, rownum, (year, mon, age, bad_age, years, bad_years, blank, unknown), keep, report)
+    stops = out.loc[keep].reset_index(drop=True)
+    report.notes.append(
+        f"months {stops['month'].min():%Y-%m} to {stops['month'].max():%Y-%m}; "
+        f"{int(stops['division_recorded'].sum()):,} stops with a division, "
+        f"{int((~stops['division_recorded']).sum()):,} without"
+    )
+    return stops, report
+
+
+def _assert_same_load(got, want):
+    (stops, report), (ref_stops, ref_report) = got, want
+    pd.testing.assert_frame_equal(stops, ref_stops, check_exact=True)
+    for c in stops.select_dtypes("category"):
+        assert stops[c].dtype == ref_stops[c].dtype, c  # the same categories, in the same order
+    assert report == ref_report  # every issue: action, column, reason (values shown), rows; the notes
+
+
+#: One row per kind of value the loader parses, repairs, flags or sets aside (over a valid default row).
+_EVERY_KIND = [
+    {},
+    {"Month_of_Stop": "Jan 2020"},
+    {"Month_of_Stop": "2020/13"},
+    {"Month_of_Stop": "1989/05"},
+    {"Month_of_Stop": "2020-3"},
+    {"Month_of_Stop": " 2021/04 "},
+    {"Month_of_Stop": ""},
+    {"Month_of_Stop": "2020/00"},
+    {"Driver_Age": "thirty"},
+    {"Driver_Age": "12"},
+    {"Driver_Age": "101"},
+    {"Driver_Age": ""},
+    {"Driver_Age": " 45 "},
+    {"Driver_Age": "30.5"},
+    {"Driver_Age": "-3"},
+    {"Driver_Age": "1e1"},
+    {"Driver_Age": "40.0"},
+    {"Officer_Years_of_Service": "-1"},
+    {"Officer_Years_of_Service": ""},
+    {"Officer_Years_of_Service": "x"},
+    {"Officer_Years_of_Service": "2.5"},
+    {"Officer_Years_of_Service": " 7"},
+    {"Officer_Years_of_Service": "25"},
+    {"CMPD_Division": "Gotham Division"},
+    {"CMPD_Division": ""},
+    {"CMPD_Division": "  "},
+    {"CMPD_Division": " Central Division "},
+    {"Driver_Race": "Martian", "Result_of_Stop": "Hug"},
+    {"Driver_Race": "Martian "},
+    {"Driver_Race": "White", "Driver_Ethnicity": "Hispanic"},
+    {"Driver_Race": "Martian", "Driver_Ethnicity": "Hispanic"},
+    {"Driver_Ethnicity": "Latino"},
+    {"Officer_Race": "", "Officer_Gender": "X", "Driver_Gender": "  Female"},
+    {"Reason_for_Stop": "Vehicle Regulatory"},
+    {"Reason_for_Stop": "Joyriding"},
+    {"Was_a_Search_Conducted": "YES"},
+    {"Was_a_Search_Conducted": "maybe"},
+    {"Was_a_Search_Conducted": ""},
+    {"Was_a_Search_Conducted": " no "},
+    {"OBJECTID": "abc"},
+    {"OBJECTID": ""},
+    {"OBJECTID": " 12 "},
+    {"OBJECTID": "7.0"},
+    {},
+]
+
+
+@pytest.mark.parametrize("kind", ["plain", "quoted", "gzip", "short row"])
+def test_fast_loader_equals_the_row_by_row_reference_on_every_kind_of_value(stops_csv, kind):
+    """Bad months, ages, years, divisions, blanks, unknown categories, padded values: frame, report, message."""
+    rows = [*_EVERY_KIND, *_EVERY_KIND[::-1]]  # every value twice, in two orders (first-seen order in messages)
+    if kind == "quoted":  # a quote anywhere: pandas reads the file (pyarrow only reads files without quotes)
+        rows = [*rows, {"Reason_for_Stop": '"Speeding"'}]
+    p = stops_csv(rows)
+    if kind == "gzip":
+        gz = p.with_name("stops.csv.gz")
+        gz.write_bytes(gzip.compress(p.read_bytes()))
+        p = gz
+    elif kind == "short row":  # a row with fewer values than the header: pandas reads the file
+        p.write_text(p.read_text(encoding="utf-8") + "99,2020/05,Speeding\n", encoding="utf-8")
+    _assert_same_load(load_stops(p, on_error="set_aside"), _ref_load(p, "set_aside"))
+    with pytest.raises(ValueDomainError) as got:
+        load_stops(p)
+    with pytest.raises(ValueDomainError) as want:
+        _ref_load(p, "raise")
+    assert str(got.value) == str(want.value) and str(got.value).count("\n  - ") == 4
+
+
+def test_fast_loader_equals_the_reference_on_a_clean_file(stops_csv):
+    p = stops_csv([{}, {"Driver_Race": "Asian", "Month_of_Stop": "2021/11"}, {"CMPD_Division": ""}])
+    _assert_same_load(load_stops(p), _ref_load(p, "raise"))
+
+
+def test_fast_loader_equals_the_reference_on_the_real_stops(settings):
+    path = sources.resolve("stops", settings.data_dir)
+    _assert_same_load(load_stops(path), _ref_load(path, "raise"))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"a,b\n1,2\n3,4\n",
+        b"\xef\xbb\xbfa, b \r\n1 , 2\r\n\r\n3,\r\n",
+        b"a,b\r1,2\r3,4\r",
+        b"a,b\n" + b"1,2\n" * 20_000 + b"1,x\x00y\n\n\n,\n",  # a NUL byte past the sniffed start
+        b"a,b\n1,\xef\xbb\xbf2\n#c,d\n  ,  \n",
+        b"a,b\n",
+        b"a,b\n1,2\n \n3,4\n",  # a blank-looking row of one value: pandas
+        b"a,b\n1\n2,3\n",  # a short row: pandas
+        b'a,b\n"1,5",2\n',  # quoted: pandas
+        b"a,b,\n1,2,3\n",  # a blank header cell: pandas
+    ],
+    ids=[
+        "plain",
+        "bom-crlf-blank",
+        "cr",
+        "nul",
+        "bom-in-value",
+        "header-only",
+        "space-row",
+        "short",
+        "quoted",
+        "blank-name",
+    ],
+)
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+def test_read_table_equals_pandas_read_csv(tmp_path, content, suffix):
+    """Every value as text, as ``pandas.read_csv(dtype=str, keep_default_na=False)`` reads it."""
+    from geo.ingest.files import read_table
+
+    p = tmp_path / f"t{suffix}"
+    p.write_bytes(gzip.compress(content) if suffix.endswith(".gz") else content)
+    want = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig")
+    want.columns = [str(c).replace("\ufeff", "").strip() for c in want.columns]
+    pd.testing.assert_frame_equal(read_table(p), want, check_exact=True)
+
+
+def test_an_unquoted_csv_is_read_by_pyarrow_a_quoted_or_large_gzip_one_as_pandas_reads_it(tmp_path, monkeypatch):
+    """The fast path is taken (pandas' reader is not called) and gives pandas' frame, also streaming a gzip."""
+    from geo.ingest import files
+
+    real = pd.read_csv
+    want = real(io.BytesIO(b"a,b\n1,2\n3,\n"), dtype=str, keep_default_na=False)
+    calls = []
+    monkeypatch.setattr(files.pd, "read_csv", lambda *a, **k: calls.append(a) or real(*a, **k))
+    monkeypatch.setattr(files, "_KEEP", 8)  # the gzip is not kept by the counting pass: streamed again
+    for name, content in (("t.csv", b"a,b\n1,2\n3,\n"), ("t.csv.gz", gzip.compress(b"a,b\n1,2\n3,\n"))):
+        (tmp_path / name).write_bytes(content)
+        pd.testing.assert_frame_equal(files.read_table(tmp_path / name), want, check_exact=True)
+    assert calls == []
+    (tmp_path / "q.csv").write_bytes(b'a,b\n"1",2\n3,\n')
+    pd.testing.assert_frame_equal(files.read_table(tmp_path / "q.csv"), want, check_exact=True)
+    assert len(calls) == 1
 
 
 # ----------------------------------------------------------------------- divisions
