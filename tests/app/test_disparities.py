@@ -110,11 +110,11 @@ def open_page(settings, monkeypatch):
 
     def open_(page: str, *, harness=None, **query: str) -> AppTest:
         if harness is None and _registered(page):
-            at = AppTest.from_file(str(APP), default_timeout=120)
+            at = AppTest.from_file(str(APP), default_timeout=300)
             for name, value in query.items():
                 at.query_params[name] = value
             return at.run().switch_page(page).run()
-        at = AppTest.from_function(harness or _harness, args=(str(PROJECT_ROOT / page),), default_timeout=120)
+        at = AppTest.from_function(harness or _harness, args=(str(PROJECT_ROOT / page),), default_timeout=300)
         for name, value in query.items():
             at.query_params[name] = value
         return at.run()
