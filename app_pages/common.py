@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from geo.layers.build import IncidentSource
 
+
 #: Shown instead of the page when the stops cannot be loaded (``{exc}``: the error).
 def data_problem(exc: BaseException) -> str:
     """What to show when the data behind every page cannot be loaded: the cause and its own fix, escaped.
@@ -44,6 +45,7 @@ def data_problem(exc: BaseException) -> str:
         "`python -m geo report` names the file and rows at fault; damaged cache files are rebuilt by themselves, "
         "and `python -m geo cache clear` starts the cache afresh."
     )
+
 
 # --------------------------------------------------------------------------- errors
 
