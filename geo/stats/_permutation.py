@@ -44,6 +44,7 @@ __all__ = [
     "permutation_counts",
     "simulated_lags",
     "pseudo_p_value",
+    "signed_pseudo_p",
     "permutation_tail",
 ]
 
@@ -337,6 +338,30 @@ def pseudo_p_value(
         p = np.minimum(1.0, 2.0 * p)
     elif alternative != "folded":
         raise ValueError(f"alternative must be 'folded' or 'two-sided', got {alternative!r}")
+    return p
+
+
+def signed_pseudo_p(
+    coef: np.ndarray,
+    values: np.ndarray,
+    table: NeighbourTable,
+    *,
+    permutations: int,
+    seed: int | None,
+    alternative: Alternative,
+) -> np.ndarray:
+    """Pseudo p of local statistics ``coef_i * lag_i(values)`` under conditional permutation of ``values``.
+
+    The local Moran (``coef = z``), the bivariate Moran (``coef = z_x``, ``values = z_y``) and the
+    partial/conditional forms share it: a negative coefficient flips the order of the permuted lags,
+    and a zero one makes every permutation tie. NaN for units without neighbours.
+    """
+    r = permutations
+    n_ge, n_le = permutation_counts(values, table, permutations=r, seed=seed)
+    ge_i = np.where(coef > 0, n_ge, np.where(coef < 0, n_le, r))
+    le_i = np.where(coef > 0, n_le, np.where(coef < 0, n_ge, r))
+    p = pseudo_p_value(ge_i, le_i, r, alternative=alternative)
+    p[table.cardinality == 0] = np.nan
     return p
 
 

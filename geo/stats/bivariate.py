@@ -52,11 +52,11 @@ from geo.stats._geary import geary_counts, local_geary_values
 from geo.stats._permutation import (
     Alternative,
     NeighbourTable,
-    permutation_counts,
     permutation_tail,
     pseudo_p_value,
+    signed_pseudo_p,
 )
-from geo.stats.moran import LISA_LABELS, QUADRANTS
+from geo.stats.moran import LISA_LABELS, lisa_quadrants
 from geo.stats.significance import (
     Correction,
     LocalResult,
@@ -159,26 +159,9 @@ def _standardise(y: np.ndarray, what: str, *, ddof: int = 0) -> np.ndarray:
 
 def _linear_p(coef: np.ndarray, permuted: np.ndarray, table: NeighbourTable, opt: _Options) -> np.ndarray:
     """Pseudo p of statistics ``coef_i * lag_i(permuted)`` (NaN for islands)."""
-    r = opt.permutations
-    n_ge, n_le = permutation_counts(permuted, table, permutations=r, seed=opt.seed)
-    # A negative coefficient flips the order of the permuted lags.
-    ge_i = np.where(coef > 0, n_ge, np.where(coef < 0, n_le, r))
-    le_i = np.where(coef > 0, n_le, np.where(coef < 0, n_ge, r))
-    p = pseudo_p_value(ge_i, le_i, r, alternative=opt.alternative)
-    p[table.cardinality == 0] = np.nan
-    return p
-
-
-def _quadrant_labels(
-    own: np.ndarray, lag: np.ndarray, significant: np.ndarray, isolated: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Quadrant (1 HH, 2 LH, 3 LL, 4 HL, 0 isolated) and cluster label of each unit."""
-    quad = np.where(own > 0, np.where(lag > 0, 1, 4), np.where(lag > 0, 2, 3))
-    quad[isolated] = 0
-    names = np.array(["Isolated", *(QUADRANTS[q] for q in (1, 2, 3, 4))], dtype=object)
-    labels = np.where(significant, names[quad], "Not significant").astype(object)
-    labels[isolated] = "Isolated"
-    return quad, labels
+    return signed_pseudo_p(
+        coef, permuted, table, permutations=opt.permutations, seed=opt.seed, alternative=opt.alternative
+    )
 
 
 def _moran_result(
@@ -196,7 +179,7 @@ def _moran_result(
     p = parts.pop("p")
     cutoff = significance_cutoff(p, opt.alpha, opt.correction)
     sig = np.isfinite(p) & (p <= cutoff)
-    quad, labels = _quadrant_labels(parts.pop("own"), parts["lag"], sig, isolated)
+    quad, labels = lisa_quadrants(parts.pop("own"), parts["lag"], sig, isolated)
     parts["i"][isolated] = np.nan
     parts["lag"][isolated] = np.nan
     parts |= {"quadrant": quad.astype(np.int64), "p": p, "significant": sig, "cluster": labels}

@@ -42,7 +42,7 @@ import numpy as np
 from scipy import sparse
 
 from geo.errors import GeoWarning, ValueDomainError
-from geo.stats._permutation import Alternative, NeighbourTable, permutation_counts, pseudo_p_value
+from geo.stats._permutation import Alternative, NeighbourTable, pseudo_p_value, signed_pseudo_p
 from geo.stats.significance import (
     Correction,
     LocalResult,
@@ -534,7 +534,7 @@ def _local_moran(
     p = _lisa_p_values(z, table, options)
     cutoff = significance_cutoff(p, options.alpha, options.correction)
     sig = np.isfinite(p) & (p <= cutoff)
-    quad, labels = _lisa_clusters(z, lag, sig, isolated)
+    quad, labels = lisa_quadrants(z, lag, sig, isolated)
     local_i = (n - 1) / n * z * lag
     local_i[isolated] = np.nan
     d, prefix = prep.defined, options.prefix
@@ -575,21 +575,19 @@ def _local_moran(
 
 
 def _lisa_p_values(z: np.ndarray, table: NeighbourTable, options: _LisaOptions) -> np.ndarray:
-    """Conditional-permutation pseudo p-value of each local I (NaN for islands)."""
-    r = options.permutations
-    n_ge, n_le = permutation_counts(z, table, permutations=r, seed=options.seed)
-    # I_i^perm = c z_i lag^perm: for z_i < 0 the order of the lags flips.
-    ge_i = np.where(z > 0, n_ge, np.where(z < 0, n_le, r))
-    le_i = np.where(z > 0, n_le, np.where(z < 0, n_ge, r))
-    p = pseudo_p_value(ge_i, le_i, r, alternative=options.alternative)
-    p[table.cardinality == 0] = np.nan
-    return p
+    """Conditional-permutation pseudo p-value of each local I (NaN for islands): I_i^perm = c z_i lag^perm."""
+    return signed_pseudo_p(
+        z, z, table, permutations=options.permutations, seed=options.seed, alternative=options.alternative
+    )
 
 
-def _lisa_clusters(
+def lisa_quadrants(
     z: np.ndarray, lag: np.ndarray, significant: np.ndarray, isolated: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Scatterplot quadrant (1 HH, 2 LH, 3 LL, 4 HL, 0 isolated) and cluster label of each unit."""
+    """Scatterplot quadrant (1 HH, 2 LH, 3 LL, 4 HL, 0 isolated) and cluster label of each unit.
+
+    ``z`` is the unit's own (standardised) value, or the residual of the partial forms.
+    """
     quad = np.where(z > 0, np.where(lag > 0, 1, 4), np.where(lag > 0, 2, 3))
     quad[isolated] = 0
     names = np.array(["Isolated", *(QUADRANTS[q] for q in (1, 2, 3, 4))], dtype=object)
