@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -141,3 +142,22 @@ def interval_chart(
             alt.Chart(pd.DataFrame({"v": [rule_at]})).mark_rule(color=NEUTRAL_COLOR, strokeDash=[4, 4]).encode(x="v:Q")
         )
     return alt.layer(*parts).properties(height=alt.Step(26))
+
+
+def interval_summary(rows: pd.DataFrame, *, label: str, value: str, lo: str, hi: str, fmt: str, what: str) -> str:
+    """One plain sentence on a dot-and-interval chart: how many rows, the highest and the lowest, with intervals.
+
+    ``label`` names each row (a column of ``rows``); ``fmt`` is a Python format spec (``".1%"``).
+    """
+    d = rows[rows[value].notna()]
+    if d.empty:
+        return f"{what}: nothing to chart."
+
+    def one(r: pd.Series) -> str:
+        return f"{r[label]} {r[value]:{fmt}} (95% interval {r[lo]:{fmt}} to {r[hi]:{fmt}})"
+
+    values = d[value].to_numpy(dtype=float)
+    top, low = d.iloc[int(np.argmax(values))], d.iloc[int(np.argmin(values))]
+    if len(d) == 1:
+        return f"{what}: {one(top)}."
+    return f"{what}, {len(d)} shown: highest {one(top)}; lowest {one(low)}."

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 import altair as alt
 import numpy as np
@@ -21,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common, report_section, url_state
-from app_pages.charts import color_scale, group_scale, interval_chart, show_chart
+from app_pages.charts import color_scale, group_scale, interval_chart, interval_summary, show_chart
 from app_pages.url_state import Param
 from geo import caveats
 from geo.analysis import benchmark, disparity, funnel, models
@@ -167,25 +166,6 @@ def _funnel(
 
 def _pct(x: float) -> str:
     return "no data" if pd.isna(x) else f"{x:.1%}"
-
-
-def _interval_summary(rows: pd.DataFrame, *, label: str, value: str, lo: str, hi: str, fmt: str, what: str) -> str:
-    """One plain sentence on a dot-and-interval chart: how many rows, the highest and the lowest, with intervals.
-
-    ``label`` names each row (a column of ``rows``); ``fmt`` is a Python format spec (``".1%"``).
-    """
-    d = rows[rows[value].notna()]
-    if d.empty:
-        return f"{what}: nothing to chart."
-
-    def one(r: pd.Series) -> str:
-        return f"{r[label]} {r[value]:{fmt}} (95% interval {r[lo]:{fmt}} to {r[hi]:{fmt}})"
-
-    values = d[value].to_numpy(dtype=float)
-    top, low = d.iloc[int(np.argmax(values))], d.iloc[int(np.argmin(values))]
-    if len(d) == 1:
-        return f"{what}: {one(top)}."
-    return f"{what}, {len(d)} shown: highest {one(top)}; lowest {one(low)}."
 
 
 def _chart_numbers(t: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
@@ -346,7 +326,7 @@ def _rate_charts(rows: pd.DataFrame, *, y: str, y_title: str, title: str, refere
             interval_chart(
                 rows, y=y, y_title=y_title, value="rate", lo="lo", hi="hi", x_title="Rate", fmt=".1%", eb="eb_rate"
             ),
-            summary=_interval_summary(rows, label=y, value="rate", lo="lo", hi="hi", fmt=".1%", what=title),
+            summary=interval_summary(rows, label=y, value="rate", lo="lo", hi="hi", fmt=".1%", what=title),
             data=_chart_numbers(
                 rows, {**base, "rate": "Rate", "lo": "95% low", "hi": "95% high", "eb_rate": "Smoothed rate (EB)"}
             ),
@@ -376,7 +356,7 @@ def _rate_charts(rows: pd.DataFrame, *, y: str, y_title: str, title: str, refere
                 rule_at=1.0,
                 log=True,
             ),
-            summary=_interval_summary(
+            summary=interval_summary(
                 ratio_t,
                 label=y,
                 value="ratio",
@@ -693,7 +673,7 @@ def _officer_rates(filters: Filters, outcome: str) -> list[str]:
                     legend=False,
                     label_limit=130,
                 ),
-                summary=_interval_summary(
+                summary=interval_summary(
                     t,
                     label="group",
                     value="rate",
@@ -1023,15 +1003,6 @@ def _version() -> str:
     return f"{s.data_dir}|{catalog.cache_key('divisions', settings=s)}"
 
 
-def _link() -> str | None:
-    """The address of the page as it is now (with its query parameters); None outside a browser."""
-    url = st.context.url
-    if not url:
-        return None
-    params = st.query_params.to_dict()
-    return f"{url}?{urlencode(params)}" if params else url
-
-
 def _division_names(filters: Filters) -> list[str]:
     """CMPD's divisions, in the layer's order; only those the division filter keeps, when it is set."""
     names = [str(n) for n in common.division_base()["division"]]
@@ -1067,7 +1038,7 @@ def _report_section(filters: Filters, stops: pd.DataFrame) -> None:
     url_state.store(params)
     n = int((stops["division"].astype(str) == division).sum())
     info.markdown(f"**{common.text(division)}:** {n:,} traffic stops with these filters.")
-    link = _link()
+    link = url_state.page_url()
     layer = common.division_base()
     roads = common.reference_layers().layers.roads
     settings = get_settings()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import hashlib
 from typing import Any
-from urllib.parse import urlencode
 
 import folium
 import geopandas as gpd
@@ -294,15 +293,6 @@ def _divisions(filters: StopFilter) -> gpd.GeoDataFrame:
         return common.division_layer(StopFilter())
 
 
-def _link() -> str | None:
-    """The address of the page as it is now (with its query parameters); None outside a browser."""
-    url = st.context.url
-    if not url:
-        return None
-    params = st.query_params.to_dict()
-    return f"{url}?{urlencode(params)}" if params else url
-
-
 def _card(year: int, chosen: int, hs: pd.DataFrame) -> None:
     """The chosen NPA in plain words: where it is, its people, crime, hot spot and police division."""
     npa = common.npa_layer()
@@ -319,7 +309,7 @@ def _card(year: int, chosen: int, hs: pd.DataFrame) -> None:
     with st.expander("What these numbers can and cannot say"):
         for line in [NPA_NOT_NEIGHBORHOOD, *card.caveats]:
             st.markdown(f"- {line}")
-    link = _link()
+    link = url_state.page_url()
     roads = common.reference_layers().layers.roads
     report_section.downloads(
         lambda: neighborhood_report(

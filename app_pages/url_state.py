@@ -196,3 +196,14 @@ def bound(params: Sequence[Param], *, keep: bool = True, boxed: bool = False) ->
         yield
     finally:
         store(params)
+
+
+def page_url() -> str | None:
+    """The address of the page as it is now (with its query parameters), for "a link back"; None outside a browser."""
+    from urllib.parse import urlencode
+
+    url = st.context.url
+    if not url:
+        return None
+    params = st.query_params.to_dict()
+    return f"{url}?{urlencode(params)}" if params else url

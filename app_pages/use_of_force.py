@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from app_pages.charts import color_scale, group_scale, interval_chart, show_chart, year_axis
+from app_pages.charts import color_scale, group_scale, interval_chart, interval_summary, show_chart, year_axis
 from geo import caveats, vocab
 from geo.analysis import use_of_force
 from geo.caveats import REFERENCE_LAYERS_2013, SMALL_SEARCH_CELL_NOTE
@@ -117,22 +117,6 @@ def _reconcile() -> pd.DataFrame:
 
 def _table(df: pd.DataFrame, *, key: str, config: dict[str, Any] | None = None, height: int | str = "auto") -> None:
     st.dataframe(df, hide_index=True, width="stretch", column_config=config or {}, key=key, height=height)
-
-
-def _range_summary(rows: pd.DataFrame, *, label: str, value: str, lo: str, hi: str, fmt: str, what: str) -> str:
-    """One plain sentence on a dot-and-interval chart: how many rows, the highest and the lowest, with intervals."""
-    d = rows[rows[value].notna()]
-    if d.empty:
-        return f"{what}: nothing to chart."
-
-    def one(r: pd.Series) -> str:
-        return f"{r[label]} {r[value]:{fmt}} (95% interval {r[lo]:{fmt}} to {r[hi]:{fmt}})"
-
-    values = d[value].to_numpy(dtype=float)
-    top, low = d.iloc[int(np.argmax(values))], d.iloc[int(np.argmin(values))]
-    if len(d) == 1:
-        return f"{what}: {one(top)}."
-    return f"{what}, {len(d)} shown: highest {one(top)}; lowest {one(low)}."
 
 
 def _largest(counts: pd.Series) -> tuple[str, int]:
@@ -454,7 +438,7 @@ def _hit_rate_charts(pooled: pd.DataFrame, *, span: str, reference: str) -> None
                 count_title="Searches finding contraband",
                 denominator_title="Searches",
             ),
-            summary=_range_summary(
+            summary=interval_summary(
                 pooled, label="group", value="rate", lo="lo", hi="hi", fmt=".1%", what=f"Contraband hit rates, {span}"
             ),
             data=pooled[[*counts, "rate", "lo", "hi"]].rename(
@@ -480,7 +464,7 @@ def _hit_rate_charts(pooled: pd.DataFrame, *, span: str, reference: str) -> None
                 count_title="Searches finding contraband",
                 denominator_title="Searches",
             ),
-            summary=_range_summary(
+            summary=interval_summary(
                 ratios,
                 label="group",
                 value="ratio",
