@@ -98,6 +98,19 @@ def text(value: object) -> str:
 # --------------------------------------------------------------------------- data
 
 
+def data_key() -> str:
+    """The data folder behind this run and its manifest's time, as a cache key.
+
+    Another folder or a new fetch then gives new results instead of the cached ones of the data seen first.
+    """
+    from pathlib import Path
+
+    s = get_settings()
+    manifest = Path(s.data_dir) / "manifest.json"
+    stamp = manifest.stat().st_mtime_ns if manifest.exists() else 0
+    return f"{s.data_dir}|{s.cache_dir}|{stamp}"
+
+
 def _stops_key() -> str:
     """The stops file behind the data folder (path, size, modification time): a new download changes it.
 

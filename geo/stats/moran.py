@@ -33,7 +33,6 @@ Conventions (those of GeoDa and esda, whose values these functions reproduce):
 from __future__ import annotations
 
 from collections.abc import Hashable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -94,12 +93,6 @@ _PERM_BLOCK = 2_000_000  # floats per block of permuted vectors in the global te
 
 
 _GLOBAL_PERM_BUDGET = 5_000_000  # n x permutations above which local_moran skips the global pseudo p
-
-
-#: One thread for the global test of :func:`local_moran`: it runs while the local test
-#: does (numpy's shuffles and scipy's products release the GIL), with its own seeded
-#: generator, so the numbers are those of running the two one after the other.
-_GLOBAL_TEST = ThreadPoolExecutor(max_workers=1, thread_name_prefix="global-moran")
 
 
 @dataclass(frozen=True)
@@ -523,11 +516,10 @@ def _local_moran(
     wr = sw.matrix("R")
     # The global test shuffles whole vectors (n values per permutation); past
     # _GLOBAL_PERM_BUDGET values its analytic randomisation p-value is reported
-    # instead (at that size the two agree closely). It runs beside the local test.
+    # instead (at that size the two agree closely). It runs before the local test, in this thread: run
+    # beside it in a second thread, the golden outputs changed now and then under load (both read ``wr``).
     global_perms = options.permutations if n * options.permutations <= _GLOBAL_PERM_BUDGET else 0
-    pending = _GLOBAL_TEST.submit(
-        moran_statistic, z, wr, permutations=global_perms, seed=options.seed, alternative=options.alternative
-    )
+    stat = moran_statistic(z, wr, permutations=global_perms, seed=options.seed, alternative=options.alternative)
     table = NeighbourTable.from_sparse(wr)
     lag = table.lag(z)
     isolated = table.cardinality == 0
@@ -552,7 +544,6 @@ def _local_moran(
     n_tested = int((~isolated).sum())
     small = small_sample_warning(n_tested)
     summary = sw.summary()
-    stat = pending.result()
     return LocalResult(
         frame=frame,
         statistic=statistic,

@@ -18,6 +18,15 @@ from geo.settings import PROJECT_ROOT
 from tests.stats.test_markov import assert_lisa_equals_giddy, assert_spatial_equals_giddy
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _jit_for_giddy():
+    """The giddy reference (through quantecon) compiles numba gufuncs: it needs the JIT on (see tests/helpers)."""
+    from tests.helpers.references import numba_jit_on
+
+    with numba_jit_on():
+        yield
+
+
 def test_consecutive_years():
     assert consecutive_years([2011, 2013, 2015, 2016, 2017]) == [2015, 2016, 2017]
     assert consecutive_years([2020]) == [2020]

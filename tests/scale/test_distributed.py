@@ -26,6 +26,25 @@ from geo.scale.synthetic import SYNTHETIC_METADATA_KEY, is_synthetic, write_poin
 from geo.settings import PROJECT_ROOT
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _plain_main():
+    """Dask's worker processes start by spawning, which re-runs ``__main__`` from its file.
+
+    In a pytest worker that earlier ran an ``AppTest.from_function`` page, ``__main__`` is that
+    page's generated script (``_harness(*__args, **__kwargs)``), and every Dask worker fails with a
+    NameError. A ``__main__`` without a file is what a script started under
+    ``if __name__ == "__main__":`` gives the workers.
+    """
+    import types
+
+    saved = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = saved
+
+
 @pytest.fixture(scope="module")
 def npa(settings):
     from geo.layers import build

@@ -34,6 +34,15 @@ TINY = np.array(
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _jit_for_giddy():
+    """The giddy reference (through quantecon) compiles numba gufuncs: it needs the JIT on (see tests/helpers)."""
+    from tests.helpers.references import numba_jit_on
+
+    with numba_jit_on():
+        yield
+
+
 def test_transition_counts_by_hand():
     expected = np.array(
         [

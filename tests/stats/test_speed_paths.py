@@ -2,7 +2,7 @@
 
 Each reference below is the former code, kept here: the chained mapping of
 sequential draws, the global Moran's permutation test on ``rng.permuted`` of a
-broadcast vector, and the global test run after (not beside) the local one.
+broadcast vector, and the global test inside local_moran equal to running it alone.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def test_global_moran_in_place_shuffle_equals_permuted_of_broadcast():
             assert got == _global_p_reference(z, w, 5000, seed)
 
 
-def test_local_moran_global_test_beside_the_local_one_equals_running_it_alone(npa_2022):
+def test_local_moran_global_test_equals_running_it_alone(npa_2022):
     w = build_weights(npa_2022, method="queen")
     res = local_moran(npa_2022, "violent_rate_2022", weights=w, permutations=999, seed=7)
     z = res.frame["lisa_z"].dropna().to_numpy()
