@@ -55,7 +55,7 @@ LOC = st.column_config.NumberColumn(format="localized")
 # --------------------------------------------------------------------------- cached results
 
 
-@st.cache_data(show_spinner="Counting diversion outcomes ...")
+@common.data_cache(show_spinner="Counting diversion outcomes ...")
 def diversion() -> DiversionResult:
     """Diversion outcomes of every referral (not filtered: they are not stops)."""
     from geo.layers import records
@@ -63,7 +63,7 @@ def diversion() -> DiversionResult:
     return accountability.diversion_outcomes(records.diversion(get_settings()))
 
 
-@st.cache_data(show_spinner="Comparing officers with the workforce ...")
+@common.data_cache(show_spinner="Comparing officers with the workforce ...")
 def workforce(filters: StopFilter) -> Finding:
     """The officers on the stops left by ``filters`` against the 2017 workforce."""
     from geo.layers import records
@@ -71,7 +71,7 @@ def workforce(filters: StopFilter) -> Finding:
     return accountability.officer_workforce(common.stops(), records.employees(get_settings()), filters=filters)
 
 
-@st.cache_data(show_spinner="Counting stops per incident ...")
+@common.data_cache(show_spinner="Counting stops per incident ...")
 def benchmark(filters: StopFilter, categories: tuple[str, ...]) -> Finding:
     """Stops per 1,000 incidents of ``categories`` and per 1,000 residents, per division."""
     from geo.layers import records

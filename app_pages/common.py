@@ -111,6 +111,38 @@ def data_key() -> str:
     return f"{s.data_dir}|{s.cache_dir}|{stamp}"
 
 
+def data_cache(*, resource: bool = False, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``st.cache_data`` (``resource=True``: ``st.cache_resource``) keyed by :func:`data_key` as well.
+
+    Streamlit's caches live as long as the process and know only a function's arguments: without
+    the data folder in the key, a second folder (or a new fetch) would get the results of the first.
+    ``options`` go to Streamlit (``show_spinner``, ``max_entries``, ``ttl``).
+
+    Examples
+    --------
+    >>> @common.data_cache(show_spinner="Loading ...")  # doctest: +SKIP
+    ... def clearance_frame() -> pd.DataFrame:
+    ...     return records.clearance(get_settings())
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def keyed(data: str, *args: Any, **kwargs: Any) -> Any:
+            return fn(*args, **kwargs)
+
+        # Streamlit names a cache by module and qualified name: each function keeps its own
+        keyed.__module__, keyed.__qualname__, keyed.__name__ = fn.__module__, fn.__qualname__, fn.__name__
+        cached = (st.cache_resource if resource else st.cache_data)(**options)(keyed)
+
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return cached(data_key(), *args, **kwargs)
+
+        call.clear = cached.clear  # type: ignore[attr-defined]
+        return call
+
+    return decorate
+
+
 def _stops_key() -> str:
     """The stops file behind the data folder (path, size, modification time): a new download changes it.
 
@@ -202,7 +234,23 @@ def incident_caption() -> None:
     st.caption(f"Incident points: {text(src.label)}." + (f" {text(src.caveat)}" if src.caveat else ""))
 
 
-@st.cache_data(show_spinner="Loading the divisions ...")
+@data_cache(show_spinner="Loading the incident points ...")
+def incident_points() -> gpd.GeoDataFrame:
+    """The 2017-2026 incident point sample (EPSG:2264) with ``month`` and ``category`` (see ``records.SAMPLE_NOTE``)."""
+    from geo.layers import records
+
+    return records.incident_points(get_settings())
+
+
+@data_cache(show_spinner="Loading the county boundary ...")
+def county() -> gpd.GeoDataFrame:
+    """The county as the NPAs (EPSG:2264): the boundary of the hexagon grids."""
+    from geo.layers import build
+
+    return build.npa(get_settings())[["npa", "geometry"]]
+
+
+@data_cache(show_spinner="Loading the divisions ...")
 def division_base() -> gpd.GeoDataFrame:
     """Divisions with what does not depend on the stops (see :func:`geo.layers.build.division_base`)."""
     from geo.layers import build
@@ -210,7 +258,7 @@ def division_base() -> gpd.GeoDataFrame:
     return build.division_base(get_settings())
 
 
-@st.cache_data(show_spinner="Apportioning population to divisions ...")
+@data_cache(show_spinner="Apportioning population to divisions ...")
 def division_population() -> pd.DataFrame:
     """2020 population by race per division (areal-weighted from NPAs)."""
     from geo.layers import build
@@ -218,13 +266,13 @@ def division_population() -> pd.DataFrame:
     return build.division_population(get_settings())[0]
 
 
-@st.cache_data(show_spinner=False)
+@data_cache(show_spinner=False)
 def filtered_stops(filters: StopFilter) -> pd.DataFrame:
     """The stops left by ``filters``."""
     return filters.apply(stops())
 
 
-@st.cache_data(show_spinner="Checking the data ...")
+@data_cache(show_spinner="Checking the data ...")
 def reports() -> list[dict[str, Any]]:
     """Every loader's row report, as dictionaries."""
     from geo.layers import build
@@ -358,7 +406,7 @@ def show_map(
     return out or {}
 
 
-@st.cache_resource(show_spinner="Drawing the roads and other reference layers ...")
+@data_cache(resource=True, show_spinner="Drawing the roads and other reference layers ...")
 def reference_layers() -> Any:
     """The reference layers for every map, drawn once: a :class:`geo.maps.draw.MapReference` for ``reference=``.
 

@@ -85,24 +85,24 @@ TABS = ["Rates and ratios", "Benchmark", "Models", "Officers", "Funnel plot"]
 # --------------------------------------------------------------------------- cached results
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@common.data_cache(show_spinner=False, max_entries=64)
 def _groups(filters: Filters, dimension: str) -> list[str]:
     return disparity.groups_present(common.stops(), dimension, filters=filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@common.data_cache(show_spinner=False, max_entries=64)
 def _rates(filters: Filters, outcome: str, by: str, per: str | None, reference: str | None, among: str) -> pd.DataFrame:
     return disparity.rates(
         common.stops(), outcome=outcome, by=by, per=per, reference=reference, among=among, filters=filters
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@common.data_cache(show_spinner=False, max_entries=64)
 def _benchmark(filters: Filters, reference: str) -> pd.DataFrame:
     return benchmark.stop_benchmark(common.stops(), common.division_population(), reference=reference, filters=filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@common.data_cache(show_spinner=False, max_entries=64)
 def _models(filters: Filters, reference: str) -> dict[str, dict[str, Any]]:
     """Both models on one design; each outcome's result, or the message saying why it cannot be fitted."""
     design = models.build_design(common.stops(), filters=filters)
@@ -131,17 +131,17 @@ def _models(filters: Filters, reference: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@common.data_cache(show_spinner=False, max_entries=64)
 def _officer(filters: Filters, by: str, outcome: str) -> pd.DataFrame:
     return disparity.officer_rates(common.stops(), by=by, outcomes=(outcome,), filters=filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@common.data_cache(show_spinner=False, max_entries=64)
 def _matrix_rates(filters: Filters, outcome: str, reference: str) -> pd.DataFrame:
     return disparity.officer_driver_matrix(common.stops(), outcome=outcome, reference=reference, filters=filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@common.data_cache(show_spinner=False, max_entries=64)
 def _funnel(
     filters: Filters, outcome: str, measure: str, group: str, reference: str, overdispersion: bool
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -996,7 +996,7 @@ DIVISION_KEY = "dp_division"
 DIVISION_PARAM = "div"
 
 
-@st.cache_data(ttl=30, show_spinner=False)
+@common.data_cache(ttl=30, show_spinner=False)
 def _version() -> str:
     """The data version behind the division reports (checked every 30 s): a new fetch gives new reports."""
     s = get_settings()

@@ -66,7 +66,7 @@ steps are two years apart.
 """
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@common.data_cache(show_spinner=False, max_entries=16)
 def _run(
     crime: str,
     per_capita: bool,
@@ -376,11 +376,11 @@ def _cube_choices() -> tuple[str, str, int]:
     return step, str(category), int(cell)
 
 
-@st.cache_data(show_spinner="Counting the incident points in hexagons ...", max_entries=16)
+@common.data_cache(show_spinner="Counting the incident points in hexagons ...", max_entries=16)
 def _cube_counts(category: str, cell_size: int) -> spacetime.CellCounts:
     return spacetime.cell_counts(
-        trends.incident_points(),
-        boundary=trends.county(),
+        common.incident_points(),
+        boundary=common.county(),
         cell_size=float(cell_size),
         category=None if category == "all" else category,
     )
@@ -391,13 +391,13 @@ def _cube_cells(category: str, cell_size: int) -> int:
     return int(_cube_counts(category, cell_size).in_area.sum())
 
 
-@st.cache_data(show_spinner="Computing space-time Gi* for every hexagon and step ...", max_entries=16)
+@common.data_cache(show_spinner="Computing space-time Gi* for every hexagon and step ...", max_entries=16)
 def _run_cube(
     step: str, category: str, cell_size: int, time_lag: int, permutations: int, seed: int, alpha: float, correction: str
 ) -> spacetime.SpaceTimeResult:
     return spacetime.emerging_cube(
-        trends.incident_points(),
-        boundary=trends.county(),
+        common.incident_points(),
+        boundary=common.county(),
         step=None if step == "auto" else step,  # type: ignore[arg-type]
         time_lag=time_lag,
         permutations=permutations,

@@ -75,7 +75,7 @@ nothing about the people in them.
 # --------------------------------------------------------------------------- data (cached)
 
 
-@st.cache_data(show_spinner="Loading the neighbourhood measures ...")
+@common.data_cache(show_spinner="Loading the neighbourhood measures ...")
 def catalogue() -> dict[str, MetricInfo]:
     """Every metric and crime measure for people (the NPA layer's crime years, the explorer's catalogue)."""
     from geo.layers import records
@@ -85,7 +85,7 @@ def catalogue() -> dict[str, MetricInfo]:
     return metric_catalogue(records.qol_catalogue(get_settings()), crime_years=years)
 
 
-@st.cache_data(show_spinner="Loading the Quality of Life metrics ...")
+@common.data_cache(show_spinner="Loading the Quality of Life metrics ...")
 def metrics() -> pd.DataFrame:
     """The tidy metric values (npa, metric, year, value)."""
     from geo.layers import records
@@ -93,13 +93,13 @@ def metrics() -> pd.DataFrame:
     return records.qol_metrics(get_settings())[["npa", "metric", "year", "value"]]
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@common.data_cache(show_spinner=False, max_entries=32)
 def factor_layer(outcome: str, conditions: tuple[str, ...], year: int) -> factors.FactorLayer:
     """The NPA layer with the outcome and the conditions as columns."""
     return factors.factor_layer(common.npa_layer(), metrics(), outcome=outcome, conditions=conditions, year=year)
 
 
-@st.cache_data(show_spinner="Fitting the regression ...", max_entries=32)
+@common.data_cache(show_spinner="Fitting the regression ...", max_entries=32)
 def regression(outcome: str, conditions: tuple[str, ...], year: int, model: str, standardise: bool) -> RegressionResult:
     """The spatial regression of the outcome on the conditions (queen weights)."""
     fl = factor_layer(outcome, conditions, year)
@@ -108,7 +108,7 @@ def regression(outcome: str, conditions: tuple[str, ...], year: int, model: str,
     )
 
 
-@st.cache_data(show_spinner="Testing every area against 999 random rearrangements ...", max_entries=32)
+@common.data_cache(show_spinner="Testing every area against 999 random rearrangements ...", max_entries=32)
 def local(kind: str, outcome: str, conditions: tuple[str, ...], year: int, condition: str) -> LocalResult:
     """A bivariate (``bv``, with ``condition``), partial or conditional LISA, or the plain LISA (``plain``).
 

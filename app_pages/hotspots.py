@@ -105,7 +105,7 @@ def _frame(layer: str, filters: StopFilter):
     return common.layer(layer, filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@common.data_cache(show_spinner=False, max_entries=32)
 def _run(
     layer: str,
     filters: StopFilter,

@@ -41,14 +41,9 @@ def page() -> None:
         st.markdown(_definitions(items))
 
 
+@common.data_cache(show_spinner="Loading the catalogue of neighbourhood measures ...")
 def measures() -> dict[str, MetricInfo]:
     """Every Quality of Life Explorer metric, in words (see :func:`geo.output.variables.metric_catalogue`)."""
-    return _measures_in(str(get_settings().data_dir))
-
-
-@st.cache_data(show_spinner="Loading the catalogue of neighbourhood measures ...")
-def _measures_in(data_dir: str) -> dict[str, MetricInfo]:
-    """The catalogue of the data folder ``data_dir`` (the cache key: another folder is another catalogue)."""
     from geo.layers import records
 
     return metric_catalogue(records.qol_catalogue(get_settings()))

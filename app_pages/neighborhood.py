@@ -59,14 +59,14 @@ MAP_KEY = "nb_map"
 # --------------------------------------------------------------------------- cached data
 
 
-@st.cache_data(ttl=30, show_spinner=False)
+@common.data_cache(ttl=30, show_spinner=False)
 def _version() -> str:
     """The data version: a new fetch of the input files gives new cached indexes and maps (checked every 30 s)."""
     s = get_settings()
     return f"{s.data_dir}|{catalog.cache_key('npa', settings=s)}"
 
 
-@st.cache_resource(show_spinner="Indexing place names ...", max_entries=2)
+@common.data_cache(resource=True, show_spinner="Indexing place names ...", max_entries=2)
 def _places(version: str) -> tuple[PlaceIndex, dict[int, str]]:
     index = build_place_index(get_settings())
     ids = sorted(n for p in index.places if p.kind == "npa" for n in p.npa_ids)
@@ -95,7 +95,7 @@ def _npa_label(index: PlaceIndex, npa_id: int) -> str:
     return f"NPA {npa_id}" + (f" — {', '.join(names)}" if names else "")
 
 
-@st.cache_data(show_spinner="Finding hot and cold spots ...")
+@common.data_cache(show_spinner="Finding hot and cold spots ...")
 def hotspots(year: int) -> pd.DataFrame:
     """The violent-crime LISA of ``year`` per NPA (:func:`geo.analysis.neighborhood.npa_hotspots`)."""
     return npa_hotspots(common.npa_layer(), year=year, cache_dir=get_settings().cache_dir / "weights")
@@ -106,14 +106,14 @@ def latest_year(npa: pd.DataFrame) -> int:
     return max(int(c.rsplit("_", 1)[1]) for c in npa.columns if c.startswith("violent_rate_"))
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
+@common.data_cache(resource=True, show_spinner=False, max_entries=2)
 def _display_npas(version: str) -> gpd.GeoDataFrame:
     """The NPA outlines as the map draws them (EPSG:4326, simplified together), indexed by NPA id."""
     npa = common.npa_layer()
     return simplify_for_display(npa[["npa", npa.geometry.name]]).set_index("npa")
 
 
-@st.cache_resource(show_spinner="Drawing the map ...", max_entries=4)
+@common.data_cache(resource=True, show_spinner="Drawing the map ...", max_entries=4)
 def _base_map(year: int, version: str) -> folium.Map:
     """NPAs coloured by hot spot, with roads, ZIP codes, divisions and landmarks: shared, copy before changing."""
     npa = common.npa_layer()

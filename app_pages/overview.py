@@ -77,7 +77,7 @@ def _search() -> None:
 # --------------------------------------------------------------------------- headline figure
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@common.data_cache(show_spinner=False, max_entries=32)
 def _search_ratio(filters: StopFilter) -> pd.DataFrame:
     """Search rates by driver group against the reference group, citywide, for the stops left by ``filters``."""
     from geo.analysis import disparity

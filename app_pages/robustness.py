@@ -24,7 +24,7 @@ EXPLANATION = (
 )
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@common.data_cache(show_spinner=False, max_entries=8)
 def _robustness(
     layer: str, filters: StopFilter, method: str, variable: str, per_capita: bool, smoothing: str,
     permutations: int, seed: int, alpha: float, correction: str,

@@ -38,14 +38,12 @@ from geo.settings import get_settings
 from geo.vocab import INCIDENT_CATEGORIES
 
 if TYPE_CHECKING:
-    import geopandas as gpd
-
     from geo.analysis.clearance import ClearanceResult
     from geo.analysis.persistence import PersistenceResult
     from geo.analysis.spacetime import AccuracyResult, NearRepeatResult
     from geo.analysis.trends import TrendsResult
 
-__all__ = ["CATEGORIES", "incident_points", "county", "page"]
+__all__ = ["CATEGORIES", "CELL_SIZES", "page"]
 
 #: The views of the page (one computed at a time), with their URL codes.
 VIEWS = {
@@ -122,69 +120,28 @@ PARAMS = (
 # --------------------------------------------------------------------------- data and cached results
 
 
-def incident_points() -> gpd.GeoDataFrame:
-    """The 2017-2026 incident point sample (EPSG:2264) with ``month`` and ``category`` (see SAMPLE_NOTE)."""
-    return _incident_points_in(common.data_key())
-
-
-@st.cache_data(show_spinner="Loading the incident points ...")
-def _incident_points_in(data: str) -> gpd.GeoDataFrame:
-    """Cached by the data folder ``data`` (:func:`app_pages.common.data_key`)."""
-    from geo.layers import records
-
-    return records.incident_points(get_settings())
-
-
-def county() -> gpd.GeoDataFrame:
-    """The county as the NPAs (EPSG:2264): the boundary of the hexagon grids."""
-    return _county_in(common.data_key())
-
-
-@st.cache_data(show_spinner="Loading the county boundary ...")
-def _county_in(data: str) -> gpd.GeoDataFrame:
-    """Cached by the data folder ``data`` (:func:`app_pages.common.data_key`)."""
-    from geo.layers import build
-
-    return build.npa(get_settings())[["npa", "geometry"]]
-
-
+@common.data_cache(show_spinner="Computing the trend of every division ...", max_entries=8)
 def _trends(category: str) -> TrendsResult:
-    return _trends_in(common.data_key(), category)
-
-
-@st.cache_data(show_spinner="Computing the trend of every division ...", max_entries=8)
-def _trends_in(data: str, category: str) -> TrendsResult:
-    """Cached by the data folder ``data`` (:func:`app_pages.common.data_key`)."""
     from geo.analysis.trends import division_trends
     from geo.layers import records
 
     return division_trends(records.incident_timeline(get_settings()), categories=[category])
 
 
+@common.data_cache(show_spinner="Following every NPA from year to year ...", max_entries=8)
 def _persistence(variable: str, permutations: int, seed: int) -> PersistenceResult:
-    return _persistence_in(common.data_key(), variable, permutations, seed)
-
-
-@st.cache_data(show_spinner="Following every NPA from year to year ...", max_entries=8)
-def _persistence_in(data: str, variable: str, permutations: int, seed: int) -> PersistenceResult:
-    """Cached by the data folder ``data`` (:func:`app_pages.common.data_key`)."""
     from geo.analysis.persistence import persistence
 
     return persistence(common.npa_layer(), variable=variable, permutations=permutations, seed=seed)
 
 
+@common.data_cache(show_spinner="Scoring each year's hot spots on the next year ...", max_entries=16)
 def _accuracy(category: str | None, cell_size: float, permutations: int, seed: int) -> AccuracyResult:
-    return _accuracy_in(common.data_key(), category, cell_size, permutations, seed)
-
-
-@st.cache_data(show_spinner="Scoring each year's hot spots on the next year ...", max_entries=16)
-def _accuracy_in(data: str, category: str | None, cell_size: float, permutations: int, seed: int) -> AccuracyResult:
-    """Cached by the data folder ``data`` (:func:`app_pages.common.data_key`)."""
     from geo.analysis.spacetime import accuracy_by_year
 
     return accuracy_by_year(
-        incident_points(),
-        boundary=county(),
+        common.incident_points(),
+        boundary=common.county(),
         cell_size=cell_size,
         category=category,
         permutations=permutations,
@@ -192,37 +149,22 @@ def _accuracy_in(data: str, category: str | None, cell_size: float, permutations
     )
 
 
+@common.data_cache(show_spinner="Counting pairs of incidents close in space and time ...", max_entries=8)
 def _near_repeat(category: str | None, permutations: int, seed: int) -> NearRepeatResult:
-    return _near_repeat_in(common.data_key(), category, permutations, seed)
-
-
-@st.cache_data(show_spinner="Counting pairs of incidents close in space and time ...", max_entries=8)
-def _near_repeat_in(data: str, category: str | None, permutations: int, seed: int) -> NearRepeatResult:
-    """Cached by the data folder ``data`` (:func:`app_pages.common.data_key`)."""
     from geo.analysis.spacetime import near_repeat
 
-    return near_repeat(incident_points(), category=category, permutations=permutations, seed=seed)
+    return near_repeat(common.incident_points(), category=category, permutations=permutations, seed=seed)
 
 
+@common.data_cache(show_spinner="Loading the clearance reports ...")
 def _clearance_frame() -> pd.DataFrame:
-    return _clearance_frame_in(common.data_key())
-
-
-@st.cache_data(show_spinner="Loading the clearance reports ...")
-def _clearance_frame_in(data: str) -> pd.DataFrame:
-    """Cached by the data folder ``data`` (:func:`app_pages.common.data_key`)."""
     from geo.layers import records
 
     return records.clearance(get_settings())
 
 
+@common.data_cache(show_spinner="Computing clearance rates ...", max_entries=32)
 def _clearance(outcome: str, year: int | None, overdispersion: bool) -> ClearanceResult:
-    return _clearance_in(common.data_key(), outcome, year, overdispersion)
-
-
-@st.cache_data(show_spinner="Computing clearance rates ...", max_entries=32)
-def _clearance_in(data: str, outcome: str, year: int | None, overdispersion: bool) -> ClearanceResult:
-    """Cached by the data folder ``data`` (:func:`app_pages.common.data_key`)."""
     from geo.analysis.clearance import clearance
 
     return clearance(_clearance_frame(), outcome=outcome, year=year, overdispersion=overdispersion)  # type: ignore[arg-type]

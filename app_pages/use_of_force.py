@@ -74,7 +74,7 @@ YEARLY_LABELS = {
 # --------------------------------------------------------------------------- cached data
 
 
-@st.cache_data(show_spinner="Counting shootings per area ...")
+@common.data_cache(show_spinner="Counting shootings per area ...")
 def _summary(level: str) -> use_of_force.OisSummary:
     if level == "division":
         polygons, population = common.division_base(), common.division_population()
@@ -86,28 +86,28 @@ def _summary(level: str) -> use_of_force.OisSummary:
     )
 
 
-@st.cache_data(show_spinner=False)
+@common.data_cache(show_spinner=False)
 def _people() -> dict[str, pd.DataFrame]:
     tables, _ = load_ois_tables(settings=get_settings())
     return use_of_force.ois_people(tables)
 
 
-@st.cache_data(show_spinner="Reading the state workbook ...")
+@common.data_cache(show_spinner="Reading the state workbook ...")
 def _workbook() -> odp.OdpWorkbook:
     return odp.load_odp_workbook(settings=get_settings())[0]
 
 
-@st.cache_data(show_spinner=False)
+@common.data_cache(show_spinner=False)
 def _yearly() -> pd.DataFrame:
     return use_of_force.odp_yearly(_workbook())
 
 
-@st.cache_data(show_spinner=False)
+@common.data_cache(show_spinner=False)
 def _hit_rates(reference: str, years: tuple[int, int]) -> pd.DataFrame:
     return use_of_force.hit_rates(_workbook(), reference=reference, years=years)
 
 
-@st.cache_data(show_spinner=False)
+@common.data_cache(show_spinner=False)
 def _reconcile() -> pd.DataFrame:
     return use_of_force.reconcile_counts(common.stops(), _workbook())
 
