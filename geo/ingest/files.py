@@ -47,7 +47,7 @@ from geo.errors import CRSError, DataFileError, EmptyInputError, SchemaError
 from geo.ingest.sources import resolve
 from geo.settings import Settings, get_settings
 
-__all__ = ["read_table", "check_file", "check_parquet_size"]
+__all__ = ["read_table", "check_file", "check_parquet_size", "fsync", "fsync_dir"]
 
 #: Decompression block and how much of the start of a file is kept to sniff its kind.
 _BLOCK = 1 << 20
@@ -516,15 +516,16 @@ def atomic_path(dest: Path, *, durable: bool = True) -> Iterator[Path]:
     try:
         yield tmp
         if durable:
-            _fsync(tmp)
+            fsync(tmp)
         os.replace(tmp, dest)
         if durable:
-            _fsync_dir(dest.parent)
+            fsync_dir(dest.parent)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Flush a file's bytes to disk (before it is renamed into place)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -532,7 +533,8 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries to disk (after a rename); quietly nothing where folders cannot be synced."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:  # some file systems do not open folders

@@ -477,7 +477,7 @@ def resolve(key: str, data_dir: Path, *, manifest: dict[str, Any] | None = None)
     )
     for rel in candidates:
         p = data_dir / rel
-        if p.exists():
+        if p.is_symlink() or p.exists():  # a broken link or a loop is reported by check_file, not as "missing"
             return p
     raise DataFileError(
         f"Data set {key!r} ({ds.description}) is not in {data_dir}: looked for "

@@ -18,16 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from geo.errors import DataFileError
+from geo.ingest.files import fsync, fsync_dir
 
 __all__ = ["staged", "publish"]
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -60,12 +53,11 @@ def staged(target: Path) -> Iterator[Path]:
 def publish(files: list[Path], target_dir: Path) -> list[Path]:
     """Flush each staged file to disk, then rename it into ``target_dir``; return the final paths."""
     for f in files:
-        _fsync(f)
+        fsync(f)
     out = []
     for f in files:
         dest = Path(target_dir) / f.name
         os.replace(f, dest)
         out.append(dest)
-    with contextlib.suppress(OSError):  # not every file system lets a folder be synced
-        _fsync(Path(target_dir))
+    fsync_dir(Path(target_dir))
     return out

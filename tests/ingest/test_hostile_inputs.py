@@ -397,3 +397,16 @@ def test_command_line_gives_one_line_and_exit_2(run, tmp_path, name, make, expec
     p = tmp_path / name
     make(p)
     _one_line_error(run("report", "--stops", str(p)), str(p), expected)
+
+
+def test_a_data_set_that_is_a_link_loop_is_reported_as_a_loop_not_as_missing(tmp_path):
+    from geo.ingest.sources import DATASETS, resolve
+
+    target = tmp_path / DATASETS["stops"].path
+    target.parent.mkdir(parents=True)
+    other = target.with_name("other.csv.gz")
+    target.symlink_to(other)
+    other.symlink_to(target)
+    assert resolve("stops", tmp_path) == target
+    with pytest.raises(DataFileError, match="cannot be opened: it is a symbolic link loop"):
+        load_stops(resolve("stops", tmp_path))
