@@ -15,31 +15,13 @@ import subprocess
 
 import pytest
 
-from geo.settings import PROJECT_ROOT
-from tests.helpers.browser import new_offline_page, run_streamlit, screenshot
+from tests.helpers.browser import screenshot
 
 pytestmark = pytest.mark.browser
 
-APP = PROJECT_ROOT / "app.py"
 PDF_BUTTON = "Download the report (PDF)"
 #: The caveat every report carries (geo.caveats.BENCHMARK_CAVEAT and the neighborhood card's caveats).
 NOT_DRIVERS = "Residential population is not the driving population"
-
-
-@pytest.fixture(scope="module")
-def app_url(settings):
-    env = {"CMPD_DATA_DIR": str(settings.data_dir), "CMPD_CACHE_DIR": str(settings.cache_dir)}
-    with run_streamlit(APP, env=env) as base:
-        yield base
-
-
-@pytest.fixture
-def page(browser):
-    p = new_offline_page(browser, viewport={"width": 1400, "height": 1000})
-    try:
-        yield p
-    finally:
-        p.context.close()
 
 
 def _pdftotext(path) -> str:
