@@ -62,6 +62,8 @@ _PLUGINS = {
     "aggregate": "geo.cli.aggregate",
     "cache": "geo.cli.cache",
 }
+#: Commands whose module registers several: the function that registers this one alone.
+_PARSERS = {"fetch": "add_fetch_parser", "report": "add_report_parser", "export": "add_export_parser"}
 
 
 def plain(value: object) -> Any:
@@ -103,8 +105,12 @@ def table_text(frame: pd.DataFrame, *, digits: int = 3, max_rows: int = 40) -> s
     return text
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m geo`` argument parser with every sub-command."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``python -m geo`` argument parser: every sub-command, or only ``command``'s.
+
+    Building one sub-command's parser imports only its module, so ``python -m geo fetch``
+    does not import the statistics and the models (seconds) to parse its arguments.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m geo",
         description="cmpd-hotspots: load, join, analyse and export CMPD open data.",
@@ -116,14 +122,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="on an error, show the full traceback instead of the one-line message"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in dict.fromkeys(_PLUGINS.values()):
-        importlib.import_module(module).add_parser(sub)
+    if command in _PLUGINS:
+        module = importlib.import_module(_PLUGINS[command])
+        getattr(module, _PARSERS.get(command, "add_parser"))(sub)
+        return parser
+    for name in dict.fromkeys(_PLUGINS.values()):
+        importlib.import_module(name).add_parser(sub)
     return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The sub-command named in ``argv`` (its first word that is not an option), if any."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command(argv))
     args = parser.parse_args(argv)
     try:
         return int(importlib.import_module(_PLUGINS[args.command]).run(args))

@@ -11,7 +11,8 @@ from pathlib import Path
 __all__ = ["add_parser", "run"]
 
 
-def _add_fetch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_fetch_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``fetch`` (quick to import: ``python -m geo fetch`` builds only this parser)."""
     p = sub.add_parser(
         "fetch",
         help="download the data sets (or copy them from a mirror folder)",
@@ -48,7 +49,8 @@ def _add_fetch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
 
 
-def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``report``."""
     p = sub.add_parser(
         "report",
         help="validate data files and print the row reports",
@@ -62,7 +64,8 @@ def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
 
 
-def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``export`` (its choices come from the layer catalogue, which imports geopandas)."""
     from geo.layers.catalog import layer_names
     from geo.output.export import CSV_GEOMETRY, FORMATS
 
@@ -96,9 +99,9 @@ def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``fetch``, ``report`` and ``export``."""
-    _add_fetch(sub)
-    _add_report(sub)
-    _add_export(sub)
+    add_fetch_parser(sub)
+    add_report_parser(sub)
+    add_export_parser(sub)
 
 
 def _since(text: str | None) -> date | str | None:
