@@ -258,6 +258,44 @@ def bench_pip(repeat: int, quick: bool) -> None:
         del xm, ym
 
 
+def _aggregate_process(points: Path, out: Path, *extra: str) -> float:
+    """Wall time of a whole ``python -m geo aggregate`` process (start, imports, reading, counting, writing)."""
+    t = time.perf_counter()
+    cmd = [sys.executable, "-m", "geo", "aggregate", "--points", str(points), "--layer", "npa", "--out", str(out)]
+    subprocess.run([*cmd, *extra], cwd=ROOT, check=True, capture_output=True, text=True)
+    return time.perf_counter() - t
+
+
+def bench_aggregate(repeat: int, quick: bool) -> None:
+    """``aggregate`` of 10M GeoParquet points, whole process: in process, and on 2 and 4 local Dask workers."""
+    from distributed import LocalCluster
+
+    from geo.layers import build
+    from geo.scale.synthetic import write_points
+
+    m = 2 if quick else 10
+    with tempfile.TemporaryDirectory(dir=ROOT / "data") as tmp:
+        folder = Path(tmp) / "points"
+        write_points(folder, build.npa(), n=m * 1_000_000, seed=7)
+        out = Path(tmp) / "counts.csv"
+        local = statistics.median(_aggregate_process(folder, out) for _ in range(max(1, repeat // 2)))
+        add(
+            f"aggregate {m}M GeoParquet points, whole process ({m / local:.1f} M pts/s)",
+            local, None, "", ">= 10 M pts/s",
+        )  # fmt: skip
+        for workers in (2, 4):
+            with LocalCluster(n_workers=workers, threads_per_worker=1, memory_limit="3GB", processes=True) as cluster:
+                address = cluster.scheduler_address
+                dask = statistics.median(
+                    _aggregate_process(folder, out, "--engine", "dask", "--scheduler", address)
+                    for _ in range(max(1, repeat // 2))
+                )
+            add(
+                f"aggregate {m}M points on Dask, {workers} local workers on {os.cpu_count()} cores",
+                dask, local, "in process", "say when Dask helps",
+            )  # fmt: skip
+
+
 def write_results(path: Path, started: float) -> None:
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     lines = [
@@ -283,7 +321,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="smaller peer sizes; no 1M weights, 1M LISA or 50M points")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
-    ap.add_argument("--only", default="local,first,weights,pip,big", help="comma-separated sections to run")
+    ap.add_argument("--only", default="local,first,weights,pip,aggregate,big", help="comma-separated sections to run")
     args = ap.parse_args()
     only = set(args.only.split(","))
     warnings.simplefilter("ignore")
@@ -296,6 +334,8 @@ def main() -> None:
         bench_weights(args.repeat, args.quick)
     if "pip" in only:
         bench_pip(args.repeat, args.quick)
+    if "aggregate" in only:
+        bench_aggregate(args.repeat, args.quick)
     if "big" in only and not args.quick:
         bench_big_local()
     write_results(args.out, started)
