@@ -1,11 +1,15 @@
-"""Emerging hot spots: how neighborhood hot and cold spots of crime changed from 2011 to 2022.
+"""Emerging hot spots: how hot and cold spots of crime changed over time, by neighborhood or by small area.
 
-Widgets are wired to :func:`geo.analysis.hotspots.run_hotspots` (method ``ehsa``); every number comes from ``geo``.
+Two choices: the NPAs' yearly crime counts 2011-2022 (:func:`geo.analysis.hotspots.run_hotspots`,
+method ``ehsa``), or the incident points counted in hexagons x months, quarters or years
+(:func:`geo.analysis.spacetime.emerging_cube` on :func:`geo.layers.records.cube_points`: the whole
+incident layer when fetched, else the 1-in-61 sample). Every number comes from ``geo``.
 """
 
 from __future__ import annotations
 
 import altair as alt
+import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
@@ -15,8 +19,9 @@ from app_pages.methods import words_used_here
 from app_pages.url_state import Param
 from geo.analysis import hotspots, spacetime
 from geo.analysis.hotspot_advice import choice_advice
-from geo.caveats import CRIME_FISCAL_YEARS, REFERENCE_LAYERS_2013, SAMPLE_NOTE
+from geo.caveats import CRIME_FISCAL_YEARS, REFERENCE_LAYERS_2013
 from geo.errors import GeoDataError
+from geo.layers import records
 from geo.maps import draw, palettes
 from geo.output import glossary, narrative
 from geo.settings import get_settings
@@ -51,6 +56,16 @@ PARAMS = (
     Param("eh_cell", "cell", options=trends.CELL_SIZES),
 )
 
+#: The page's opening words: what each choice of *Data* analyses, in plain words.
+INTRO = (
+    "Where are hot and cold spots of crime appearing, lasting or fading? Choose what to look at under **Data**. "
+    "**NPA yearly series**: each neighborhood's crime count for every year from 2011 to 2022; each "
+    "neighborhood's pattern over the years is named on the map, and you can click one to see why. "
+    "**Incident points (space-time cube)**: the places of single incident reports from 2017 on, counted in "
+    "small hexagons for each month, quarter or year; each hexagon's pattern over time is named on the map, "
+    "showing problem spots smaller than a neighborhood."
+)
+
 EXPLANATION = """
 Each neighborhood (NPA) gets a Getis-Ord **Gi\\*** z-score for every year: is it, together with its neighbours
 *in that year and the year before*, unusually high (a hot spot) or low (a cold spot) compared with all NPAs in
@@ -63,6 +78,11 @@ Click an NPA to see its yearly values, its z-scores and the rule that gave its c
 years, and a rate needs a population). The analysis needs a complete series, so they are left out — not shown
 as cold or "no pattern". The years are 2011, 2013 and 2015–2022 (no data for 2012 and 2014), so the first two
 steps are two years apart.
+
+With **Incident points (space-time cube)** the same analysis runs on small hexagons instead of NPAs: the incident
+points are counted in each hexagon for every month, quarter or year (ArcGIS's *space-time cube*), and each
+hexagon's Gi\\* includes its six neighbours in that step and the steps before. The points are the whole CMPD
+incident layer when it has been fetched, else an even 1-in-61 sample; the caption above the map says which.
 """
 
 
@@ -99,10 +119,7 @@ def _run(
 def page() -> None:
     """The Emerging hot spots page: options on the left, the map and one NPA's story on the right."""
     st.title("Emerging hot spots")
-    st.write(
-        "How did neighborhood hot and cold spots of crime change from 2011 to 2022? Each NPA's pattern over the "
-        "years is named on the map; click one to see why."
-    )
+    st.write(INTRO)
     with st.expander("How this works", expanded=False):
         st.markdown(EXPLANATION)
     words_used_here(glossary.EMERGING_TERMS)
@@ -353,8 +370,18 @@ def _z_summary(zs: pd.DataFrame, name: object) -> str:
 
 CUBE_HELP = (
     "NPA yearly series: the Quality of Life crime counts of each neighborhood, 2011-2022. Incident points: the "
-    "2017-2026 sample of incident locations counted in hexagons and months, quarters or years (a space-time cube)."
+    "incident locations (the whole CMPD layer when it has been fetched, else the 2017-2026 1-in-61 sample) "
+    "counted in hexagons and months, quarters or years (a space-time cube)."
 )
+
+
+@common.data_cache(show_spinner="Loading the incident points ...")
+def _cube_points() -> tuple[gpd.GeoDataFrame, tuple[str, ...]]:
+    """The cube's points (the whole layer when fetched, else the sample) and the notes on what was done to them."""
+    pts, report = records.cube_points_with_report(get_settings())
+    notes = [f"{i.action.replace('_', ' ').capitalize()} {i.count:,}: {i.reason}." for i in report.issues]
+    notes += [n[0].upper() + n[1:] + "." for n in report.notes[1:]]
+    return pts, tuple(notes)
 
 
 def _cube_choices() -> tuple[str, str, int]:
@@ -370,7 +397,7 @@ def _cube_choices() -> tuple[str, str, int]:
         trends.CELL_SIZES,
         key="eh_cell",
         format_func=lambda v: f"{v:,} ft",
-        help="The incident points are a 1-in-61 sample: small hexagons hold few points in each step.",
+        help="With the 1-in-61 sample of incident points, small hexagons hold few points in each step.",
         **url_state.default("eh_cell", 5000),
     )
     return step, str(category), int(cell)
@@ -378,11 +405,13 @@ def _cube_choices() -> tuple[str, str, int]:
 
 @common.data_cache(show_spinner="Counting the incident points in hexagons ...", max_entries=16)
 def _cube_counts(category: str, cell_size: int) -> spacetime.CellCounts:
+    points = _cube_points()[0]
     return spacetime.cell_counts(
-        common.incident_points(),
+        points,
         boundary=common.county(),
         cell_size=float(cell_size),
         category=None if category == "all" else category,
+        source=str(points.attrs.get("source_label", "")),
     )
 
 
@@ -396,7 +425,7 @@ def _run_cube(
     step: str, category: str, cell_size: int, time_lag: int, permutations: int, seed: int, alpha: float, correction: str
 ) -> spacetime.SpaceTimeResult:
     return spacetime.emerging_cube(
-        common.incident_points(),
+        _cube_points()[0],
         boundary=common.county(),
         step=None if step == "auto" else step,  # type: ignore[arg-type]
         time_lag=time_lag,
@@ -417,7 +446,12 @@ def _cube_results(
     except GeoDataError as exc:
         st.warning(f"These choices cannot be analysed: {exc}")
         return
-    st.caption(SAMPLE_NOTE)
+    points, notes = _cube_points()
+    which = f" ({trends.CATEGORIES[category].lower()})" if category != "all" else ""
+    source = f"Points: {res.parameters['points_source']}, {int(res.parameters['points']):,} incident points{which}."
+    st.caption(common.text(" ".join(t for t in (source, str(points.attrs.get("caveat", ""))) if t)))
+    for note in notes:
+        st.caption(common.text(note))
     counts = res.emerging.counts
     c = st.columns(4)
     c[0].metric(f"{res.cube.step.capitalize()}s ({res.cube.labels[0]}–{res.cube.labels[-1]})", f"{res.cube.n_steps}")

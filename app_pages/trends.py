@@ -19,7 +19,6 @@ choices are in the address (:mod:`app_pages.url_state`).
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 import altair as alt
@@ -43,7 +42,7 @@ if TYPE_CHECKING:
     from geo.analysis.spacetime import AccuracyResult, NearRepeatResult
     from geo.analysis.trends import TrendsResult
 
-__all__ = ["CATEGORIES", "CELL_SIZES", "page"]
+__all__ = ["CATEGORIES", "CELL_SIZES", "EXPORTS", "export_table", "page"]
 
 #: The views of the page (one computed at a time), with their URL codes.
 VIEWS = {
@@ -168,6 +167,39 @@ def _clearance(outcome: str, year: int | None, overdispersion: bool) -> Clearanc
     from geo.analysis.clearance import clearance
 
     return clearance(_clearance_frame(), outcome=outcome, year=year, overdispersion=overdispersion)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- downloads
+
+#: The downloads of the views: name (the file's and the data dictionary's table, as ``python -m geo <command>
+#: --out``) -> the result's table written. Every column is described by :mod:`geo.output.dictionary`.
+EXPORTS: dict[str, Any] = {
+    "trends": lambda r: r.tests.drop(columns=["line"]),
+    "accuracy": lambda r: r.table,
+    "near_repeat": lambda r: r.table,
+    "clearance": lambda r: r.rates,
+}
+
+
+def export_table(name: str, result: Any) -> pd.DataFrame:
+    """The table the view's CSV download holds (``name``: one of :data:`EXPORTS`)."""
+    return pd.DataFrame(EXPORTS[name](result))
+
+
+def _downloads(name: str, result: Any) -> None:
+    """Two buttons: the view's table as CSV and its data dictionary (what each column holds)."""
+    from geo.output.dictionary import data_dictionary
+
+    table = export_table(name, result)
+    c = st.columns(2)
+    c[0].download_button(
+        "Download the table (CSV)", table.to_csv(index=False).encode("utf-8"), file_name=f"{name}.csv",
+        mime="text/csv", key=f"tr_dl_{name}",
+    )  # fmt: skip
+    c[1].download_button(
+        "Download its data dictionary (CSV)", data_dictionary(table, name).to_csv(index=False).encode("utf-8"),
+        file_name=f"{name}.dictionary.csv", mime="text/csv", key=f"tr_dl_{name}_dictionary",
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- page
@@ -319,6 +351,7 @@ def _trends_section(category: str) -> None:
     with st.expander("The change of each division in words"):
         for line in res.change["line"]:
             st.markdown(f"- {common.text(line)}")
+    _downloads("trends", res)
     common.notes(list(res.notes))
 
 
@@ -443,6 +476,7 @@ def _accuracy_section(category: str | None, permutations: int, seed: int) -> Non
     with st.expander("Each year and method in words"):
         for line in res.lines:
             st.markdown(f"- {common.text(line)}")
+    _downloads("accuracy", res)
     p = res.parameters
     st.caption(
         f"{CATEGORIES[category or 'all']}; hexagons {float(str(p['cell_size_ft'])):,.0f} ft apart; top {p['top_k']} cells; "
@@ -454,22 +488,13 @@ def _accuracy_section(category: str | None, permutations: int, seed: int) -> Non
 # --------------------------------------------------------------------------- near repeat
 
 
-def _months_apart(band: str) -> str:
-    """``0 - 0 months`` -> ``same month``, ``2 - 2 months`` -> ``2 months``; other bands as they are."""
-    m = re.fullmatch(r"(\d+) - (\d+) months", band)
-    if m and m.group(1) == m.group(2):
-        n = int(m.group(1))
-        return "same month" if n == 0 else f"{n} month{'s' if n > 1 else ''}"
-    return band
-
-
 def knox_table(result: NearRepeatResult) -> pd.DataFrame:
     """The Knox table, one row per distance and time band, under human headings."""
     t = result.table
     return pd.DataFrame(
         {
             "Distance apart": t["distance_band"].astype(str),
-            "Time apart": [_months_apart(str(b)) for b in t["time_band"]],
+            "Time apart": t["time_band"].astype(str),  # "same month", "1 month", ... (spacetime.time_band_labels)
             "Pairs seen": t["observed"],
             "Pairs expected": t["expected"],
             "Seen / expected": t["ratio"],
@@ -543,6 +568,7 @@ def _near_repeat_section(category: str | None, permutations: int, seed: int) -> 
         },
     )
     st.caption(f"{SAMPLE_NOTE} The p-values are not corrected for the {len(t)} bands tested.")
+    _downloads("near_repeat", res)
 
 
 # --------------------------------------------------------------------------- clearance
@@ -692,6 +718,7 @@ def _clearance_section() -> None:
             t, hide_index=True, width="stretch", key="tr_rates_table",
             column_config={**pct, "Year": YEAR, "Reports (founded)": COUNT, label: COUNT},
         )  # fmt: skip
+        _downloads("clearance", res)
     fun = res.funnel
     st.markdown(f"**Each division against the city** ({'all years' if year is None else year})")
     try:

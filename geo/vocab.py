@@ -27,6 +27,9 @@ __all__ = [
     "ODP_RACES",
     "DRIVER_GROUP_TO_ODP",
     "INCIDENT_CATEGORIES",
+    "NIBRS_CATEGORY_CODES",
+    "NIBRS_CATEGORIES",
+    "UNFOUNDED",
     "CLEARANCE",
     "DIVERSION_OUTCOMES",
     "DIVERSION_RACES",
@@ -183,6 +186,30 @@ DRIVER_GROUP_TO_ODP: dict[str, str] = {
 #: The incident categories of both files, in the source's index order (0=persons ... 3=other).
 #: (CMPD category names belong in :mod:`geo.vocab`; kept here until it has a home for them.)
 INCIDENT_CATEGORIES: tuple[str, ...] = ("persons", "property", "society", "other")
+
+
+#: ``HIGHEST_NIBRS_CODE`` of the whole incident layer -> its category, written per category: the table
+#: of the repository that made the point sample (``hadi-nayebi/crime-cartography``,
+#: ``data/charlotte-nc/PROVENANCE.md``, "Category mapping"), which follows the FBI's NIBRS
+#: crimes-against list for Group A; Group B (90-series), CMPD's local criminal codes 99Y (indecent
+#: exposure) and 99Z (affray) and 09C (justifiable homicide, not a crime in NIBRS) are ``other``.
+#: Non-criminal 800-series codes have no category (the sample left those reports out); a code
+#: not listed here is counted as ``other`` and reported.
+NIBRS_CATEGORY_CODES: dict[str, tuple[str, ...]] = {
+    "persons": ("09A", "09B", "100", "11A", "11B", "11C", "11D", "13A", "13B", "13C", "36A", "36B", "64A", "64B"),
+    "property": (
+        "120", "200", "210", "220", "23A", "23B", "23C", "23D", "23E", "23F", "23G", "23H", "240", "250",
+        "26A", "26B", "26C", "26D", "26E", "26F", "26G", "270", "280", "290", "510",
+    ),
+    "society": ("35A", "35B", "370", "39A", "39B", "39C", "40A", "40B", "40C", "520", "720"),
+    "other": ("09C", "90A", "90B", "90C", "90D", "90F", "90G", "90H", "90J", "90Z", "99Y", "99Z"),
+}  # fmt: skip
+
+#: ``HIGHEST_NIBRS_CODE`` -> incident category (:data:`NIBRS_CATEGORY_CODES` code by code).
+NIBRS_CATEGORIES: dict[str, str] = {code: cat for cat, codes in NIBRS_CATEGORY_CODES.items() for code in codes}
+
+#: The ``CLEARANCE_STATUS`` of reports found to be false or baseless (the point sample left them out).
+UNFOUNDED = "Unfounded"
 
 
 #: ``CLEARANCE_STATUS`` -> ``cleared``: how (or whether) the report was cleared.

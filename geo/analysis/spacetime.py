@@ -2,8 +2,9 @@ r"""Space-time analyses of incident points: the cube, emerging hot spots, accura
 
 Input: incident points in EPSG:2264 with ``month`` (a Timestamp, the first of the
 month), ``category`` (persons, property, society, other) and point geometry -- the
-2017-2026 point sample of the mirror or the full incidents layer -- and a boundary
-(the county: the NPAs dissolved).
+full incidents layer when fetched, else the 2017-2026 point sample of the mirror
+(:func:`geo.layers.records.cube_points`; its ``attrs["source_label"]`` is named in the
+results) -- and a boundary (the county: the NPAs dissolved).
 
 * :func:`emerging_cube` -- *Create Space Time Cube By Aggregating Points* and
   *Emerging Hot Spot Analysis*: the points are counted in contiguous hexagons
@@ -60,6 +61,7 @@ __all__ = [
     "accuracy_by_year",
     "NearRepeatResult",
     "near_repeat",
+    "time_band_labels",
 ]
 
 
@@ -83,6 +85,8 @@ class CellCounts:
         Points given (after the category filter), outside every cell, without a month.
     category
         The category kept (``None``: all).
+    source
+        Which points were counted, in words (e.g. the 1-in-61 sample or the whole layer); empty if not known.
     """
 
     grid: HexGrid
@@ -93,6 +97,7 @@ class CellCounts:
     n_outside: int
     n_undated: int
     category: str | None
+    source: str = ""
 
 
 def _months(points: gpd.GeoDataFrame, category: str | None) -> tuple[gpd.GeoDataFrame, np.ndarray, int]:
@@ -118,11 +123,14 @@ def cell_counts(
     boundary: gpd.GeoDataFrame | shapely.Geometry,
     cell_size: float = 2000.0,
     category: str | None = None,
+    source: str | None = None,
 ) -> CellCounts:
     """Count incident points per hexagon and month.
 
     The grid covers the boundary's bounding box (so that cells outside the county
     that hold points are seen); cells overlapping the boundary are ``in_area``.
+    ``source`` names the points in the results; by default ``points.attrs["source_label"]``
+    (set by :func:`geo.layers.records.cube_points`).
 
     Raises
     ------
@@ -150,7 +158,8 @@ def cell_counts(
         counts, out = hex_counts(x[sel], y[sel], grid)
         monthly[:, int(m) - first] = counts
         n_outside += out
-    return CellCounts(grid, in_area, monthly, first, len(pts) + n_undated, n_outside, n_undated, category)
+    label = str(points.attrs.get("source_label", "")) if source is None else source
+    return CellCounts(grid, in_area, monthly, first, len(pts) + n_undated, n_outside, n_undated, category, label)
 
 
 def hex_adjacency(q: np.ndarray, r: np.ndarray) -> sparse.csr_array:
@@ -283,6 +292,8 @@ def emerging_cube(
     )  # fmt: skip
     params: dict[str, object] = {
         "method": "emerging hot spots (space-time Gi*, Mann-Kendall)",
+        "points_source": counts.source or "not named",
+        "points": counts.n_points,
         "category": counts.category or "all",
         "cell_size_ft": counts.grid.spacing,
         "step": cube.step,
@@ -378,6 +389,9 @@ def _cube_lines(
         f"{cube.sparseness:.0%} of the cell-{cube.step} bins hold no incident.",
         f"step: {choice.reason}" if choice else f"step: {cube.step} (chosen by the user)",
     ]
+    if counts.source:
+        kind = "" if counts.category is None else f"{counts.category} "
+        lines.insert(1, f"points: {counts.source}: {counts.n_points:,} {kind}incident points")
     left = [
         (cube.n_excluded_cells, "hexagon(s) outside the county with no incident left out"),
         (cube.n_partial_points, f"incident(s) of a partial first or last {cube.step} left out"),
@@ -545,13 +559,34 @@ def near_repeat(
         xy, month - month.min(), distance_bands=distance_bands, time_bands=time_bands, permutations=permutations,
         seed=seed, alternative=alternative, distance_unit="ft", time_unit="months",
     )  # fmt: skip
-    d0, t0 = res.distance_labels()[0], res.time_labels()[0]
+    d0, t0 = res.distance_labels()[0], time_band_labels(res.time_bands)[0]
     lines = [
         f"Knox test of {res.n_points:,} {'incidents' if category is None else category + ' incidents'} "
         f"({month_label(int(month.min()), 'month')} to {month_label(int(month.max()), 'month')}), "
         f"{res.permutations} permutations, {alternative} p-values.",
-        f"Pairs {d0} apart and {t0} apart: {res.observed[0, 0]:,} observed, {res.expected[0, 0]:,.1f} expected "
+        f"Pairs {d0} apart and {'in the same month' if t0 == 'same month' else t0 + ' apart'}: "
+        f"{res.observed[0, 0]:,} observed, {res.expected[0, 0]:,.1f} expected "
         f"(ratio {res.ratio[0, 0]:.2f}, p = {res.p[0, 0]:.3g}).",
         NEAR_REPEAT_CAVEAT,
     ]
-    return NearRepeatResult(knox=res, table=res.table().assign(category=category or "all"), lines=tuple(lines))
+    table = res.table()
+    labels = dict(zip(res.time_labels(), time_band_labels(res.time_bands), strict=True))
+    table["time_band"] = table["time_band"].map(labels)
+    return NearRepeatResult(knox=res, table=table.assign(category=category or "all"), lines=tuple(lines))
+
+
+def time_band_labels(time_bands: Sequence[int]) -> list[str]:
+    """Labels of the Knox time bands in months: ``same month``, ``1 month``, ``2 - 3 months``, ``over 3 months``.
+
+    A band holds the whole months from one past the previous limit up to its own (the first starts
+    at 0), as :meth:`geo.stats.near_repeat.KnoxResult.time_labels`; a band one month wide is named
+    by its month (``0``: the same month), so no band reads ``0 - 0 months``.
+    """
+    labels, lo = [], 0
+    for hi in (int(t) for t in time_bands):
+        if hi == lo:
+            labels.append("same month" if hi == 0 else f"{hi} month{'s' if hi > 1 else ''}")
+        else:
+            labels.append(f"{lo} - {hi} months")
+        lo = hi + 1
+    return [*labels, f"over {int(time_bands[-1])} month{'s' if int(time_bands[-1]) != 1 else ''}"]

@@ -30,10 +30,13 @@ correction (default fdr) applies to LISA and Gi*, and to each year of ``ehsa``.
 ``--robustness`` runs LISA (or Gi*) under six spatial weights and three seeds and
 writes, per unit, in how many runs it is a hot or cold spot.
 
-``--layer incidents --method ehsa`` counts the 2017-2026 incident points (a 1-in-61
-sample of CMPD's reports) in hexagons ``--cell-size`` feet apart by ``--time-step``
-(month, quarter, year, or auto: the rule of geo.stats.cube) and runs the emerging
-hot spot analysis on that space-time cube (space-time Gi*, Mann-Kendall per cell).
+``--layer incidents --method ehsa`` counts the incident points in hexagons ``--cell-size``
+feet apart by ``--time-step`` (month, quarter, year, or auto: the rule of geo.stats.cube)
+and runs the emerging hot spot analysis on that space-time cube (space-time Gi*,
+Mann-Kendall per cell). The points are the whole incident layer when it has been fetched
+(``python -m geo fetch --layers incidents``; categories from the NIBRS code, see
+geo.layers.records.cube_points), else the 2017-2026 even 1-in-61 sample; the summary names
+which and how many points.
 
 ``bilisa`` (bivariate LISA: ``--variable`` here against ``--covariate`` nearby),
 ``partial`` and ``conditional`` (local Moran's I with the ``--covariate`` columns held
@@ -277,7 +280,6 @@ def _finish(args: argparse.Namespace, result: ResultLayer, lines: list[str], set
 def _run_cube(args: argparse.Namespace, settings: Settings) -> int:
     """``--layer incidents --method ehsa``: emerging hot spots of the incident-point cube."""
     from geo.analysis.spacetime import emerging_cube
-    from geo.caveats import SAMPLE_NOTE
     from geo.layers import records
     from geo.layers.catalog import get_layer
     from geo.output.results import cube_layer
@@ -287,12 +289,16 @@ def _run_cube(args: argparse.Namespace, settings: Settings) -> int:
     if args.variable not in (None, "count"):
         raise ValueDomainError(f"--layer incidents --method ehsa counts incidents; --variable {args.variable!r} "
                                "does not apply (leave it out, or give count)")  # fmt: skip
+    points, report = records.cube_points_with_report(settings)
     res = emerging_cube(
-        records.incident_points(settings), boundary=get_layer("npa", settings=settings), cell_size=args.cell_size,
+        points, boundary=get_layer("npa", settings=settings), cell_size=args.cell_size,
         step=None if args.time_step == "auto" else args.time_step, category=args.category, time_lag=args.time_lag,
         permutations=args.permutations, seed=args.seed, alpha=args.alpha, correction=args.correction or "fdr",
     )  # fmt: skip
-    return _finish(args, cube_layer(res), [*res.lines, f"note: {SAMPLE_NOTE}"], settings)
+    notes = [f"note: {n}" for n in report.notes[1:]]  # the first note repeats the points line of the summary
+    notes += [f"note: {i.action.replace('_', ' ')} {i.count:,}: {i.reason}" for i in report.issues]
+    notes += [f"note: {points.attrs['caveat']}"] if points.attrs.get("caveat") else []
+    return _finish(args, cube_layer(res), [*res.lines, *notes], settings)
 
 
 def _run_factors(args: argparse.Namespace, settings: Settings) -> int:

@@ -17,8 +17,10 @@ Examples
     python -m geo near-repeat --distance-bands 400,800,1200 --time-bands 0,1,2 --out knox.csv
     python -m geo clearance --outcome arrest --year 2022
 
-The incident points behind ``accuracy`` and ``near-repeat`` (and ``hotspots --layer
-incidents --method ehsa``) are a 1-in-61 sample of CMPD's reports: every output says so.
+The incident points behind ``accuracy`` and ``near-repeat`` are a 1-in-61 sample of CMPD's
+reports: every output says so (``hotspots --layer incidents --method ehsa`` uses the whole
+layer when it has been fetched, and names its points). A ``--out`` CSV has a data dictionary
+beside it that describes every column (:data:`geo.output.dictionary.RESULT_TABLES`).
 """
 
 from __future__ import annotations
@@ -263,7 +265,7 @@ def _write(out: _Output, path: Path, settings: Settings) -> list[str]:
     else:
         table = about["table"]
         frame = gpd.GeoDataFrame(table, geometry=[None] * len(table), crs="EPSG:2264")
-        describe_as = None
+        describe_as = about["name"]  # the table's own column meanings (geo.output.dictionary.RESULT_TABLES)
     from geo.cli import plain
 
     info = LayerInfo(

@@ -33,6 +33,7 @@ from geo.vocab import DRIVER_GROUPS, OTHER, STOP_CATEGORIES
 __all__ = [
     "ColumnInfo",
     "DICTIONARY_COLUMNS",
+    "RESULT_TABLES",
     "NO_DESCRIPTION",
     "describe_column",
     "data_dictionary",
@@ -83,62 +84,31 @@ _WORDS: dict[str, str] = {
 }
 
 _STOPS = ("stops", "divisions_2025")
-_NPA_POP = ("npa_metric_r47",)
 _DIVISION_APPORTIONED = " Apportioned from the NPAs to the division by area (areal weighting)."
 _GROUPS = "Hispanic drivers of any race form one group; the race groups are non-Hispanic"
 _PERIOD = "in the stop-filter period (see the metadata)"
 
-#: NPA measure (the stem of ``<stem>_YYYY``) -> label, meaning, units, Quality of Life metric files.
-_NPA_MEASURES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
-    "pop": ("Population", "Residents (Quality of Life Explorer population)", "people", _NPA_POP),
-    "white_nh": ("White residents", "Residents identifying as White, non-Hispanic", "people", ("npa_metric_r14",)),
-    "black_nh": ("Black residents", "Residents identifying as Black, non-Hispanic", "people", ("npa_metric_r15",)),
-    "asian_nh": ("Asian residents", "Residents identifying as Asian, non-Hispanic", "people", ("npa_metric_r16",)),
-    "other_nh": (
-        "Residents of other races",
-        "Residents of other or several races, non-Hispanic",
-        "people",
-        ("npa_metric_r17",),
-    ),
-    "hispanic": (
-        "Hispanic residents",
-        "Residents identifying as Hispanic or Latino (any race)",
-        "people",
-        ("npa_metric_r18",),
-    ),
-    "violent_crimes": (
-        "Violent crimes",
-        "Violent crimes reported in the area in the year (Quality of Life Explorer, from CMPD)",
-        "crimes",
-        ("npa_metric_r58",),
-    ),
-    "property_crimes": (
-        "Property crimes",
-        "Property crimes reported in the area in the year (Quality of Life Explorer, from CMPD)",
-        "crimes",
-        ("npa_metric_r59",),
-    ),
-    "disorder_calls": (
-        "Disorder-related calls",
-        "Disorder-related calls for service (e.g. fighting, disturbing the peace) in the year",
-        "calls",
-        ("npa_metric_r60",),
-    ),
-    "land_acres": ("Land area", "Land area of the NPA (Quality of Life Explorer)", "acres", ("npa_metric_r1",)),
-    "households": ("Households", "Households in the NPA", "households", ("npa_metric_d37",)),
-    "household_income_aggregate": (
-        "Aggregate household income",
-        "Sum of the incomes of all households in the NPA (divide by households for a mean)",
-        "US dollars per year",
-        ("npa_metric_r37",),
-    ),
-    "rate_pop": (
-        "Population behind the crime rates",
-        "Residents the Quality of Life Explorer divides that year's crimes by (its denominator x 1,000)",
-        "people",
-        ("npa_metric_d58",),
-    ),
-}
+#: NPA measures (the stem of ``<stem>_YYYY``): stem | label | meaning | units | Quality of Life metric files.
+_NPA_MEASURE_FIELDS = """
+pop | Population | Residents (Quality of Life Explorer population) | people | npa_metric_r47
+white_nh | White residents | Residents identifying as White, non-Hispanic | people | npa_metric_r14
+black_nh | Black residents | Residents identifying as Black, non-Hispanic | people | npa_metric_r15
+asian_nh | Asian residents | Residents identifying as Asian, non-Hispanic | people | npa_metric_r16
+other_nh | Residents of other races | Residents of other or several races, non-Hispanic | people | npa_metric_r17
+hispanic | Hispanic residents | Residents identifying as Hispanic or Latino (any race) | people | npa_metric_r18
+violent_crimes | Violent crimes | Violent crimes reported in the area in the year (Quality of Life Explorer, from CMPD) \
+| crimes | npa_metric_r58
+property_crimes | Property crimes | Property crimes reported in the area in the year (Quality of Life Explorer, from \
+CMPD) | crimes | npa_metric_r59
+disorder_calls | Disorder-related calls | Disorder-related calls for service (e.g. fighting, disturbing the peace) in \
+the year | calls | npa_metric_r60
+land_acres | Land area | Land area of the NPA (Quality of Life Explorer) | acres | npa_metric_r1
+households | Households | Households in the NPA | households | npa_metric_d37
+household_income_aggregate | Aggregate household income | Sum of the incomes of all households in the NPA (divide by \
+households for a mean) | US dollars per year | npa_metric_r37
+rate_pop | Population behind the crime rates | Residents the Quality of Life Explorer divides that year's crimes by \
+(its denominator x 1,000) | people | npa_metric_d58
+"""
 
 #: ``<kind>_rate_YYYY`` of the NPAs -> (words, count column stem, units, metric files).
 _NPA_RATES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
@@ -169,6 +139,12 @@ _GEOMETRY_SOURCES: dict[str, tuple[str, ...]] = {
 
 #: Columns of the point layers, the hexagons and the export itself: name | label | meaning | units | sources.
 _POINT_FIELDS = """
+ois.npa | NPA | Id of the NPA the point falls in (spatial join) | | npa_geography
+incidents.npa | NPA | Id of the NPA the point falls in (spatial join) | | npa_geography
+ois.division | Division | CMPD division the point falls in (spatial join) | | divisions_2025
+incidents.division | Division | CMPD division the point falls in (spatial join) | | divisions_2025
+shootings | Officer-involved shootings | Officer-involved shooting incidents 2005-2018 that fall in the unit | incidents \
+| ois_incidents
 cell_id | Hexagon | Id of the hexagon cell | | analysis
 x | Hexagon centre x | Easting of the hexagon centre, EPSG:2264 | US survey feet | analysis
 y | Hexagon centre y | Northing of the hexagon centre, EPSG:2264 | US survey feet | analysis
@@ -238,8 +214,71 @@ permutations | Permutations | Conditional permutations behind the pseudo p-value
 seed | Seed | Random seed of the permutations |
 alpha | Significance level | Significance level before the multiple-testing correction | probability
 correction | Correction | Multiple-testing correction: none, fdr (Benjamini-Hochberg) or bonferroni |
+cell_size_ft | Hexagon spacing | Distance between hexagon centres | feet
+top_k | Top k | Cells flagged by the top-k method (the k cells with the most incidents) | cells
+alternative | Alternative | The alternative hypothesis of the p-values: two-sided, greater or less |
 p_cutoff | p cutoff | p-value at or below which a unit is significant, after the correction; -1: none can be | probability
 """
+
+
+#: Columns of the tables of the space-time commands (``python -m geo trends | accuracy | near-repeat |
+#: clearance``, :mod:`geo.cli.spacetime`) and of the Trends page's downloads: ``table.name | label | meaning
+#: | units``. Generic names (``p``, ``count``, ``year``, ``method``) mean something else in each table, so
+#: they are described per table (pass the table's name as ``layer``); ``param_<option>`` columns are
+#: described by :func:`describe_column` from ``<option>``.
+_RESULT_FIELDS = """
+trends.division | Division | CMPD patrol division (DNAME), or Citywide for all incidents |
+trends.category | Category | Incident category (persons, property, society, other), or All categories |
+trends.months | Months | Months in the series | months
+trends.first_month | First month | First month of the series | date
+trends.last_month | Last month | Last month of the series | date
+trends.mean_per_month | Average a month | Mean incidents a month over the series | incidents a month
+trends.s | Mann-Kendall S | Mann-Kendall S statistic (seasonal test: summed over the calendar months) | index
+trends.z | Mann-Kendall z | Standard normal score of S | standard deviations
+trends.p | Trend p-value | Two-sided p-value of the Mann-Kendall test, before the correction | probability
+trends.tau | Kendall's tau | Mann-Kendall tau of the monthly counts | index (-1 to 1)
+trends.slope_per_year | Sen slope | Change in monthly incidents per year (Sen's slope) | incidents a month per year
+trends.slope_pct_per_year | Sen slope, share | slope_per_year / mean_per_month | share of the average a year
+trends.trend_strength | Trend strength | STL: max(0, 1 - var(remainder) / var(trend + remainder)) | index (0-1)
+trends.seasonal_strength | Seasonal strength | STL: max(0, 1 - var(remainder) / var(seasonal + remainder)) | index (0-1)
+trends.significant | Significant | Whether p is at or below the cutoff of the correction for the series tested |
+trends.direction | Direction | increasing, decreasing or no trend (a trend only when significant) |
+accuracy.year | Hot spots of | Year whose hot spots (or top cells) are scored | year
+accuracy.next_year | Scored on | The next year, whose incidents are counted in the flagged cells | year
+accuracy.method | Method | How cells are flagged: LISA High-High, Gi* hot spot, or top-k (most incidents) |
+accuracy.cells | Cells flagged | Hexagons flagged in year | cells
+accuracy.area_share | Share of the area | Area of the flagged cells / area of all cells | share (0-1)
+accuracy.hit_rate | Share of next year's incidents | Incidents of next_year in the flagged cells / all | share (0-1)
+accuracy.pai | PAI | Predictive accuracy index: hit_rate / area_share (1 = no better than chance) | index
+accuracy.pei | PEI | Predictive efficiency index: captured / the most as many cells could capture | index (0-1)
+accuracy.rri | RRI | Recapture rate index: next year's concentration in the cells over this year's | index
+accuracy.captured | Incidents captured | Incidents of next_year in the flagged cells | incidents
+accuracy.total | Incidents in all | Incidents of next_year in all cells | incidents
+near_repeat.distance_band | Distance apart | Band of the distance between the two incidents of a pair | feet
+near_repeat.time_band | Time apart | Band of the months between the two incidents of a pair | months
+near_repeat.observed | Pairs seen | Pairs of incidents in the distance and time bands | pairs
+near_repeat.expected | Pairs expected | Pairs expected if place and time were unrelated (Knox) | pairs
+near_repeat.expected_mc | Pairs expected (permutations) | Mean pair count over the permutations | pairs
+near_repeat.ratio | Seen / expected | observed / expected (above 1: more close pairs than chance) | ratio
+near_repeat.p | Monte Carlo p-value | p-value from the permutations, not corrected for the bands tested | probability
+near_repeat.permutations | Permutations | Permutations of the months among the points | permutations
+clearance.division | Division | CMPD patrol division (DNAME) of the report, or the source's other value |
+clearance.year | Year | Year the report was made | year
+clearance.outcome | Outcome | arrest, exceptional, open, cleared, unfounded or arrest_other_agency |
+clearance.count | Reports with the outcome | Reports with the outcome in the division and year | reports
+clearance.denominator | Reports | Founded reports in the division and year (all reports for unfounded) | reports
+clearance.rate | Rate | count / denominator | share (0-1)
+clearance.lo | Rate, 95 % low | Lower limit of the 95 % Wilson interval of rate | share (0-1)
+clearance.hi | Rate, 95 % high | Upper limit of the 95 % Wilson interval of rate | share (0-1)
+"""
+_RESULT_SOURCES: dict[str, tuple[str, ...]] = {
+    "trends": ("incidents_timeline", "analysis"),
+    "accuracy": ("incidents_points", "analysis"),
+    "near_repeat": ("incidents_points", "analysis"),
+    "clearance": ("clearance", "analysis"),
+}
+#: The tables described per table (pass one as ``layer``).
+RESULT_TABLES: tuple[str, ...] = tuple(_RESULT_SOURCES)
 
 
 def _table(text: str, *, sources: tuple[str, ...] | None = None) -> dict[str | tuple[str, str], ColumnInfo]:
@@ -248,27 +287,26 @@ def _table(text: str, *, sources: tuple[str, ...] | None = None) -> dict[str | t
     for line in text.strip().splitlines():
         name, label, meaning, units, *rest = (part.strip() for part in line.split("|"))
         keys = tuple(k.strip() for k in rest[0].split(",") if k.strip()) if rest else ()
-        out[name] = ColumnInfo(label, meaning, units, keys if sources is None else sources)
+        layer, _, column = name.rpartition(".")  # "layer.column": the column of that layer only
+        out[(layer, column) if layer else name] = ColumnInfo(
+            label, meaning, units, keys if sources is None else sources
+        )
     return out
+
+
+_NPA_MEASURES = {str(k): (i.label, i.meaning, i.units, i.sources) for k, i in _table(_NPA_MEASURE_FIELDS).items()}
 
 
 #: Fixed names -> description; ``(layer, name)`` keys win over ``name`` keys.
 _EXACT: dict[str | tuple[str, str], ColumnInfo] = {
+    **{k: ColumnInfo(i.label, i.meaning, i.units, _RESULT_SOURCES[k[0]]) for k, i in _table(_RESULT_FIELDS).items()},
     "npa": ColumnInfo("NPA", "Quality of Life neighborhood profile area id", "", ("npa_geography",)),
-    ("ois", "npa"): ColumnInfo("NPA", "Id of the NPA the point falls in (spatial join)", "", ("npa_geography",)),
-    ("incidents", "npa"): ColumnInfo("NPA", "Id of the NPA the point falls in (spatial join)", "", ("npa_geography",)),
     "division": ColumnInfo("Division", "CMPD patrol division name (DNAME)", "", ("divisions_2025",)),
     ("npa", "division"): ColumnInfo(
         "Division",
         "CMPD division covering most of the NPA's area; missing outside CMPD's jurisdiction (the county's towns)",
         "",
         ("divisions_2025", "npa_geography"),
-    ),
-    ("ois", "division"): ColumnInfo(
-        "Division", "CMPD division the point falls in (spatial join)", "", ("divisions_2025",)
-    ),
-    ("incidents", "division"): ColumnInfo(
-        "Division", "CMPD division the point falls in (spatial join)", "", ("divisions_2025",)
     ),
     "code": ColumnInfo("Division code", "CMPD division number (DIVISION)", "", ("divisions_2025",)),
     "short_name": ColumnInfo("Division short name", "Division name without 'Division'", "", ("divisions_2025",)),
@@ -279,12 +317,6 @@ _EXACT: dict[str | tuple[str, str], ColumnInfo] = {
         "2017-2026 even 1-in-61 sample (the layer's metadata names which)",
         "incidents",
         ("incidents_points",),
-    ),
-    "shootings": ColumnInfo(
-        "Officer-involved shootings",
-        "Officer-involved shooting incidents 2005-2018 that fall in the unit",
-        "incidents",
-        ("ois_incidents",),
     ),
     "shootings_per_100k": ColumnInfo(
         "Shootings per 100,000 residents",
@@ -480,7 +512,12 @@ def describe_column(name: str, *, layer: str | None = None) -> ColumnInfo | None
         return _EXACT[name]
     if name in _STATISTICS:
         return _STATISTICS[name]
-    return _yearly(name, layer) or _from_rules(name, layer)
+    found = _yearly(name, layer) or _from_rules(name, layer)
+    option = describe_column(name.removeprefix("param_"), layer=layer) if name.startswith("param_") else None
+    if found is None and option is not None:  # param_<option>: an option of the analysis, repeated on every row
+        return ColumnInfo(option.label, f"Option of the analysis (the same on every row): {option.meaning}",
+                          option.units, option.sources)  # fmt: skip
+    return found
 
 
 def _type(series: pd.Series) -> str:

@@ -35,6 +35,11 @@ def _map(at: AppTest) -> str:
     return json.loads(maps[0])["script"]
 
 
+def _plain(s: str) -> str:
+    """Markdown as escaped by the page back to plain text."""
+    return html.unescape(s.replace("\\", ""))
+
+
 def _query(at: AppTest, name: str) -> str:
     v = at.query_params[name]
     return v[0] if isinstance(v, list) else v
@@ -75,6 +80,14 @@ def test_cube_option_draws_the_cube_categories(settings, monkeypatch):
             assert patterns[category] == n
     metrics = {m.label: m.value for m in at.metric}
     assert metrics[f"Years ({res.cube.labels[0]}–{res.cube.labels[-1]})"] == str(res.cube.n_steps)
+    # which points were counted, and how many (the sample here: the mirror has no whole layer)
+    captions = [_plain(c.value) for c in at.caption]
+    n = int((records.incident_points(settings)["category"] == "property").sum())
+    assert any(
+        c.startswith(f"Points: CMPD incident points 2017-2026 (an even 1-in-61 sample), {n:,} incident points")
+        for c in captions
+    )
+    assert any("1-in-61 sample" in c and "at most 100" in c for c in captions)  # the sample's caveat
     cells = at.dataframe[1].value
     assert len(cells) == (res.frame["ehsa_category"] != "No Pattern Detected").sum()
     assert set(cells["In plain words"]) <= set(res.frame["summary"])
@@ -86,3 +99,43 @@ def test_cube_option_draws_the_cube_categories(settings, monkeypatch):
     assert not _problems(at)
     assert _query(at, "source") == "npa"
     assert "NPA" in _map(at) and "incident points" not in _map(at)
+
+
+def test_intro_describes_both_choices(settings, monkeypatch):
+    monkeypatch.setenv("CMPD_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("CMPD_CACHE_DIR", str(settings.cache_dir))
+    monkeypatch.setenv("CMPD_PERMUTATIONS", str(PERMS))
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.switch_page(EMERGING).run()
+    assert not _problems(at)
+    intro = _plain(at.markdown[0].value)
+    for words in ("NPA yearly series", "Incident points (space-time cube)", "hexagons", "month, quarter or year"):
+        assert words in intro
+    assert set(at.radio(key="eh_source").options) == {"NPA yearly series", "Incident points (space-time cube)"}
+
+
+def test_cube_on_the_whole_layer_names_it(settings, tmp_path, monkeypatch):
+    from tests.analysis.test_cube_source import whole_layer_folder
+
+    data, _ = whole_layer_folder(tmp_path, mirror=True)
+    monkeypatch.setenv("CMPD_DATA_DIR", str(data))
+    monkeypatch.setenv("CMPD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CMPD_PERMUTATIONS", str(PERMS))
+    at = AppTest.from_file(APP, default_timeout=240)
+    for name, value in {"source": "cube", "step": "year", "cell": "8000"}.items():
+        at.query_params[name] = value
+    at.switch_page(EMERGING).run()
+    assert not _problems(at)
+    s = settings.replace(data_dir=data, cache_dir=tmp_path / "cache")
+    pts = records.cube_points(s)
+    captions = [_plain(c.value) for c in at.caption]
+    assert f"Points: CMPD incident reports (the whole portal layer), {len(pts):,} incident points." in captions
+    assert not any("1-in-61" in c for c in captions)
+    assert any("counted as other" in c for c in captions)  # the hand-made unknown code, reported
+    res = emerging_cube(
+        pts, boundary=build.npa(s), cell_size=8000.0, step="year", time_lag=1, permutations=PERMS, seed=s.seed,
+        alpha=0.05, correction="fdr",
+    )  # fmt: skip
+    shown = [_plain(m.value) for m in at.markdown]
+    for line in res.lines:
+        assert f"- {line.strip()}" in shown

@@ -162,7 +162,9 @@ def test_near_repeat_view(open_page, settings, points):
     np.testing.assert_allclose(t["Seen / expected"], res.table["ratio"])
     np.testing.assert_allclose(t["p"], res.table["p"])
     assert t["Time apart"].iloc[0] == "same month" and "months" not in t["Time apart"].iloc[1]
+    assert not any("0 - 0" in str(v) for v in t["Time apart"]) and "0 - 0" not in _markdown(at)
     np.testing.assert_allclose(t["Seen / expected"], t["Pairs seen"] / t["Pairs expected"])
+    assert len(at.get("download_button")) == 2  # the table and its data dictionary
 
 
 def test_clearance_view(open_page, settings):
@@ -187,3 +189,23 @@ def test_an_unknown_link_value_gives_a_note_not_an_error(open_page):
     assert at.radio(key="tr_view").value == "Division trends"
     captions = " ".join(c.value for c in at.caption)
     assert "view=everything" in captions and "perms=7" in captions
+
+
+def test_every_column_of_the_downloads_is_described(settings, timeline, points):
+    from app_pages.trends import EXPORTS, export_table
+    from geo.output.dictionary import data_dictionary, undescribed
+
+    boundary = build.npa(settings)
+    results = {
+        "trends": division_trends(timeline, categories=[ALL_CATEGORIES]),
+        "accuracy": accuracy_by_year(points, boundary=boundary, cell_size=8000.0, permutations=PERMS, seed=1),
+        "near_repeat": near_repeat(points, permutations=PERMS, seed=1),
+        "clearance": clearance(records.clearance(settings), outcome="arrest"),
+    }
+    assert set(results) == set(EXPORTS)
+    for name, res in results.items():
+        table = export_table(name, res)
+        assert len(table.columns) > 3 and len(table) > 0
+        dictionary = data_dictionary(table, name)
+        assert undescribed(dictionary) == [], f"{name}: columns without a description"
+        assert (dictionary["label"] != "").all() and dictionary["name"].tolist() == [str(c) for c in table.columns]
