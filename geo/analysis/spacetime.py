@@ -87,6 +87,8 @@ class CellCounts:
         The category kept (``None``: all).
     source
         Which points were counted, in words (e.g. the 1-in-61 sample or the whole layer); empty if not known.
+    dataset
+        Their data set key (``incidents_points``, ``incidents_full``; ``points.attrs["source"]``), for the dictionary.
     """
 
     grid: HexGrid
@@ -98,6 +100,7 @@ class CellCounts:
     n_undated: int
     category: str | None
     source: str = ""
+    dataset: str = ""
 
 
 def _months(points: gpd.GeoDataFrame, category: str | None) -> tuple[gpd.GeoDataFrame, np.ndarray, int]:
@@ -159,7 +162,10 @@ def cell_counts(
         monthly[:, int(m) - first] = counts
         n_outside += out
     label = str(points.attrs.get("source_label", "")) if source is None else source
-    return CellCounts(grid, in_area, monthly, first, len(pts) + n_undated, n_outside, n_undated, category, label)
+    dataset = str(points.attrs.get("source", ""))
+    return CellCounts(
+        grid, in_area, monthly, first, len(pts) + n_undated, n_outside, n_undated, category, label, dataset
+    )
 
 
 def hex_adjacency(q: np.ndarray, r: np.ndarray) -> sparse.csr_array:
@@ -294,6 +300,7 @@ def emerging_cube(
         "method": "emerging hot spots (space-time Gi*, Mann-Kendall)",
         "points_source": counts.source or "not named",
         "points": counts.n_points,
+        "points_dataset": counts.dataset or "not named",
         "category": counts.category or "all",
         "cell_size_ft": counts.grid.spacing,
         "step": cube.step,

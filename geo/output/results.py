@@ -322,7 +322,7 @@ def _fields(text: str) -> dict[str, ColumnInfo]:
 _CUBE_FIELDS = _fields("""
 q | Hexagon column | Axial column of the hexagon in the grid | code
 r | Hexagon row | Axial row of the hexagon in the grid | code
-total | Incidents in the cell | Sample incidents counted in the hexagon over every step of the cube | incidents
+total | Incidents in the cell | Incidents counted in the hexagon over every step of the cube (see points_source) | incidents
 ehsa_trend_tau | Trend tau of Gi* | Mann-Kendall tau of the cell's space-time Gi* z-scores over the steps | index (-1 to 1)
 ehsa_hot_steps | Steps hot | Steps in which the cell was a significant hot spot | steps
 ehsa_cold_steps | Steps cold | Steps in which the cell was a significant cold spot | steps
@@ -398,10 +398,12 @@ def cube_layer(result: SpaceTimeResult, *, recent: int = 8, name: str = "hotspot
     out = frame[[c for c in frame.columns if c != geometry]].assign(**{k: [v] * n for k, v in options.items()})
     out = gpd.GeoDataFrame(out.assign(geometry=frame.geometry.to_numpy()), geometry="geometry", crs=frame.crs)
     columns = dict(_CUBE_FIELDS)
+    dataset = "incidents_full" if params.get("points_dataset") == "incidents_full" else "incidents_points"
+    which = "Sample incidents" if dataset == "incidents_points" else "Incidents"
     for step in (c for c in out.columns if str(c).startswith("count_") and c not in _CUBE_FIELDS):
         label = str(step).removeprefix("count_").replace("_", "-")
         columns[str(step)] = ColumnInfo(
-            f"Incidents {label}", f"Sample incidents in the hexagon in {label}", "incidents", ("incidents_points",)
+            f"Incidents {label}", f"{which} in the hexagon in {label}", "incidents", (dataset,)
         )
     params |= {"summary": list(result.lines), "step_choice": getattr(result.step_choice, "reason", None)}
     title = f"Emerging hot spots of {params.get('category')} incidents by {params.get('step')} (hexagons)"

@@ -164,7 +164,7 @@ def test_cube_layer_has_cells_counts_and_options(settings):
     from geo.output.results import cube_layer
 
     res = emerging_cube(
-        records.incident_points(settings), boundary=build.npa(settings), cell_size=10000, step="year",
+        records.cube_points(settings), boundary=build.npa(settings), cell_size=10000, step="year",
         permutations=99, seed=1,
     )  # fmt: skip
     layer = cube_layer(res)
@@ -176,3 +176,6 @@ def test_cube_layer_has_cells_counts_and_options(settings):
     assert (frame["ehsa_hot_steps"] >= frame["hot_recent"]).all()
     assert set(frame["recent_steps"]) == {min(8, res.cube.n_steps)} and set(frame["method"]) == {"ehsa"}
     assert layer.parameters["summary"] == list(res.lines)
+    step = layer.dictionary.set_index("name").loc[steps[0]]
+    assert res.parameters["points_dataset"] == "incidents_points"
+    assert step["meaning"].startswith("Sample incidents") and step["source"] == "incidents_points"
