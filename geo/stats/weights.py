@@ -42,7 +42,7 @@ from scipy.sparse.csgraph import connected_components
 
 from geo.errors import CRSError, EmptyInputError, GeometryError, GeoWarning, SchemaError, ValueDomainError, first_rows
 from geo.stats._contiguity import contiguity_matrix
-from geo.stats._neighbours import distance_band_matrix, knn_matrix, largest_nearest_distance
+from geo.stats._neighbours import Links, distance_band_matrix, knn_matrix, largest_nearest_distance, point_coordinates
 from geo.stats.warning_codes import COMPONENTS, ISLANDS
 
 __all__ = [
@@ -233,12 +233,12 @@ def drop_self_links(m: MatrixLike) -> sparse.csr_array:
 
 
 def _weights_warnings(
-    method: str, ids: pd.Index, m: sparse.csr_array, *, symmetric: bool = False
+    method: str, ids: pd.Index, m: sparse.csr_array, *, n_components: int | None = None
 ) -> tuple[tuple[GeoWarning, ...], int]:
     """The ``islands`` and ``components`` warnings of a weights matrix (no self-links), and the component count.
 
-    ``symmetric=True`` (the caller knows ``m == m.T``): strong components, which then
-    equal the weak ones, found without transposing ``m`` (a second pass at 1M units).
+    ``n_components``: the weak component count when the builder already has it
+    (:class:`geo.stats._neighbours.Links`, counted in a faster order); else counted here.
     """
     card = np.diff(m.indptr)
     warnings: list[GeoWarning] = []
@@ -252,8 +252,9 @@ def _weights_warnings(
                 "they are reported as Isolated and take no part in local tests.",
             )
         )
-    connection = "strong" if symmetric else "weak"
-    n_comp = int(connected_components(m, directed=True, connection=connection)[0]) if m.shape[0] else 0
+    n_comp = n_components
+    if n_comp is None:
+        n_comp = int(connected_components(m, directed=True, connection="weak")[0]) if m.shape[0] else 0
     if n_comp - len(islands) > 1:
         warnings.append(
             GeoWarning(
@@ -273,11 +274,11 @@ def _make(
     m: MatrixLike,
     *,
     canonical: bool = False,
-    symmetric: bool = False,
+    n_components: int | None = None,
 ) -> SpatialWeights:
     """Wrap a matrix; ``canonical=True``: ``m`` is already a sorted CSR array without self-links or zeros."""
     base = m if canonical and isinstance(m, sparse.csr_array) else drop_self_links(m)
-    warnings, n_comp = _weights_warnings(method, ids, base, symmetric=symmetric)
+    warnings, n_comp = _weights_warnings(method, ids, base, n_components=n_components)
     return SpatialWeights(method, ids, id_column, dict(params), base, warnings, _components=[n_comp])
 
 
@@ -430,14 +431,10 @@ def _projected_points(gdf: gpd.GeoDataFrame, method: str) -> gpd.GeoSeries:
     return geom.centroid
 
 
-def _coords(points: gpd.GeoSeries) -> np.ndarray:
-    return np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
-
-
 def min_threshold_distance(gdf: gpd.GeoDataFrame) -> float:
     """Smallest distance band in which every unit has at least one neighbour (CRS units)."""
     _check_layer(gdf, method="distance", id_column=None)
-    xy = _coords(_projected_points(gdf, "distance"))
+    xy = point_coordinates(_projected_points(gdf, "distance"))
     if len(xy) < 2:
         raise ValueDomainError("a distance band needs at least 2 units")
     return largest_nearest_distance(xy)
@@ -506,13 +503,13 @@ def build_weights(
     points = _projected_points(gdf, method).reset_index(drop=True)
     if method == "knn":
         knn = _knn(points, _neighbour_count(k, len(gdf), required=True), params)
-        if isinstance(knn, sparse.csr_array):
-            return _make(method, ids, id_column, params, knn, canonical=True)
+        if isinstance(knn, Links):
+            return _make(method, ids, id_column, params, knn.matrix, canonical=True, n_components=knn.n_components)
         return _from_graph(knn, method, ids, id_column, params)
     if method == "distance":
         band = _distance_band(gdf, points, threshold, params)
         params["units"] = _unit_name(gdf)
-        return _make(method, ids, id_column, params, band, canonical=True, symmetric=True)
+        return _make(method, ids, id_column, params, band.matrix, canonical=True, n_components=band.n_components)
     graph = _kernel_graph(points, kernel=kernel, k=k, bandwidth=bandwidth, params=params)
     params["units"] = _unit_name(gdf)
     return _from_graph(graph, method, ids, id_column, params)
@@ -530,12 +527,12 @@ def _neighbour_count(k: int | None, n: int, *, required: bool) -> int:
     return int(k)
 
 
-def _knn(points: gpd.GeoSeries, k: int, params: dict[str, ParamValue]) -> sparse.csr_array | Graph:
+def _knn(points: gpd.GeoSeries, k: int, params: dict[str, ParamValue]) -> Links | Graph:
     """The k nearest neighbours from the k-d tree (:mod:`geo.stats._neighbours`); libpysal's cliques for coincident points."""
     params["k"] = k
-    matrix = knn_matrix(_coords(points), k)
-    if matrix is not None:
-        return matrix
+    links = knn_matrix(point_coordinates(points), k)
+    if links is not None:
+        return links
     from libpysal.graph import Graph
 
     return Graph.build_knn(points, k=k, coplanar="clique")
@@ -543,21 +540,21 @@ def _knn(points: gpd.GeoSeries, k: int, params: dict[str, ParamValue]) -> sparse
 
 def _distance_band(
     gdf: gpd.GeoDataFrame, points: gpd.GeoSeries, threshold: float | None, params: dict[str, ParamValue]
-) -> sparse.csr_array:
+) -> Links:
     """Binary distance band from the k-d tree: the links of libpysal's ``Graph.build_distance_band``."""
-    xy = _coords(points)
+    xy = point_coordinates(points)
     if threshold is None:
         if len(xy) < 2:
             raise ValueDomainError("a distance band needs at least 2 units")
         # a hair beyond the largest nearest-neighbour distance, so that the
         # farthest pair is kept despite rounding (min_threshold_distance * (1 + 1e-9))
-        matrix, used = distance_band_matrix(xy, None, margin=1e-9)
+        links = distance_band_matrix(xy, None, margin=1e-9)
     elif not np.isfinite(threshold) or threshold <= 0:
         raise ValueDomainError(f"distance threshold must be a positive number of CRS units; got {threshold}")
     else:
-        matrix, used = distance_band_matrix(xy, float(threshold))
-    params["threshold"] = used
-    return matrix
+        links = distance_band_matrix(xy, float(threshold))
+    params["threshold"] = links.threshold
+    return links
 
 
 def _kernel_graph(
@@ -585,7 +582,7 @@ def _kernel_graph(
         )
     from scipy.spatial import cKDTree
 
-    xy = _coords(points)
+    xy = point_coordinates(points)
     d, _ = cKDTree(xy).query(xy, k=n_neighbours + 1)
     # slightly beyond the farthest k-th neighbour so that it keeps a weight > 0
     h = float(d[:, -1].max()) * (1 + 1e-9)
