@@ -494,7 +494,7 @@ def knox_table(result: NearRepeatResult) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Distance apart": t["distance_band"].astype(str),
-            "Time apart": t["time_band"].astype(str),  # "same month", "1 month", ... (spacetime.time_band_labels)
+            "Time apart": t["time_band"].astype(str),  # "same month", "1 month", ... (KnoxResult.time_labels)
             "Pairs seen": t["observed"],
             "Pairs expected": t["expected"],
             "Seen / expected": t["ratio"],

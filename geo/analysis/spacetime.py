@@ -61,7 +61,6 @@ __all__ = [
     "accuracy_by_year",
     "NearRepeatResult",
     "near_repeat",
-    "time_band_labels",
 ]
 
 
@@ -566,7 +565,7 @@ def near_repeat(
         xy, month - month.min(), distance_bands=distance_bands, time_bands=time_bands, permutations=permutations,
         seed=seed, alternative=alternative, distance_unit="ft", time_unit="months",
     )  # fmt: skip
-    d0, t0 = res.distance_labels()[0], time_band_labels(res.time_bands)[0]
+    d0, t0 = res.distance_labels()[0], res.time_labels()[0]
     lines = [
         f"Knox test of {res.n_points:,} {'incidents' if category is None else category + ' incidents'} "
         f"({month_label(int(month.min()), 'month')} to {month_label(int(month.max()), 'month')}), "
@@ -576,24 +575,4 @@ def near_repeat(
         f"(ratio {res.ratio[0, 0]:.2f}, p = {res.p[0, 0]:.3g}).",
         NEAR_REPEAT_CAVEAT,
     ]
-    table = res.table()
-    labels = dict(zip(res.time_labels(), time_band_labels(res.time_bands), strict=True))
-    table["time_band"] = table["time_band"].map(labels)
-    return NearRepeatResult(knox=res, table=table.assign(category=category or "all"), lines=tuple(lines))
-
-
-def time_band_labels(time_bands: Sequence[int]) -> list[str]:
-    """Labels of the Knox time bands in months: ``same month``, ``1 month``, ``2 - 3 months``, ``over 3 months``.
-
-    A band holds the whole months from one past the previous limit up to its own (the first starts
-    at 0), as :meth:`geo.stats.near_repeat.KnoxResult.time_labels`; a band one month wide is named
-    by its month (``0``: the same month), so no band reads ``0 - 0 months``.
-    """
-    labels, lo = [], 0
-    for hi in (int(t) for t in time_bands):
-        if hi == lo:
-            labels.append("same month" if hi == 0 else f"{hi} month{'s' if hi > 1 else ''}")
-        else:
-            labels.append(f"{lo} - {hi} months")
-        lo = hi + 1
-    return [*labels, f"over {int(time_bands[-1])} month{'s' if int(time_bands[-1]) != 1 else ''}"]
+    return NearRepeatResult(knox=res, table=res.table().assign(category=category or "all"), lines=tuple(lines))

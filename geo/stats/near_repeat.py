@@ -5,8 +5,8 @@ time gap ``|t_i - t_j|``. The pairs are tabulated by distance band (rows) and ti
 band (columns), as Ratcliffe's *Near Repeat Calculator* does. Bands are given by
 their upper limits and are closed above: distance limits ``(400, 800)`` give the
 bands ``0 - 400`` and ``over 400 - 800``, plus a last row for pairs beyond 800; time
-limits ``(0, 1, 2)`` in months give "same month", "1 month apart", "2 months
-apart", plus a last column for pairs further apart.
+limits ``(0, 1, 2)`` in months give "same month", "1 month" and "2 months" (apart),
+plus a last column for pairs further apart.
 
 Null hypothesis: *when* an event happened is unrelated to *where* (the times are
 exchangeable among the points). Then a pair's time gap is that of a uniformly
@@ -105,12 +105,23 @@ class KnoxResult:
         return [*labels, f"over {lims[-1]} {self.distance_unit}"]
 
     def time_labels(self) -> list[str]:
-        """Column labels: ``0 - 0 months``, ``1 - 1 months`` ... ``over 2 months`` (integer gaps, both ends included)."""
+        """Column labels: ``same month``, ``1 month``, ``2 - 3 months`` ... ``over 3 months``.
+
+        A band holds the whole gaps from one past the previous limit up to its own, both ends
+        included (the first starts at 0); a band one unit wide is named by that gap (``0``: the
+        same month, or day), so no band reads ``0 - 0 months``.
+        """
+        unit = self.time_unit
+        one = unit.removesuffix("s")
+
+        def gap(t: int) -> str:
+            return f"{t} {one if t == 1 else unit}"
+
         labels, lo = [], 0
-        for hi in self.time_bands:
-            labels.append(f"{lo} - {hi} {self.time_unit}")
+        for hi in (int(t) for t in self.time_bands):
+            labels.append((f"same {one}" if hi == 0 else gap(hi)) if hi == lo else f"{lo} - {hi} {unit}")
             lo = hi + 1
-        return [*labels, f"over {self.time_bands[-1]} {self.time_unit}"]
+        return [*labels, f"over {gap(int(self.time_bands[-1]))}"]
 
     def table(self) -> pd.DataFrame:
         """Tidy table, one row per (distance band, time band): counts, expectation, ratio, p."""

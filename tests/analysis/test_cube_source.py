@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.analysis.spacetime import emerging_cube, near_repeat, time_band_labels
+from geo.analysis.spacetime import emerging_cube, near_repeat
 from geo.layers import build, records
 from tests.helpers.data import SHARED
 
@@ -142,13 +142,6 @@ def test_without_the_whole_layer_the_sample_is_used(settings, tmp_path):
     assert len(pts) == len(pd.read_csv(data / "points" / "cmpd_incidents_point_sample_2017-2026.csv"))
     assert list(pts.columns) == list(records.CUBE_COLUMNS) and pts.attrs["caveat"]
     assert report.notes[0].endswith(f"{len(pts):,} points")
-
-
-def test_time_band_labels_never_read_zero_to_zero():
-    assert time_band_labels((0, 1, 2, 3)) == ["same month", "1 month", "2 months", "3 months", "over 3 months"]
-    assert time_band_labels((0, 2)) == ["same month", "1 - 2 months", "over 2 months"]
-    assert time_band_labels((1, 3)) == ["0 - 1 months", "2 - 3 months", "over 3 months"]
-    assert time_band_labels((0,)) == ["same month", "over 0 months"]
 
 
 def test_near_repeat_table_and_line_say_same_month(whole):

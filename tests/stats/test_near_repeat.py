@@ -97,10 +97,26 @@ def test_time_gap_totals_by_brute_force():
     np.testing.assert_array_equal(gaps, brute)
 
 
+@pytest.mark.parametrize(
+    ("bands", "unit", "labels"),
+    [
+        ((0, 1, 2, 3), "months", ["same month", "1 month", "2 months", "3 months", "over 3 months"]),
+        ((0, 2), "months", ["same month", "1 - 2 months", "over 2 months"]),
+        ((1, 3), "months", ["0 - 1 months", "2 - 3 months", "over 3 months"]),
+        ((0,), "months", ["same month", "over 0 months"]),
+        ((0, 7), "days", ["same day", "1 - 7 days", "over 7 days"]),
+    ],
+)
+def test_time_labels_never_read_zero_to_zero(bands, unit, labels):
+    res = knox_table(XY, T, distance_bands=D_BANDS, time_bands=bands, permutations=0, seed=0, time_unit=unit)
+    assert res.time_labels() == labels
+    assert res.table()["time_band"].drop_duplicates().tolist() == labels
+
+
 def test_labels_and_tidy_table():
     res = knox_table(XY, T, distance_bands=D_BANDS, time_bands=T_BANDS, permutations=9, seed=0)
     assert res.distance_labels() == ["0 - 200 ft", "over 200 - 600 ft", "over 600 ft"]
-    assert res.time_labels() == ["0 - 0 months", "1 - 2 months", "over 2 months"]
+    assert res.time_labels() == ["same month", "1 - 2 months", "over 2 months"]
     table = res.table()
     assert len(table) == 9 and table["observed"].sum() == 45
     assert res.ratio_table().shape == (3, 3)
