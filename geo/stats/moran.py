@@ -41,7 +41,13 @@ import numpy as np
 from scipy import sparse
 
 from geo.errors import GeoWarning, ValueDomainError
-from geo.stats._permutation import Alternative, NeighbourTable, pseudo_p_value, signed_pseudo_p
+from geo.stats._permutation import (
+    Alternative,
+    NeighbourTable,
+    global_permutation_counts,
+    pseudo_p_value,
+    signed_pseudo_p,
+)
 from geo.stats.significance import (
     Correction,
     LocalResult,
@@ -87,9 +93,6 @@ LISA_LABELS: tuple[str, ...] = (
 
 #: Quadrant numbers (Anselin's scatterplot quadrants, esda's ``q``) -> label.
 QUADRANTS: dict[int, str] = {1: "High-High", 2: "Low-High", 3: "Low-Low", 4: "High-Low"}
-
-
-_PERM_BLOCK = 2_000_000  # floats per block of permuted vectors in the global test
 
 
 _GLOBAL_PERM_BUDGET = 5_000_000  # n x permutations above which local_moran skips the global pseudo p
@@ -236,22 +239,7 @@ def moran_statistic(
     z_rand = (i_obs - ei) / np.sqrt(v_rand) if v_rand > 0 else float("nan")
     p_sim = None
     if permutations:
-        rng = np.random.default_rng(seed)
-        n_ge = n_le = 0
-        block = max(1, _PERM_BLOCK // n)
-        tol = 1e-10 * abs(i_obs) + 1e-14
-        done = 0
-        while done < permutations:
-            b = min(block, permutations - done)
-            # One permuted copy of z per column, shuffled in place: the same draws (and
-            # the same sums, bit for bit) as rng.permuted of z broadcast to rows, without
-            # that copy nor the transposed copy ``w @ zp.T`` needs.
-            zt = np.tile(z[:, None], (1, b))
-            rng.permuted(zt, axis=0, out=zt)
-            sims = n / s0 * np.einsum("ij,ij->j", zt, w @ zt) / zz
-            n_ge += int((sims >= i_obs - tol).sum())
-            n_le += int((sims <= i_obs + tol).sum())
-            done += b
+        n_ge, n_le = global_permutation_counts(z, w, i_obs, s0, zz, permutations=permutations, seed=seed)
         p_sim = float(pseudo_p_value(np.array(n_ge), np.array(n_le), permutations, alternative=alternative))
     return MoranStatistic(
         I=float(i_obs),

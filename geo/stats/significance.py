@@ -317,6 +317,13 @@ def add_columns(gdf: gpd.GeoDataFrame, columns: Mapping[str, np.ndarray | pd.Ser
         raise SchemaError(
             f"column(s) {', '.join(map(repr, clash))} already present in the layer; drop them or choose another prefix"
         )
+    if gdf.index.is_unique and all(isinstance(v, np.ndarray) and v.ndim == 1 for v in columns.values()):
+        # One concatenation instead of a block insertion per column (about half the time on the NPAs); the
+        # columns go through the same dtype inference as ``out[name] = values``, and attrs are copied as
+        # ``gdf.copy()`` copies them.
+        added = pd.DataFrame(dict(columns), index=gdf.index)
+        joined: gpd.GeoDataFrame = pd.concat([gdf, added], axis=1).__finalize__(gdf)
+        return joined
     out = gdf.copy()
     for name, values in columns.items():
         out[name] = values
@@ -374,8 +381,8 @@ def two_sided_normal_p(z: np.ndarray | float) -> np.ndarray:
 
 def count_labels(labels: np.ndarray, order: tuple[str, ...]) -> dict[str, int]:
     """Units per label, in the order of ``order`` (0 for labels that do not occur)."""
-    s = pd.Series(labels).value_counts()
-    return {lab: int(s.get(lab, 0)) for lab in order}
+    values = np.asarray(labels, dtype=object)
+    return {lab: int(np.count_nonzero(values == lab)) for lab in order}
 
 
 Z95 = float(ndtri(0.975))
