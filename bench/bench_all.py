@@ -155,7 +155,7 @@ def bench_local(repeat: int) -> None:
                 (gw, _), (pw, _) = interleaved([lambda n=name, r=r: geo[n](r), esda_call(name, r)], repeat)
                 add(f"{label} 459 NPAs x {r:,} permutations", gw, pw, "esda+numba warm", ">= 1x")
         # diagnostic: esda's Moran_Local runs no global test; geo's local_moran also runs
-        # the global Moran's I permutation test (in a thread beside the local one)
+        # the global Moran's I permutation test (in the same thread, before the local one)
         import geo.stats.moran as moran_mod
 
         budget = moran_mod._GLOBAL_PERM_BUDGET

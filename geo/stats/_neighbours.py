@@ -37,13 +37,15 @@ for them and the caller falls back to libpysal, so the rule stays libpysal's.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
+
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
 
 __all__ = ["Links", "point_coordinates", "knn_matrix", "distance_band_matrix", "largest_nearest_distance"]
 
@@ -137,6 +139,8 @@ def _largest_nearest(sorted_xy: np.ndarray, tree: cKDTree) -> float:
 def largest_nearest_distance(xy: np.ndarray) -> float:
     """The largest distance from a point to its nearest other point (the smallest band without islands)."""
     sorted_xy = xy[_local_order(xy)]
+    from scipy.spatial import cKDTree  # not at import time: contiguity weights never need it
+
     return _largest_nearest(sorted_xy, cKDTree(sorted_xy, **_FAST_TREE))
 
 
@@ -161,6 +165,8 @@ def knn_matrix(xy: np.ndarray, k: int) -> Links | None:
     coincide (libpysal's clique rule then applies).
     """
     n = len(xy)
+    from scipy.spatial import cKDTree
+
     tree = cKDTree(xy, **_FAST_TREE)
     order = np.asarray(tree.indices, dtype=np.int64)  # the tree's leaf order: a local order for free
     # one more column than needed shows a tie between the k-th and (k+1)-th nearest others
@@ -200,6 +206,8 @@ def distance_band_matrix(xy: np.ndarray, threshold: float | None, *, margin: flo
     n = len(xy)
     order = _local_order(xy)
     sorted_xy = xy[order]
+    from scipy.spatial import cKDTree
+
     tree = cKDTree(sorted_xy, **_FAST_TREE)
     if threshold is None:
         threshold = _largest_nearest(sorted_xy, tree) * (1 + margin)
