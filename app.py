@@ -40,14 +40,15 @@ PAGES = [
 ]
 
 nav = st.navigation(PAGES)
-url_state.keep_alive()  # choices made on other pages survive the switch
+url_state.keep_alive()  # choices made on other pages survive the switch; opens the run's address
 try:
     common.sidebar_filters(applies=nav.url_path not in app_pages.UNFILTERED_PAGES)
 except Exception as exc:  # the data may be missing: say so instead of a traceback
     st.error(common.data_problem(exc))
     st.stop()
 try:
-    nav.run()
+    with url_state.one_entry():  # the run's choices reach the URL at once: one history entry per view
+        nav.run()
 finally:
     # after the page: the report module imports reportlab (a second), needed only to print
     from app_pages import report_section

@@ -8,35 +8,95 @@ allowed options or a type) and calls :func:`restore` before its widgets and
   address holds a value this session has not written itself (a shared link, or the
   browser's back and forward buttons), after checking it against the options; an
   unknown value is dropped with a note (:func:`bad_values`), never an error.
-- :func:`store` writes the current choices back to ``st.query_params``.
+- :func:`store` records the current choices for ``st.query_params`` (written by :func:`one_entry`).
 - :func:`default` gives a widget its default only when the URL (or an earlier visit)
   has not set its state, so Streamlit never sees both.
 - :func:`bound` does the three around a page's widgets: restore, a caption per bad value, store.
 - :func:`keep_alive`, called by ``app.py`` before each page, keeps every bound choice
   when the user switches pages (Streamlit otherwise forgets the widgets of a page not
-  shown).
+  shown), and opens the run's address; :func:`one_entry`, around the page, writes it.
+
+One history entry per view (back and forward). Streamlit (1.67) pushes a browser history entry
+for every change of ``st.query_params`` (``replaceState`` only while it answers back or forward),
+and a page switch pushes the new page's path first, with no query. So :func:`store` only collects
+the run's choices and :func:`one_entry` writes them all at once when the run ends (one entry);
+:data:`HISTORY_JS`, added by :func:`keep_alive`, makes the browser fill in the entry that a page
+switch (or the opening of a link) has just made instead of pushing a second one. Back then reruns
+the previous page with its own address, and :func:`restore` sets its widgets from it. A
+fragment's run (the neighborhood page's search and map) writes its choices itself, in one change.
 """
 
 from __future__ import annotations
 
 import contextlib
+import textwrap
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from geo.text import escape_md
 
-__all__ = ["Param", "restore", "store", "default", "keep_alive", "bad_values", "bound", "BAD_VALUE_TEXT"]
+__all__ = [
+    "Param",
+    "restore",
+    "store",
+    "default",
+    "keep_alive",
+    "one_entry",
+    "bad_values",
+    "bound",
+    "page_url",
+    "BAD_VALUE_TEXT",
+    "HISTORY_JS",
+]
 
 #: The caption shown for a link's value that is not allowed (``{bad}``: "name=value", escaped).
 BAD_VALUE_TEXT = "The link's choice {bad} is not available here; the default is shown instead."
 _LAST = "_url_last"
 _BAD = "_url_bad"
 _PENDING = "_url_pending"
+#: This run's address: query name -> URL text (``None``: leave it out); absent outside a full run.
+_WANTED = "_url_wanted"
 #: Every bound widget key seen by this process (keys only: no user data).
 _REGISTRY: dict[str, Param] = {}
+
+#: Installed once per browser tab (Streamlit's pages share one document): while a script run
+#: that switched pages (or opened the app) is going, Streamlit's later ``pushState`` calls to that
+#: same page become ``replaceState``, so the page's own choices fill in the entry of the switch;
+#: the run's end (``data-test-script-state`` neither "running" nor "rerunRequested") or back/forward
+#: closes it. Its element is hidden (no gap above the page).
+HISTORY_JS = textwrap.dedent(
+    """\
+    <style>[data-testid="stElementContainer"]:has(#url-history) { display: none; }</style>
+    <span id="url-history"></span>
+    <script>
+    (() => {
+      if (window.__urlHistory) return;
+      window.__urlHistory = true;
+      const h = window.history, push = h.pushState.bind(h), replace = h.replaceState.bind(h);
+      const app = () => document.querySelector('[data-testid="stApp"]');
+      const state = () => app()?.getAttribute("data-test-script-state");
+      const running = () => ["running", "rerunRequested"].includes(state());
+      let filling = running() ? location.pathname : null;  // the path whose entry this run fills in
+      h.pushState = function (state, title, url) {
+        const to = new URL(url, location.href);
+        if (filling !== null && to.pathname === filling) return replace(state, title, url);
+        if (to.pathname !== location.pathname) filling = to.pathname;
+        return push(state, title, url);
+      };
+      const root = app();
+      if (root) {
+        new MutationObserver(() => { if (!running()) filling = null; })
+          .observe(root, { attributes: true, attributeFilter: ["data-test-script-state"] });
+      }
+      window.addEventListener("popstate", () => { filling = null; });
+    })();
+    </script>
+    """
+)
 
 
 @dataclass(frozen=True)
@@ -134,19 +194,21 @@ def restore(params: Sequence[Param], *, keep: bool = True) -> None:
 
 
 def store(params: Sequence[Param]) -> None:
-    """Write the current choices to the URL."""
+    """Record the current choices for the URL (written by :func:`one_entry`; in a fragment's run, now)."""
     last = st.session_state.setdefault(_LAST, {})
+    changes: dict[str, str | None] = {}
     for p in params:
         value = st.session_state.get(p.key)
         if value is None or (p.omit is not None and value == p.omit):
-            if p.name in st.query_params:
-                del st.query_params[p.name]
+            changes[p.name] = None
             last.pop(p.name, None)
-            continue
-        raw = p.dump(value)
-        if st.query_params.get(p.name) != raw:
-            st.query_params[p.name] = raw
-        last[p.name] = raw
+        else:
+            changes[p.name] = last[p.name] = p.dump(value)
+    wanted = _wanted()
+    if wanted is not None:
+        wanted.update(changes)
+    else:
+        _write(changes)
 
 
 def default(key: str, value: Any, name: str = "value", *, always: bool = False) -> dict[str, Any]:
@@ -164,10 +226,63 @@ def default(key: str, value: Any, name: str = "value", *, always: bool = False) 
 
 
 def keep_alive() -> None:
-    """Keep the bound choices across page switches (re-assigning interrupts Streamlit's widget clean-up)."""
+    """Keep the bound choices across page switches, and open this run's address (see :func:`one_entry`).
+
+    Re-assigning a widget's state interrupts Streamlit's clean-up of the widgets of a page not
+    shown. Called once per run, before the sidebar and the page; it also adds :data:`HISTORY_JS`.
+    """
     for key in list(_REGISTRY):
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
+    st.session_state[_WANTED] = {}
+    st.html(HISTORY_JS, unsafe_allow_javascript=True)
+
+
+@contextlib.contextmanager
+def one_entry() -> Iterator[None]:
+    """Around the page: write the run's choices to the URL at once, when the run ends.
+
+    One change of ``st.query_params`` per run is one browser history entry (or, right after a
+    page switch, the switch's own entry filled in: :data:`HISTORY_JS`). The browser starts a
+    switched-to page with no query (Streamlit drops the old page's), so that entry holds this
+    page's and the sidebar's parameters only. A run cut short by a rerun writes nothing (the
+    rerun will); one stopped or failed writes what it stored.
+    """
+    try:
+        yield
+    except BaseException as exc:
+        wanted = st.session_state.pop(_WANTED, None)
+        if wanted is not None and not _is_rerun(exc):
+            _write(wanted)
+        raise
+    wanted = st.session_state.pop(_WANTED, None)
+    if wanted is not None:
+        _write(wanted)
+
+
+def _write(wanted: Mapping[str, str | None]) -> None:
+    """Change the address to hold ``wanted`` (``None``: left out), in one change of ``st.query_params``."""
+    current = st.query_params.to_dict()
+    merged = {**current, **wanted}  # the address's order, new names last; names no page stored are kept
+    target = {name: raw for name, raw in merged.items() if raw is not None}
+    if target != current:
+        st.query_params.from_dict(target)
+
+
+def _is_rerun(exc: BaseException) -> bool:
+    """A rerun request (``st.rerun``, ``st.switch_page``, a newer run) unwinding the script."""
+    return type(exc).__name__ == "RerunException"
+
+
+def _wanted() -> dict[str, str | None] | None:
+    """The address this run is collecting, or None (outside a full run of ``app.py``, or in a fragment's run)."""
+    wanted = st.session_state.get(_WANTED)
+    if wanted is None:
+        return None
+    ctx = get_script_run_ctx()
+    if ctx is not None and ctx.fragment_ids_this_run:
+        return None
+    return cast("dict[str, str | None]", wanted)
 
 
 def bad_values() -> list[str]:
@@ -199,11 +314,18 @@ def bound(params: Sequence[Param], *, keep: bool = True, boxed: bool = False) ->
 
 
 def page_url() -> str | None:
-    """The address of the page as it is now (with its query parameters), for "a link back"; None outside a browser."""
+    """The address of the page as it is now (with its query parameters), for "a link back"; None outside a browser.
+
+    In a full run the choices stored so far are used (they reach the address when the run ends).
+    """
     from urllib.parse import urlencode
 
     url = st.context.url
     if not url:
         return None
     params = st.query_params.to_dict()
-    return f"{url}?{urlencode(params)}" if params else url
+    wanted = _wanted()
+    if wanted is not None:
+        params.update(wanted)
+    query = {name: raw for name, raw in params.items() if raw is not None}
+    return f"{url}?{urlencode(query)}" if query else url
