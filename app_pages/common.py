@@ -266,7 +266,7 @@ def division_population() -> pd.DataFrame:
     return build.division_population(get_settings())[0]
 
 
-@data_cache(show_spinner=False)
+@data_cache(show_spinner=False, max_entries=16)  # about 9 MB per filter
 def filtered_stops(filters: StopFilter) -> pd.DataFrame:
     """The stops left by ``filters``."""
     return filters.apply(stops())
@@ -414,10 +414,9 @@ def reference_layers() -> Any:
     and landmarks. Layers whose files are missing are left out. Show
     :data:`geo.caveats.REFERENCE_LAYERS_2013` with them.
     """
-    from geo.ingest.reference import load_reference_layers
-    from geo.layers import build
+    from geo.layers import build, prepared
     from geo.maps.draw import MapReference
 
     s = get_settings()
-    layers, _ = load_reference_layers(settings=s, missing="skip")
+    layers, _ = prepared.reference_layers(s)  # GeoParquet from the on-disk cache unless a file changed
     return MapReference(layers, divisions=build.division_base(s))
