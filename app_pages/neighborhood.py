@@ -28,9 +28,9 @@ from app_pages import common, report_section, url_state
 from app_pages.url_state import Param
 from geo.analysis.neighborhood import npa_hotspots
 from geo.caveats import NPA_NOT_NEIGHBORHOOD, REFERENCE_LAYERS_2013
-from geo.layers import catalog
+from geo.layers import catalog, prepared
 from geo.layers.filters import StopFilter
-from geo.layers.places import PlaceIndex, PlaceMatch, build_place_index
+from geo.layers.places import PlaceIndex, PlaceMatch
 from geo.maps import draw, overlays, palettes
 from geo.maps.geometry import simplify_for_display
 from geo.output.narrative import neighborhood_card
@@ -68,13 +68,13 @@ def _version() -> str:
 
 @common.data_cache(resource=True, show_spinner="Indexing place names ...", max_entries=2)
 def _places(version: str) -> tuple[PlaceIndex, dict[int, str]]:
-    index = build_place_index(get_settings())
+    index = prepared.place_index(get_settings())  # from the on-disk cache unless an input file changed
     ids = sorted(n for p in index.places if p.kind == "npa" for n in p.npa_ids)
     return index, {n: _npa_label(index, n) for n in ids}
 
 
 def place_index() -> PlaceIndex:
-    """The place-name index (built once per data version, about two seconds; shared, never changed)."""
+    """The place-name index (read from the on-disk cache once per data version; shared, never changed)."""
     return _places(_version())[0]
 
 

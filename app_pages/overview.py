@@ -3,9 +3,16 @@
 It answers first: the title, the purpose and the search box are drawn before anything slow is imported
 or computed (the map library, the place index); data coverage and the row report are on the Data page.
 Picking a search result, or clicking an area of the map, opens that NPA on the neighborhood page.
+
+The map is the same for every user: it is built once per process (:func:`_landing_map`) and each
+run shows a copy. :func:`warm` computes what the page needs while the server starts (tools/serve.py).
 """
 
 from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -123,18 +130,17 @@ def _headline() -> None:
 # --------------------------------------------------------------------------- map
 
 
-def _hotspot_map() -> None:
-    """The current violent-crime hot spots of the NPAs (small, no reference layers: it must come quickly)."""
+@common.data_cache(resource=True, show_spinner=False, max_entries=2)
+def _landing_map(year: int) -> Any:
+    """The hot-spot map of ``year``, the same for every user: built once per process, copied to be shown."""
     from app_pages import neighborhood  # the map library takes seconds to import: after the first paint
     from geo.maps import draw, palettes
 
     npa = common.npa_layer()
-    year = neighborhood.latest_year(npa)
     frame = npa[["npa", "pop_2020", "geometry"]].merge(neighborhood.hotspots(year), on="npa", how="left")
     frame.index = frame["npa"].astype(str)
     frame["label"] = "NPA " + frame["npa"].astype(str)
-    st.subheader(f"Violent-crime hot spots, {year}")
-    m = draw.categorical_map(
+    return draw.categorical_map(
         frame,
         "cluster",
         colors=palettes.LISA_COLORS,
@@ -147,6 +153,30 @@ def _hotspot_map() -> None:
         unknown="missing",
         outline=common.division_base(),
     )
+
+
+def _latest_year() -> int:
+    from app_pages import neighborhood
+
+    return int(neighborhood.latest_year(common.npa_layer()))
+
+
+def _copy(base: Any) -> Any:
+    """A copy of a cached map to show (``st_folium`` changes what it renders), sharing its GeoJSON data."""
+    shared, todo = {}, [base]
+    while todo:
+        el = todo.pop()
+        if isinstance(getattr(el, "data", None), dict):
+            shared[id(el.data)] = el.data
+        todo.extend(getattr(el, "_children", {}).values())
+    return copy.deepcopy(base, memo=shared)
+
+
+def _hotspot_map() -> None:
+    """The current violent-crime hot spots of the NPAs (small, no reference layers: it must come quickly)."""
+    year = _latest_year()
+    st.subheader(f"Violent-crime hot spots, {year}")
+    m = _copy(_landing_map(year))
     out = common.show_map(m, key="ov_map", height=420, returned_objects=["last_active_drawing"])
     clicked = (out.get("last_active_drawing") or {}).get("id")
     if clicked is not None and str(clicked) != st.session_state.get("ov_last_click"):
@@ -186,5 +216,44 @@ def page() -> None:
     neighborhood.place_index()  # build the search index now, after the page is drawn, so a search answers at once
 
 
+def warm(keep_going: Callable[[], bool] = lambda: True) -> None:
+    """Fill this process's caches with what the landing page needs, in the order it draws it.
+
+    ``keep_going`` is asked before each step; warming stops at the first ``False`` (tools/serve.py
+    stops once a session's script runs: from then on the warm-up would only compete with it).
+
+    ``tools/serve.py`` calls this in a thread while the server starts and the browser loads
+    Streamlit's scripts: the stops and the sidebar's options, the headline for the default filters,
+    the map library, the landing map, the place index (from the on-disk cache), then the reference
+    layers every other map draws and the division layer of the default filters. A page that needs a
+    value being computed waits for it (Streamlit holds a lock per cached value) instead of computing
+    it again. ``streamlit_folium`` is left to the page: its component is registered only when it is
+    first imported in a session's script run.
+    """
+    months, _ = common._filter_options(common._stops_key())  # what the sidebar's first run computes
+    default = StopFilter(start=months[0], end=months[-1]) if months else StopFilter()  # the whole period
+
+    def landing_map() -> None:
+        from app_pages import neighborhood  # folium, mapclassify, the statistics
+
+        _landing_map(_latest_year())
+        neighborhood.place_index()
+
+    steps = (
+        lambda: _search_ratio(default),
+        landing_map,
+        common.reference_layers,  # then what the other map pages share
+        lambda: common.division_layer(default),
+    )
+    for step in steps:
+        if not keep_going():
+            return
+        step()
+
+
 if __name__ == "__main__":
-    common.guarded(page)()
+    # run this file's functions as the module ``app_pages.overview``: their caches are then the ones
+    # that :func:`warm` fills (a page script runs as ``__main__``, whose caches are its own)
+    from app_pages import overview
+
+    common.guarded(overview.page)()

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -309,6 +309,38 @@ class PlaceIndex:
             parts.append(shown if kind in _SELF_NAMED else f"{label} {shown}")
         return f"NPA {int(npa_id)} overlaps " + "; ".join(parts) + "."
 
+    def to_dict(self) -> dict[str, list[Any]]:
+        """The index as plain JSON-ready lists: ``places`` (one list of fields each) and ``aliases``.
+
+        :meth:`from_dict` rebuilds an equal index from it (names are normalised again there, so a
+        stored index follows any change to :func:`normalize`).
+        """
+        spellings: list[list[list[Any]]] = [[] for _ in self.places]
+        for a in self._aliases:
+            spellings[a.place].append([a.text, a.weight])
+        rows = [
+            [p.key, p.kind, p.name, list(p.npa_ids), p.detail, None if p.bounds is None else list(p.bounds)]
+            for p in self.places
+        ]
+        return {"places": rows, "aliases": spellings}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlaceIndex:
+        """The index that :meth:`to_dict` wrote; malformed data raises ``ValueError``, ``TypeError`` or ``KeyError``."""
+        places = [
+            Place(
+                str(key),
+                str(kind),
+                str(name),
+                tuple(int(n) for n in ids),
+                str(detail),
+                None if bounds is None else _four(bounds),
+            )
+            for key, kind, name, ids, detail, bounds in data["places"]
+        ]
+        aliases = [[(str(text), float(weight)) for text, weight in spell] for spell in data["aliases"]]
+        return cls(places, aliases)
+
     def to_frame(self) -> pd.DataFrame:
         """Every place as a row: ``key``, ``kind``, ``name``, ``detail``, ``npa_ids`` (tuple), ``n_npa``."""
         rows = [(p.key, p.kind, p.name, p.detail, p.npa_ids, len(p.npa_ids)) for p in self.places]
@@ -318,6 +350,12 @@ class PlaceIndex:
 #: Kinds whose names already say what they are ("ZIP 28205", "Council district 1", "Charlotte").
 _SELF_NAMED = {"zip", "town", "council district", "county commission district", "division"}
 _PLURAL = {"library": "libraries"}
+
+
+def _four(values: Sequence[Any]) -> tuple[float, float, float, float]:
+    """Four numbers as a bounds tuple (``ValueError`` for another count)."""
+    a, b, c, d = (float(v) for v in values)
+    return (a, b, c, d)
 
 
 def _close(matcher: difflib.SequenceMatcher[str], mine: int, other: str) -> float:
@@ -475,15 +513,19 @@ def _bounds_4326(geoms: gpd.GeoSeries) -> list[tuple[float, float, float, float]
     return [None if np.isnan(r).any() else (float(r[0]), float(r[1]), float(r[2]), float(r[3])) for r in b]
 
 
-def build_place_index(settings: Settings | None = None, *, with_divisions: bool = True) -> PlaceIndex:
+def build_place_index(
+    settings: Settings | None = None, *, with_divisions: bool = True, layers: ReferenceLayers | None = None
+) -> PlaceIndex:
     """Build the :class:`PlaceIndex` from the fetched data (NPAs, reference layers, NPA groups, divisions).
 
     Reference files that are not fetched are left out (the index then has fewer kinds); the NPAs are
-    required. Cache the result (e.g. ``st.cache_resource``): building takes about a second or two.
+    required. ``layers``: the reference layers already loaded (e.g. from the cache); None reads them.
+    Building takes seconds: :func:`geo.layers.prepared.place_index` keeps the result on disk.
     """
     s = settings if settings is not None else get_settings()
     npa = build.npa(s)
-    layers, _ = load_reference_layers(settings=s, missing="skip")
+    if layers is None:
+        layers, _ = load_reference_layers(settings=s, missing="skip")
     try:
         groups, _ = load_npa_groups(settings=s)
     except DataFileError:
