@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 import branca.utilities
-import mapclassify
 import numpy as np
 import pandas as pd
 
@@ -109,6 +108,8 @@ def _fisher_jenks_bins(y: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, st
         note = (
             f"Fisher-Jenks breaks from a random sample of {_FISHER_JENKS_MAX_N:,} of {y.size:,} values (seed {seed})."
         )
+    import mapclassify  # not at import time: it brings matplotlib and scikit-learn (seconds), and categorical maps never need it
+
     bins = np.asarray(mapclassify.FisherJenks(sample, k=k).bins, dtype=float)
     bins[-1] = y.max()
     return bins, note
@@ -246,6 +247,8 @@ def _breaks(y: np.ndarray, *, scheme: str, k: int, n_unique: int, seed: int) -> 
 
 def _scheme_bins(y: np.ndarray, *, scheme: str, k: int, seed: int) -> tuple[np.ndarray, list[str]]:
     """Raw bins from the scheme's algorithm; mapclassify's UserWarnings are held back (the notes cover them)."""
+    import mapclassify  # not at import time (see _fisher_jenks_bins)
+
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
