@@ -357,6 +357,12 @@ def current_filters() -> StopFilter:
     )
 
 
+def default_filters() -> StopFilter:
+    """The sidebar's filters before anyone changes them: the whole period, nothing else (what a first visit sees)."""
+    months, _ = _filter_options(_stops_key())
+    return StopFilter(start=months[0], end=months[-1]) if months else StopFilter()
+
+
 def describe_filters(filters: StopFilter) -> str:
     """Plain words for the active filters, as the sidebar shows them."""
     parts = []
@@ -404,6 +410,23 @@ def show_map(
         render=render,
     )
     return out or {}
+
+
+def copy_map(base: Any) -> Any:
+    """A copy of a cached (shared) folium map to change and show, sharing its read-only GeoJSON data.
+
+    ``st_folium`` and the pages add to the map they render: a map cached for every session is
+    never shown itself. Copying the GeoJSON data (most of the map) is what would be slow.
+    """
+    import copy
+
+    shared, todo = {}, [base]
+    while todo:
+        el = todo.pop()
+        if isinstance(getattr(el, "data", None), dict):
+            shared[id(el.data)] = el.data
+        todo.extend(getattr(el, "_children", {}).values())
+    return copy.deepcopy(base, memo=shared)
 
 
 @data_cache(resource=True, show_spinner="Drawing the roads and other reference layers ...")

@@ -15,9 +15,7 @@ search, a pick from the list or a click reruns only the part of the page below t
 
 from __future__ import annotations
 
-import copy
 import hashlib
-from typing import Any
 
 import folium
 import geopandas as gpd
@@ -138,19 +136,8 @@ def _base_map(year: int, version: str) -> folium.Map:
 
 
 def hotspot_map(year: int) -> folium.Map:
-    """A copy of the neighbourhood map (hot spots and reference layers), to change and show.
-
-    The GeoJSON data, read-only once built, is shared with the cached map rather than copied.
-    """
-    base = _base_map(year, _version())
-    shared = {id(el.data): el.data for el in _walk(base) if isinstance(getattr(el, "data", None), dict)}
-    return copy.deepcopy(base, memo=shared)
-
-
-def _walk(element: Any) -> Any:
-    yield element
-    for child in getattr(element, "_children", {}).values():
-        yield from _walk(child)
+    """A copy of the neighbourhood map (hot spots and reference layers), to change and show (:func:`common.copy_map`)."""
+    return common.copy_map(_base_map(year, _version()))
 
 
 # --------------------------------------------------------------------------- search

@@ -10,7 +10,6 @@ run shows a copy. :func:`warm` computes what the page needs while the server sta
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -161,22 +160,11 @@ def _latest_year() -> int:
     return int(neighborhood.latest_year(common.npa_layer()))
 
 
-def _copy(base: Any) -> Any:
-    """A copy of a cached map to show (``st_folium`` changes what it renders), sharing its GeoJSON data."""
-    shared, todo = {}, [base]
-    while todo:
-        el = todo.pop()
-        if isinstance(getattr(el, "data", None), dict):
-            shared[id(el.data)] = el.data
-        todo.extend(getattr(el, "_children", {}).values())
-    return copy.deepcopy(base, memo=shared)
-
-
 def _hotspot_map() -> None:
     """The current violent-crime hot spots of the NPAs (small, no reference layers: it must come quickly)."""
     year = _latest_year()
     st.subheader(f"Violent-crime hot spots, {year}")
-    m = _copy(_landing_map(year))
+    m = common.copy_map(_landing_map(year))
     out = common.show_map(m, key="ov_map", height=420, returned_objects=["last_active_drawing"])
     clicked = (out.get("last_active_drawing") or {}).get("id")
     if clicked is not None and str(clicked) != st.session_state.get("ov_last_click"):
@@ -230,8 +218,7 @@ def warm(keep_going: Callable[[], bool] = lambda: True) -> None:
     it again. ``streamlit_folium`` is left to the page: its component is registered only when it is
     first imported in a session's script run.
     """
-    months, _ = common._filter_options(common._stops_key())  # what the sidebar's first run computes
-    default = StopFilter(start=months[0], end=months[-1]) if months else StopFilter()  # the whole period
+    default = common.default_filters()  # what the sidebar's first run computes
 
     def landing_map() -> None:
         from app_pages import neighborhood  # folium, mapclassify, the statistics

@@ -44,3 +44,26 @@ def test_two_decorated_functions_keep_their_own_caches(tmp_path, monkeypatch):
         return "two"
 
     assert (one(), two(), one(), two()) == ("one", "two", "one", "two")
+
+
+def test_copy_map_shares_the_geojson_data_and_nothing_else():
+    import folium
+
+    base = folium.Map(location=[35.2, -80.8], zoom_start=10)
+    data = {"type": "FeatureCollection", "features": []}
+    layer = folium.GeoJson(data, name="areas").add_to(base)
+    copy = common.copy_map(base)
+    copied = next(c for c in copy._children.values() if isinstance(c, folium.GeoJson))
+    assert copy is not base and copied is not layer and copied.data is layer.data
+    folium.Marker([35.2, -80.8]).add_to(copy)  # what a page adds to the map it shows
+    assert len(copy._children) == len(base._children) + 1
+
+
+def test_default_filters_are_the_whole_period(settings, monkeypatch):
+    monkeypatch.setenv("CMPD_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("CMPD_CACHE_DIR", str(settings.cache_dir))
+    filters = common.default_filters()
+    stops = common.stops()
+    months = stops["month"].dropna().dt.strftime("%Y-%m")
+    assert (filters.start, filters.end) == (months.min(), months.max()) == ("2020-01", "2021-12")
+    assert not (filters.reasons or filters.driver_genders or filters.age_bands or filters.divisions)
