@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import common, url_state
 from geo.caveats import CENSUS_DRIVER_GROUPS, RATIO_CAVEAT
 from geo.errors import GeoDataError
 from geo.layers.filters import StopFilter
@@ -56,7 +56,7 @@ def _open(npa_id: int, *, query: str = "", place: str | None = None) -> None:
         params["q"] = query
     if place:
         params["place"] = place
-    st.switch_page(NEIGHBORHOOD_PAGE, query_params=params)
+    url_state.switch_page(NEIGHBORHOOD_PAGE, params)  # one history entry: the neighbourhood page's
 
 
 def _search() -> None:

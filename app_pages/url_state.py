@@ -49,6 +49,7 @@ __all__ = [
     "bad_values",
     "bound",
     "page_url",
+    "switch_page",
     "BAD_VALUE_TEXT",
     "HISTORY_JS",
 ]
@@ -58,6 +59,9 @@ BAD_VALUE_TEXT = "The link's choice {bad} is not available here; the default is 
 _LAST = "_url_last"
 _BAD = "_url_bad"
 _PENDING = "_url_pending"
+#: Values handed to the next page by :func:`switch_page` (query name -> URL text), and those of this run.
+_HANDOVER = "_url_handover"
+_HANDED = "_url_handed"
 #: This run's address: query name -> URL text (``None``: leave it out); absent outside a full run.
 _WANTED = "_url_wanted"
 #: Every bound widget key seen by this process (keys only: no user data).
@@ -174,11 +178,13 @@ def restore(params: Sequence[Param], *, keep: bool = True) -> None:
     """
     last = st.session_state.setdefault(_LAST, {})
     bad = st.session_state.setdefault(_BAD, [])
+    handed = st.session_state.get(_HANDED) or {}
     for p in params:
         if keep:
             _REGISTRY[p.key] = p
-        raw = st.query_params.get(p.name)
-        if raw is None or last.get(p.name) == raw:
+        given = handed.get(p.name)
+        raw = given if given is not None else st.query_params.get(p.name)
+        if raw is None or (given is None and last.get(p.name) == raw):
             continue
         last[p.name] = raw
         try:
@@ -235,7 +241,19 @@ def keep_alive() -> None:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
     st.session_state[_WANTED] = {}
+    st.session_state[_HANDED] = st.session_state.pop(_HANDOVER, None)  # for this run only
     st.html(HISTORY_JS, unsafe_allow_javascript=True)
+
+
+def switch_page(page: Any, params: Mapping[str, str]) -> None:
+    """Open ``page`` with ``params`` (query name -> URL text) as if its link held them.
+
+    ``st.switch_page(page, query_params=...)`` writes them to the current page's address first,
+    which leaves a history entry mixing the two pages; handed over this way, the next run's
+    :func:`restore` reads them (checked like a link's) and the new page writes its own address.
+    """
+    st.session_state[_HANDOVER] = dict(params)
+    st.switch_page(page)
 
 
 @contextlib.contextmanager

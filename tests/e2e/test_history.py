@@ -158,3 +158,29 @@ def test_back_and_forward_across_a_page_switch(app_url, page):
         assert not names & other, (kind, url)
     assert sum(kind == "pushState" for kind, _ in calls[first:]) == 3, calls
     no_problems(page)
+
+
+def test_a_landing_search_opens_the_npa_in_one_entry_and_back_returns_to_the_landing_page(app_url, page):
+    page.add_init_script(LOG_HISTORY)
+    page.goto(f"{app_url}/")
+    search = page.get_by_role("textbox", name="Find a place")
+    search.wait_for(timeout=120_000)
+    _settled(page)
+    search.fill("Plaza Midwood")
+    search.press("Enter")
+    page.get_by_role("button", name=re.compile("^Historic district: Plaza")).first.click()
+    _card(page, 378).wait_for(timeout=180_000)
+    _settled(page)
+    path, query = _view(page)
+    assert path == "/neighborhood" and query["npa"] == "378" and query["q"] == "Plaza Midwood", page.url
+    page.go_back()
+    page.get_by_role("textbox", name="Find a place").wait_for(timeout=120_000)
+    _settled(page)
+    _, back_query = _view(page)
+    assert not {"npa", "q", "place"} & set(back_query), page.url  # the landing page's entry, not a mixed one
+    assert _card(page, 378).count() == 0
+    for _kind, url in page.evaluate("window.__history"):  # the neighbourhood's choices never sat on the landing page
+        parts = urlsplit(url)
+        if not parts.path.endswith("/neighborhood"):
+            assert not {"npa", "q", "place"} & {n for n, _ in parse_qsl(parts.query)}, url
+    no_problems(page)
