@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Literal
@@ -32,6 +32,7 @@ __all__ = [
     "LANDMARK_KINDS",
     "GROUP_TYPES",
     "LAYER_COLUMNS",
+    "LAYER_LOADERS",
     "ReferenceLayers",
     "load_zipcodes",
     "load_historic_districts",
@@ -553,7 +554,8 @@ def _empty(name: str, crs: object) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({c: [] for c in LAYER_COLUMNS[name]}, geometry=[], crs=crs)
 
 
-_LOADERS = {
+#: Each reference line and polygon layer -> its loader (landmarks have their own kinds).
+LAYER_LOADERS: dict[str, Callable[..., tuple[gpd.GeoDataFrame, LoadReport]]] = {
     "zipcodes": load_zipcodes,
     "historic_districts": load_historic_districts,
     "council_districts": load_council_districts,
@@ -585,7 +587,7 @@ def load_reference_layers(
     s = settings_or_default(settings)
     frames: dict[str, gpd.GeoDataFrame] = {}
     reports: dict[str, LoadReport] = {}
-    for name, loader in _LOADERS.items():
+    for name, loader in LAYER_LOADERS.items():
         try:
             frames[name], reports[name] = loader(settings=s)
         except DataFileError as exc:

@@ -22,7 +22,6 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +34,9 @@ from geo.ingest.files import atomic_path
 from geo.ingest.reference import (
     LANDMARK_KINDS,
     LAYER_COLUMNS,
+    LAYER_LOADERS,
     ReferenceLayers,
-    load_council_districts,
-    load_greenways,
-    load_historic_districts,
     load_landmarks,
-    load_railroads,
-    load_state_roads,
-    load_zipcodes,
 )
 from geo.ingest.report import LoadReport
 from geo.ingest.sources import read_manifest, resolve
@@ -64,15 +58,6 @@ REFERENCE_DATASETS: dict[str, tuple[str, ...]] = {
     "railroads": ("ref_railroads",),
     "greenways": ("ref_greenways",),
     "roads": ("ref_state_roads",),
-}
-
-_LOADERS: dict[str, Callable[..., tuple[gpd.GeoDataFrame, LoadReport]]] = {
-    "zipcodes": load_zipcodes,
-    "historic_districts": load_historic_districts,
-    "council_districts": load_council_districts,
-    "railroads": load_railroads,
-    "greenways": load_greenways,
-    "roads": load_state_roads,
 }
 
 _PLACE_FILE = "place_index.json"
@@ -97,7 +82,7 @@ def _present(s: Settings, keys: tuple[str, ...]) -> list[Path]:
 def _load(name: str, s: Settings) -> tuple[gpd.GeoDataFrame, LoadReport]:
     if name == "landmarks":
         return load_landmarks(settings=s, missing="skip")
-    return _LOADERS[name](settings=s)
+    return LAYER_LOADERS[name](settings=s)
 
 
 def reference_layers(settings: Settings | None = None) -> tuple[ReferenceLayers, dict[str, LoadReport]]:
