@@ -210,7 +210,9 @@ def test_the_landing_search_opens_the_neighborhood_page(app_url, page):
     box.press("Enter")
     page.get_by_role("button", name=re.compile("^Historic district: Plaza-Midwood")).click()
     _card(page, 378).wait_for(timeout=60_000)
-    assert "/neighborhood" in page.url and "npa=378" in page.url
+    # the address is written when the page's run ends (url_state.one_entry): one history entry per view
+    page.wait_for_function("() => window.location.search.includes('npa=378')", timeout=60_000)
+    assert urlsplit(page.url).path == "/neighborhood"
     _outlined(wait_for_map(page, min_paths=459, timeout=90), 1)
     no_problems(page)
 
