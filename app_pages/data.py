@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from geo.caveats import SAMPLE_NOTE
+from geo.caveats import REFERENCE_LAYERS_2013, SAMPLE_NOTE
 from geo.ingest import sources
 from geo.settings import get_settings
 
@@ -25,6 +25,14 @@ _REPORT_LABELS = {
     "clearance": "Assault and intimidation clearance 2017-2024",
     "diversion": "Juvenile diversion referrals 2013-2016",
     "employees": "CMPD employee demographics 2017",
+    "npa_groups": "NPAs of each town and council district",
+    "zipcodes": "ZIP code areas (2013)",
+    "historic_districts": "Local historic districts (2013)",
+    "council_districts": "City Council districts (2013)",
+    "landmarks": "Schools, parks, libraries, police stations and other landmarks (2013)",
+    "railroads": "Railroads (2013)",
+    "greenways": "Greenways (2013)",
+    "roads": "Main roads (state-maintained, 2019)",
 }
 
 
@@ -88,6 +96,8 @@ def _row_report() -> None:
     if any(r["name"] == "incident_points" for r in reps):
         st.info(f"**Incident points 2017-2026.** {SAMPLE_NOTE}")
     common.incident_caption()
+    if any(r["name"] == "roads" for r in reps):
+        st.caption(REFERENCE_LAYERS_2013)
     details = pd.DataFrame(
         [
             {

@@ -37,7 +37,7 @@ from geo.analysis.regression_diagnostics import (
 from geo.caveats import ECOLOGICAL_FALLACY_CAVEAT
 from geo.errors import GeoWarning, ValueDomainError
 from geo.stats.significance import check_alpha, check_variation, numeric_values, resolve_weights
-from geo.stats.warning_codes import MISSING_ROWS, MODEL_WARNING
+from geo.stats.warning_codes import MISSING_ROWS, MODEL_WARNING, SAME_MEASURE
 from geo.stats.weights import SpatialWeights, WeightsMethod
 
 __all__ = [
@@ -203,6 +203,23 @@ def _rows(
     missing = {c: int((~np.isfinite(values[:, j])).sum()) for j, c in enumerate(names)}
     sub = w if used.all() else w.subset(used)
     return _Rows(data[:, :1], data[:, 1:], used, sub, missing, w.ids)
+
+
+def _same_measure(rows: _Rows, dependent: str, names: list[str]) -> list[GeoWarning]:
+    """A warning per covariate that is (almost) the dependent variable itself (``|r| >= 0.999``)."""
+    y = rows.y[:, 0]
+    out = []
+    for j, name in enumerate(names):
+        r = float(np.corrcoef(y, rows.x[:, j])[0, 1])
+        if abs(r) >= 0.999:
+            out.append(
+                GeoWarning(
+                    SAME_MEASURE,
+                    f"{name} and {dependent} measure the same thing (correlation {r:.4f} over the units used): "
+                    f"the fit says nothing about the other factors; drop {name}",
+                )
+            )
+    return out
 
 
 def _spreg_call(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, list[GeoWarning]]:
@@ -446,6 +463,7 @@ def _assemble(
                 "links to them were dropped",
             ),
         )
+    warns += _same_measure(rows, dependent, names)
     design = np.column_stack([np.ones(len(rows.x)), rows.x])
     return RegressionResult(
         model=chosen, decision=decision, dependent=dependent, covariates=tuple(names), coefficients=table,

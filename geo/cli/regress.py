@@ -4,7 +4,7 @@ Examples
 --------
 ::
 
-    python -m geo regress --layer npa --y violent_rate_2022 --x disorder_rate_2022 --x m58 --model auto --json
+    python -m geo regress --layer npa --y m58 --x m80 --x m37 --x m29 --model auto --json
     python -m geo regress --layer npa --y violent_rate_2022 --x pop_2020 --model lag --out regression.gpkg
 
 Variables are columns of the NPA layer (``violent_rate_2022``, ``pop_2020``, ...) or

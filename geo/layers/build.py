@@ -19,6 +19,7 @@ returns a new frame (callers may change it freely) in the analysis CRS (EPSG:226
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -27,13 +28,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.caveats import POINT_SAMPLE, SAMPLE_NOTE
+from geo.caveats import POINT_SAMPLE, REFERENCE_LAYERS_2013, SAMPLE_NOTE
 from geo.errors import DataFileError
 from geo.ingest.boundaries import DIVISION_VINTAGES, load_divisions, load_npa
 from geo.ingest.cache import cached
 from geo.ingest.incidents import load_incident_points
 from geo.ingest.npa_metrics import RACE_MEASURES, load_npa_metrics
 from geo.ingest.points import load_incidents, load_ois
+from geo.ingest.reference import load_npa_groups
 from geo.ingest.report import LoadReport
 from geo.ingest.sources import CORE_NPA_METRICS, DATASETS, QOL_META_FILES, QOL_METRIC_FILES, read_manifest, resolve
 from geo.ingest.stops import load_stops
@@ -479,9 +481,12 @@ def reports(settings: Settings | None = None) -> list[LoadReport]:
 
     The layers of this module first, then those of :mod:`geo.layers.records` (incident
     points and timeline, Quality of Life catalogue and metrics, clearance, diversion,
-    employees); a data set that is missing gives a report that says so.
+    employees), then the NPA groups and the reference layers (ZIP codes, districts,
+    landmarks, rail, greenways, roads; cached by :mod:`geo.layers.prepared`, each with the
+    2013 caveat); a data set that is missing gives a report that says so.
     """
-    from geo.layers.records import RECORD_BUILDERS  # records builds on this module
+    from geo.layers.prepared import reference_layers  # both build on this module
+    from geo.layers.records import RECORD_BUILDERS
 
     s = _s(settings)
     out = []
@@ -498,4 +503,13 @@ def reports(settings: Settings | None = None) -> list[LoadReport]:
             out.append(fn(s)[1])
         except DataFileError as exc:
             out.append(LoadReport(fn.__name__.removesuffix("_with_report"), "missing", notes=[str(exc)]))
+    try:
+        out.append(load_npa_groups(settings=s)[1])
+    except DataFileError as exc:
+        out.append(LoadReport("npa_groups", "not loaded (optional)", notes=[str(exc)]))
+    for name, rep in reference_layers(s)[1].items():
+        rep = copy.copy(rep)
+        rep.name = name
+        rep.notes = [*rep.notes, REFERENCE_LAYERS_2013]
+        out.append(rep if rep.source else LoadReport(name, "not loaded (optional)", notes=rep.notes))
     return out

@@ -20,6 +20,7 @@ from typing import Final
 __all__ = [
     "MISSING_ROWS",
     "MODEL_WARNING",
+    "SAME_MEASURE",
     "ISLANDS",
     "COMPONENTS",
     "UNDEFINED_UNITS",
@@ -56,6 +57,9 @@ MISSING_ROWS: Final = "missing_rows"
 #: spreg warned during a model fit.
 MODEL_WARNING: Final = "model_warning"
 
+#: A covariate is (almost) the dependent variable itself.
+SAME_MEASURE: Final = "same_measure"
+
 #: Every code: what it says, and the function that makes it.
 WARNING_CODES: Final[dict[str, str]] = {
     ISLANDS: "some units have no neighbour under the weights and are Isolated "
@@ -77,4 +81,7 @@ WARNING_CODES: Final[dict[str, str]] = {
     MISSING_ROWS: "rows without a value in a model variable were left out and counted "
     "(geo.analysis.regression.spatial_regression)",
     MODEL_WARNING: "spreg warned during the fit (geo.analysis.regression.spatial_regression)",
+    SAME_MEASURE: "a covariate correlates with the dependent variable at |r| >= 0.999 among the units used: it "
+    "measures the same thing, and the fit says nothing about the other factors "
+    "(geo.analysis.regression.spatial_regression)",
 }

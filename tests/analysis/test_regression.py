@@ -174,3 +174,15 @@ def test_bad_input(layer):
         spatial_regression(layer.assign(d2=2 * layer["income"]), Y, ["income", "d2"], model="ols")
     with pytest.raises(ValueDomainError, match="used once"):
         spatial_regression(layer, Y, [Y], model="ols")
+
+
+def test_a_covariate_that_is_the_dependent_itself_is_named(layer, auto):
+    """violent_rate_2022 is the violent crimes per 1,000 of 2022: as a covariate of itself it fits perfectly."""
+    from geo.stats.warning_codes import SAME_MEASURE
+
+    same = layer.assign(violent_again=layer[Y] * 2 + 1)
+    res = spatial_regression(same, Y, ["disorder_rate_2022", "violent_again"], model="ols", robust="none")
+    warn = [str(w) for w in res.warnings if w.code == SAME_MEASURE]
+    assert len(warn) == 1 and warn[0].startswith("violent_again and violent_rate_2022 measure the same thing")
+    assert "correlation 1.0000" in warn[0]
+    assert not [w for w in auto.warnings if w.code == SAME_MEASURE]  # real covariates: no such warning

@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit_folium import generate_js_hash
 
 from geo.analysis import disparity
+from geo.caveats import REFERENCE_LAYERS_2013
 from geo.ingest.reference import load_landmarks
 from geo.layers.places import build_place_index
 from geo.settings import PROJECT_ROOT
@@ -275,5 +276,8 @@ def test_the_data_page_has_the_coverage_and_the_row_report(open_page):
     assert {"file", "rows", "period", "retrieved", "source"} <= set(coverage.columns) and len(coverage) > 5
     report = next(f for f in frames if "set aside" in f.columns)
     assert report.set_index("data").loc["stops", "read"] == 139_524
+    assert report.set_index("data").loc["roads", "read"] == 3_403
+    assert report.set_index("data").loc["roads", "what"] == "Main roads (state-maintained, 2019)"
+    assert any(REFERENCE_LAYERS_2013 in c.value for c in at.caption)
     assert [m.value for m in at.metric][:2] == ["139,524", "7,892"]
     assert [s.value for s in at.subheader][:2] == ["Data coverage", "What happened to every row"]

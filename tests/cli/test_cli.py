@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from geo.caveats import REFERENCE_LAYERS_2013
 from geo.cli import main
 from geo.settings import PROJECT_ROOT
 
@@ -129,6 +130,13 @@ def test_report_prints_every_loader(run):
     j = json.loads(run("report", "--json").stdout)
     stops = next(x for x in j if x["name"] == "stops")
     assert stops["rows_read"] == 139_524 and stops["rows_set_aside"] == 0
+    # the NPA groups and every reference layer, each with its count and (the layers) the 2013 caveat
+    by_name = {x["name"]: x for x in j}
+    reference = ("zipcodes", "historic_districts", "council_districts", "landmarks", "railroads", "greenways", "roads")
+    assert [by_name[k]["rows_read"] for k in reference] == [34, 6, 7, 315, 364, 307, 3_403]
+    assert by_name["npa_groups"]["rows_read"] > 459
+    assert all(REFERENCE_LAYERS_2013 in by_name[k]["notes"] for k in reference)
+    assert "roads: " in r.stdout and "read 3,403; kept 3,403" in r.stdout
 
 
 BAD_STOPS = {
