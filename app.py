@@ -14,7 +14,6 @@ from __future__ import annotations
 import streamlit as st
 
 import app_pages
-from app_pages import common, url_state
 
 st.set_page_config(page_title="CMPD hot spots", layout="wide", initial_sidebar_state="auto")
 
@@ -40,6 +39,11 @@ PAGES = [
 ]
 
 nav = st.navigation(PAGES)
+# the page's heading first: it reaches the browser before the stops are read and the modules imported
+app_pages.draw_heading(nav.url_path)
+
+from app_pages import common, url_state  # noqa: E402  (geopandas and the layers: a second on a first visit)
+
 url_state.keep_alive()  # choices made on other pages survive the switch; opens the run's address
 try:
     common.sidebar_filters(applies=nav.url_path not in app_pages.UNFILTERED_PAGES)

@@ -12,9 +12,10 @@ answers ``/overview`` with "Page not found"), so the overview is a page of its o
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
-__all__ = ["PageSpec", "PAGES", "ALIASES", "UNFILTERED_PAGES"]
+__all__ = ["PageSpec", "PAGES", "ALIASES", "UNFILTERED_PAGES", "spec", "draw_heading", "heading"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,8 @@ class PageSpec:
     """One page of the app: its script, its title in the navigation, and its address (``/url_path``).
 
     ``default``: served at ``/`` (its ``url_path`` is then only an internal name). ``hidden``: not
-    listed in the navigation (``st.Page(..., visibility="hidden")``).
+    listed in the navigation (``st.Page(..., visibility="hidden")``). ``heading``: the page's title
+    at its top (:func:`heading`), when it differs from ``title``.
     """
 
     path: str
@@ -30,6 +32,7 @@ class PageSpec:
     url_path: str
     default: bool = False
     hidden: bool = False
+    heading: str = ""
 
     @property
     def visibility(self) -> str:
@@ -38,7 +41,7 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("app_pages/overview.py", "Overview", "overview"),
+    PageSpec("app_pages/overview.py", "Overview", "overview", heading="CMPD hot spots: overview"),
     PageSpec("app_pages/map_explorer.py", "Map explorer", "map"),
     PageSpec("app_pages/hotspots.py", "Hot spots", "hotspots"),
     PageSpec("app_pages/emerging.py", "Emerging hot spots", "emerging"),
@@ -48,15 +51,61 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/use_of_force.py", "Use of force", "use-of-force"),
     PageSpec("app_pages/accountability.py", "Accountability beyond stops", "accountability"),
     PageSpec("app_pages/neighborhood.py", "Your neighborhood", "neighborhood"),
-    PageSpec("app_pages/export.py", "Export", "export"),
+    PageSpec("app_pages/export.py", "Export", "export", heading="Export layers"),
     PageSpec("app_pages/upload.py", "Check a stops file", "check-file"),
-    PageSpec("app_pages/data.py", "Data coverage", "data"),
+    PageSpec("app_pages/data.py", "Data coverage", "data", heading="Data coverage and row accounting"),
     PageSpec("app_pages/methods.py", "Methods and data", "methods"),
 )
 
 #: Addresses that run a page of :data:`PAGES` without an entry in the navigation: the landing page at ``/``.
-ALIASES: tuple[PageSpec, ...] = (PageSpec("app_pages/overview.py", "Overview", "home", default=True, hidden=True),)
+ALIASES: tuple[PageSpec, ...] = (
+    PageSpec(
+        "app_pages/overview.py", "Overview", "home", default=True, hidden=True, heading="CMPD hot spots: overview"
+    ),
+)
 
 
 #: Pages that show no stop figure: the sidebar says the stop filters do not change them.
 UNFILTERED_PAGES: frozenset[str] = frozenset({"emerging", "trends", "factors", "methods", "check-file"})
+
+
+def spec(url_path: str) -> PageSpec | None:
+    """The page at ``/url_path`` (``""``: the default page), or ``None``."""
+    for p in (*ALIASES, *PAGES):
+        if p.url_path == url_path or (p.default and url_path == ""):
+            return p
+    return None
+
+
+#: The page whose heading ``app.py`` has drawn in this script run (each run has its own thread).
+_early = threading.local()
+
+
+def draw_heading(url_path: str) -> None:
+    """Draw the heading of the page at ``/url_path`` now, first of all (``app.py``, before the sidebar).
+
+    The heading then reaches the browser before the stops are read for the sidebar and the page's
+    modules are imported (a second or two on a first visit); the page's own :func:`heading` call in
+    the same run draws nothing.
+    """
+    import streamlit as st
+
+    page = spec(url_path)
+    _early.path = page.path if page else None
+    if page is not None:
+        st.title(page.heading or page.title)
+
+
+def heading(path: str) -> None:
+    """Draw the title of the page whose script is ``path`` (e.g. ``"app_pages/hotspots.py"``), unless drawn already.
+
+    Every page calls this first; run through ``app.py`` the heading is already there (:func:`draw_heading`),
+    run on its own (a test harness) the page draws it.
+    """
+    import streamlit as st
+
+    if getattr(_early, "path", None) == path:
+        _early.path = None
+        return
+    page = next(p for p in PAGES if p.path == path)
+    st.title(page.heading or page.title)

@@ -16,6 +16,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+import app_pages
 from app_pages import common, url_state
 from app_pages.charts import interval_chart, show_chart
 from app_pages.url_state import Param
@@ -350,7 +351,7 @@ def _worked_example(t: pd.DataFrame) -> None:
 
 def page() -> None:
     """Draw the page: one tab per question (only the open one runs); choices in the URL."""
-    st.title("Accountability beyond stops")
+    app_pages.heading("app_pages/accountability.py")
     st.write(
         "Three questions the stops alone cannot answer: how juvenile diversion referrals ended, by race and "
         "gender; who made the stops against who served in the force; and how the picture of stops per division "

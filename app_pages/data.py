@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+import app_pages
 from app_pages import common
 from geo.caveats import REFERENCE_LAYERS_2013, SAMPLE_NOTE
 from geo.ingest import sources
@@ -122,7 +123,7 @@ def _row_report() -> None:
 
 def page() -> None:
     """Draw the Data page: headline counts, data coverage, the row report and the caveats."""
-    st.title("Data coverage and row accounting")
+    app_pages.heading("app_pages/data.py")
     st.write(
         "Every file the app reads, where and when it was fetched, and what the loaders did with every row: "
         "kept, repaired, flagged or set aside, and why. Nothing is dropped without being counted here."

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+import app_pages
 from app_pages import common, report_section, url_state
 from app_pages.charts import color_scale, group_scale, interval_chart, interval_summary, show_chart
 from app_pages.url_state import Param
@@ -1055,7 +1056,7 @@ def _report_section(filters: Filters, stops: pd.DataFrame) -> None:
 
 def page() -> None:
     """Draw the disparities page: the stops left by the sidebar filters, one tab per view (only the open one runs)."""
-    st.title("Disparities and accountability")
+    app_pages.heading("app_pages/disparities.py")
     st.write(
         "Do race, gender, age and other factors play a role in what officers do at a traffic stop? Rates with 95 % "
         "intervals, disparity ratios against a reference group, a population benchmark, multivariable models, "

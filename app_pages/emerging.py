@@ -13,6 +13,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+import app_pages
 from app_pages import common, trends, url_state
 from app_pages.charts import show_chart, year_axis
 from app_pages.methods import words_used_here
@@ -118,7 +119,7 @@ def _run(
 
 def page() -> None:
     """The Emerging hot spots page: options on the left, the map and one NPA's story on the right."""
-    st.title("Emerging hot spots")
+    app_pages.heading("app_pages/emerging.py")
     st.write(INTRO)
     with st.expander("How this works", expanded=False):
         st.markdown(EXPLANATION)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+import app_pages
 from app_pages import common
 from geo.layers.catalog import CATALOG, cache_key, layer_names
 from geo.layers.filters import StopFilter
@@ -43,7 +44,7 @@ def _package(layer: str, fmt: str, filters: StopFilter, key: str) -> tuple[bytes
 
 def page() -> None:
     """Draw the export page: choose a layer and a format, preview it, download it with its dictionary."""
-    st.title("Export layers")
+    app_pages.heading("app_pages/export.py")
     st.write(
         "Download a layer with all its attributes. GeoJSON follows RFC 7946 (longitude/latitude, WGS 84, "
         "6 decimals); the GeoPackage keeps NC State Plane (EPSG:2264, US feet), the CRS used for analysis. "

@@ -14,6 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+import app_pages
 from app_pages import common, url_state
 from app_pages.charts import show_chart
 from app_pages.url_state import Param
@@ -135,7 +136,7 @@ def local(kind: str, outcome: str, conditions: tuple[str, ...], year: int, condi
 
 def page() -> None:
     """Draw the Factors page: choices, scatterplots, the local map, the regression, each with its caveats."""
-    st.title("Which factors play a role")
+    app_pages.heading("app_pages/factors.py")
     st.write(
         "Choose a crime measure, one or more neighbourhood conditions and a year: the scatterplots, the cluster map "
         "and the regression update. Every number comes with its interval and the caveats beside it."

@@ -9,6 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+import app_pages
 from app_pages import common, robustness, url_state
 from app_pages.charts import show_chart
 from app_pages.methods import words_used_here
@@ -209,7 +210,7 @@ def _weights_widgets(layer: str, n_units: int) -> tuple[str, int | None, float |
 
 def page() -> None:
     """The Hot spots page: options on the left, results on the right."""
-    st.title("Hot spots")
+    app_pages.heading("app_pages/hotspots.py")
     st.write(
         "Where do high (or low) values cluster more than chance would explain? Choose the areas, the variable, "
         "who counts as a neighbour and how strict the test is; the maps, the scatterplot and the table update."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+import app_pages
 from app_pages import common, url_state
 from app_pages.url_state import Param
 from geo.caveats import REFERENCE_LAYERS_2013, RESIDENTS_NOT_DRIVERS, STOPS_NO_COORDINATES
@@ -35,7 +36,7 @@ NAME_LABELS = {"division": "Division", "npa": "NPA", "pop_2020": "Residents (202
 
 def page() -> None:
     """Draw the map explorer: a layer, a variable and a classification drive one choropleth and its table."""
-    st.title("Map explorer")
+    app_pages.heading("app_pages/map_explorer.py")
     with url_state.bound(PARAMS):
         _page_body()
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+import app_pages
 from app_pages import common
 from geo.caveats import DATA_PREPARATION, REFERENCE_LAYERS_2013
 from geo.ingest import sources
@@ -20,7 +21,7 @@ PATH = "app_pages/methods.py"
 
 def page() -> None:
     """Draw the methods page: the sources, how the data is prepared, the caveats and the glossary."""
-    st.title("Methods and data")
+    app_pages.heading("app_pages/methods.py")
     st.subheader("Sources")
     for ds in sources.DATASETS.values():
         where = ds.portal_url or "available from a mirror of the public data only"

@@ -22,6 +22,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+import app_pages
 from app_pages import common, report_section, url_state
 from app_pages.url_state import Param
 from geo.analysis.neighborhood import npa_hotspots
@@ -324,7 +325,7 @@ def _params(ids: list[int]) -> tuple[Param, ...]:
 
 def page() -> None:
     """The neighborhood page: find a place, see its NPAs on the map, and the card of the one chosen."""
-    st.title("Your neighborhood")
+    app_pages.heading("app_pages/neighborhood.py")
     st.write(
         "Type a place (a neighbourhood, ZIP code, road, school, park or NPA number) or click the map to see a "
         "neighborhood profile area (NPA): its population, its crime trend, whether it lies in a statistical hot or "

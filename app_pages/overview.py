@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+import app_pages
 from app_pages import common, url_state
 from geo.caveats import CENSUS_DRIVER_GROUPS, RATIO_CAVEAT
 from geo.errors import GeoDataError
@@ -186,7 +187,7 @@ def _links() -> None:
 
 def page() -> None:
     """The landing page: purpose, search, the headline disparity, the hot-spot map, links, caveats."""
-    st.title("CMPD hot spots: overview")
+    app_pages.heading("app_pages/overview.py")
     st.write(PURPOSE)
     _search()
     left, right = st.columns([2, 3])  # on a phone the headline comes first, then the map

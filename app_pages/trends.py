@@ -25,6 +25,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+import app_pages
 from app_pages import common, url_state
 from app_pages.charts import color_scale, show_chart, year_axis
 from app_pages.url_state import Param
@@ -207,7 +208,7 @@ def _downloads(name: str, result: Any) -> None:
 
 def page() -> None:
     """The page: a view choice, the shared choices, then the chosen view."""
-    st.title("Problem areas over time")
+    app_pages.heading("app_pages/trends.py")
     st.write(
         "Are problems in a part of the city growing or fading, do hot spots last, would last year's hot spots "
         "have pointed to this year's, do incidents follow each other nearby, and how often are reports cleared?"

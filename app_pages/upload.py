@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+import app_pages
 from app_pages import common
 from geo.analysis.stops_check import check_stops_upload
 from geo.maps.palettes import ESTIMATE_COLOR
@@ -113,7 +114,7 @@ def show_check(result: dict[str, Any], *, on_error: str) -> None:
 
 def page() -> None:
     """Draw the upload page: check an uploaded stops file with the app's own loader and show the result."""
-    st.title("Check a stops file")
+    app_pages.heading("app_pages/upload.py")
     st.write(
         "Have a newer export of CMPD's Officer Traffic Stops table? Check it here with the same loader the app uses: "
         "it reports every problem (file, column, row numbers), every repair and every row set aside. "

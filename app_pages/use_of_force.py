@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+import app_pages
 from app_pages import common
 from app_pages.charts import color_scale, group_scale, interval_chart, interval_summary, show_chart, year_axis
 from geo import caveats, vocab
@@ -649,7 +650,7 @@ def _reconcile_summary(all_drivers: pd.DataFrame) -> str:
 
 def page() -> None:
     """Draw the use-of-force page: one tab per view of the shootings and the state tables (only the open one runs)."""
-    st.title("Use of force")
+    app_pages.heading("app_pages/use_of_force.py")
     st.write(
         "Officer-involved shootings recorded by CMPD (2005-2018) on a map and counted per division and neighborhood, "
         "per 100,000 residents and by year; and the state's citywide yearly tables of stops, searches, contraband "

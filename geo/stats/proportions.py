@@ -1,6 +1,7 @@
 """Proportions, ratios and counts with their uncertainty: the interval statistics of the stop analyses.
 
-- :func:`wilson`: the Wilson score interval of a proportion (statsmodels' ``proportion_confint``).
+- :func:`wilson`: the Wilson score interval of a proportion (statsmodels' ``proportion_confint``,
+  the same arithmetic in the same order, so the same bits).
 - :func:`ratio_interval`: the ratio of two proportions with its score (Koopman) interval, valid for
   small counts (or the log-method interval on request).
 - :func:`eb_smooth`: empirical-Bayes (beta-binomial) rates pulled toward a prior rate.
@@ -8,7 +9,8 @@
   rates per N people with them.
 
 Each is checked against statsmodels or a hand computation in ``tests/stats/test_proportions.py``
-and ``tests/analysis``.
+and ``tests/analysis``. Only ``scipy.special`` is imported: ``scipy.stats`` and statsmodels take
+seconds to import, and the landing page's headline figure waits for this module.
 """
 
 from __future__ import annotations
@@ -17,8 +19,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
+from scipy.special import gammaincinv, ndtri
 
 from geo.errors import ValueDomainError
 from geo.stats.significance import Z95
@@ -27,14 +28,27 @@ __all__ = ["wilson", "ratio_interval", "ratio_score", "eb_smooth", "poisson_inte
 
 
 def wilson(count: np.ndarray, nobs: np.ndarray, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval (``statsmodels`` ``proportion_confint(method="wilson")``); NaN where ``nobs`` is 0."""
+    """Wilson score interval (``statsmodels`` ``proportion_confint(method="wilson")``); NaN where ``nobs`` is 0.
+
+    The arithmetic is statsmodels', step by step (``norm.isf(alpha / 2)`` is ``-ndtri(alpha / 2)``,
+    limits clipped to [0, 1]), so the limits are the same to the last bit.
+    """
     count = np.asarray(count, dtype=float)
     nobs = np.asarray(nobs, dtype=float)
     lo = np.full(count.shape, np.nan)
     hi = np.full(count.shape, np.nan)
     ok = nobs > 0
     if ok.any():
-        lo[ok], hi[ok] = proportion_confint(count[ok], nobs[ok], alpha=alpha, method="wilson")
+        c, n = count[ok], nobs[ok]
+        q = c / n
+        crit = -ndtri(alpha / 2.0)
+        crit2 = crit**2
+        denom = 1 + crit2 / n
+        center = (q + crit2 / (2 * n)) / denom
+        dist = crit * np.sqrt(q * (1.0 - q) / n + crit2 / (4.0 * n**2))
+        dist /= denom
+        lo[ok] = np.clip(center - dist, 0, 1)
+        hi[ok] = np.clip(center + dist, 0, 1)
     return lo, hi
 
 
@@ -193,10 +207,15 @@ def eb_smooth(count: np.ndarray, denominator: np.ndarray, *, prior_rate: float) 
 
 
 def poisson_interval(count: npt.ArrayLike, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (Garwood) interval for a Poisson count: ``chi2`` quantiles, lower bound 0 at a count of 0."""
+    """Exact (Garwood) interval for a Poisson count: ``chi2`` quantiles, lower bound 0 at a count of 0.
+
+    ``chi2.ppf(p, 2 k) / 2`` is ``gammaincinv(k, p)`` (scipy computes it as ``2 gammaincinv(df / 2, p)``),
+    called directly: the same values, without importing ``scipy.stats``.
+    """
     k = np.asarray(count, dtype=float)
-    lo = np.where(k > 0, stats.chi2.ppf(alpha / 2, 2 * k) / 2, 0.0)
-    hi = stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2
+    with np.errstate(invalid="ignore"):
+        lo = np.where(k > 0, gammaincinv(np.where(k > 0, k, np.nan), alpha / 2), 0.0)
+        hi = gammaincinv(np.where(k >= 0, k + 1, np.nan), 1 - alpha / 2)
     return lo, hi
 
 

@@ -116,3 +116,39 @@ def test_score_statistic_decreases_and_crosses_at_the_limits():
 def test_unknown_method():
     with pytest.raises(ValueDomainError, match="Unknown ratio interval method 'exact'; allowed: 'score', 'log'"):
         proportions.ratio_interval(1, 2, 1, 2, method="exact")
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.1, 0.01])
+def test_wilson_and_poisson_equal_statsmodels_and_scipy_stats_to_the_bit(alpha):
+    """The numpy Wilson and Garwood intervals against proportion_confint and chi2.ppf, compared exactly."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    rng = np.random.default_rng(5)
+    n = np.concatenate([[0, 1, 2, 7], rng.integers(0, 200_000, 5_000)]).astype(float)
+    c = np.floor(rng.random(len(n)) * (n + 1))
+    c[:4] = [0, 1, 0, 7]
+    lo, hi = proportions.wilson(c, n, alpha=alpha)
+    ok = n > 0
+    want_lo, want_hi = proportion_confint(c[ok], n[ok], alpha=alpha, method="wilson")
+    assert np.array_equal(lo[ok], want_lo) and np.array_equal(hi[ok], want_hi)
+    assert np.isnan(lo[~ok]).all() and np.isnan(hi[~ok]).all()
+    k = np.concatenate([np.arange(0.0, 3_000.0), rng.integers(0, 10**7, 2_000), [np.nan, -1.0, 0.5]])
+    lo, hi = proportions.poisson_interval(k, alpha=alpha)
+    want_lo = np.where(k > 0, stats.chi2.ppf(alpha / 2, 2 * k) / 2, 0.0)
+    want_hi = stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2
+    assert np.array_equal(lo, want_lo, equal_nan=True) and np.array_equal(hi, want_hi, equal_nan=True)
+
+
+def test_the_headline_statistics_import_neither_scipy_stats_nor_statsmodels():
+    """The landing page's headline waits for geo.analysis.disparity: scipy.stats and statsmodels take seconds."""
+    import subprocess
+    import sys
+
+    from geo.settings import PROJECT_ROOT
+
+    child = (
+        "import sys\nimport geo.analysis.disparity\n"
+        "print(sorted(m for m in ('scipy.stats', 'statsmodels') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", child], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
