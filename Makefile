@@ -10,6 +10,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8501
 export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
 export XDG_CACHE_HOME := $(CURDIR)/.cache
+# Python writes each module's bytecode on its first import (a shell with PYTHONDONTWRITEBYTECODE=1
+# would compile geopandas, pandas and scipy again in every process: 3.6 s instead of 1.0 s for geopandas)
+unexport PYTHONDONTWRITEBYTECODE
 
 LINTED := geo app_pages tools tests bench app.py
 # One pytest worker per core (at most 4), each taking whole test files.
@@ -24,17 +27,32 @@ help:
 	@echo "make lint      - ruff (check and format), mypy, import contracts, layout rules"
 	@echo "make bench     - run the benchmarks in bench/"
 
+# uv installs the same pinned constraints as pip in a fraction of the time (bench: 5 s against ~36 s
+# for requirements.txt). It and its download cache live outside the clone, in $(TOOLS_HOME), so the
+# next clone reuses both. Where uv cannot be had (PyPI unreachable), pip does the same work.
+TOOLS_HOME ?= $(HOME)/.cache/cmpd-hotspots
+UV_VERSION := 0.13.9
+UV := $(TOOLS_HOME)/uv-$(UV_VERSION)/bin/uv
+export UV_CACHE_DIR ?= $(TOOLS_HOME)/uv-cache
+# $(call install,FILE): the packages of a requirements file, pinned by constraints.txt
+install = if [ -x $(UV) ]; then $(UV) pip install -q --python $(BIN)/python -r $(1) -c constraints.txt; \
+	else $(BIN)/python -m pip install -q -r $(1) -c constraints.txt; fi
+
+$(UV):
+	@$(PYTHON) -m venv $(TOOLS_HOME)/uv-$(UV_VERSION) && $(TOOLS_HOME)/uv-$(UV_VERSION)/bin/python -m pip install -q uv==$(UV_VERSION) \
+		|| { rm -rf $(TOOLS_HOME)/uv-$(UV_VERSION); echo "uv is not available: pip installs the packages (slower)"; }
+
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(MAKE) --no-print-directory $(UV) || true
+	if [ -x $(UV) ]; then $(UV) venv -q --seed --python $(PYTHON) $(VENV); else $(PYTHON) -m venv $(VENV); fi
 
 # The app's packages (make run) and, on top, the tests' and tools' (make test).
 $(VENV)/.installed: requirements.txt constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.txt -c constraints.txt
+	$(call install,requirements.txt)
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	$(BIN)/python -m pip install -q -r requirements-dev.txt -c constraints.txt
+	$(call install,requirements-dev.txt)
 	touch $@
 
 venv: $(VENV)/.installed
