@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -9,6 +11,7 @@ import app_pages
 from app_pages import common, url_state
 from app_pages.url_state import Param
 from geo.caveats import REFERENCE_LAYERS_2013, RESIDENTS_NOT_DRIVERS, STOPS_NO_COORDINATES
+from geo.layers.filters import StopFilter
 from geo.maps import draw
 from geo.maps.palettes import CHOROPLETH_CMAPS
 from geo.output.dictionary import describe_column
@@ -86,31 +89,51 @@ def _page_body() -> None:
                 st.info(RESIDENTS_NOT_DRIVERS)
         if var.column == "incidents":
             common.incident_caption()
-        tips = list(
-            dict.fromkeys([var.column, "pop_2020", *(["stops", "division"] if key == "divisions" else ["division"])])
-        )
-        tips = [t for t in tips if t in frame.columns and t != name_field]
-        fmts = {v.column: v.fmt for v in variables if v.column in tips}
+        tips = _tips(key, var, frame, name_field)
         labels = _labels(key, variables, [name_field, *tips])
-        m = draw.choropleth(
-            frame,
-            var.column,
-            scheme=SCHEMES[scheme_label],
-            k=int(k),
-            cmap=cmap,
-            tooltip_fields=tips,
-            tooltip_aliases=[labels[t] for t in tips],
-            tooltip_formats=fmts,
-            name_field=name_field,
-            name_alias=labels[name_field],
-            legend_title=var.label,
-            value_format=var.fmt,
-            reference=common.reference_layers(),
-        )
+        stop_filters = filters if key == "divisions" else None  # the NPA layer does not depend on them
+        m = common.copy_map(_drawn_map(key, stop_filters, var.column, SCHEMES[scheme_label], int(k), cmap))
         common.show_map(m, key=f"mx_map_{key}")
         st.caption(REFERENCE_LAYERS_2013)
         table = pd.DataFrame(frame[[name_field, *tips]]).sort_values(var.column, ascending=False, na_position="last")
         st.dataframe(table.rename(columns=labels), hide_index=True, width="stretch", height=260)
+
+
+def _tips(key: str, var: Variable, frame: pd.DataFrame, name_field: str) -> list[str]:
+    """The tooltip's columns: the variable, the population, and the stops and division where they apply."""
+    tips = list(
+        dict.fromkeys([var.column, "pop_2020", *(["stops", "division"] if key == "divisions" else ["division"])])
+    )
+    return [t for t in tips if t in frame.columns and t != name_field]
+
+
+@common.data_cache(resource=True, show_spinner="Drawing the map ...", max_entries=16, ttl=3600)
+def _drawn_map(key: str, filters: StopFilter | None, column: str, scheme: str, k: int, cmap: str) -> Any:
+    """The choropleth for these choices, drawn once for every session (issue 15: shared work); copy it to show it.
+
+    ``filters`` is ``None`` for the NPA layer, whose values do not depend on the stop filters.
+    """
+    frame = common.division_layer(filters) if filters is not None else common.npa_layer()
+    name_field = "division" if key == "divisions" else "npa"
+    variables = variables_for(key, frame)
+    var = next(v for v in variables if v.column == column)
+    tips = _tips(key, var, frame, name_field)
+    labels = _labels(key, variables, [name_field, *tips])
+    return draw.choropleth(
+        frame,
+        column,
+        scheme=scheme,
+        k=k,
+        cmap=cmap,
+        tooltip_fields=tips,
+        tooltip_aliases=[labels[t] for t in tips],
+        tooltip_formats={v.column: v.fmt for v in variables if v.column in tips},
+        name_field=name_field,
+        name_alias=labels[name_field],
+        legend_title=var.label,
+        value_format=var.fmt,
+        reference=common.reference_layers(),
+    )
 
 
 def _labels(key: str, variables: list[Variable], columns: list[str]) -> dict[str, str]:

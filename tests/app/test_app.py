@@ -82,6 +82,24 @@ def test_map_explorer_filter_changes_counts(app):
     assert not _problems(app)
 
 
+def test_map_explorer_draws_each_map_once_for_every_session(app, settings, monkeypatch):
+    """A second session with the same choices gets the shared drawn map (issue 15 item 7); other filters redraw it."""
+    from geo.maps import draw
+
+    calls = []
+    real = draw.choropleth
+    monkeypatch.setattr(draw, "choropleth", lambda *a, **kw: calls.append(a[1]) or real(*a, **kw))
+    app.switch_page("app_pages/map_explorer.py").run()
+    first, drawn = _map_script(app), len(calls)  # 0 if an earlier test drew this map in this process
+    other = AppTest.from_file(APP, default_timeout=120).run()
+    other.switch_page("app_pages/map_explorer.py").run()
+    assert len(calls) == drawn and _map_script(other) == first  # not drawn again, the same map
+    ages = other.sidebar.multiselect(key="f_ages")
+    ages.set_value([ages.options[0]]).run()  # 15-17: a filter no other test uses, so this map is not drawn yet
+    assert len(calls) == drawn + 1 and _map_script(other) != first  # the stop counts changed: a new map
+    assert not _problems(app) and not _problems(other)
+
+
 def test_empty_filter_shows_message_not_exception(app):
     app.sidebar.multiselect(key="f_reasons").set_value(["CheckPoint"]).run()
     app.sidebar.multiselect(key="f_divisions").set_value(["Airport Division"]).run()
