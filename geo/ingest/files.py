@@ -38,14 +38,15 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, cast
-
-import geopandas as gpd
-import pandas as pd
+from typing import IO, TYPE_CHECKING, cast
 
 from geo.errors import CRSError, DataFileError, EmptyInputError, SchemaError
 from geo.ingest.sources import resolve
 from geo.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # pandas and geopandas are imported where they are used: `geo fetch` copies files without them
+    import geopandas as gpd
+    import pandas as pd
 
 __all__ = ["read_table", "check_file", "check_parquet_size", "fsync", "fsync_dir"]
 
@@ -320,6 +321,8 @@ def read_table(
     SchemaError
         If two columns have the same name (their positions are named).
     """
+    import pandas as pd
+
     path = Path(path)
     s = settings_or_default(settings)
     size = check_file(path).st_size
@@ -428,6 +431,8 @@ def check_parquet_size(path: Path, settings: Settings) -> None:
 
 def _read_parquet_as_text(path: Path, skiprows: Sequence[int] | None, settings: Settings) -> pd.DataFrame:
     """A Parquet table with every column as text, as :func:`read_table` gives a CSV."""
+    import pandas as pd
+
     check_parquet_size(path, settings)
     try:
         df = pd.read_parquet(path)
@@ -444,6 +449,8 @@ def _read_parquet_as_text(path: Path, skiprows: Sequence[int] | None, settings: 
 
 def _text(value: object) -> str:
     """A value as a CSV writer would write it; missing values (None, NaN, NA) as ``""``."""
+    import pandas as pd
+
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
     return str(value)
@@ -476,6 +483,8 @@ def read_layer(path: Path, what: str, *, settings: Settings | None = None) -> gp
     DataFileError, EmptyInputError, CRSError
         Not a regular file, empty, too large, unreadable, no features, or no CRS.
     """
+    import geopandas as gpd
+
     s = settings_or_default(settings)
     size = check_file(path).st_size
     if size == 0:

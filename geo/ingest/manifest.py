@@ -80,6 +80,9 @@ def describe_file(path: Path) -> tuple[int | None, str | None]:
                 return len(doc.get("features") or []), None
             return None, None
         if name.endswith(".shp"):
+            shx = path.with_suffix(".shx")
+            if shx.is_file() and (shx.stat().st_size - 100) % 8 == 0:  # the index: a 100-byte header, 8 per feature
+                return (shx.stat().st_size - 100) // 8, None  # what OGR counts, without importing it (a second)
             import pyogrio
 
             return int(pyogrio.read_info(path)["features"]), None
