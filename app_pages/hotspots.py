@@ -314,7 +314,7 @@ def _results(*, layer: str, filters: StopFilter, var_label: str, **options) -> N
     _messages(lisa, gi, name_col)
     _summary(lisa, gi, var_label)
     view = _view_frame(lisa, gi, name_col)
-    selected = _map(view, layer=layer, var_label=var_label, value_col=lisa.variable)
+    selected = _map(view, layer=layer, var_label=var_label, filters=filters, options=tuple(sorted(options.items())))
     if selected is not None:
         st.markdown(
             f"**{common.text(name_alias)} {common.text(view.loc[selected, name_col])}.** "
@@ -398,11 +398,26 @@ def _summary(lisa: hotspots.HotspotRun, gi: hotspots.HotspotRun, var_label: str)
     )
 
 
-def _map(view, *, layer: str, var_label: str, value_col: str):
+def _map(view, *, layer: str, var_label: str, filters: StopFilter, options: tuple[tuple[str, object], ...]):
     """The chosen map (LISA clusters, significance or Gi*); returns the selected row label."""
     name_col, name_alias = NAMES[layer]
     choice = st.radio("Map", VIEWS, key="hs_view", horizontal=True)
-    tips = [value_col, "lisa_cluster", "lisa_p", "gi_label", "gi_z"]
+    m = common.copy_map(_drawn_map(layer, filters, options, choice, var_label))
+    map_key = f"hs_map_{layer}_{VIEWS.index(choice)}"
+    return _selection(view, m, name_col, name_alias, layer, map_key)
+
+
+@common.data_cache(resource=True, show_spinner="Drawing the map ...", max_entries=16, ttl=3600)
+def _drawn_map(layer: str, filters: StopFilter, options: tuple[tuple[str, object], ...], choice: str, var_label: str):
+    """The map of these results, drawn once for every session (issue 15: shared work); copy it to show it.
+
+    ``options`` are the analysis options of :func:`_run` (sorted name-value pairs): the runs come from its cache.
+    """
+    opts = dict(options)
+    lisa, gi = _run(layer, filters, "lisa", **opts), _run(layer, filters, "gi", **opts)
+    name_col, name_alias = NAMES[layer]
+    view = _view_frame(lisa, gi, name_col)
+    tips = [lisa.variable, "lisa_cluster", "lisa_p", "gi_label", "gi_z"]
     aliases = [var_label, "LISA cluster", "LISA pseudo p", "Gi*", "Gi* z-score"]
     fmts = {"lisa_p": "{:.3f}", "gi_z": "{:+.2f}"}
     common_kw = dict(
@@ -414,11 +429,11 @@ def _map(view, *, layer: str, var_label: str, value_col: str):
         reference=common.reference_layers(),
     )
     if choice == VIEWS[0]:
-        m = draw.categorical_map(
+        return draw.categorical_map(
             view, "lisa_cluster", colors=palettes.LISA_COLORS, legend_title=f"LISA clusters: {var_label}", **common_kw
         )
-    elif choice == VIEWS[1]:
-        m = draw.categorical_map(
+    if choice == VIEWS[1]:
+        return draw.categorical_map(
             view,
             "lisa_significance",
             colors=palettes.SIGNIFICANCE_COLORS,
@@ -426,16 +441,9 @@ def _map(view, *, layer: str, var_label: str, value_col: str):
             legend_title=f"LISA significance: {var_label}",
             **common_kw,
         )
-    else:
-        m = draw.categorical_map(
-            view,
-            "gi_label",
-            colors=palettes.GI_COLORS,
-            legend_title=f"Gi* hot and cold spots: {var_label}",
-            **common_kw,
-        )
-    map_key = f"hs_map_{layer}_{VIEWS.index(choice)}"
-    return _selection(view, m, name_col, name_alias, layer, map_key)
+    return draw.categorical_map(
+        view, "gi_label", colors=palettes.GI_COLORS, legend_title=f"Gi* hot and cold spots: {var_label}", **common_kw
+    )
 
 
 def _view_frame(lisa: hotspots.HotspotRun, gi: hotspots.HotspotRun, name_col: str):

@@ -241,7 +241,9 @@ async def offline_context(browser: Any, blocked: list[str], timeout: float = 90.
 
     async def route(r: Any) -> None:
         u = urlsplit(r.request.url)
-        if u.scheme in ("data", "blob", "about") or u.hostname in ALLOWED_HOSTS:
+        if NO_MAPS and "streamlit_folium" in u.path:  # --no-maps: the map component's page is never loaded
+            await r.abort("blockedbyclient")
+        elif u.scheme in ("data", "blob", "about") or u.hostname in ALLOWED_HOSTS:
             await r.continue_()
         else:
             blocked.append(r.request.url)
@@ -331,6 +333,7 @@ async def navigate(page: Any, base: str, path: str) -> None:
 async def step(page: Any, base: str, spec: tuple[str, str, bool], i: int, level: Level | None, timeout: float) -> None:
     """Visit one page (and change a widget there), recording the times to a settled page."""
     path, heading, need_map = spec
+    need_map = need_map and not NO_MAPS
     t = time.monotonic()
     label = path
     try:
@@ -356,6 +359,9 @@ async def step(page: Any, base: str, spec: tuple[str, str, bool], i: int, level:
 
 
 VERBOSE = False
+#: --no-maps: the sessions' browsers do not load the map component (Leaflet drawing 459 shapes per page), so on one
+#: machine the figures are the server's: the script runs, the map HTML and its transfer, all as before.
+NO_MAPS = False
 
 
 def _record(level: Level | None, label: str, seconds: float) -> None:
@@ -544,6 +550,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write every sample and summary to this file")
     ap.add_argument("--verbose", action="store_true", help="print every step's time as it happens")
     ap.add_argument(
+        "--no-maps",
+        action="store_true",
+        help="the browsers do not draw the maps (the component's page is blocked): on the server's own machine, "
+        "the browsers' drawing would otherwise take most of the CPU",
+    )
+    ap.add_argument(
         "--server-flag",
         action="append",
         default=[],
@@ -551,8 +563,8 @@ def main(argv: list[str] | None = None) -> int:
         "edits made in the checkout during a run from reloading modules under the sessions)",
     )
     args = ap.parse_args(argv)
-    global VERBOSE
-    VERBOSE = args.verbose
+    global VERBOSE, NO_MAPS
+    VERBOSE, NO_MAPS = args.verbose, args.no_maps
     rows, levels = [], []
     for n in (int(x) for x in args.sessions.split(",")):
         print(f"== {n} session(s) for {args.duration:.0f} s, then {args.idle:.0f} s idle", flush=True)

@@ -134,6 +134,22 @@ def test_hotspots_map_views(open_page):
     assert not _problems(at)
 
 
+def test_each_results_map_is_drawn_once_for_every_session(open_page, monkeypatch):
+    """A second session with the same choices gets the shared drawn map (issue 15 item 7); new options redraw it."""
+    from geo.maps import draw
+
+    calls = []
+    real = draw.categorical_map
+    monkeypatch.setattr(draw, "categorical_map", lambda *a, **kw: calls.append(a[1]) or real(*a, **kw))
+    first = open_page(HOTSPOTS)
+    drawn = len(calls)  # 0 if an earlier test drew this map in this process
+    other = open_page(HOTSPOTS)
+    assert len(calls) == drawn and _map(other) == _map(first)
+    other.radio(key="hs_correction").set_value("Bonferroni").run()  # new results: a new map, drawn once
+    assert calls[drawn:] == ["lisa_cluster"] and _map(other) != _map(first)
+    assert not _problems(other)
+
+
 def test_division_layer_shows_small_sample_warning(open_page):
     at = open_page(HOTSPOTS)
     at.radio(key="hs_layer").set_value("Divisions").run()
