@@ -134,10 +134,10 @@ def note_rebuild(path: Path, why: str) -> None:
 
 
 def clear_cache(cache_dir: Path) -> int:
-    """Delete every cache entry in ``cache_dir`` (layers and weights); return how many files were removed."""
+    """Delete every cache entry in ``cache_dir`` (layers, weights, choropleth breaks); return how many were removed."""
     n = 0
     root = Path(cache_dir)
-    for pattern in ("*.parquet", "*.json", "*.tmp", "weights/*.npz"):
+    for pattern in ("*.parquet", "*.json", "*.tmp", "weights/*.npz", "classes/*.json"):
         for p in root.glob(pattern):
             p.unlink()
             n += 1

@@ -1,12 +1,24 @@
-"""Classifying values for a choropleth (mapclassify): quantiles, Fisher-Jenks, natural breaks, equal interval, box map."""
+"""Classifying values for a choropleth (mapclassify): quantiles, Fisher-Jenks, natural breaks, equal interval, box map.
+
+Importing mapclassify takes seconds (it brings matplotlib, scikit-learn and scipy.stats: 3.4 s on the
+development machine, the largest part of the Map explorer's first map after a server start), so the
+breaks it computes are remembered on disk (:func:`_remembered_bins`): ``Settings.cache_dir / "classes"``,
+one small JSON entry per values, scheme, ``k`` and seed, keyed with the mapclassify and scikit-learn
+versions. The same choropleth in a later process needs no mapclassify at all; the breaks are the ones
+mapclassify gave. An entry that cannot be read or does not match its key and digest is rebuilt with
+one line on standard error.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, get_args
 
 import branca.utilities
@@ -14,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import SchemaError, ValueDomainError, first_rows, quote_values
+from geo.ingest.cache import note_rebuild
+from geo.ingest.files import atomic_path
 from geo.maps.palettes import SEQUENTIAL_CMAPS
 from geo.settings import get_settings
 
@@ -28,6 +42,9 @@ _SCHEMES: tuple[str, ...] = get_args(Scheme)
 
 #: Above this many values Fisher-Jenks (pure Python here, O(n²)) runs on a seeded sample.
 _FISHER_JENKS_MAX_N = 1000
+
+#: Bump when the breaks of a scheme change here (an upgrade of mapclassify or scikit-learn is keyed by its version).
+BREAKS_VERSION = "1"
 
 
 @dataclass(frozen=True)
@@ -232,7 +249,7 @@ def _one_class_or_none(
 
 def _breaks(y: np.ndarray, *, scheme: str, k: int, n_unique: int, seed: int) -> tuple[np.ndarray, list[str]]:
     """Upper class bounds of ``y`` (at least two distinct values) and notes on how they differ from what was asked."""
-    bins, notes = _scheme_bins(y, scheme=scheme, k=min(int(k), n_unique) if scheme != "box_plot" else 6, seed=seed)
+    bins, notes = _remembered_bins(y, scheme=scheme, k=min(int(k), n_unique) if scheme != "box_plot" else 6, seed=seed)
     if scheme == "box_plot":
         return np.maximum.accumulate(bins), notes  # fences can coincide with quartiles; keep the order
     bins = np.unique(bins)
@@ -242,6 +259,50 @@ def _breaks(y: np.ndarray, *, scheme: str, k: int, n_unique: int, seed: int) -> 
         if n_unique < k and bins.size < n_unique:
             why += " and ties"
         notes.insert(0, f"{bins.size} classes instead of {k}: {why}.")
+    return bins, notes
+
+
+def _breaks_key(y: np.ndarray, *, scheme: str, k: int, seed: int) -> str:
+    from importlib.metadata import version
+
+    libs = "|".join(version(p) for p in ("mapclassify", "scikit-learn"))
+    h = hashlib.sha256(f"{BREAKS_VERSION}|{libs}|{scheme}|{k}|{seed}|{y.size}|".encode())
+    h.update(np.ascontiguousarray(y, dtype=float).tobytes())
+    return h.hexdigest()[:32]
+
+
+def _digest(bins: list[float], notes: list[str]) -> str:
+    return hashlib.sha256(json.dumps([bins, notes]).encode()).hexdigest()
+
+
+def _read_bins(path: Path, key: str) -> tuple[np.ndarray, list[str]] | str:
+    """The remembered breaks, or why they cannot be used."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        bins, notes = [float(b) for b in doc["bins"]], [str(n) for n in doc["notes"]]
+        if doc["key"] != key or doc["digest"] != _digest(bins, notes) or not bins:
+            return "its key or digest does not match its content"
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        return f"it cannot be read ({type(exc).__name__})"
+    return np.array(bins, dtype=float), notes
+
+
+def _remembered_bins(y: np.ndarray, *, scheme: str, k: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    """:func:`_scheme_bins`, remembered on disk (see the module's docstring); an unwritable cache is tolerated."""
+    key = _breaks_key(y, scheme=scheme, k=k, seed=seed)
+    path = get_settings().cache_dir / "classes" / f"{key}.json"
+    if path.is_file():
+        found = _read_bins(path, key)
+        if not isinstance(found, str):
+            return found
+        note_rebuild(path, found)
+    bins, notes = _scheme_bins(y, scheme=scheme, k=k, seed=seed)
+    values = [float(b) for b in bins]
+    try:
+        with atomic_path(path, durable=False) as tmp:
+            tmp.write_text(json.dumps({"key": key, "bins": values, "notes": notes, "digest": _digest(values, notes)}))
+    except OSError:  # a read-only cache folder: the breaks are computed each time
+        pass
     return bins, notes
 
 

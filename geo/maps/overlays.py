@@ -24,6 +24,7 @@ from folium.template import Template
 
 from geo.errors import quote_values
 from geo.ingest.reference import ReferenceLayers
+from geo.maps._stored import drawn_reference
 from geo.maps.geometry import simplify_for_display
 from geo.maps.palettes import SELECTED_CASING_COLOR, SELECTED_OUTLINE_COLOR
 from geo.maps.reference import DEFAULT_SHOW, add_reference_layers
@@ -54,8 +55,9 @@ class MapReference:
 
     Build one per process (the app keeps it with ``st.cache_resource``) and pass it as the
     ``reference`` of :func:`choropleth` or :func:`categorical_map`. The layers are drawn once
-    (:func:`geo.maps.reference.add_reference_layers`, about a second) and every later map gets a copy of the
-    drawn elements, which takes about a millisecond. They are from 2013: show
+    (:func:`geo.maps.reference.add_reference_layers`, about a second; a later process rebuilds them from the
+    disk, :mod:`geo.maps._stored`) and every later map gets a copy of the drawn elements, which takes about a
+    millisecond. They are from 2013: show
     :data:`geo.caveats.REFERENCE_LAYERS_2013` wherever they appear.
 
     Attributes
@@ -82,11 +84,17 @@ class MapReference:
         key = (float(simplify_m), int(precision))
         drawn = self._drawn.get(key)
         if drawn is None:  # two threads may both draw: the same result, kept once
-            drawn = folium.Map(tiles=None)
-            add_reference_layers(
-                drawn, self.layers, divisions=self.divisions, show=self.show, osm_tiles=self.osm_tiles,
-                simplify_m=simplify_m, precision=precision,
-            )  # fmt: skip
+
+            def draw() -> folium.Map:
+                fresh = folium.Map(tiles=None)
+                return add_reference_layers(
+                    fresh, self.layers, divisions=self.divisions, show=self.show, osm_tiles=self.osm_tiles,
+                    simplify_m=simplify_m, precision=precision,
+                )  # fmt: skip
+
+            frames = {**dict(self.layers.items()), "divisions": self.divisions}
+            options = f"{sorted(self.show)}|{self.osm_tiles}|{key}"
+            drawn = drawn_reference(frames, options, draw)  # from the disk when a process drew these before
             self._drawn[key] = drawn
         for child in drawn._children.values():
             if not isinstance(child, folium.LayerControl):

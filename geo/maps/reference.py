@@ -40,7 +40,7 @@ from geo.maps._compact import encode
 from geo.maps.geometry import simplify_for_display
 from geo.maps.palettes import LANDMARK_COLORS, REFERENCE_COLORS
 
-__all__ = ["REFERENCE_LAYER_NAMES", "DEFAULT_SHOW", "LABEL_ZOOM", "OSM_TILES", "add_reference_layers"]
+__all__ = ["REFERENCE_LAYER_NAMES", "DEFAULT_SHOW", "LABEL_ZOOM", "OSM_TILES", "add_reference_layers", "osm_tile_layer"]
 
 
 #: Layer key -> its name in the layer control, in drawing order (bottom first).
@@ -483,14 +483,19 @@ def add_reference_layers(
                 folium_map, key, frame, _outline_texts(key, frame), shown, tol=simplify_m, precision=precision
             )
     if osm_tiles:
-        folium.TileLayer(
-            OSM_TILES,
-            name="OpenStreetMap tiles (needs internet)",
-            attr="&copy; OpenStreetMap contributors",
-            overlay=True,
-            control=True,
-            show=False,
-            max_zoom=19,
-        ).add_to(folium_map)
+        osm_tile_layer().add_to(folium_map)
     _move_layer_control_last(folium_map)
     return folium_map
+
+
+def osm_tile_layer() -> folium.TileLayer:
+    """The optional OpenStreetMap tiles, listed in the layer control and switched off (they need the internet)."""
+    return folium.TileLayer(
+        OSM_TILES,
+        name="OpenStreetMap tiles (needs internet)",
+        attr="&copy; OpenStreetMap contributors",
+        overlay=True,
+        control=True,
+        show=False,
+        max_zoom=19,
+    )

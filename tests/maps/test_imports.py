@@ -1,7 +1,12 @@
-"""The map stack stays quick to import: mapclassify (which brings matplotlib and scikit-learn) loads only to classify."""
+"""The map stack stays quick to import: mapclassify (which brings matplotlib and scikit-learn) loads only to classify.
+
+The child runs on an empty cache folder: with the breaks remembered there, classifying needs no mapclassify at all
+(tests/maps/test_classify_memo.py).
+"""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -18,6 +23,9 @@ print(before, "mapclassify" in sys.modules)
 """
 
 
-def test_mapclassify_is_imported_only_when_values_are_classified():
-    out = subprocess.run([sys.executable, "-c", CHILD], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+def test_mapclassify_is_imported_only_when_values_are_classified(tmp_path):
+    env = {**os.environ, "CMPD_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True, env=env
+    )
     assert out.stdout.split() == ["False", "True"]
