@@ -22,12 +22,14 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.analysis.regression import RegressionResult
+if TYPE_CHECKING:  # the regression (spreg, scipy.stats) is not needed to name the crime measures
+    from geo.analysis.regression import RegressionResult
 from geo.errors import SchemaError, ValueDomainError, quote_values
 
 __all__ = [

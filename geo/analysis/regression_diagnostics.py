@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse
 
 __all__ = [
     "DECISION_RULE",
@@ -204,5 +204,7 @@ def normal_interval(
     estimate: np.ndarray, se: np.ndarray, confidence: float, df: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``estimate -/+ q * se`` with ``q`` from Student's t (``df``) or the normal (``df=None``)."""
+    from scipy import stats  # here: importing scipy.stats takes a second, and the Map explorer's variables need none
+
     q = stats.t.ppf((1 + confidence) / 2, df) if df else stats.norm.ppf((1 + confidence) / 2)
     return estimate - q * se, estimate + q * se
