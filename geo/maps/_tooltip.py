@@ -6,8 +6,10 @@ row's tooltip texts, already HTML-escaped, as the only properties of its GeoJSON
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -88,14 +90,35 @@ def feature_collection(frame: gpd.GeoDataFrame, tip: TooltipSpec) -> tuple[dict[
     for j, field in enumerate(tip.fields):
         fmt = tip.formats.get(field)
         cols[f"t{j}"] = [html.escape(format_cell(v, fmt)) for v in frame[field].tolist()]
-    geoms = shapely.to_geojson(np.asarray(frame.geometry.values, dtype=object))
+    geometries = _parsed(shapely.to_geojson(np.asarray(frame.geometry.values, dtype=object)))
     features = [
-        {
-            "type": "Feature",
-            "id": fid,
-            "properties": {key: vals[i] for key, vals in cols.items()},
-            "geometry": json.loads(g),
-        }
-        for i, (fid, g) in enumerate(zip(ids, geoms, strict=True))
+        {"type": "Feature", "id": fid, "properties": {key: vals[i] for key, vals in cols.items()}, "geometry": g}
+        for i, (fid, g) in enumerate(zip(ids, geometries, strict=True))
     ]
     return {"type": "FeatureCollection", "features": features}, ids
+
+
+#: Parsed GeoJSON geometries of the last few layers drawn, by a digest of their text.
+_PARSED: OrderedDict[str, list[Any]] = OrderedDict()
+_PARSED_SIZE = 16
+
+
+def _parsed(texts: np.ndarray) -> list[Any]:
+    """``json.loads`` of every geometry, remembered for the last :data:`_PARSED_SIZE` layers.
+
+    Parsing the 459 NPA outlines took most of a map's drawing, and every map of the same areas parsed the
+    same text again. The parsed geometries are shared between the maps: nothing changes them (folium
+    writes styles into a feature's properties, which are each map's own).
+    """
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(b"\0" if t is None else t.encode() + b"\1")  # each text ends with a byte JSON never holds
+    key = h.hexdigest()
+    found = _PARSED.get(key)
+    if found is None:
+        found = [None if t is None else json.loads(t) for t in texts]
+        _PARSED[key] = found
+        while len(_PARSED) > _PARSED_SIZE:
+            _PARSED.popitem(last=False)
+    _PARSED.move_to_end(key)
+    return found

@@ -73,3 +73,19 @@ def test_a_damaged_entry_is_simplified_again_with_one_line(cache, npa_layer, dam
     assert _same(geometry.simplify_for_display(frame), want)
     err = capsys.readouterr().err
     assert err.count("cache: rebuilding") == 1 and entry.name in err
+
+
+def test_parsed_outlines_are_shared_between_maps_and_equal_a_fresh_parse(npa_layer):
+    """feature_collection parses each layer's geometry once; the properties stay each map's own."""
+    import json
+
+    from geo.maps import _tooltip
+
+    frame = geometry.simplify_for_display(npa_layer[["npa", "pop_2020", "geometry"]]).set_index("npa")
+    tip = _tooltip.tooltip_spec("pop_2020", ["pop_2020"], ["Residents"], {}, None, "")
+    a, ids = _tooltip.feature_collection(frame, tip)
+    b, _ = _tooltip.feature_collection(frame, tip)
+    fresh = [json.loads(g) for g in shapely.to_geojson(np.asarray(frame.geometry.values, dtype=object))]
+    assert [f["geometry"] for f in a["features"]] == fresh and ids == [str(i) for i in frame.index]
+    assert all(x["geometry"] is y["geometry"] for x, y in zip(a["features"], b["features"], strict=True))
+    assert all(x["properties"] is not y["properties"] for x, y in zip(a["features"], b["features"], strict=True))
