@@ -14,8 +14,8 @@ stages below it (an import-linter contract checks this in ``make lint``)::
       ├──────────────────────────┐
       ▼                          ▼
     geo.stats                  geo.scale
-      weights, moran, getisord,  polygon_index, counting, distributed (Dask),
-      bivariate, rates,          parquet, synthetic → points counted per unit at scale
+      weights, moran, getisord,  polygon_index, index_cache, counting, distributed (Dask),
+      bivariate, rates,          parquet, memory, synthetic → points counted per unit at scale
       proportions, emerging, cube, trends, markov, accuracy, near_repeat,
       point_hotspots, significance
       ▼

@@ -137,7 +137,7 @@ def clear_cache(cache_dir: Path) -> int:
     """Delete every cache entry in ``cache_dir`` (layers, weights, choropleth breaks); return how many were removed."""
     n = 0
     root = Path(cache_dir)
-    for pattern in ("*.parquet", "*.json", "*.tmp", "weights/*.npz", "classes/*.json", "display/*.npz"):
+    for pattern in ("*.parquet", "*.json", "*.tmp", "weights/*.npz", "classes/*.json", "display/*.npz", "index/*.npz"):
         for p in root.glob(pattern):
             p.unlink()
             n += 1

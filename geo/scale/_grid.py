@@ -94,8 +94,8 @@ def _margin(cs: float, *coords: float) -> float:
     return eps
 
 
-def layout(edges: np.ndarray, cell_size: float | None) -> Grid:
-    """The grid over the edges' extent (about 2 million cells by default), padded by ``4 * eps``.
+def layout(edges: np.ndarray, cell_size: float | None, *, cells: int = 2_000_000) -> Grid:
+    """The grid over the edges' extent (about ``cells`` cells unless ``cell_size`` is given), padded by ``4 * eps``.
 
     Raises
     ------
@@ -108,7 +108,7 @@ def layout(edges: np.ndarray, cell_size: float | None) -> Grid:
     ymax = float(max(edges[:, 1].max(), edges[:, 3].max()))
     span = max(xmax - xmin, ymax - ymin, 1e-9)
     if cell_size is None:
-        cell_size = math.sqrt(max((xmax - xmin) * (ymax - ymin), span * span * 1e-4) / 2e6)
+        cell_size = math.sqrt(max((xmax - xmin) * (ymax - ymin), span * span * 1e-4) / cells)
     cs = float(cell_size)
     if not (cs > 0 and math.isfinite(cs)):
         raise ValueError(f"cell_size must be a positive number, not {cell_size!r}.")
@@ -323,7 +323,8 @@ def fine_labels(
     sub : int
         The split used (1: none).
     fine : numpy.ndarray or None
-        ``fine[b * sub**2 + k]`` labels sub-cell ``k`` of boundary cell ``b``.
+        ``fine[b * sub**2 + k]`` labels sub-cell ``k`` of boundary cell ``b`` (``int16`` when
+        every polygon position fits, else ``int32``).
     """
     padded = np.flatnonzero(labels <= -2)
     nb = len(padded)
@@ -338,7 +339,8 @@ def fine_labels(
     flagged = _near_edges(edges, grid, sub, labels, nb)
     k, p = _fill_sub_cells(owner, edges, grid, sub, labels, bcell)
     cover = np.bincount(k, minlength=nb * sub * sub)
-    fine = np.full(nb * sub * sub, -1, dtype=np.int32)
+    # int16 when every polygon position fits: half the table, so fewer cache misses in the query
+    fine = np.full(nb * sub * sub, -1, dtype=np.int16 if int(owner.max()) < 2**15 - 1 else np.int32)
     fine[k] = p
     fine[(cover > 1) | flagged] = -2
     return sub, fine

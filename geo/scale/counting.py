@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 
 from geo.errors import SchemaError
 from geo.scale.polygon_index import PolygonIndex, check_crs, points_xy
 
-__all__ = ["AggregateReport", "count_units", "counts_frame", "aggregate", "index_for"]
+if TYPE_CHECKING:  # pandas and geopandas are imported where frames are made: count_totals needs neither
+    import geopandas as gpd
+    import pandas as pd
+
+__all__ = ["AggregateReport", "count_totals", "count_units", "counts_frame", "aggregate", "index_for"]
 
 
 #: Name of the category used for points whose ``by`` value is missing.
@@ -120,6 +122,33 @@ def index_for(polygons: gpd.GeoDataFrame | None, index: PolygonIndex | None, *, 
     return index
 
 
+def _positions(x: np.ndarray, y: np.ndarray, index: PolygonIndex) -> tuple[np.ndarray, AggregateReport]:
+    """Polygon position of every point (``-1``: none) and the report of the batch."""
+    pos, shared = index.query(x, y, return_shared=True)
+    npoint = len(x)
+    null = int(np.count_nonzero(np.isnan(x) | np.isnan(y)))
+    assigned = npoint - int(np.count_nonzero(pos < 0))
+    rep = AggregateReport(
+        points_read=npoint,
+        assigned=assigned,
+        outside=npoint - assigned - null,  # a point without coordinates is never assigned
+        null_geometry=null,
+        shared_boundary=int(np.count_nonzero(shared)),
+    )
+    return pos, rep
+
+
+def count_totals(x: np.ndarray, y: np.ndarray, index: PolygonIndex) -> tuple[np.ndarray, AggregateReport]:
+    """Assign and count one batch of points: points per polygon position (all, zeros included) and the report.
+
+    The numeric core of :func:`count_units` without categories (no pandas): totals of
+    batches add up.
+    """
+    pos, rep = _positions(x, y, index)
+    counts = np.bincount(pos + 1, minlength=len(index) + 1)[1:]  # slot 0: outside (-1)
+    return counts.astype(np.int64, copy=False), rep
+
+
 def count_units(
     x: np.ndarray,
     y: np.ndarray,
@@ -147,21 +176,15 @@ def count_units(
     report : AggregateReport
         Counts of points read, assigned, outside, missing and on shared boundaries.
     """
-    null = np.isnan(x) | np.isnan(y)
-    pos, shared = index.query(x, y, return_shared=True)
-    inside = pos >= 0
-    rep = AggregateReport(
-        points_read=len(x),
-        assigned=int(inside.sum()),
-        outside=int((~inside & ~null).sum()),
-        null_geometry=int(null.sum()),
-        shared_boundary=int(shared.sum()),
-    )
-    npoly = len(index)
+    import pandas as pd
+
     if categories is None:
-        c = np.bincount(pos[inside], minlength=npoly)
+        c, rep = count_totals(x, y, index)
         nz = np.flatnonzero(c)
         return pd.Series(c[nz], index=pd.Index(nz, name="unit"), name="count", dtype="int64"), rep
+    pos, rep = _positions(x, y, index)
+    inside = pos >= 0
+    npoly = len(index)
     cat = categories if isinstance(categories, pd.Series) else pd.Series(np.asarray(categories, dtype=object))
     if len(cat) != len(x):
         raise ValueError(f"categories has {len(cat)} values for {len(x)} points.")
@@ -205,6 +228,8 @@ def counts_frame(counts: pd.Series, index: PolygonIndex, *, by: str | None = Non
         ``index.id_column`` and ``count`` for every polygon in layer order; with
         ``by``, one more column ``"{by}={value}"`` per category, in sorted order.
     """
+    import pandas as pd
+
     npoly = len(index)
     out = pd.DataFrame({index.id_column: index.ids})
     if counts.index.nlevels == 1:
@@ -260,6 +285,8 @@ def aggregate(
     --------
     >>> counts, report = aggregate(layers.incidents(), layers.npa(), id_column="npa")  # doctest: +SKIP
     """
+    import geopandas as gpd
+
     if not isinstance(points, gpd.GeoDataFrame):
         raise TypeError(f"points must be a GeoDataFrame, not {type(points).__name__}.")
     index = index_for(polygons, index, id_column=id_column)

@@ -18,10 +18,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
@@ -30,6 +29,9 @@ from pyproj import CRS, Transformer
 from geo.errors import CRSError, DataFileError, GeometryError, SchemaError, quote_values
 from geo.scale.polygon_index import points_xy
 from geo.scale.synthetic import SYNTHETIC_METADATA_KEY
+
+if TYPE_CHECKING:  # pandas only for categories (read_piece with ``by``)
+    import pandas as pd
 
 __all__ = ["XY_COLUMNS", "PointsSpec", "inspect_points", "read_piece", "in_target_crs"]
 
@@ -297,7 +299,18 @@ def _to_float(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
         arr = arr.combine_chunks()
     if not (pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type) or pa.types.is_decimal(arr.type)):
         raise SchemaError(f"coordinate column has type {arr.type}; numbers expected.")
-    return np.asarray(arr.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    return _numbers(arr.cast(pa.float64()))
+
+
+def _numbers(arr: pa.Array, *, writable: bool = False) -> np.ndarray:
+    """A float64 array as numpy, nulls as NaN: without a copy when it has no nulls (and pyarrow's pandas path)."""
+    if arr.type != pa.float64():
+        arr = arr.cast(pa.float64())
+    if arr.null_count:
+        arr = arr.fill_null(np.nan)
+    # The data buffer itself: pyarrow's to_numpy would import pandas (a second).
+    out = np.frombuffer(arr.buffers()[1], dtype=np.float64, count=len(arr), offset=arr.offset * 8)
+    return out.copy() if writable else out
 
 
 def _reproject(x: np.ndarray, y: np.ndarray, spec: PointsSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -332,10 +345,10 @@ def read_piece(piece: tuple[str, int], spec: PointsSpec) -> tuple[np.ndarray, np
         raise DataFileError(f"{path}: cannot read row group {rg} ({exc}).") from None
     if spec.encoding == "point":
         g = table.column(spec.columns[0]).combine_chunks()
-        x = g.field("x").to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
-        y = g.field("y").to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
+        x = _numbers(g.field("x"), writable=bool(g.null_count))
+        y = _numbers(g.field("y"), writable=bool(g.null_count))
         if g.null_count:
-            null = g.is_null().to_numpy(zero_copy_only=False)
+            null = np.asarray(g.is_null(), dtype=bool)
             x[null] = np.nan
             y[null] = np.nan
     elif spec.encoding == "WKB":

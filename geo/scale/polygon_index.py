@@ -30,17 +30,20 @@ Examples
 
 from __future__ import annotations
 
+import sys
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
 from geo.errors import CRSError, GeometryError, SchemaError
 from geo.scale import _grid
 from geo.scale._grid import expand
+
+if TYPE_CHECKING:  # geopandas (and pandas) are imported only where a frame is handled: a cached index needs neither
+    import geopandas as gpd
 
 __all__ = ["PolygonIndex", "points_xy", "assign", "check_crs"]
 
@@ -58,8 +61,15 @@ _CHUNK = 1 << 17
 BATCH = 1 << 16
 
 
+#: Held around every use of the prepared geometries: threads may share an index
+#: (:func:`geo.scale.distributed.aggregate_totals`), GEOS's prepared geometries may not.
+_GEOS_LOCK = threading.Lock()
+
+
 def _check_layer(polygons: gpd.GeoDataFrame, id_column: str) -> np.ndarray:
     """The layer's geometries, once its ids, CRS and geometry types are checked (see :meth:`PolygonIndex.build`)."""
+    import geopandas as gpd
+
     if not isinstance(polygons, gpd.GeoDataFrame):
         raise TypeError(f"polygons must be a GeoDataFrame, not {type(polygons).__name__}.")
     if id_column not in polygons.columns:
@@ -159,6 +169,7 @@ class PolygonIndex:
         id_column: str,
         cell_size: float | None = None,
         subdivide: int = 4,
+        cells: int = 2_000_000,
     ) -> PolygonIndex:
         """Index ``polygons`` for :meth:`query`.
 
@@ -171,11 +182,16 @@ class PolygonIndex:
             The polygons' identifier; a point inside several polygons goes to the
             smallest.
         cell_size
-            Grid cell side in CRS units. By default about 2 million cells over the
-            layer's extent (roughly 120 ft for Mecklenburg County).
+            Grid cell side in CRS units. By default about ``cells`` cells over the
+            layer's extent (2 million: roughly 120 ft for Mecklenburg County).
         subdivide
             Split each boundary cell in ``subdivide`` x ``subdivide`` sub-cells (a power
             of two; 1 to disable), so that only points near an edge get the exact test.
+        cells
+            The number of grid cells aimed at when ``cell_size`` is not given. Fewer,
+            larger cells with more sub-cells (250,000 and 16) give a smaller table that
+            stays in the processor's cache: a faster query (about 1.6 times for the NPAs),
+            a slower build.
 
         Raises
         ------
@@ -186,6 +202,8 @@ class PolygonIndex:
         CRSError
             The layer has no CRS or a geographic one.
         """
+        import pandas as pd
+
         geoms = _check_layer(polygons, id_column)
         ids = polygons[id_column].to_numpy()
         order = np.asarray(pd.Series(ids).argsort(kind="stable"))
@@ -196,10 +214,12 @@ class PolygonIndex:
             raise GeometryError("The polygon layer has no non-empty polygons.")
         if subdivide not in (1, 2, 4, 8, 16):
             raise ValueError(f"subdivide must be 1, 2, 4, 8 or 16, not {subdivide!r}.")
-        grid = _grid.layout(edges, cell_size)
-        cells = _grid.cell_labels(owner, edges, rank, grid)
-        row_edges, cand_estart, cand_ecount = _grid.row_edges(owner, edges, len(ids), grid, cells)
-        labels = _grid.pad(cells.labels, grid)
+        if not (isinstance(cells, int) and cells >= 1):
+            raise ValueError(f"cells must be a positive whole number, not {cells!r}.")
+        grid = _grid.layout(edges, cell_size, cells=cells)
+        labelled = _grid.cell_labels(owner, edges, rank, grid)
+        row_edges, cand_estart, cand_ecount = _grid.row_edges(owner, edges, len(ids), grid, labelled)
+        labels = _grid.pad(labelled.labels, grid)
         sub, fine = _grid.fine_labels(subdivide, owner, edges, grid, labels) if subdivide > 1 else (1, None)
         return cls(
             ids=ids,
@@ -213,8 +233,8 @@ class PolygonIndex:
             nx=grid.nx,
             ny=grid.ny,
             labels=labels,
-            cand_ptr=cells.cand_ptr,
-            cand_poly=cells.poly.astype(np.int32),
+            cand_ptr=labelled.cand_ptr,
+            cand_poly=labelled.poly.astype(np.int32),
             cand_estart=cand_estart,
             cand_ecount=cand_ecount,
             edges=row_edges,
@@ -282,14 +302,16 @@ class PolygonIndex:
         width = self.nx + 2
         sub = self.sub
         m = min(n, _CHUNK)
-        fx = np.empty(m)
-        fy = np.empty(m)
+        # Buffers reused by every chunk: no large temporaries (their page faults serialise threads).
+        fx, fy = np.empty(m), np.empty(m)
+        ci, cj = np.empty(m, dtype=np.intp), np.empty(m, dtype=np.intp)
+        hm = np.empty(m, dtype=bool)
         pending: list[tuple[np.ndarray, np.ndarray]] = []
         npending = 0
         for start in range(0, n, _CHUNK):
             stop = min(start + _CHUNK, n)
             k = stop - start
-            bx, by = fx[:k], fy[:k]
+            bx, by, cell, col = fx[:k], fy[:k], ci[:k], cj[:k]
             # Cell coordinates + 1, clamped to the padding ring (NaN -> 0: padding, outside).
             np.multiply(x[start:stop], inv, out=bx)
             bx += cx
@@ -299,11 +321,14 @@ class PolygonIndex:
             by += cy
             np.fmax(by, 0.0, out=by)
             np.fmin(by, self.ny + 1, out=by)
-            cell = by.astype(np.int32)
+            np.copyto(cell, by, casting="unsafe")  # truncation, as astype: the values are >= 0
             cell *= width
-            cell += bx.astype(np.int32)
-            lab = self.labels[cell]
-            hard = np.flatnonzero(lab <= -2)
+            np.copyto(col, bx, casting="unsafe")
+            cell += col
+            lab = out[start:stop]
+            np.take(self.labels, cell, out=lab, mode="clip")  # every cell is in range: "clip" skips a buffer
+            np.less_equal(lab, -2, out=hm[:k])
+            hard = np.flatnonzero(hm[:k])
             if len(hard):
                 b = -2 - lab[hard]
                 if self.fine is not None:
@@ -318,7 +343,6 @@ class PolygonIndex:
                 if len(hard):
                     pending.append((hard + start, b))
                     npending += len(hard)
-            out[start:stop] = lab
             if npending >= BATCH or (stop == n and npending):
                 idx = np.concatenate([p[0] for p in pending])
                 pos, multi = self._exact(x[idx], y[idx], np.concatenate([p[1] for p in pending]))
@@ -365,9 +389,10 @@ class PolygonIndex:
             inside = np.zeros(len(pair_pt), dtype=bool)
             undecided = np.ones(len(pair_pt), dtype=bool)
         if undecided.any():
-            self._prepare()
             u = np.flatnonzero(undecided)
-            inside[u] = shapely.intersects_xy(self.geometries[pair_poly[u]], px[pair_pt[u]], py[pair_pt[u]])
+            with _GEOS_LOCK:  # rare; and GEOS's prepared geometries are not thread-safe (libgeos/geos#825)
+                self._prepare()
+                inside[u] = shapely.intersects_xy(self.geometries[pair_poly[u]], px[pair_pt[u]], py[pair_pt[u]])
         hit = np.flatnonzero(inside)
         hit_pt = pair_pt[hit]
         first = np.ones(len(hit), dtype=bool)
@@ -393,8 +418,8 @@ def points_xy(points: gpd.GeoSeries | gpd.GeoDataFrame | np.ndarray) -> tuple[np
     GeometryError
         If a geometry is not a point (the first rows are named).
     """
-    if isinstance(points, gpd.GeoDataFrame):
-        points = points.geometry
+    if _is_frame(points):
+        points = points.geometry  # type: ignore[union-attr]  # a GeoDataFrame
     if isinstance(points, np.ndarray) and points.dtype != object:
         arr = np.asarray(points, dtype=np.float64)
         if arr.ndim != 2 or arr.shape[1] != 2:
@@ -450,10 +475,19 @@ def assign(points: np.ndarray | gpd.GeoSeries | gpd.GeoDataFrame, index: Polygon
         ``int32`` positions into the polygon layer the index was built from; map
         them to ids with ``index.ids[pos]`` where ``pos >= 0``.
     """
-    if isinstance(points, gpd.GeoSeries | gpd.GeoDataFrame):
-        check_crs(points.crs, index)
+    if _is_frame(points) or _is_frame(points, series=True):
+        check_crs(points.crs, index)  # type: ignore[union-attr]  # a GeoSeries or GeoDataFrame
     x, y, _ = points_xy(points)
     return index.query(x, y)
+
+
+def _is_frame(obj: object, *, series: bool = False) -> bool:
+    """Whether ``obj`` is a GeoDataFrame (a GeoSeries with ``series``), without importing geopandas for arrays."""
+    if "geopandas" not in sys.modules:  # no GeoDataFrame can exist yet
+        return False
+    import geopandas as gpd
+
+    return isinstance(obj, gpd.GeoSeries if series else gpd.GeoDataFrame)
 
 
 def check_crs(crs: Any, index: PolygonIndex) -> None:

@@ -18,9 +18,8 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import geopandas as gpd
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -30,6 +29,9 @@ from pyproj import CRS
 from geo.errors import DataFileError, EmptyInputError
 from geo.scale.polygon_index import PolygonIndex
 from geo.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:  # geopandas only where polygons are handled: reading points needs SYNTHETIC_METADATA_KEY alone
+    import geopandas as gpd
 
 __all__ = [
     "SYNTHETIC_DIR",
@@ -58,6 +60,8 @@ _WARNING = "SYNTHETIC points generated for benchmarks and tests; not CMPD data; 
 
 
 def _county(polygons: gpd.GeoDataFrame) -> PolygonIndex:
+    import geopandas as gpd
+
     area = gpd.GeoDataFrame({"_id": [0]}, geometry=[shapely.union_all(polygons.geometry.values)], crs=polygons.crs)
     return PolygonIndex.build(area, id_column="_id")
 

@@ -120,8 +120,15 @@ def test_cache_clear_command_removes_layers_and_weights(tmp_path, monkeypatch, c
 
 def test_cache_clear_removes_the_map_entries_too(tmp_path):
     """The remembered choropleth breaks, display outlines and drawn reference layers go with the layers."""
-    for rel in ("classes/a.json", "display/b.npz", "map_reference_c.json", "weights/d.npz", "e.parquet"):
+    for rel in (
+        "classes/a.json",
+        "display/b.npz",
+        "map_reference_c.json",
+        "weights/d.npz",
+        "e.parquet",
+        "index/npa-sub16.npz",
+    ):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(b"x")
-    assert clear_cache(tmp_path) == 5
+    assert clear_cache(tmp_path) == 6
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
