@@ -58,3 +58,4 @@ finally:
     from app_pages import report_section
 
     st.html(f"<style>{report_section.print_css()}</style>")
+    app_pages.import_pages_later()  # the other pages' modules, while this one is read

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-__all__ = ["PageSpec", "PAGES", "ALIASES", "UNFILTERED_PAGES", "spec", "draw_heading", "heading"]
+__all__ = ["PageSpec", "PAGES", "ALIASES", "UNFILTERED_PAGES", "spec", "draw_heading", "heading", "import_pages_later"]
 
 
 @dataclass(frozen=True)
@@ -109,3 +109,40 @@ def heading(path: str) -> None:
         return
     page = next(p for p in PAGES if p.path == path)
     st.title(page.heading or page.title)
+
+
+#: Set once the background import of the pages has been started (once per process).
+_IMPORTING = threading.Event()
+
+
+def import_pages_later() -> None:
+    """Import every page's modules in a background thread, once per process, after the first page is drawn.
+
+    A page's first visit in a process spends most of its time importing what it needs (the Hot spots
+    page: altair, the statistics, the robustness runs; the Map explorer: mapclassify, 3.4 s). ``app.py``
+    calls this at the end of a run, so the imports use the time a person spends reading the first page,
+    and the next page they open finds its modules loaded. A page opened while the thread works waits only
+    for the module being imported (Python's import lock), never for the whole list.
+    """
+    if _IMPORTING.is_set():
+        return
+    _IMPORTING.set()
+    threading.Thread(target=_import_pages, name="import-pages", daemon=True).start()
+
+
+#: Seconds the background import waits after the first run: the browser is still fetching the first page's
+#: map component from the server then, and an import holding the interpreter would delay that map.
+IMPORT_DELAY_S = 2.0
+
+
+def _import_pages() -> None:
+    import importlib
+    import time
+
+    time.sleep(IMPORT_DELAY_S)
+
+    for name in (*(p.path.removesuffix(".py").replace("/", ".") for p in PAGES), "mapclassify"):
+        try:
+            importlib.import_module(name)  # a page module's top level defines its functions; nothing is drawn
+        except Exception:  # an optimisation only: the page reports its own problems when it runs
+            pass

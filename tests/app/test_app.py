@@ -147,3 +147,20 @@ def test_bound_captions_a_bad_link_value_and_restores_a_good_one():
     at.selectbox(key="t_colour").set_value("blue").run()
     assert at.query_params["colour"] in ("blue", ["blue"])  # stored after the widgets
     assert [c.value for c in at.caption] == []  # the note is shown once
+
+
+def test_after_a_run_the_other_pages_modules_are_imported_in_the_background(app):
+    """app.py starts one background import of every page's modules per process (the next page opens sooner)."""
+    import threading
+    import time
+
+    assert app_pages._IMPORTING.is_set()
+    deadline = time.monotonic() + 120
+    while any(t.name == "import-pages" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    import sys
+
+    assert {p.path.removesuffix(".py").replace("/", ".") for p in app_pages.PAGES} <= set(sys.modules)
+    assert "mapclassify" in sys.modules
+    app.switch_page("app_pages/hotspots.py").run()
+    assert not _problems(app) and sum(t.name == "import-pages" for t in threading.enumerate()) == 0
