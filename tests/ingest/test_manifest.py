@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,6 +12,7 @@ import shapely
 from geo.errors import FetchError
 from geo.ingest.manifest import describe_file
 from geo.settings import PROJECT_ROOT
+from tests.helpers.imports import imported_by
 
 SHARED = PROJECT_ROOT.parent / "shared" / "data"
 
@@ -34,9 +33,5 @@ def test_a_shapefile_is_counted_from_its_index_and_without_one_is_refused_by_nam
 
 def test_fetch_from_a_mirror_imports_neither_pandas_nor_geopandas() -> None:
     """`make data` is mostly this command: pandas and geopandas would cost it a second or two."""
-    child = (
-        "import sys\nimport geo.cli.data, geo.ingest.fetch, geo.ingest.manifest\n"
-        "print(sorted(m for m in ('pandas', 'geopandas', 'pyogrio') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", child], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    modules = ["geo.cli.data", "geo.ingest.fetch", "geo.ingest.manifest"]
+    assert imported_by(modules, ["pandas", "geopandas", "pyogrio"]) == []

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 from geo.settings import PROJECT_ROOT
+from tests.helpers.imports import imported_by
 
 CHILD = """
 import sys
@@ -33,9 +34,5 @@ def test_mapclassify_is_imported_only_when_values_are_classified(tmp_path):
 
 def test_the_map_explorers_modules_import_no_scipy_stats_or_regression():
     """The Map explorer's first map waits for these imports: scipy.stats (via the regression) took 1.4 s of it."""
-    child = (
-        "import sys\nimport geo.output.variables, geo.maps.draw, geo.output.dictionary\n"
-        "print(sorted(m for m in ('scipy.stats', 'spreg', 'statsmodels', 'geo.analysis.regression') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", child], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    modules = ["geo.output.variables", "geo.maps.draw", "geo.output.dictionary"]
+    assert imported_by(modules, ["scipy.stats", "spreg", "statsmodels", "geo.analysis.regression"]) == []

@@ -141,14 +141,6 @@ def test_wilson_and_poisson_equal_statsmodels_and_scipy_stats_to_the_bit(alpha):
 
 def test_the_headline_statistics_import_neither_scipy_stats_nor_statsmodels():
     """The landing page's headline waits for geo.analysis.disparity: scipy.stats and statsmodels take seconds."""
-    import subprocess
-    import sys
+    from tests.helpers.imports import imported_by
 
-    from geo.settings import PROJECT_ROOT
-
-    child = (
-        "import sys\nimport geo.analysis.disparity\n"
-        "print(sorted(m for m in ('scipy.stats', 'statsmodels') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", child], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert imported_by(["geo.analysis.disparity"], ["scipy.stats", "statsmodels"]) == []
