@@ -34,8 +34,8 @@ TOOLS_HOME ?= $(HOME)/.cache/cmpd-hotspots
 UV_VERSION := 0.13.9
 UV := $(TOOLS_HOME)/uv-$(UV_VERSION)/bin/uv
 export UV_CACHE_DIR ?= $(TOOLS_HOME)/uv-cache
-# $(call install,FILE): the packages of a requirements file, pinned by constraints.txt
-install = if [ -x $(UV) ]; then $(UV) pip install -q --python $(BIN)/python -r $(1) -c constraints.txt; \
+# $(call install,FILE): the packages of a requirements file, pinned by constraints.txt (pip if uv fails)
+install = if [ -x $(UV) ] && $(UV) pip install -q --python $(BIN)/python -r $(1) -c constraints.txt; then :; \
 	else $(BIN)/python -m pip install -q -r $(1) -c constraints.txt; fi
 
 $(UV):
@@ -44,7 +44,7 @@ $(UV):
 
 $(BIN)/python:
 	@$(MAKE) --no-print-directory $(UV) || true
-	if [ -x $(UV) ]; then $(UV) venv -q --seed --python $(PYTHON) $(VENV); else $(PYTHON) -m venv $(VENV); fi
+	if [ -x $(UV) ] && $(UV) venv -q --seed --python $(PYTHON) $(VENV); then :; else $(PYTHON) -m venv --clear $(VENV); fi
 
 # The app's packages (make run) and, on top, the tests' and tools' (make test).
 $(VENV)/.installed: requirements.txt constraints.txt | $(BIN)/python
