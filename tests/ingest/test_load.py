@@ -459,7 +459,7 @@ def test_an_unquoted_csv_is_read_by_pyarrow_a_quoted_or_large_gzip_one_as_pandas
     real = pd.read_csv
     want = real(io.BytesIO(b"a,b\n1,2\n3,\n"), dtype=str, keep_default_na=False)
     calls = []
-    monkeypatch.setattr(files.pd, "read_csv", lambda *a, **k: calls.append(a) or real(*a, **k))
+    monkeypatch.setattr(pd, "read_csv", lambda *a, **k: calls.append(a) or real(*a, **k))  # files imports it late
     monkeypatch.setattr(files, "_KEEP", 8)  # the gzip is not kept by the counting pass: streamed again
     for name, content in (("t.csv", b"a,b\n1,2\n3,\n"), ("t.csv.gz", gzip.compress(b"a,b\n1,2\n3,\n"))):
         (tmp_path / name).write_bytes(content)

@@ -140,7 +140,9 @@ def test_stop_counts_keep_empty_categories(stops_and_report):
 def test_reports_cover_every_loader(settings):
     names = [r.name for r in build.reports(settings)]
     assert names == ["stops", "divisions", "npa", "npa_metrics", "ois", "incidents", "incident_points",
-                     "incident_timeline", "qol_catalogue", "qol_metrics", "clearance", "diversion", "employees"]  # fmt: skip
+                     "incident_timeline", "qol_catalogue", "qol_metrics", "clearance", "diversion", "employees",
+                     "npa_groups", "zipcodes", "historic_districts", "council_districts", "landmarks", "railroads",
+                     "greenways", "roads"]  # fmt: skip
 
 
 @pytest.mark.slow
