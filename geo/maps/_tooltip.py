@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ import pandas as pd
 import shapely
 
 from geo.errors import quote_values
+from geo.maps._recent import Recent
 
 __all__ = ["TooltipSpec", "tooltip_spec", "feature_collection", "format_cell"]
 
@@ -99,8 +99,8 @@ def feature_collection(frame: gpd.GeoDataFrame, tip: TooltipSpec) -> tuple[dict[
 
 
 #: Parsed GeoJSON geometries of the last few layers drawn, by a digest of their text.
-_PARSED: OrderedDict[str, list[Any]] = OrderedDict()
 _PARSED_SIZE = 16
+_PARSED: Recent[list[Any]] = Recent(_PARSED_SIZE)
 
 
 def _parsed(texts: np.ndarray) -> list[Any]:
@@ -117,8 +117,5 @@ def _parsed(texts: np.ndarray) -> list[Any]:
     found = _PARSED.get(key)
     if found is None:
         found = [None if t is None else json.loads(t) for t in texts]
-        _PARSED[key] = found
-        while len(_PARSED) > _PARSED_SIZE:
-            _PARSED.popitem(last=False)
-    _PARSED.move_to_end(key)
+        _PARSED.put(key, found)
     return found

@@ -10,7 +10,6 @@ read; a damaged entry is rebuilt with one line on standard error), so the same o
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,6 +19,7 @@ import shapely
 from geo.errors import CRSError
 from geo.ingest.cache import note_rebuild
 from geo.ingest.files import atomic_path
+from geo.maps._recent import Recent
 from geo.settings import get_settings
 
 __all__ = ["simplify_for_display", "without_empty", "has_points"]
@@ -37,9 +37,9 @@ _LINEAR = {"LineString", "MultiLineString", "LinearRing"}
 #: Bump when the display simplification changes (older entries are then not reused).
 DISPLAY_VERSION = "1"
 
-#: Simplified layers kept in the process, most recent last.
+#: Simplified layers kept in the process.
 _MEMO_SIZE = 32
-_memo: OrderedDict[str, np.ndarray] = OrderedDict()
+_memo: Recent[np.ndarray] = Recent(_MEMO_SIZE)
 
 
 def simplify_for_display(gdf: gpd.GeoDataFrame, *, tolerance_m: float = 10.0, precision: int = 5) -> gpd.GeoDataFrame:
@@ -78,11 +78,11 @@ def simplify_for_display(gdf: gpd.GeoDataFrame, *, tolerance_m: float = 10.0, pr
     if known is None:
         known = _stored_geoms(key)
     if known is not None:
-        _remember(key, known)
+        _memo.put(key, known)
         return gdf.set_geometry(gpd.GeoSeries(known.copy(), index=gdf.index, crs="EPSG:4326"), crs="EPSG:4326")
     out = gdf.to_crs("EPSG:4326") if not gdf.crs.equals("EPSG:4326") else gdf.copy()
     geoms = _simplified(np.asarray(out.geometry.values, dtype=object), tolerance_m, precision)
-    _remember(key, geoms)
+    _memo.put(key, geoms)
     _store_geoms(key, geoms)
     return out.set_geometry(gpd.GeoSeries(geoms.copy(), index=out.index, crs="EPSG:4326"), crs="EPSG:4326")
 
@@ -119,13 +119,6 @@ def _display_key(gdf: gpd.GeoDataFrame, tolerance_m: float, precision: int) -> s
     for wkb in shapely.to_wkb(np.asarray(gdf.geometry.values, dtype=object)):
         h.update(b"-" if wkb is None else len(wkb).to_bytes(8, "little") + wkb)
     return h.hexdigest()[:32]
-
-
-def _remember(key: str, geoms: np.ndarray) -> None:
-    _memo[key] = geoms
-    _memo.move_to_end(key)
-    while len(_memo) > _MEMO_SIZE:
-        _memo.popitem(last=False)
 
 
 def _path(key: str) -> Path:
